@@ -1,0 +1,184 @@
+"""Where each dataset's files are found, and where they come from.
+
+Search order (DESIGN.md): an explicit data dir; `$CONVZOO_DATA`; the user cache
+(`~/.cache/convzoo`); system copies (Debian's `dataset-fashion-mnist`); then a download from the
+canonical mirrors, verified by SHA-256, into `$CONVZOO_DATA` if set, else the user cache.
+A dataset's files may sit in `<dir>/<dataset>/` or directly in `<dir>/`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DataError, unknown_name
+from .download import download
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    name: str
+    sha256: str
+    payload: bool = True  # the checksum is of the gunzipped payload, not of the archive
+    optional: bool = False  # e.g. MNIST's test split, absent from the 10k subset
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    description: str
+    classes: tuple[str, ...]
+    shape: tuple[int, int, int]  # (C, H, W)
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    files: tuple[RemoteFile, ...] = ()
+    mirrors: tuple[str, ...] = ()
+    system_dirs: tuple[str, ...] = ()
+    how_to_get: str = ""
+    flippable: bool = True  # horizontal flips keep the label (not so for digits)
+    extra: dict = field(default_factory=dict)
+
+
+_IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def _idx_files(*hashes: str) -> tuple[RemoteFile, ...]:
+    return tuple(RemoteFile(f"{n}.gz", h, optional=n.startswith("t10k"))
+                 for n, h in zip(_IDX_NAMES, hashes))
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec for spec in [
+        DatasetSpec(
+            "fashion-mnist", "Zalando's Fashion-MNIST: 60,000 + 10,000 28x28 grey clothing images",
+            classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                     "Sneaker", "Bag", "Ankle boot"),
+            shape=(1, 28, 28), mean=(0.2860,), std=(0.3530,),
+            files=_idx_files(
+                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+            mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+            system_dirs=("/usr/share/datasets/fashion-mnist",),
+            how_to_get="`apt-get install dataset-fashion-mnist`, or `convzoo data get fashion-mnist`",
+        ),
+        DatasetSpec(
+            "mnist", "LeCun et al.'s MNIST digits: 60,000 + 10,000 28x28 grey images",
+            classes=tuple(str(d) for d in range(10)),
+            shape=(1, 28, 28), mean=(0.1307,), std=(0.3081,), flippable=False,
+            files=_idx_files(
+                "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+            mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",
+                     "https://storage.googleapis.com/cvdf-datasets/mnist/"),
+            how_to_get="`convzoo data get mnist` (needs internet), or --data-dir pointing at IDX files "
+                       "(e.g. the 10k digits in shared/data/mnist-10k)",
+        ),
+        DatasetSpec(
+            "cifar10", "Krizhevsky's CIFAR-10: 50,000 + 10,000 32x32 colour images",
+            classes=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                     "truck"),
+            shape=(3, 32, 32), mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616),
+            files=(RemoteFile("cifar-10-python.tar.gz",
+                              "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+                              payload=False),),
+            mirrors=("https://www.cs.toronto.edu/~kriz/",),
+            how_to_get="`convzoo data get cifar10` (needs internet)",
+        ),
+        DatasetSpec(
+            "imagefolder", "your own images: one folder per class (PNG/JPEG), given by --data-dir",
+            classes=(), shape=(3, 0, 0), mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25),
+            how_to_get="pass --data-dir ROOT with ROOT/<class>/*.png (or ROOT/train and ROOT/test)",
+        ),
+    ]
+}
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise unknown_name("dataset", name, list(DATASETS)) from None
+
+
+def cache_root() -> Path:
+    """Where downloads go: $CONVZOO_DATA if set, else ~/.cache/convzoo."""
+    env = os.environ.get("CONVZOO_DATA")
+    return Path(env) if env else Path.home() / ".cache" / "convzoo"
+
+
+def search_dirs(spec: DatasetSpec, data_dir: str | Path | None = None) -> list[Path]:
+    """Candidate folders for `spec`'s files, in the documented order."""
+    if data_dir is not None:
+        # Explicit means explicit: no silent fallback elsewhere. The files may sit directly in it.
+        return [Path(data_dir) / spec.name, Path(data_dir)]
+    # Shared roots hold several datasets (MNIST and Fashion-MNIST share file names): subfolders only.
+    roots = [Path(p) for p in (os.environ.get("CONVZOO_DATA"),) if p]
+    roots += [Path.home() / ".cache" / "convzoo"]
+    return [root / spec.name for root in roots] + [Path(p) for p in spec.system_dirs]
+
+
+def _present(folder: Path, f: RemoteFile) -> Path | None:
+    for candidate in (folder / f.name, folder / f.name.removesuffix(".gz")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_files(spec: DatasetSpec, data_dir: str | Path | None = None) -> dict[str, Path] | None:
+    """The first folder holding every required file, as {file name: path}, or None."""
+    required = [f for f in spec.files if not f.optional]
+    for folder in search_dirs(spec, data_dir):
+        found = {f.name: p for f in spec.files if (p := _present(folder, f))}
+        if all(f.name in found for f in required):
+            return found
+    return None
+
+
+def locate(name: str, data_dir: str | Path | None = None, *, allow_download: bool = False,
+           progress: bool = False) -> dict[str, Path]:
+    """Paths of a dataset's files, downloading them if allowed and not found anywhere."""
+    spec = dataset_spec(name)
+    if not spec.files:
+        if data_dir is None:
+            raise DataError(f"{name} needs --data-dir: {spec.how_to_get}")
+        if not Path(data_dir).is_dir():
+            raise DataError(f"{data_dir}: no such directory")
+        return {}
+    found = find_files(spec, data_dir)
+    if found:
+        return found
+    if data_dir is not None:
+        missing = ", ".join(f.name for f in spec.files if not f.optional)
+        raise DataError(f"{name}: {data_dir} does not hold {missing}")
+    if not allow_download:
+        raise DataError(f"dataset {name} not found; get it with {spec.how_to_get}")
+    return fetch(spec, cache_root() / spec.name, progress=progress)
+
+
+def fetch(spec: DatasetSpec, folder: Path, mirrors: tuple[str, ...] | None = None,
+          progress: bool = False) -> dict[str, Path]:
+    """Download every file of `spec` into `folder`, trying each mirror in turn."""
+    paths = {}
+    for f in spec.files:
+        dest = folder / f.name
+        if dest.is_file():
+            paths[f.name] = dest
+            continue
+        errors = []
+        for mirror in mirrors or spec.mirrors:
+            try:
+                paths[f.name] = download(mirror + f.name, dest, f.sha256, payload=f.payload,
+                                         progress=progress)
+                break
+            except DataError as exc:
+                errors.append(str(exc))
+        else:
+            raise DataError(f"could not download {spec.name} ({'; '.join(errors)}); "
+                            f"other ways: {spec.how_to_get}")
+    return paths

@@ -1,0 +1,87 @@
+"""Downloads that never leave a partial or unverified file behind.
+
+The payload streams into a temporary file beside the destination, is checked by SHA-256 (of the
+decompressed bytes for .gz files whose archive may be recompressed, as Debian's are), and only
+then renamed into place. Any failure removes the temporary file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+
+from ..errors import DataError
+
+CHUNK = 1 << 20
+
+
+def sha256_file(path: Path, decompress: bool = False) -> str:
+    digest = hashlib.sha256()
+    opener = gzip.open if decompress else open
+    try:
+        with opener(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                digest.update(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+    return digest.hexdigest()
+
+
+def download(url: str, dest: Path, sha256: str, *, payload: bool = False, timeout: float = 60,
+             progress: bool = False) -> Path:
+    """Fetch `url` to `dest`, verifying `sha256` of the file (or of its gunzipped payload).
+
+    Raises DataError on a network failure, a short read or a checksum mismatch; `dest` is then
+    untouched and no temporary file remains.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _stream(url, out, timeout, progress)
+        actual = sha256_file(tmp, decompress=payload)
+        if actual != sha256:
+            raise DataError(f"{url}: checksum mismatch (sha256 {actual[:16]}…, expected {sha256[:16]}…)")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def _stream(url: str, out, timeout: float, progress: bool) -> None:
+    request = urllib.request.Request(url, headers={"User-Agent": "convzoo"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0)
+            bar = _progress_bar(total, url, progress)
+            received = 0
+            while chunk := response.read(CHUNK):
+                out.write(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+            bar.close()
+    except urllib.error.HTTPError as exc:
+        raise DataError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+    except http.client.HTTPException as exc:  # e.g. IncompleteRead when the peer drops
+        raise DataError(f"{url}: connection dropped midway ({type(exc).__name__})") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DataError(f"{url}: download failed ({reason})") from None
+    if total and received != total:
+        raise DataError(f"{url}: connection closed after {received:,} of {total:,} bytes")
+
+
+def _progress_bar(total: int, url: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total or None, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1],
+                disable=not enabled, leave=False)

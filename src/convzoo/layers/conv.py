@@ -1,0 +1,29 @@
+"""Conv → BatchNorm → activation, the unit most post-2015 networks are made of."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from torch import nn
+
+
+class ConvBNAct(nn.Sequential):
+    """`Conv2d` → `BatchNorm2d` → `act`, padded to keep the size at stride 1 by default.
+
+    With `bn=False` the conv keeps its bias instead (the pre-2015 layout, e.g. GoogLeNet as
+    published); with BN the bias is dropped because BN's shift replaces it. `act=None` ends at
+    the norm (the last layer of a residual branch).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 padding: int | None = None, groups: int = 1, bn: bool = True,
+                 act: Callable[[], nn.Module] | None = nn.ReLU):
+        padding = kernel_size // 2 if padding is None else padding
+        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, groups=groups,
+                            bias=not bn)]
+        if bn:
+            layers.append(nn.BatchNorm2d(out_channels))
+        if act is not None:
+            layers.append(act())
+        super().__init__(*layers)
+        self.out_channels = out_channels

@@ -1,0 +1,73 @@
+"""Checkpoints: plain tensors and dicts that load with `weights_only=True`, written atomically.
+
+A checkpoint carries everything needed to rebuild and use the model (its registry spec, the
+data description with classes and normalisation) and to resume training exactly (optimizer,
+step, RNG states, the metric history).
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from ..atomic import atomic_path
+from ..errors import ConvzooError
+
+FORMAT = "convzoo-checkpoint"
+VERSION = 1
+CHECKPOINT_NAME = "checkpoint.pt"
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+PRETRAINED = {"digits": "digits.pt", "fashion": "fashion.pt"}
+
+
+def save_checkpoint(path: str | Path, payload: dict) -> Path:
+    payload = {"format": FORMAT, "version": VERSION, **payload}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
+
+
+def resolve_checkpoint(ref: str | Path) -> Path:
+    """A checkpoint file from a path, a run directory, or a pretrained name (`digits`, `fashion`)."""
+    path = Path(ref)
+    if str(ref) in PRETRAINED and not path.exists():
+        path = PRETRAINED_DIR / PRETRAINED[str(ref)]
+        if not path.is_file():
+            raise ConvzooError(f"pretrained weights {ref!r} are not installed ({path} missing)")
+        return path
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    if not path.is_file():
+        hint = f" (pretrained names: {', '.join(PRETRAINED)})" if not path.suffix else ""
+        raise ConvzooError(f"{ref}: no such checkpoint{hint}")
+    return path
+
+
+def load_checkpoint(ref: str | Path, map_location="cpu") -> dict:
+    path = resolve_checkpoint(ref)
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise ConvzooError(f"{path}: not a convzoo checkpoint (cannot load: {first})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ConvzooError(f"{path}: not a convzoo checkpoint (no convzoo header)")
+    if payload.get("version", 0) > VERSION:
+        raise ConvzooError(f"{path}: checkpoint version {payload['version']} is newer than this convzoo")
+    return payload
+
+
+def model_from_checkpoint(ref: str | Path, map_location="cpu"):
+    """(model in eval mode with its weights, the checkpoint payload)."""
+    from ..models import create_from_spec
+
+    payload = load_checkpoint(ref, map_location)
+    model = create_from_spec(payload["model"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except (RuntimeError, KeyError) as exc:
+        raise ConvzooError(f"{ref}: weights do not fit {payload['model']['name']} ({str(exc)[:120]})") from None
+    return model.eval(), payload

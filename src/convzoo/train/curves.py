@@ -1,0 +1,34 @@
+"""Loss and accuracy against epoch, for one run or several overlaid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..atomic import save_figure
+
+
+def plot_curves(histories: dict[str, list[dict]], path: str | Path) -> Path:
+    """`histories` maps a label to a run's metrics.jsonl rows; writes one PNG with two panels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for label, rows in histories.items():
+        prefix = f"{label} " if len(histories) > 1 else ""
+        epochs = [r["epoch"] for r in rows]
+        for split, style in (("train", "--"), ("val", ":"), ("test", "-")):
+            if all(f"{split}_loss" in r for r in rows) and rows:
+                line, = ax_loss.plot(epochs, [r[f"{split}_loss"] for r in rows], style,
+                                     label=f"{prefix}{split}", marker="o", markersize=3)
+                ax_acc.plot(epochs, [r[f"{split}_acc"] for r in rows], style, color=line.get_color(),
+                            label=f"{prefix}{split}", marker="o", markersize=3)
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    save_figure(fig, path, dpi=100)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,219 @@
+"""The Trainer: data -> model -> train -> evaluate -> checkpoint, configured by a TrainConfig.
+
+Device, rank, precision and logging come from `Runtime`; batches from `BatchLoader`; all
+randomness from seeded generators that the checkpoint saves, so `resume` continues exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from datetime import datetime
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..atomic import write_json, write_text
+from ..data import Augment, BatchLoader, DataBundle, load_dataset
+from ..errors import ConvzooError
+from ..models import count_parameters, create_model
+from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .curves import plot_curves
+from .metrics import evaluate
+from .runtime import Runtime, seed_everything
+from .schedule import lr_factor
+
+
+def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    # Decay weights only: decaying BN scales and biases hurts and has no regularising meaning.
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=config.lr)
+    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
+                           nesterov=config.nesterov and config.momentum > 0)
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, data: DataBundle | None = None, runtime: Runtime | None = None):
+        self.config = config
+        self.runtime = runtime or Runtime.create(config.precision, config.threads, config.progress)
+        seed_everything(config.seed, config.deterministic)
+        self.data = data or load_dataset(config.data, config.data_dir, val_split=config.val_split,
+                                         test_holdout=config.test_holdout, seed=config.seed)
+        train = self.data.train
+        channels, height, width = train.shape
+        self.classes = train.classes
+        self.model = create_model(config.model, num_classes=len(self.classes), in_channels=channels,
+                                  input_size=(height, width), **config.model_kwargs)
+        memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        self.model.to(self.runtime.device, memory_format=memory_format)
+        self.optimizer = build_optimizer(self.model, config)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        try:
+            augment = Augment.parse(config.augment, flippable=train.flippable)
+        except ValueError as exc:
+            raise ConvzooError(str(exc)) from None
+        loader_args = dict(device=self.runtime.device, channels_last=config.channels_last)
+        self.train_batches = BatchLoader(
+            train, config.batch_size, shuffle=True, augment=augment, drop_last=len(train) > config.batch_size,
+            generator=self.generator, rank=self.runtime.rank, world_size=self.runtime.world_size, **loader_args)
+        eval_size = max(config.batch_size, 512)
+        self.test_batches = BatchLoader(self.data.test, eval_size, **loader_args)
+        self.val_batches = BatchLoader(self.data.val, eval_size, **loader_args) if self.data.val else None
+        self.steps_per_epoch = len(self.train_batches)
+        self.total_steps = self.steps_per_epoch * config.epochs
+        self.epoch = 0
+        self.step = 0
+        self.history: list[dict] = []
+        self.run_dir = Path(config.out) if config.out else self._default_run_dir()
+
+    # ---- the run directory -------------------------------------------------------------
+    def _default_run_dir(self) -> Path:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        return Path("runs") / f"{self.config.model}-{self.config.data}-{stamp}"
+
+    def _prepare_run_dir(self) -> None:
+        if self.epoch == 0 and (self.run_dir / CHECKPOINT_NAME).exists():
+            raise ConvzooError(f"{self.run_dir} already holds a run; use --resume {self.run_dir} or "
+                               "another --out")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(self.run_dir / "config.json", {
+            "config": self.config.to_dict(), "model": self.model.convzoo_spec,
+            "parameters": count_parameters(self.model), "data": self.data.describe(),
+            "runtime": {"device": str(self.runtime.device), "precision": self.runtime.precision,
+                        "world_size": self.runtime.world_size, "threads": torch.get_num_threads(),
+                        "torch": torch.__version__, "python": platform.python_version()},
+        })
+
+    # ---- training ----------------------------------------------------------------------
+    def _warmup_steps(self) -> int:
+        epochs = self.config.warmup_epochs
+        if self.config.schedule == "onecycle" and not epochs:
+            epochs = 0.3 * self.config.epochs
+        return int(round(epochs * self.steps_per_epoch))
+
+    def _set_lr(self) -> float:
+        c = self.config
+        lr = c.lr * lr_factor(c.schedule, self.step, self.total_steps, self._warmup_steps(),
+                              c.step_epochs * self.steps_per_epoch, c.step_gamma)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, int]:
+        """One optimisation step; returns (summed loss, correct count) for the batch."""
+        with self.runtime.autocast():
+            logits = self.model(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=self.config.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item() * len(y), (logits.argmax(1) == y).sum().item()
+
+    def train_epoch(self) -> dict:
+        self.model.train()
+        total_loss, correct, seen = 0.0, 0, 0
+        bar = tqdm(self.train_batches, desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
+                   disable=not self.runtime.progress, leave=False, unit="batch")
+        lr = self._set_lr()
+        for x, y in bar:
+            lr = self._set_lr()
+            loss, right = self.train_step(x, y)
+            self.step += 1
+            total_loss, correct, seen = total_loss + loss, correct + right, seen + len(y)
+            bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}", refresh=False)
+        return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1), "lr": lr,
+                "examples": seen}
+
+    def evaluate(self, batches=None):
+        return evaluate(self.model, batches or self.test_batches, len(self.classes), self.runtime.autocast)
+
+    def fit(self, until_epoch: int | None = None) -> dict:
+        """Train to `config.epochs` (or stop after `until_epoch`, as an interrupted run would)."""
+        self._prepare_run_dir()
+        if self.epoch == 0:
+            self.runtime.log(f"training {self.config.model} ({count_parameters(self.model):,} parameters) "
+                             f"on {self.data.name}: {len(self.data.train):,} train / {len(self.data.test):,} "
+                             f"test, {self.runtime.precision}, {torch.get_num_threads()} threads")
+            for note in self.data.notes:
+                self.runtime.log(f"note: {note}")
+        stop = min(until_epoch or self.config.epochs, self.config.epochs)
+        evaluation = None
+        while self.epoch < stop:
+            started = time.perf_counter()
+            row = {"epoch": self.epoch + 1, **self.train_epoch()}
+            train_seconds = time.perf_counter() - started
+            if self.val_batches is not None:
+                val = self.evaluate(self.val_batches)
+                row.update(val_loss=val.loss, val_acc=val.accuracy)
+            evaluation = self.evaluate()
+            row.update(test_loss=evaluation.loss, test_acc=evaluation.accuracy,
+                       seconds=time.perf_counter() - started,
+                       examples_per_sec=row.pop("examples") / train_seconds)
+            self.epoch += 1
+            self.history.append(row)
+            self.runtime.log(self._format_row(row))
+            self._save(evaluation)
+        if evaluation is None:
+            evaluation = self.evaluate()
+        return {"run_dir": str(self.run_dir), "checkpoint": str(self.run_dir / CHECKPOINT_NAME),
+                "epochs": self.epoch, "test_acc": evaluation.accuracy, "test_loss": evaluation.loss,
+                "seconds": sum(r["seconds"] for r in self.history), "evaluation": evaluation}
+
+    @staticmethod
+    def _format_row(row: dict) -> str:
+        val = f"  val {row['val_loss']:.4f}/{row['val_acc']:.4f}" if "val_acc" in row else ""
+        return (f"epoch {row['epoch']:3d}  train {row['train_loss']:.4f}/{row['train_acc']:.4f}{val}  "
+                f"test {row['test_loss']:.4f}/{row['test_acc']:.4f}  lr {row['lr']:.4g}  "
+                f"{row['examples_per_sec']:,.0f} ex/s  {row['seconds']:.1f}s")
+
+    # ---- persistence -------------------------------------------------------------------
+    def state(self) -> dict:
+        return {
+            "model": self.model.convzoo_spec,
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "config": self.config.to_dict(),
+            "data": self.data.describe(),
+            "epoch": self.epoch, "step": self.step, "history": self.history,
+            "optimizer": self.optimizer.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "data": self.generator.get_state()},
+        }
+
+    def _save(self, evaluation) -> None:
+        if not self.runtime.is_main:
+            return
+        save_checkpoint(self.run_dir / CHECKPOINT_NAME, self.state())
+        write_text(self.run_dir / "metrics.jsonl", "".join(_json_line(r) for r in self.history))
+        write_json(self.run_dir / "eval.json", {"epoch": self.epoch, **evaluation.to_dict(self.classes)})
+        plot_curves({self.config.model: self.history}, self.run_dir / "curves.png")
+
+    @classmethod
+    def resume(cls, run: str | Path, epochs: int | None = None, **overrides) -> Trainer:
+        """Continue the run saved in `run` (a run directory or checkpoint file)."""
+        payload = load_checkpoint(run)
+        config = TrainConfig.from_dict(payload["config"])
+        config.out = str(Path(run) if Path(run).is_dir() else Path(run).parent)
+        if epochs is not None:
+            if epochs < payload["epoch"]:
+                raise ConvzooError(f"--epochs {epochs} is fewer than the {payload['epoch']} already done")
+            config.epochs = epochs
+        for key, value in overrides.items():
+            setattr(config, key, value)
+        trainer = cls(config)
+        trainer.model.load_state_dict(payload["state_dict"])
+        trainer.optimizer.load_state_dict(payload["optimizer"])
+        trainer.epoch, trainer.step, trainer.history = payload["epoch"], payload["step"], payload["history"]
+        torch.set_rng_state(payload["rng"]["torch"])
+        trainer.generator.set_state(payload["rng"]["data"])
+        return trainer
+
+
+def _json_line(row: dict) -> str:
+    return json.dumps(row) + "\n"
