@@ -27,3 +27,14 @@ class ConvBNAct(nn.Sequential):
             layers.append(act())
         super().__init__(*layers)
         self.out_channels = out_channels
+
+
+def kaiming_init(model: nn.Module) -> nn.Module:
+    """He initialisation for convs (fan-out, ReLU gain) and zero biases: deep ReLU stacks then keep
+    their activation scale (He et al., 2015), as in the torchvision models."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return model

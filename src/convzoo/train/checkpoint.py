@@ -51,8 +51,9 @@ def load_checkpoint(ref: str | Path, map_location="cpu") -> dict:
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-        raise ConvzooError(f"{path}: not a convzoo checkpoint (cannot load: {first})") from None
+        why = ("it holds objects other than tensors and plain containers" if "Weights only" in str(exc)
+               else "not a PyTorch file, or truncated")
+        raise ConvzooError(f"{path}: not a convzoo checkpoint ({why})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ConvzooError(f"{path}: not a convzoo checkpoint (no convzoo header)")
     if payload.get("version", 0) > VERSION:

@@ -1,0 +1,170 @@
+"""`convzoo train`, `convzoo eval`, `convzoo predict`: the training loop and its checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+from ..train.config import OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a model on a dataset",
+                       description="Train MODEL on a dataset; the run directory gets config.json, "
+                                   "metrics.jsonl, curves.png, eval.json and checkpoint.pt.")
+    p.add_argument("model", nargs="?", help=f"a registered model (default {TrainConfig.model}); "
+                                            "see `convzoo models`")
+    p.add_argument("--data", help=f"dataset (default {TrainConfig.data}); see `convzoo data list`")
+    p.add_argument("--data-dir", help="where the dataset's files are (else the usual search)")
+    p.add_argument("--download", action="store_true", help="download the dataset if it is missing")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="peak learning rate")
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--momentum", type=float)
+    p.add_argument("--nesterov", action="store_true", default=None)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--schedule", choices=SCHEDULES)
+    p.add_argument("--warmup-epochs", type=float)
+    p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--augment", help="none | flip | crop[N] | crop+flip | auto")
+    p.add_argument("--precision", choices=PRECISIONS, help="auto: bf16 where the CPU has AMX/AVX512-BF16")
+    p.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=None)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--deterministic", action="store_true", default=None)
+    p.add_argument("--val-split", type=float, help="fraction of train held out for validation")
+    p.add_argument("--test-holdout", type=float,
+                   help="fraction (<1) or count of train used as the test set")
+    p.add_argument("--out", help="run directory (default runs/<model>-<data>-<time>)")
+    p.add_argument("--resume", metavar="RUN", help="continue the run in this directory (or checkpoint)")
+    p.add_argument("--engine", choices=("torch", "numpy"), default="torch",
+                   help="numpy: train with convzoo.reference's from-scratch ops (lenet_modern only)")
+    p.add_argument("--json", action="store_true", help="print the final result as JSON")
+    p.set_defaults(func=run_train)
+
+    p = sub.add_parser("eval", help="evaluate a checkpoint on a dataset's test set")
+    p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
+    p.add_argument("--data", help="dataset (default: the one it was trained on)")
+    p.add_argument("--data-dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_eval)
+
+    p = sub.add_parser("predict", help="classify image files with a checkpoint")
+    p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_predict)
+
+
+_CONFIG_FLAGS = ("data", "data_dir", "epochs", "batch_size", "lr", "optimizer", "momentum", "nesterov",
+                 "weight_decay", "schedule", "warmup_epochs", "label_smoothing", "augment", "precision",
+                 "channels_last", "threads", "seed", "deterministic", "val_split", "test_holdout", "out")
+
+
+def config_from_args(args) -> TrainConfig:
+    values = {k: getattr(args, k) for k in _CONFIG_FLAGS if getattr(args, k, None) is not None}
+    if args.model:
+        values["model"] = args.model
+    return TrainConfig(**values)
+
+
+def run_train(args) -> int:
+    from ..data import dataset_spec, locate
+    from ..errors import ConvzooError
+    from ..models import model_info
+    from ..train import Trainer
+
+    if args.resume:
+        overrides = {k: getattr(args, k) for k in ("precision", "threads") if getattr(args, k) is not None}
+        trainer = Trainer.resume(args.resume, epochs=args.epochs, **overrides)
+    else:
+        config = config_from_args(args)
+        model_info(config.model)  # an unknown model fails before any data is read
+        dataset_spec(config.data)
+        if args.download:
+            locate(config.data, config.data_dir, allow_download=True, progress=True)
+        if args.engine == "numpy":
+            return _train_numpy(config)
+        trainer = Trainer(config)
+    try:
+        result = trainer.fit()
+    except KeyboardInterrupt:
+        raise ConvzooError(f"interrupted after epoch {trainer.epoch}; continue with "
+                           f"`convzoo train --resume {trainer.run_dir}`") from None
+    evaluation = result.pop("evaluation")
+    if args.json:
+        print(json.dumps({**result, "per_class_accuracy": evaluation.per_class_accuracy}))
+    else:
+        print(f"test accuracy {result['test_acc']:.4f}  (loss {result['test_loss']:.4f}, "
+              f"{result['epochs']} epochs, {result['seconds']:.0f} s)")
+        print(f"run saved in {result['run_dir']}")
+    return 0
+
+
+def _train_numpy(config: TrainConfig) -> int:
+    from ..data import load_dataset
+    from ..errors import ConvzooError
+
+    if config.model != "lenet_modern":
+        raise ConvzooError("--engine numpy trains lenet_modern only (the reference ops' LeNet)")
+    from ..reference.net import train_numpy
+
+    bundle = load_dataset(config.data, config.data_dir, test_holdout=config.test_holdout, seed=config.seed)
+    result = train_numpy(bundle.train.images.numpy(), bundle.train.labels.numpy(),
+                         bundle.test.images.numpy(), bundle.test.labels.numpy(), epochs=config.epochs,
+                         batch_size=config.batch_size, lr=config.lr, seed=config.seed,
+                         mean=bundle.train.mean[0], std=bundle.train.std[0])
+    print(f"test accuracy {result['test_acc']:.4f}  ({result['examples_per_sec']:,.0f} examples/s, "
+          f"numpy engine, {result['seconds']:.0f} s)")
+    return 0
+
+
+def run_eval(args) -> int:
+    from ..data import BatchLoader, load_dataset
+    from ..errors import ConvzooError
+    from ..train import Runtime, evaluate, model_from_checkpoint
+
+    model, payload = model_from_checkpoint(args.checkpoint)
+    trained_on = payload["data"]
+    name = args.data or trained_on["name"]
+    config = payload.get("config", {})
+    bundle = load_dataset(name, args.data_dir or (config.get("data_dir") if name == trained_on["name"] else None),
+                          test_holdout=config.get("test_holdout") if name == trained_on["name"] else None,
+                          seed=config.get("seed", 0))
+    if list(bundle.test.shape) != list(trained_on["shape"]) or len(bundle.test.classes) != len(trained_on["classes"]):
+        raise ConvzooError(f"{name} ({'x'.join(map(str, bundle.test.shape))}, {len(bundle.test.classes)} classes) "
+                           f"does not fit this model (trained on {trained_on['name']})")
+    runtime = Runtime.create()
+    test = bundle.test
+    test.mean, test.std = tuple(trained_on["mean"]), tuple(trained_on["std"])
+    result = evaluate(model.to(runtime.device), BatchLoader(test, 512, device=runtime.device),
+                      len(test.classes), runtime.autocast)
+    if args.json:
+        print(json.dumps({"data": name, **result.to_dict(list(test.classes))}))
+        return 0
+    print(f"{name} test: accuracy {result.accuracy:.4f}, loss {result.loss:.4f} ({len(test):,} examples)")
+    width = max(len(c) for c in test.classes)
+    for cls, acc in zip(test.classes, result.per_class_accuracy):
+        print(f"  {cls:{width}}  {acc:.4f}")
+    print("confusion matrix (rows: true, columns: predicted):")
+    for row in result.confusion.tolist():
+        print("  " + " ".join(f"{v:5d}" for v in row))
+    return 0
+
+
+def run_predict(args) -> int:
+    from ..errors import ConvzooError
+    from ..train.predict import Predictor
+
+    if args.top_k < 1:
+        raise ConvzooError("--top-k must be at least 1")
+    predictor = Predictor(args.checkpoint)
+    results = predictor.predict_files(args.images, args.top_k)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    for r in results:
+        guesses = ", ".join(f"{t['class']} {t['probability']:.3f}" for t in r["top"])
+        print(f"{r['image']}: {guesses}")
+    return 0

@@ -1,0 +1,106 @@
+"""ResNet: He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.
+
+One class, `ResNet`, takes a block type and per-stage block counts; block flavours are options
+(see `convzoo.layers.residual`):
+- `version="v1.5"` (default, as torchvision): the stride of a downsampling bottleneck sits on its
+  3x3 conv. `"v1"` puts it on the first 1x1 conv as in the paper (same parameter count).
+  `"v2"`: pre-activation blocks (He et al., "Identity Mappings in Deep Residual Networks", ECCV
+  2016), a BN-ReLU before the head, and a stem of conv (+ max pool) only, since every block
+  normalises its own input.
+- The ImageNet models use projection shortcuts where the shape changes (the paper's option B).
+- The CIFAR ResNets (`resnet20` ... `resnet110`, the paper's Section 4.2: 6n+2 layers, stages of
+  16-32-64 channels) use option A: parameter-free zero-padding shortcuts, as in the paper.
+- Wide ResNet-50-2 (Zagoruyko & Komodakis, "Wide Residual Networks", BMVC 2016) is the ImageNet
+  bottleneck network with twice the inner width, as torchvision defines it (the paper's own
+  ImageNet model is the same).
+Small inputs: below 64 pixels the stem is a 3x3 stride-1 conv without max pooling (as for CIFAR),
+so a 32x32 image reaches the first stage at 32x32 instead of 8x8. Any size from 1x1 up runs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import ConvzooError
+from ..layers import BasicBlock, Bottleneck, kaiming_init
+from .registry import register_model
+from .stems import use_small_stem
+
+BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
+VERSIONS = {"v1": {"stride_in_1x1": True}, "v1.5": {}, "v2": {"preact": True}}
+IMAGENET_WIDTHS = (64, 128, 256, 512)
+SMALL_INPUT_BELOW = 64  # the ImageNet stem's 4x reduction would leave the last stage below 2x2
+
+
+class ResNet(nn.Module):
+    def __init__(self, block: type, depths: tuple[int, ...], num_classes: int, in_channels: int, *,
+                 widths: tuple[int, ...] = IMAGENET_WIDTHS, small_stem: bool = False, **block_options):
+        super().__init__()
+        preact = block_options.get("preact", False)
+        if small_stem:
+            stem = [nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)]
+        else:
+            stem = [nn.Conv2d(in_channels, widths[0], 7, 2, 3, bias=False)]
+        if not preact:
+            stem += [nn.BatchNorm2d(widths[0]), nn.ReLU()]
+        if not small_stem:
+            stem.append(nn.MaxPool2d(3, 2, 1))
+        self.stem = nn.Sequential(*stem)  # ImageNet: (N, 64, 56, 56)
+
+        stages, channels = [], widths[0]
+        for i, (width, depth) in enumerate(zip(widths, depths)):
+            blocks = []
+            for j in range(depth):
+                blocks.append(block(channels, width, 2 if i > 0 and j == 0 else 1, **block_options))
+                channels = blocks[-1].out_channels
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stages)  # ImageNet: (N, 512 * expansion, 7, 7)
+
+        final_norm = [nn.BatchNorm2d(channels), nn.ReLU()] if preact else []
+        self.head = nn.Sequential(*final_norm, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Linear(channels, num_classes))
+        kaiming_init(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stages(self.stem(x)))
+
+
+_IMAGENET = dict(family="resnet", paper="He et al., Deep Residual Learning for Image Recognition",
+                 year=2016, input_size=(3, 224, 224), num_classes=1000, min_size=1, small_input_stem=True)
+_CIFAR = dict(_IMAGENET, input_size=(3, 32, 32), num_classes=10, block="basic", widths=(16, 32, 64),
+              shortcut="A")
+
+
+def _cifar(name: str, blocks_per_stage: int, params: int, paper_params: str):
+    """Register the paper's CIFAR-10 ResNet with 6n+2 layers; `params` is counted from the build."""
+    return register_model(name, params=params, depths=(blocks_per_stage,) * 3, **_CIFAR,
+                          note=f"the paper's CIFAR-10 network: 3x3 stem, option A (zero-padding) shortcuts; "
+                               f"params counted from the build (paper: {paper_params})")
+
+
+_WIDE = dict(_IMAGENET, family="wide_resnet", paper="Zagoruyko & Komodakis, Wide Residual Networks")
+
+
+@register_model("resnet18", params=11_689_512, block="basic", depths=(2, 2, 2, 2), **_IMAGENET)
+@register_model("resnet34", params=21_797_672, block="basic", depths=(3, 4, 6, 3), **_IMAGENET)
+@register_model("resnet50", params=25_557_032, block="bottleneck", depths=(3, 4, 6, 3), **_IMAGENET)
+@register_model("resnet101", params=44_549_160, block="bottleneck", depths=(3, 4, 23, 3), **_IMAGENET)
+@register_model("resnet152", params=60_192_808, block="bottleneck", depths=(3, 8, 36, 3), **_IMAGENET)
+@register_model("wide_resnet50_2", params=68_883_240, block="bottleneck", depths=(3, 4, 6, 3),
+                base_width=128, **_WIDE)
+@_cifar("resnet20", 3, 269_722, "0.27M")
+@_cifar("resnet32", 5, 464_154, "0.46M")
+@_cifar("resnet44", 7, 658_586, "0.66M")
+@_cifar("resnet56", 9, 853_018, "0.85M")
+@_cifar("resnet110", 18, 1_727_962, "1.7M")
+def resnet(num_classes: int, in_channels: int, input_size: tuple[int, int], block: str = "basic",
+           depths: tuple[int, ...] = (2, 2, 2, 2), widths: tuple[int, ...] = IMAGENET_WIDTHS,
+           version: str = "v1.5", stem: str = "auto", **block_options) -> ResNet:
+    """Any ResNet: `block` "basic" | "bottleneck", blocks per stage, stage widths, `version`
+    "v1" | "v1.5" | "v2", plus block options (shortcut, se_reduction, groups, base_width)."""
+    if block not in BLOCKS or version not in VERSIONS:
+        raise ConvzooError(f"block must be one of {sorted(BLOCKS)} and version one of {sorted(VERSIONS)}")
+    return ResNet(BLOCKS[block], tuple(depths), num_classes, in_channels, widths=tuple(widths),
+                  small_stem=use_small_stem(stem, input_size, SMALL_INPUT_BELOW),
+                  **{**VERSIONS[version], **block_options})

@@ -1,0 +1,19 @@
+"""The small-input stem choice shared by the ImageNet-size families.
+
+ImageNet stems shrink the image 4x (or more) before the first stage; on 28x28 or 32x32 inputs that
+leaves almost nothing for the later stages. Each family documents a small-input stem and a
+threshold: `stem="auto"` (the default) picks the small stem when the input's shorter side is below
+the threshold; "imagenet" or "small" force one.
+"""
+
+from __future__ import annotations
+
+from ..errors import ConvzooError
+
+STEMS = ("auto", "imagenet", "small")
+
+
+def use_small_stem(stem: str, input_size: tuple[int, int], small_below: int) -> bool:
+    if stem not in STEMS:
+        raise ConvzooError(f"stem must be one of {', '.join(STEMS)}, got {stem!r}")
+    return stem == "small" or (stem == "auto" and min(input_size) < small_below)
