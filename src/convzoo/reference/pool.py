@@ -41,7 +41,10 @@ class MaxPoolCache:
 
 
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1):
-    """Max over each window. stride defaults to kernel_size. Returns (out, cache)."""
+    """Max over each window. stride defaults to kernel_size. Returns (out, cache).
+
+    With dilation, a window on a tiny input can lie wholly in the padding; its max is -inf (as in
+    torch) and it passes no gradient."""
     geometry = _geometry(x, kernel_size, stride, padding, dilation)
     oh, ow = geometry.output_hw(*x.shape[2:])
     xp = pad_hw(x, geometry.padding, value=-np.inf)

@@ -1,0 +1,73 @@
+"""AlexNet: Krizhevsky, Sutskever & Hinton, "ImageNet Classification with Deep Convolutional Neural
+Networks", NeurIPS 2012.
+
+Explicit Sequential code, because the model is small and the explicit form teaches. Three layouts:
+- `alexnet`: the paper's 96-256-384-384-256 convs, ReLU, local response normalisation after the
+  first two convs, overlapping 3x3/2 max pooling, dropout 0.5 on the first two dense layers.
+  Input 227x227: the paper says 224, but its 11x11/4 first conv only yields the stated 55x55 maps
+  from 227 (or from 224 padded by 2; same count). `groups=2` reproduces the two-GPU split, where
+  conv2, conv4 and conv5 only see the channels on their own GPU (60,965,224 instead of 62,378,344).
+  Torch's LRN divides alpha by the window size, so alpha=5e-4 gives the paper's 1e-4 formula.
+- `alexnet_owt`: Krizhevsky, "One weird trick for parallelizing convolutional neural networks",
+  2014: one tower of 64-192-384-256-256, no LRN; the torchvision layout.
+- `alexnet_small`: d2l's AlexNet for 1x224x224 (upscaled Fashion-MNIST), 10 classes, no LRN.
+Like the paper, dropout follows the first two dense layers. The classifier's input width is
+computed from the input size (6x6 maps at 227 or 224, 5x5 for d2l's padding of 1), so counts at
+other inputs differ. Small inputs: below 67 pixels, where the 11x11/4 stem and three 3x3/2 pools
+leave nothing, the first conv is 3x3 stride 1 (28x28 in -> 2x2 maps before the classifier).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ..layers import output_hw
+from .registry import register_model
+from .stems import use_small_stem
+
+SMALL_INPUT_BELOW = 67
+
+
+def _lrn(enabled: bool) -> list[nn.Module]:
+    return [nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)] if enabled else []
+
+
+_ALEXNET = dict(family="alexnet", paper="Krizhevsky et al., ImageNet Classification with Deep "
+                "Convolutional Neural Networks", year=2012, num_classes=1000, min_size=15,
+                small_input_stem=True)
+
+
+@register_model("alexnet", params=62_378_344, input_size=(3, 227, 227), **_ALEXNET)
+@register_model("alexnet_owt", params=61_100_840, input_size=(3, 224, 224), widths=(64, 192, 384, 256, 256),
+                lrn=False, stem_padding=2, **{**_ALEXNET, "year": 2014, "paper": "Krizhevsky, One weird "
+                "trick for parallelizing convolutional neural networks"},
+                note="single tower, no LRN (torchvision's layout)")
+@register_model("alexnet_small", params=46_764_746, input_size=(1, 224, 224), lrn=False, stem_padding=1,
+                **{**_ALEXNET, "num_classes": 10},
+                note="d2l's AlexNet for 1x224x224 Fashion-MNIST: no LRN, 10 classes")
+def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
+            widths: tuple[int, ...] = (96, 256, 384, 384, 256), lrn: bool = True, groups: int = 1,
+            stem_padding: int = 0, stem: str = "auto") -> nn.Sequential:
+    c1, c2, c3, c4, c5 = widths
+    if use_small_stem(stem, input_size, SMALL_INPUT_BELOW):
+        conv1 = nn.Conv2d(in_channels, c1, 3, padding=1)
+    else:
+        conv1 = nn.Conv2d(in_channels, c1, 11, stride=4, padding=stem_padding)
+    features = nn.Sequential(
+        conv1, nn.ReLU(), *_lrn(lrn),
+        nn.MaxPool2d(3, 2),  # (N, 96, 27, 27)
+        nn.Conv2d(c1, c2, 5, padding=2, groups=groups), nn.ReLU(), *_lrn(lrn),
+        nn.MaxPool2d(3, 2),  # (N, 256, 13, 13)
+        nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(c3, c4, 3, padding=1, groups=groups), nn.ReLU(),
+        nn.Conv2d(c4, c5, 3, padding=1, groups=groups), nn.ReLU(),
+        nn.MaxPool2d(3, 2),  # (N, 256, 6, 6)
+        nn.Flatten(),  # (N, 9216)
+    )
+    h, w = output_hw(features, input_size)
+    classifier = nn.Sequential(
+        nn.Linear(c5 * h * w, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, num_classes),
+    )
+    return nn.Sequential(features, classifier)

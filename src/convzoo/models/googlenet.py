@@ -1,0 +1,125 @@
+"""GoogLeNet (Inception v1): Szegedy et al., "Going Deeper with Convolutions", CVPR 2015.
+
+The paper's Table 1 as data: one channel tuple per inception module. As published: biased convs
+with ReLU, LRN in the stem, max pooling with ceil rounding (Caffe's), a real 5x5 branch, global
+average pooling, dropout 0.4, and two optional auxiliary classifiers after 4a and 4d
+(`aux_logits=True`; in training mode the model then returns (logits, aux1, aux2)).
+Options and differences:
+- `bn=True` (`googlenet_bn`): BN after every conv instead of its bias, no LRN (BN-Inception style
+  normalisation on the v1 layout; not a paper model).
+- `googlenet_tv`: torchvision's widely used layout, BN and a 3x3 conv in the "5x5" branch
+  (`large_kernel=3`); named separately because it is not the paper's network.
+- The auxiliary heads pool adaptively to 4x4 (the paper: 5x5/3 average pooling, also 4x4 at 224)
+  so they work at every input size.
+Small inputs: below 64 pixels the stem is a 3x3 stride-1 conv without the stem's two max pools,
+so a 32x32 image reaches the inception modules at 32x32 (the ImageNet stem reaches them at 1/8).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..layers import ConvBNAct, kaiming_init
+from .registry import register_model
+from .stems import use_small_stem
+
+SMALL_INPUT_BELOW = 64
+# (name, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection); "M" = 3x3/2 max pooling.
+INCEPTIONS = [
+    ("3a", 64, 96, 128, 16, 32, 32), ("3b", 128, 128, 192, 32, 96, 64), "M",
+    ("4a", 192, 96, 208, 16, 48, 64), ("4b", 160, 112, 224, 24, 64, 64), ("4c", 128, 128, 256, 24, 64, 64),
+    ("4d", 112, 144, 288, 32, 64, 64), ("4e", 256, 160, 320, 32, 128, 128), "M",
+    ("5a", 256, 160, 320, 32, 128, 128), ("5b", 384, 192, 384, 48, 128, 128),
+]
+AUX_AFTER = ("4a", "4d")
+
+
+def _pool(stride: int = 2) -> nn.MaxPool2d:
+    return nn.MaxPool2d(3, stride, padding=1 if stride == 1 else 0, ceil_mode=True)
+
+
+def _lrn() -> nn.LocalResponseNorm:
+    return nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)  # Caffe's, which torch matches
+
+
+class Inception(nn.Module):
+    """Four parallel branches concatenated along channels: 1x1, 1x1→3x3, 1x1→5x5, pool→1x1."""
+
+    def __init__(self, in_channels: int, c1: int, c3r: int, c3: int, c5r: int, c5: int, pool_proj: int,
+                 bn: bool, large_kernel: int):
+        super().__init__()
+        self.branches = nn.ModuleList([
+            ConvBNAct(in_channels, c1, 1, bn=bn),
+            nn.Sequential(ConvBNAct(in_channels, c3r, 1, bn=bn), ConvBNAct(c3r, c3, 3, bn=bn)),
+            nn.Sequential(ConvBNAct(in_channels, c5r, 1, bn=bn), ConvBNAct(c5r, c5, large_kernel, bn=bn)),
+            nn.Sequential(_pool(stride=1), ConvBNAct(in_channels, pool_proj, 1, bn=bn)),
+        ])
+        self.out_channels = c1 + c3 + c5 + pool_proj
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([branch(x) for branch in self.branches], dim=1)
+
+
+class AuxHead(nn.Sequential):
+    def __init__(self, in_channels: int, num_classes: int, bn: bool):
+        super().__init__(
+            nn.AdaptiveAvgPool2d(4), ConvBNAct(in_channels, 128, 1, bn=bn), nn.Flatten(),  # (N, 2048)
+            nn.Linear(2048, 1024), nn.ReLU(), nn.Dropout(0.7), nn.Linear(1024, num_classes),
+        )
+
+
+class GoogLeNet(nn.Module):
+    def __init__(self, num_classes: int, in_channels: int, small_stem: bool = False, bn: bool = False,
+                 large_kernel: int = 5, aux_logits: bool = False):
+        super().__init__()
+        norm = [] if bn else [_lrn()]
+        if small_stem:
+            stem = [ConvBNAct(in_channels, 64, 3, bn=bn), *norm]
+        else:
+            stem = [ConvBNAct(in_channels, 64, 7, stride=2, bn=bn), _pool(), *norm]  # (N, 64, 56, 56)
+        stem += [ConvBNAct(64, 64, 1, bn=bn), ConvBNAct(64, 192, 3, bn=bn), *norm]
+        self.stem = nn.Sequential(*stem, *([] if small_stem else [_pool()]))  # (N, 192, 28, 28)
+
+        self.body = nn.ModuleDict()
+        self.aux = nn.ModuleDict()
+        channels = 192
+        for i, item in enumerate(INCEPTIONS):
+            if item == "M":
+                self.body[f"pool{i}"] = _pool()
+                continue
+            name, *widths = item
+            self.body[name] = Inception(channels, *widths, bn=bn, large_kernel=large_kernel)
+            channels = self.body[name].out_channels
+            if aux_logits and name in AUX_AFTER:
+                self.aux[name] = AuxHead(channels, num_classes, bn)
+        # (N, 1024, 7, 7)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.4),
+                                  nn.Linear(channels, num_classes))
+        kaiming_init(self)
+
+    def forward(self, x: torch.Tensor):
+        x = self.stem(x)
+        aux = []
+        for name, layer in self.body.items():
+            x = layer(x)
+            if self.training and name in self.aux:
+                aux.append(self.aux[name](x))
+        logits = self.head(x)
+        return (logits, *aux) if aux else logits
+
+
+_GOOGLENET = dict(family="googlenet", paper="Szegedy et al., Going Deeper with Convolutions", year=2015,
+                  input_size=(3, 224, 224), num_classes=1000, min_size=4, small_input_stem=True)
+
+
+@register_model("googlenet", params=6_998_552, **_GOOGLENET)
+@register_model("googlenet_bn", params=7_005_832, bn=True, note="BN instead of conv biases, no LRN",
+                **_GOOGLENET)
+@register_model("googlenet_tv", params=6_624_904, bn=True, large_kernel=3,
+                note="torchvision's layout: BN, and 3x3 instead of 5x5 convs in the fourth branch",
+                **_GOOGLENET)
+def googlenet(num_classes: int, in_channels: int, input_size: tuple[int, int], bn: bool = False,
+              large_kernel: int = 5, aux_logits: bool = False, stem: str = "auto") -> GoogLeNet:
+    return GoogLeNet(num_classes, in_channels, use_small_stem(stem, input_size, SMALL_INPUT_BELOW),
+                     bn=bn, large_kernel=large_kernel, aux_logits=aux_logits)

@@ -1,0 +1,102 @@
+"""VGG: Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition",
+ICLR 2015.
+
+The paper's Table 1 as data: one channel list per configuration, "M" for 2x2 max pooling, "LRN"
+for local response normalisation (A-LRN), and (channels, 1) for configuration C's 1x1 convs; the
+classifier is the paper's 4096-4096-classes with dropout 0.5 on the first two dense layers.
+Differences from the paper:
+- `batch_norm=True` adds BN after every conv (not in the paper, which predates BN; the widely used
+  vgg*_bn layout: the conv keeps its bias).
+- `width` scales the conv channels (not the dense layers), as d2l's narrow VGG for Fashion-MNIST.
+- The classifier's input width is computed from the input size, so counts at other inputs differ.
+- Small inputs: a max pool whose input is already 1 pixel high or wide is skipped, so 28x28
+  (whose fifth pool would see 1x1) and smaller inputs still work; 32x32 keeps all five pools.
+- LRN uses the AlexNet constants (k=2, n=5, alpha=1e-4, beta=0.75); torch divides alpha by n, so
+  5e-4 is passed to match the paper's formula.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import unknown_name
+from ..layers import kaiming_init, output_hw
+from .registry import register_model
+
+CONFIGS: dict[str, list] = {
+    "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "vgg11_lrn": [64, "LRN", "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "vgg16_c": [64, 64, "M", 128, 128, "M", 256, 256, (256, 1), "M", 512, 512, (512, 1), "M",
+                512, 512, (512, 1), "M"],
+    "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+              512, 512, 512, 512, "M"],
+}
+
+
+def make_features(config: list, in_channels: int, input_size: tuple[int, int], batch_norm: bool,
+                  width: float) -> tuple[nn.Sequential, int, tuple[int, int]]:
+    """Layers for one channel list; returns them with the output channels and (H, W)."""
+    layers: list[nn.Module] = []
+    channels, hw = in_channels, tuple(input_size)
+    for item in config:
+        if item == "M":
+            if min(hw) > 1:  # skipping a pool on a 1-pixel map is the small-input adaptation
+                layers.append(nn.MaxPool2d(2, 2))
+                hw = output_hw(layers[-1:], hw)
+        elif item == "LRN":
+            layers.append(nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0))
+        else:
+            out, kernel = item if isinstance(item, tuple) else (item, 3)
+            out = max(1, round(out * width))
+            layers.append(nn.Conv2d(channels, out, kernel, padding=kernel // 2))
+            layers += [nn.BatchNorm2d(out)] if batch_norm else []
+            layers.append(nn.ReLU())
+            channels = out
+    return nn.Sequential(*layers), channels, hw
+
+
+class VGG(nn.Module):
+    def __init__(self, config: list, num_classes: int, in_channels: int, input_size: tuple[int, int],
+                 batch_norm: bool = False, width: float = 1.0):
+        super().__init__()
+        self.features, channels, (h, w) = make_features(config, in_channels, input_size, batch_norm, width)
+        # 224x224 input: (N, 512, 7, 7) -> 25,088 features
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(channels * h * w, 4096), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(4096, num_classes),
+        )
+        kaiming_init(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+_VGG = dict(family="vgg", paper="Simonyan & Zisserman, Very Deep Convolutional Networks for Large-Scale "
+            "Image Recognition", year=2015, input_size=(3, 224, 224), num_classes=1000, min_size=1,
+            small_input_stem=True)
+
+
+@register_model("vgg11", params=132_863_336, config="vgg11", **_VGG)
+@register_model("vgg11_lrn", params=132_863_336, config="vgg11_lrn", **_VGG)
+@register_model("vgg13", params=133_047_848, config="vgg13", **_VGG)
+@register_model("vgg16_c", params=133_638_952, config="vgg16_c", **_VGG)
+@register_model("vgg16", params=138_357_544, config="vgg16", **_VGG)
+@register_model("vgg19", params=143_667_240, config="vgg19", **_VGG)
+@register_model("vgg11_bn", params=132_868_840, config="vgg11", batch_norm=True, **_VGG)
+@register_model("vgg16_bn", params=138_365_992, config="vgg16", batch_norm=True, **_VGG)
+@register_model("vgg19_bn", params=143_678_248, config="vgg19", batch_norm=True, **_VGG)
+@register_model("vgg11_narrow", params=43_093_322, config="vgg11", width=0.25,
+                **{**_VGG, "input_size": (1, 224, 224), "num_classes": 10},
+                note="d2l's narrow VGG-11 for upscaled Fashion-MNIST: conv channels / 4, dense layers "
+                     "unchanged; params counted from the build, not a paper figure")
+def vgg(num_classes: int, in_channels: int, input_size: tuple[int, int], config: str = "vgg11",
+        batch_norm: bool = False, width: float = 1.0) -> VGG:
+    """A VGG from its Table 1 column name (see `CONFIGS`), with optional BN and channel width."""
+    if config not in CONFIGS:
+        raise unknown_name("VGG configuration", config, list(CONFIGS))
+    return VGG(CONFIGS[config], num_classes, in_channels, input_size, batch_norm, width)
