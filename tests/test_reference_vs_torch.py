@@ -19,17 +19,17 @@ TOLERANCE = 1e-8
 PROPERTY = settings(max_examples=30, deadline=None)
 
 
-def rel_err(a, b) -> float:
-    """max |a - b| over max(|a|, |b|): one number per array, as llm.c prints it."""
+def rel_err(a, b, floor: float = 0.0) -> float:
+    """max |a - b| over max(|a|, |b|, floor): one number per array, as llm.c prints it."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     assert a.shape == b.shape, (a.shape, b.shape)
-    scale = max(np.abs(a).max(initial=0), np.abs(b).max(initial=0))
+    scale = max(np.abs(a).max(initial=0), np.abs(b).max(initial=0), floor)
     return 0.0 if scale == 0 else float(np.abs(a - b).max() / scale)
 
 
-def assert_close(mine, theirs, what=""):
+def assert_close(mine, theirs, what="", floor: float = 0.0):
     theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    err = rel_err(mine, theirs)
+    err = rel_err(mine, theirs, floor)
     assert err < TOLERANCE, f"{what}: relative error {err:.3g}"
 
 
@@ -245,7 +245,10 @@ def test_activations_match_torch(name, torch_fn, shape, scale, seed):
     assert_close(out, expected, "forward")
     dout = rng.standard_normal(out.shape)
     backprop(expected, dout)
-    assert_close(backward(dout, cache), tx.grad, "dx")
+    # Where every input saturates, dx is 1 - tanh(x)^2 ~ 1e-12 computed from tanh(x) ~ 1, and one
+    # rounding step of tanh is a large part of it in both libraries; so measure against |dout|,
+    # the size dx has where the activation is not saturated.
+    assert_close(backward(dout, cache), tx.grad, "dx", floor=np.abs(dout).max())
 
 
 @PROPERTY

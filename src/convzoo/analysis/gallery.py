@@ -11,8 +11,13 @@ from ..atomic import save_figure
 
 
 def image_grid(images, titles: list[str], path: str | Path, cols: int | None = None,
-               title: str | None = None, cell_inches: float = 1.3) -> Path:
-    """Draw `images` ((N, C, H, W) or (N, H, W), uint8 or float) with one title each."""
+               title: str | None = None, cell_inches: float = 1.3, cmap: str = "gray",
+               interpolation: str | None = None) -> Path:
+    """Draw `images` ((N, C, H, W) or (N, H, W), uint8 or float) with one title each.
+
+    Single-channel float images are scaled per image (`cmap`); RGB floats must lie in [0, 1].
+    `interpolation="nearest"` shows tiny images (5x5 kernels) as the pixels they are.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -31,9 +36,9 @@ def image_grid(images, titles: list[str], path: str | Path, cols: int | None = N
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            ax.imshow(images[i], cmap="gray" if images[i].ndim == 2 else None,
+            ax.imshow(images[i], cmap=cmap if images[i].ndim == 2 else None,
                       vmin=0 if images.dtype == np.uint8 else None,
-                      vmax=255 if images.dtype == np.uint8 else None)
+                      vmax=255 if images.dtype == np.uint8 else None, interpolation=interpolation)
             ax.set_title(titles[i], fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)

@@ -14,7 +14,7 @@ import sys
 
 from ..errors import ConvzooError
 
-COMMAND_MODULES = ["data", "models", "train", "bench"]
+COMMAND_MODULES = ["data", "models", "train", "bench", "kernels"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -29,12 +29,13 @@ class ConvBNAct(nn.Sequential):
         self.out_channels = out_channels
 
 
-def kaiming_init(model: nn.Module) -> nn.Module:
-    """He initialisation for convs (fan-out, ReLU gain) and zero biases: deep ReLU stacks then keep
-    their activation scale (He et al., 2015), as in the torchvision models."""
+def kaiming_init(model: nn.Module, mode: str = "fan_out") -> nn.Module:
+    """He initialisation for convs (ReLU gain) and zero biases: deep ReLU stacks then keep their
+    activation scale (He et al., 2015). Fan-out as in the torchvision models; U-Net's paper uses
+    fan-in."""
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.kaiming_normal_(m.weight, mode=mode, nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
     return model

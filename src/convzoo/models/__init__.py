@@ -1,6 +1,21 @@
 """Model families. Importing this package registers every family with the one registry."""
 
-from . import lenet  # noqa: F401  (registers)
+from . import (  # noqa: F401  (importing a family registers it)
+    alexnet,
+    densenet,
+    googlenet,
+    lenet,
+    lenet5_1998,
+    mlp,
+    nin,
+    resnet,
+    resnext,
+    senet,
+    shufflenet,
+    shufflenet_v2,
+    unet,
+    vgg,
+)
 from .registry import (
     ModelInfo,
     count_parameters,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import ConvzooError
 from ..layers import ChannelShuffle, ConvBNAct
 from .registry import register_model
 from .stems import use_small_stem
@@ -81,4 +82,6 @@ _SHUFFLENET = dict(family="shufflenet", paper="Zhang et al., ShuffleNet: An Extr
 @register_model("shufflenet_v1_g8", params=2_434_768, groups=8, **_SHUFFLENET)
 def shufflenet_v1(num_classes: int, in_channels: int, input_size: tuple[int, int], groups: int = 3,
                   stem: str = "auto") -> ShuffleNetV1:
+    if groups not in STAGE_CHANNELS:
+        raise ConvzooError(f"ShuffleNet groups must be one of {sorted(STAGE_CHANNELS)}, got {groups}")
     return ShuffleNetV1(groups, num_classes, in_channels, use_small_stem(stem, input_size, SMALL_INPUT_BELOW))

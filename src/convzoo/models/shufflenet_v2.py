@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import unknown_name
 from ..layers import ConvBNAct, channel_shuffle
 from .registry import register_model
 from .stems import use_small_stem
@@ -35,8 +36,10 @@ class SplitShuffleUnit(nn.Module):
         half = out_channels // 2
         self.stride = stride
         # stride 1: the left half passes through unchanged; stride 2: both halves see the whole input.
-        self.left = nn.Sequential(_depthwise(in_channels, stride), ConvBNAct(in_channels, half, 1)) \
-            if stride == 2 else nn.Identity()
+        if stride == 2:
+            self.left = nn.Sequential(_depthwise(in_channels, stride), ConvBNAct(in_channels, half, 1))
+        else:
+            self.left = nn.Identity()
         self.right = nn.Sequential(
             ConvBNAct(in_channels if stride == 2 else half, half, 1),
             _depthwise(half, stride),
@@ -81,5 +84,7 @@ _SHUFFLENET_V2 = dict(family="shufflenet", paper="Ma et al., ShuffleNet V2: Prac
 @register_model("shufflenet_v2_x2_0", params=7_393_996, width="x2_0", **_SHUFFLENET_V2)
 def shufflenet_v2(num_classes: int, in_channels: int, input_size: tuple[int, int], width: str = "x1_0",
                   stem: str = "auto") -> ShuffleNetV2:
+    if width not in STAGE_CHANNELS:
+        raise unknown_name("ShuffleNet V2 width", width, list(STAGE_CHANNELS))
     return ShuffleNetV2(STAGE_CHANNELS[width], num_classes, in_channels,
                         use_small_stem(stem, input_size, SMALL_INPUT_BELOW))

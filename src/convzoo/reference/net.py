@@ -26,6 +26,7 @@ from .activations import (
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
 )
+from .blas import single_threaded_blas
 from .conv import conv2d_backward, conv2d_forward
 from .norm import batch_norm_backward, batch_norm_forward
 from .pool import max_pool2d_backward, max_pool2d_forward
@@ -181,7 +182,7 @@ def evaluate(model: LeNetBN, images, labels, *, mean, std, batch_size: int = 100
         y = labels[start:start + batch_size]
         logits = model.forward(x, training=False)
         loss, _ = softmax_cross_entropy_forward(logits.astype(np.float64), y)
-        loss_sum += loss * len(y)
+        loss_sum += float(loss) * len(y)
         correct += int((logits.argmax(axis=1) == y).sum())
     return correct / len(labels), loss_sum / len(labels)
 
@@ -194,6 +195,13 @@ def train_numpy(train_images, train_labels, test_images, test_labels, *, epochs=
     if train_images.shape[-2:] != (28, 28) or test_images.shape[-2:] != (28, 28):
         raise ValueError(f"LeNet expects 28x28 images, got {train_images.shape[-2:]}")
     train_labels, test_labels = np.asarray(train_labels, np.int64), np.asarray(test_labels, np.int64)
+    with single_threaded_blas():  # see blas.py: small products, shared cores
+        return _train(train_images, train_labels, test_images, test_labels, epochs=epochs,
+                      batch_size=batch_size, lr=lr, seed=seed, mean=mean, std=std, log=log)
+
+
+def _train(train_images, train_labels, test_images, test_labels, *, epochs, batch_size, lr, seed,
+           mean, std, log) -> dict:
     model = LeNetBN(seed)
     optimiser = SGDMomentum(model)
     rng = np.random.default_rng(seed)

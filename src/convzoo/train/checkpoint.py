@@ -7,8 +7,6 @@ step, RNG states, the metric history).
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 
 import torch
@@ -50,7 +48,7 @@ def load_checkpoint(ref: str | Path, map_location="cpu") -> dict:
     path = resolve_checkpoint(ref)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to parse a user's file is a user error
         why = ("it holds objects other than tensors and plain containers" if "Weights only" in str(exc)
                else "not a PyTorch file, or truncated")
         raise ConvzooError(f"{path}: not a convzoo checkpoint ({why})") from None

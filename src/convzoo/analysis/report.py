@@ -1,0 +1,127 @@
+"""One self-contained HTML page for a trained run: its configuration, metrics table, curves,
+confusion matrix, most confident mistakes and first-layer filters.
+
+Images are embedded as base64 data URIs, so the file opens from disk with no server and can be
+mailed around; every piece of text is escaped (class names and paths come from files).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import tempfile
+from datetime import datetime
+from html import escape
+from pathlib import Path
+
+from ..atomic import write_text
+from ..errors import ConvzooError
+from ..models import count_parameters
+from ..train.checkpoint import load_checkpoint
+from ..train.curves import plot_curves
+from .visualize import evaluate_run, open_subject, plot_confusion, plot_filters, plot_mistakes, run_history
+
+STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.15em; border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 2em; }
+table { border-collapse: collapse; font-size: .9em; }
+td, th { padding: .15em .7em; border-bottom: 1px solid #eee; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+img { max-width: 100%; height: auto; border: 1px solid #eee; }
+.muted { color: #777; font-size: .85em; }
+"""
+
+
+def _data_uri(png: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f'<td class="n">{value:.4g}</td>'
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f'<td class="n">{value:,}</td>'
+    text = value if isinstance(value, str) else json.dumps(value)
+    return f"<td>{escape(text)}</td>"
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _figure(uri: str | None, alt: str, missing: str = "") -> str:
+    if uri is None:
+        return f'<p class="muted">{escape(missing)}</p>'
+    return f'<img src="{uri}" alt="{escape(alt)}">'
+
+
+def _pictures(subject, label: str, history: list[dict], evaluation) -> dict[str, str | None]:
+    """Draw every picture into a temporary folder and return them as data URIs."""
+    uris: dict[str, str | None] = {}
+    with tempfile.TemporaryDirectory(prefix="convzoo-report-") as tmp:
+        folder = Path(tmp)
+        plot_curves({label: history}, folder / "curves.png")
+        plot_confusion(evaluation.confusion, evaluation.classes, folder / "confusion.png", title=label)
+        plot_filters(subject, folder / "filters.png")
+        try:
+            plot_mistakes(evaluation, folder / "mistakes.png", n=36, title=label)
+        except ConvzooError:
+            pass  # a run without mistakes: the section says so
+        for name in ("curves", "confusion", "mistakes", "filters"):
+            png = folder / f"{name}.png"
+            uris[name] = _data_uri(png) if png.is_file() else None
+    return uris
+
+
+def build_report(run: str, path: str | Path | None = None) -> Path:
+    """Write the report of `run` (a run directory, checkpoint or pretrained name) to `path`
+    (default: report.html in the run directory)."""
+    payload = load_checkpoint(run)
+    run_dir = Path(run) if Path(run).is_dir() else None
+    path = Path(path) if path else (run_dir or Path(".")) / "report.html"
+    label = Path(str(run).rstrip("/")).name or str(run)
+    config_file = run_dir / "config.json" if run_dir else None
+    saved = json.loads(config_file.read_text()) if config_file and config_file.is_file() else {}
+    config = saved.get("config", payload.get("config", {}))
+    data = payload["data"]
+    history = run_history(run)
+    evaluation = evaluate_run(run)
+    subject = open_subject(run)
+    uris = _pictures(subject, label, history, evaluation)
+    accuracy = float(evaluation.confusion.trace() / max(evaluation.confusion.sum(), 1))
+    overview = [
+        ["model", payload["model"]["name"]],
+        ["parameters", count_parameters(subject.model)],
+        ["data", f"{data['name']} ({'x'.join(map(str, data['shape']))}, {len(data['classes'])} classes; "
+                 f"{data['train']:,} train, {data['test']:,} test)"],
+        ["epochs", payload.get("epoch", len(history))],
+        ["test accuracy", accuracy],
+        *([["note", note]] for note in data.get("notes", [])),
+    ]
+    metric_keys = [k for k in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
+                               "lr", "examples_per_sec", "seconds") if any(k in r for r in history)]
+    per_class = [[c, float(evaluation.confusion[i, i] / max(evaluation.confusion[i].sum(), 1))]
+                 for i, c in enumerate(evaluation.classes)]
+    from .. import __version__
+
+    sections = [
+        ("Run", _table(["", ""], overview)),
+        ("Configuration", _table(["setting", "value"], [[k, v] for k, v in config.items()])),
+        ("Metrics per epoch", _table(metric_keys, [[r.get(k, "") for k in metric_keys] for r in history])),
+        ("Curves", _figure(uris["curves"], "loss and accuracy curves")),
+        ("Confusion matrix", _figure(uris["confusion"], "confusion matrix")
+         + _table(["class", "accuracy"], per_class)),
+        ("Most confident mistakes", _figure(uris["mistakes"], "most confident mistakes",
+                                            "no mistakes on the test set")),
+        ("First-layer filters", _figure(uris["filters"], "first-layer filters")),
+    ]
+    body = "".join(f"<section><h2>{escape(title)}</h2>{content}</section>" for title, content in sections)
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{escape(f'convzoo report: {label}')}</title><style>{STYLE}</style></head>"
+            f"<body><h1>{escape(f'{label}: {payload['model']['name']} on {data['name']}')}</h1>{body}"
+            f'<p class="muted">{escape(f"convzoo {__version__}, {datetime.now():%Y-%m-%d %H:%M}")}</p>'
+            "</body></html>\n")
+    write_text(path, page)
+    return path

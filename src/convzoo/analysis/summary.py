@@ -1,0 +1,297 @@
+"""Model summaries: one row per layer with its output shape, parameters and multiply-adds.
+
+Shapes come from forward hooks on every module; multiply-adds from torch's own
+`FlopCounterMode`, whose module hierarchy gives a per-module breakdown. It counts convolutions
+and matrix multiplies (2 FLOPs per multiply-add); batch norm, pooling, activations and
+element-wise adds are not counted, and the summary says so ("—") instead of inventing numbers.
+
+Registry models are built on the meta device: shapes, parameter counts and FLOPs come out
+without allocating or computing anything, so VGG-16's 138M parameters cost nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..errors import ConvzooError
+from ..models import create_from_spec, create_model, list_models, model_info
+from ..train.checkpoint import PRETRAINED, load_checkpoint, model_from_checkpoint
+
+NOT_COUNTED = ("— : no multiply-adds counted. FlopCounterMode counts convolutions and matrix multiplies "
+               "only; batch norm, pooling, activations and element-wise adds (about one operation per "
+               "output element) are left out.")
+FLOPS_PER_MAC = 2  # FlopCounterMode's convention: one multiply-add = one multiply + one add
+
+
+@dataclass
+class Loaded:
+    """A model ready to inspect, the input it takes (C, H, W), and where it came from."""
+
+    model: nn.Module
+    input_shape: tuple[int, int, int]
+    label: str
+    payload: dict | None = None  # the checkpoint, when the model is a trained one
+
+
+def parse_input(text: str | None, default: tuple[int, int, int]) -> tuple[int, int, int]:
+    """'1x28x28' -> (1, 28, 28); 'HxW' or 'H' keep the default channel count."""
+    if not text:
+        return tuple(default)
+    try:
+        dims = [int(d) for d in text.lower().replace("×", "x").split("x")]
+    except ValueError:
+        raise ConvzooError(f"--input {text!r}: expected CxHxW, e.g. 1x28x28") from None
+    if len(dims) == 1:
+        dims = dims * 2
+    if len(dims) == 2:
+        dims = [default[0], *dims]
+    if len(dims) != 3 or min(dims) < 1:
+        raise ConvzooError(f"--input {text!r}: expected CxHxW with positive sizes, e.g. 1x28x28")
+    return tuple(dims)
+
+
+def is_model_name(ref: str) -> bool:
+    """A registry name (or an unknown name that looks like one) rather than a checkpoint."""
+    path = Path(ref)
+    looks_like_checkpoint = path.exists() or ref in PRETRAINED or path.suffix == ".pt" or "/" in ref
+    return ref in list_models() or not looks_like_checkpoint
+
+
+def load_model(ref: str, input_text: str | None = None, *, weights: bool = True,
+               device: str = "cpu") -> Loaded:
+    """A registry name (untrained, at its registry input or `input_text`) or a trained checkpoint
+    (a file, a run directory or a pretrained name; input from its data shape).
+
+    `weights=False` builds the checkpoint's architecture without loading its weights: enough for
+    shapes and counts, and cheap on the meta device.
+    """
+    if is_model_name(ref):
+        info = model_info(ref)  # an unknown name fails here, with suggestions
+        shape = parse_input(input_text, info.input_size)
+        with torch.device(device):
+            model = create_model(ref, in_channels=shape[0], input_size=shape[1:])
+        return Loaded(model.eval(), shape, ref)
+    if weights:
+        model, payload = model_from_checkpoint(ref)
+        model.to(device)
+    else:
+        payload = load_checkpoint(ref)
+        with torch.device(device):
+            model = create_from_spec(payload["model"])
+    shape = parse_input(input_text, tuple(payload["data"]["shape"]))
+    return Loaded(model.eval(), shape, f"{ref} ({payload['model']['name']})", payload)
+
+
+@dataclass
+class LayerRow:
+    name: str  # qualified module name, e.g. "features.0"
+    type: str
+    depth: int  # 1 for the model's children
+    shape: list | None  # output shape without the batch dimension; None if never called
+    params: int | None  # None: an expanded container with no parameters of its own
+    trainable: int
+    macs: int | None  # None: nothing the FLOP counter counts ("—")
+    kind: str  # "conv", "dense" or "other"
+    expanded: bool  # a container whose children are rows too (its numbers are only its own)
+    calls: int = 1
+
+
+@dataclass
+class Summary:
+    model: str
+    input_shape: tuple[int, int, int]
+    rows: list[LayerRow]
+    params: int
+    trainable: int
+    macs: int  # per example
+    activation_bytes: int  # per example: every leaf module's output, fp32
+    param_bytes: int
+    buffer_bytes: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def flops(self) -> int:
+        return self.macs * FLOPS_PER_MAC
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["flops"] = self.flops
+        d["flops_per_mac"] = FLOPS_PER_MAC
+        return d
+
+
+def _kind(module: nn.Module) -> str:
+    if isinstance(module, nn.modules.conv._ConvNd):
+        return "conv"
+    return "dense" if isinstance(module, nn.Linear) else "other"
+
+
+def _shape_of(output) -> list | None:
+    if isinstance(output, torch.Tensor):
+        return list(output.shape[1:])
+    if isinstance(output, (tuple, list)):
+        shapes = [list(o.shape[1:]) for o in output if isinstance(o, torch.Tensor)]
+        return shapes[0] if len(shapes) == 1 else shapes or None
+    return None
+
+
+def _numel(output) -> int:
+    if isinstance(output, torch.Tensor):
+        return output[0].numel() if output.ndim else 1
+    if isinstance(output, (tuple, list)):
+        return sum(_numel(o) for o in output)
+    return 0
+
+
+def run_forward(model: nn.Module, input_shape, label: str, hooks=(), mode=None):
+    """One example through `model` in eval mode, without gradients, under `mode` (a context).
+
+    `hooks` are (module, forward_hook) pairs. A shape the model cannot take is the user's input
+    choice, so it becomes a one-line error.
+    """
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+    handles = [m.register_forward_hook(h) for m, h in hooks]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), mode or contextlib.nullcontext():
+            return model(torch.zeros(1, *input_shape, device=device, dtype=dtype))
+    except RuntimeError as exc:
+        size = "x".join(map(str, input_shape))
+        raise ConvzooError(f"{label}: a {size} input does not fit ({str(exc).splitlines()[0][:150]})") from None
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+
+
+def summarize(model: nn.Module, input_shape, depth: int | None = None, label: str = "model") -> Summary:
+    """The per-layer table (modules down to `depth`, all of them when None) and the totals."""
+    names = {module: name for name, module in model.named_modules()}
+    order: dict[str, int] = {}
+    shapes: dict[str, list | None] = {}
+    calls: Counter = Counter()
+    activation = [0]
+
+    def pre_hook(module, args):
+        order.setdefault(names[module], len(order))
+
+    def hook(module, args, output):
+        name = names[module]
+        calls[name] += 1
+        shapes.setdefault(name, _shape_of(output))
+        if not any(True for _ in module.children()):
+            activation[0] += _numel(output)
+
+    counter = FlopCounterMode(display=False, depth=None)
+    pre_handles = [m.register_forward_pre_hook(pre_hook) for m in names]
+    try:
+        run_forward(model, input_shape, label, [(m, hook) for m in names], counter)
+    finally:
+        for h in pre_handles:
+            h.remove()
+
+    # FlopCounterMode names a module "<RootClass>.<qualified name>" and counts FLOPs for every
+    # module on the stack, so a container's count includes its children's.
+    root = type(model).__name__
+    flop_counts = counter.get_flop_counts()
+
+    def total_macs(name: str) -> int:
+        key = f"{root}.{name}" if name else root
+        return sum(flop_counts.get(key, {}).values()) // FLOPS_PER_MAC
+
+    modules = dict(model.named_modules())
+    rows = []
+    for name, module in modules.items():
+        level = name.count(".") + 1 if name else 0
+        children = [f"{name}.{c}" if name else c for c, _ in module.named_children()]
+        expanded = bool(children) and (depth is None or level < depth)
+        if depth is not None and level > depth:
+            continue
+        own = list(module.parameters(recurse=not expanded))
+        macs = total_macs(name) - (sum(total_macs(c) for c in children) if expanded else 0)
+        if name == "" and not own and not macs:
+            continue  # the model itself, when it only arranges its children
+        rows.append(LayerRow(
+            name=name or "(model)", type=type(module).__name__, depth=level, shape=shapes.get(name),
+            params=sum(p.numel() for p in own) if own or not expanded else None,
+            trainable=sum(p.numel() for p in own if p.requires_grad),
+            macs=macs or None, kind=_kind(module), expanded=expanded, calls=calls[name]))
+    # Execution order reads like the network; modules never called go last.
+    position = {name: i for i, name in enumerate(modules)}
+    rows.sort(key=lambda r: (order.get(r.name if r.depth else "", len(order) + position.get(r.name, 0))))
+
+    params = list(model.parameters())
+    notes = [NOT_COUNTED] if any(r.macs is None and not r.expanded for r in rows) else []
+    if any(r.calls > 1 for r in rows):
+        notes.append("×n: a module called n times; its MACs are summed over the calls, its shape is the first call's")
+    if any(r.shape is None for r in rows if not r.expanded):
+        notes.append("'not called': a module the forward pass never used")
+    return Summary(
+        model=label, input_shape=tuple(input_shape), rows=rows,
+        params=sum(p.numel() for p in params), trainable=sum(p.numel() for p in params if p.requires_grad),
+        macs=counter.get_total_flops() // FLOPS_PER_MAC, activation_bytes=activation[0] * 4,
+        param_bytes=sum(p.numel() * p.element_size() for p in params),
+        buffer_bytes=sum(b.numel() * b.element_size() for b in model.buffers()), notes=notes)
+
+
+def human(n: float) -> str:
+    """12,345,678 -> '12.3M' (lecture-style rounding, for reading; tables keep exact values)."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= size:
+            value = n / size
+            return f"{value:.3g}{unit}" if value < 100 else f"{value:.0f}{unit}"
+    return f"{n:g}"
+
+
+def human_bytes(n: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def format_shape(shape) -> str:
+    if shape is None:
+        return "not called"
+    if shape and isinstance(shape[0], list):
+        return ", ".join(format_shape(s) for s in shape)
+    return "x".join(map(str, shape)) or "scalar"
+
+
+def format_summary(s: Summary) -> str:
+    """The table as `convzoo summary` prints it."""
+    frozen = any(r.params is not None and r.trainable != r.params for r in s.rows)
+    header = ["layer", "type", "output", "params", *(["trainable"] if frozen else []), "MACs"]
+    table = []
+    for r in s.rows:
+        name = "  " * max(r.depth - 1, 0) + r.name + (f" ×{r.calls}" if r.calls > 1 else "")
+        macs = "" if r.expanded and r.macs is None else "—" if r.macs is None else f"{r.macs:,}"
+        params = "" if r.params is None else f"{r.params:,}"
+        table.append([name, r.type, format_shape(r.shape), params,
+                      *([f"{r.trainable:,}" if r.params is not None else ""] if frozen else []), macs])
+    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(header)]
+    right = {"params", "trainable", "MACs"}
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if h in right else c.ljust(w) for c, w, h in zip(cells, widths, header)).rstrip()
+
+    size = "x".join(map(str, s.input_shape))
+    lines = [f"{s.model}, input {size} (one example)", line(header), "-" * len(line(header))]
+    lines += [line(row) for row in table]
+    lines += [
+        "",
+        f"parameters         {s.params:,} ({s.trainable:,} trainable, {s.params - s.trainable:,} not)",
+        f"multiply-adds      {s.macs:,} MACs = {s.flops:,} FLOPs ({human(s.macs)} MACs; 1 MAC = 2 FLOPs)",
+        f"activation memory  {human_bytes(s.activation_bytes)} per example (every leaf module's output, fp32)",
+        f"parameter memory   {human_bytes(s.param_bytes)} (+ {human_bytes(s.buffer_bytes)} of buffers)",
+    ]
+    return "\n".join(lines + [f"note: {n}" for n in s.notes])

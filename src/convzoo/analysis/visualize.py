@@ -1,0 +1,313 @@
+"""Pictures of what a CNN learned: filters, feature maps (Zeiler & Fergus), confusion matrices,
+the most confident mistakes and training curves. PNGs via matplotlib (Agg), written atomically.
+
+Everything takes a trained checkpoint (a file, a run directory or a pretrained name) or a
+registry name (untrained weights, for comparison).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from contextlib import nullcontext
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..atomic import save_figure
+from ..data import BatchLoader, Normalizer, load_dataset
+from ..errors import ConvzooError, unknown_name
+from ..train.checkpoint import load_checkpoint, model_from_checkpoint
+from ..train.curves import plot_curves
+from ..train.metrics import predict_logits
+from ..train.predict import Predictor, read_image, to_uint8_input
+from .gallery import image_grid
+from .summary import is_model_name, load_model
+
+DPI = 100
+UNTRAINED_MEAN, UNTRAINED_STD = 0.5, 0.5  # inputs of an untrained model: pixels mapped to [-1, 1]
+
+
+@dataclass
+class Subject:
+    """A model with the preprocessing of its data: what the pictures are drawn from."""
+
+    model: nn.Module
+    label: str
+    input_shape: tuple[int, int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    preprocess: object  # PIL image -> (C, H, W) uint8 at the model's size
+    classes: list[str]
+
+    def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) floats in [0, 1] -> the model's input."""
+        mean = torch.tensor(self.mean, dtype=pixels.dtype)[None, :, None, None]
+        std = torch.tensor(self.std, dtype=pixels.dtype)[None, :, None, None]
+        return (pixels - mean) / std
+
+    def read(self, image_path) -> tuple[np.ndarray, torch.Tensor]:
+        """(uint8 (C, H, W) as the model sees it, the normalised (1, C, H, W) input)."""
+        pixels = self.preprocess(read_image(image_path))
+        return pixels, Normalizer(self.mean, self.std)(torch.from_numpy(np.ascontiguousarray(pixels))[None])
+
+
+def open_subject(ref: str) -> Subject:
+    """A checkpoint through the predictor (its preprocessing); a registry name untrained."""
+    if is_model_name(ref):
+        loaded = load_model(ref)
+        channels, height, width = loaded.input_shape
+        preprocess = partial(to_uint8_input, channels=channels, size=(height, width), dark_background=False)
+        classes = [str(i) for i in range(_out_features(loaded.model))]
+        return Subject(loaded.model, f"{ref} (untrained)", loaded.input_shape, channels * (UNTRAINED_MEAN,),
+                       channels * (UNTRAINED_STD,), preprocess, classes)
+    predictor = Predictor(ref)
+    data = predictor.data
+    label = f"{Path(str(ref).rstrip('/')).name} ({predictor.model.convzoo_spec['name']})"
+    return Subject(predictor.model, label, tuple(data["shape"]), tuple(data["mean"]), tuple(data["std"]),
+                   predictor.preprocess, predictor.classes)
+
+
+def _out_features(model: nn.Module) -> int:
+    last = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))][-1]
+    return last.out_features if isinstance(last, nn.Linear) else last.out_channels
+
+
+# ---- layers ----------------------------------------------------------------------------------
+def conv_layers(model: nn.Module) -> dict[str, nn.Conv2d]:
+    return {n: m for n, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+
+
+def get_layer(model: nn.Module, name: str) -> nn.Module:
+    modules = dict(model.named_modules())
+    if name not in modules or not name:
+        raise unknown_name("layer", name, [n for n in modules if n])
+    return modules[name]
+
+
+# ---- filters ---------------------------------------------------------------------------------
+def plot_filters(subject: Subject, path, layer: str | None = None, max_filters: int = 64,
+                 max_channels: int = 8) -> Path:
+    """The kernels of the first conv layer (RGB where its input is RGB) or of layer `layer`,
+    one input channel at a time (rows: filters, columns: input channels)."""
+    convs = conv_layers(subject.model)
+    if not convs:
+        raise ConvzooError(f"{subject.label} has no conv layers")
+    name = layer or next(iter(convs))
+    conv = get_layer(subject.model, name)
+    if not isinstance(conv, nn.Conv2d):
+        raise ConvzooError(f"layer {name!r} is a {type(conv).__name__}, not a conv layer; conv layers: "
+                           + ", ".join(convs))
+    weight = conv.weight.detach().float().cpu()[:max_filters]  # (O, I, kh, kw)
+    out_channels = weight.shape[0]
+    if weight.shape[1] == 3 and name == next(iter(convs)):
+        # One colour picture per filter, each scaled to its own range (Krizhevsky et al.'s figure 3).
+        low = weight.amin((1, 2, 3), keepdim=True)
+        high = weight.amax((1, 2, 3), keepdim=True)
+        images = ((weight - low) / (high - low).clamp(min=1e-12)).numpy()
+        titles = [str(i) for i in range(out_channels)]
+        cols = None
+    else:
+        channels = min(weight.shape[1], max_channels)
+        images = weight[:, :channels].reshape(-1, *weight.shape[2:]).numpy()
+        titles = [f"{o}" if channels == 1 else f"{o}:{c}" for o in range(out_channels) for c in range(channels)]
+        cols = channels if channels > 1 else None
+    shown = f"{out_channels} of {conv.out_channels}" if out_channels < conv.out_channels else f"{out_channels}"
+    per = "" if weight.shape[1] in (1, 3) and cols is None else \
+        f", input channels 0-{min(weight.shape[1], max_channels) - 1} of {weight.shape[1]}"
+    title = f"{subject.label}: {name} filters ({shown}{per}, {conv.kernel_size[0]}x{conv.kernel_size[1]})"
+    return image_grid(images, titles, path, cols=cols, title=title, cell_inches=0.9, interpolation="nearest")
+
+
+# ---- feature maps ----------------------------------------------------------------------------
+def capture(model: nn.Module, x: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
+    """The outputs of the named modules on input `x` (one forward pass, no gradients)."""
+    outputs: dict[str, torch.Tensor] = {}
+    handles = [get_layer(model, n).register_forward_hook(
+        lambda module, args, out, n=n: outputs.setdefault(n, out.detach())) for n in names]
+    try:
+        with torch.no_grad():
+            model.eval()(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return outputs
+
+
+def stage_layers(model: nn.Module, x: torch.Tensor) -> list[str]:
+    """The last conv of each run of convs with the same output size: one per stage."""
+    outputs = capture(model, x, list(conv_layers(model)))
+    names = list(outputs)
+    return [n for i, n in enumerate(names)
+            if i + 1 == len(names) or outputs[names[i + 1]].shape[-2:] != outputs[n].shape[-2:]]
+
+
+def plot_features(subject: Subject, image_path, path, layers: list[str] | None = None,
+                  per_layer: int = 16, cols: int = 8) -> Path:
+    """The input beside the feature maps of each conv stage: each stage's most active channels."""
+    pixels, x = subject.read(image_path)
+    layers = layers or stage_layers(subject.model, x)
+    if not layers:
+        raise ConvzooError(f"{subject.label} has no conv layers; name layers with --layers")
+    outputs = capture(subject.model, x, layers)
+    stages = []
+    for name in layers:
+        maps = outputs.get(name)
+        if maps is None or maps.ndim != 4:
+            raise ConvzooError(f"layer {name!r} has no feature maps (output {tuple(maps.shape) if maps is not None else None})")
+        maps = maps[0].float()
+        order = maps.flatten(1).amax(1).argsort(descending=True)[:per_layer]
+        stages.append((name, maps, order))
+    rows = [math.ceil(len(order) / cols) for _, _, order in stages]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(1.1 * (cols + 2), 1.2 * sum(rows) + 0.4), dpi=DPI)
+    grid = fig.add_gridspec(sum(rows), cols + 2)
+    ax = fig.add_subplot(grid[:, :2])
+    _show_input(ax, pixels)
+    row = 0
+    for (name, maps, order), n_rows in zip(stages, rows):
+        for k, channel in enumerate(order.tolist()):
+            ax = fig.add_subplot(grid[row + k // cols, 2 + k % cols])
+            ax.imshow(maps[channel].numpy(), cmap="viridis")
+            ax.set_title(f"{name} #{channel}" if k == 0 else f"#{channel}", fontsize=7)
+            ax.axis("off")
+        row += n_rows
+    fig.suptitle(f"{subject.label}: feature maps, the {per_layer} most active channels per layer", fontsize=9)
+    save_figure(fig, path, dpi=DPI)
+    plt.close(fig)
+    return Path(path)
+
+
+def _show_input(ax, pixels: np.ndarray) -> None:
+    img = pixels.transpose(1, 2, 0)
+    ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=255)
+    ax.set_title("input", fontsize=8)
+    ax.axis("off")
+
+
+# ---- a run's test set: confusion matrix and mistakes ------------------------------------------
+@dataclass
+class RunEvaluation:
+    classes: list[str]
+    images: torch.Tensor  # (N, C, H, W) uint8, the test set
+    labels: torch.Tensor  # (N,)
+    probabilities: torch.Tensor  # (N, classes)
+
+    @property
+    def confusion(self) -> np.ndarray:
+        k = len(self.classes)
+        predicted = self.probabilities.argmax(1)
+        return torch.bincount(self.labels * k + predicted, minlength=k * k).reshape(k, k).numpy()
+
+
+def evaluate_run(ref) -> RunEvaluation:
+    """Evaluate a checkpoint on the test set it was trained with (same data dir, holdout, seed)."""
+    model, payload = model_from_checkpoint(ref)
+    data, config = payload["data"], payload.get("config", {})
+    bundle = load_dataset(data["name"], config.get("data_dir"), test_holdout=config.get("test_holdout"),
+                          seed=config.get("seed", 0))
+    test = bundle.test
+    if list(test.shape) != list(data["shape"]):
+        raise ConvzooError(f"{ref}: its test data ({data['name']}) is not the shape it was trained on")
+    test.mean, test.std = tuple(data["mean"]), tuple(data["std"])
+    logits, labels = predict_logits(model, BatchLoader(test, 512), nullcontext)
+    return RunEvaluation(list(data["classes"]), test.images, labels, torch.softmax(logits, 1))
+
+
+def run_confusion(ref) -> tuple[np.ndarray, list[str]]:
+    """The confusion matrix from the run's eval.json when it has one, else by evaluating."""
+    run = Path(ref)
+    eval_file = run / "eval.json" if run.is_dir() else None
+    if eval_file is not None and eval_file.is_file():
+        saved = json.loads(eval_file.read_text())
+        classes = saved.get("per_class_accuracy")
+        if isinstance(classes, dict):
+            return np.asarray(saved["confusion"]), list(classes)
+    result = evaluate_run(ref)
+    return result.confusion, result.classes
+
+
+def plot_confusion(confusion: np.ndarray, classes: list[str], path, title: str = "") -> Path:
+    """Counts and row-normalised (recall) side by side; rows are the true classes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    confusion = np.asarray(confusion)
+    normalised = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
+    k = len(classes)
+    side = max(4.0, 0.45 * k + 2)
+    fig, axes = plt.subplots(1, 2, figsize=(2 * side + 1, side), dpi=DPI, constrained_layout=True)
+    for ax, values, label, fmt in ((axes[0], confusion, "counts", "d"),
+                                   (axes[1], normalised, "normalised by true class", ".2f")):
+        ax.imshow(values, cmap="Blues")
+        ax.set(xticks=range(k), yticks=range(k), xlabel="predicted", ylabel="true", title=label)
+        ax.set_xticklabels(classes, rotation=60, ha="right", fontsize=7)
+        ax.set_yticklabels(classes, fontsize=7)
+        if k <= 20:
+            high = values.max() / 2
+            for i in range(k):
+                for j in range(k):
+                    ax.text(j, i, format(values[i, j], fmt), ha="center", va="center", fontsize=6,
+                            color="white" if values[i, j] > high else "black")
+    accuracy = np.trace(confusion) / max(confusion.sum(), 1)
+    fig.suptitle(f"{title}  accuracy {accuracy:.4f} on {confusion.sum():,} examples".strip(), fontsize=10)
+    save_figure(fig, path, dpi=DPI)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_mistakes(result: RunEvaluation, path, n: int = 36, title: str = "") -> Path:
+    """The `n` most confident wrong predictions, most confident first."""
+    if n < 1:
+        raise ConvzooError("-n must be at least 1")
+    confidence, predicted = result.probabilities.max(1)
+    wrong = (predicted != result.labels).nonzero().flatten()
+    if len(wrong) == 0:
+        raise ConvzooError("no mistakes on the test set: nothing to show")
+    chosen = wrong[confidence[wrong].argsort(descending=True)][:n]
+    titles = [f"{_short(result.classes[result.labels[i]])} → {_short(result.classes[predicted[i]])}\n"
+              f"{confidence[i]:.2f}" for i in chosen.tolist()]
+    heading = f"{title} most confident mistakes (true → predicted, confidence); {len(wrong):,} of " \
+              f"{len(result.labels):,} wrong".strip()
+    return image_grid(result.images[chosen].numpy(), titles, path, title=heading)
+
+
+def _short(name: str, width: int = 12) -> str:
+    return name if len(name) <= width else name[:width - 1] + "…"
+
+
+# ---- curves ----------------------------------------------------------------------------------
+def run_history(ref) -> list[dict]:
+    """A run's metrics.jsonl rows (or the history its checkpoint carries)."""
+    run = Path(ref)
+    metrics = run / "metrics.jsonl"
+    if run.is_dir() and metrics.is_file():
+        try:
+            return [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise ConvzooError(f"{metrics}: not JSON lines ({exc})") from None
+    history = load_checkpoint(ref).get("history")
+    if not history:
+        raise ConvzooError(f"{ref}: no metrics.jsonl and no history in its checkpoint")
+    return history
+
+
+def plot_runs(refs: list[str], path) -> Path:
+    """Loss and accuracy of one or several runs, overlaid."""
+    histories: dict[str, list[dict]] = {}
+    for ref in refs:
+        label = Path(str(ref).rstrip("/")).name or str(ref)
+        while label in histories:
+            label += "'"
+        histories[label] = run_history(ref)
+    return plot_curves(histories, path)

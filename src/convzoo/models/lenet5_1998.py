@@ -1,0 +1,130 @@
+"""LeNet-5 as published: LeCun et al., "Gradient-based learning applied to document recognition",
+Proceedings of the IEEE, 1998 (Section II.B and Appendix A).
+
+C1 (6@28x28) → S2 → C3 (16@10x10, partially connected) → S4 → C5 (120) → F6 (84) → RBF output,
+60,000 trainable parameters on a 1x32x32 input, every layer up to F6 followed by the scaled tanh
+f(a) = 1.7159 tanh(2a/3). Faithful to the paper:
+- S2 and S4 are trainable subsampling: the sum of each 2x2 block times a learned coefficient plus
+  a learned bias, one pair per map.
+- C3 connects each of its 16 maps to only some S2 maps, following the paper's Table I.
+- The output is one Euclidean RBF unit per class, y_i = sum_j (x_j - w_ij)^2, with fixed +-1
+  codes (a buffer, not trained).
+Different from the paper, and why:
+- The model returns -y_i, so it trains with the usual cross-entropy (logits-like: the largest
+  output is the nearest code, the paper's decision rule) instead of the paper's MAP loss.
+- The paper's codes are hand-drawn 7x12 bitmaps of the ASCII characters; here each class gets a
+  fixed pseudo-random +-1 pattern of 84 = 7x12 values (seed 1998, so any num_classes works and
+  every build has the same codes).
+- Weights start uniform in +-2.4 / fan-in, as in the paper; subsampling coefficients start at 1/4
+  (plain averaging), which the paper does not specify.
+Inputs of 28 to 31 pixels (MNIST) are zero-padded by C1 to the paper's 32x32 field; larger inputs
+widen F6's input (the count is at 32x32).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .registry import register_model
+
+# Table I: row i = S2 map i, column j = C3 map j; X = connected.
+C3_TABLE = (
+    "X   XXX  XXXX XX",
+    "XX   XXX  XXXX X",
+    "XXX   XXX  X XXX",
+    " XXX  XXXX  X XX",
+    "  XXX  XXXX XX X",
+    "   XXX  XXXX XXX",
+)
+CODE_LENGTH = 84  # F6 units: a 7x12 bitmap per class in the paper
+CODE_SEED = 1998
+
+
+class ScaledTanh(nn.Module):
+    """The paper's squashing function 1.7159 tanh(2a/3): f(1) ~ 1, f(-1) ~ -1, steepest at 0."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 1.7159 * torch.tanh(x * (2 / 3))
+
+
+class Subsampling(nn.Module):
+    """Sum of each 2x2 block, times a trainable coefficient, plus a trainable bias (per map)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.coefficient = nn.Parameter(torch.full((channels,), 0.25))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        block_sum = nn.functional.avg_pool2d(x, 2) * 4
+        return block_sum * self.coefficient.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
+class PartialConv2d(nn.Module):
+    """A conv in which output map j sees only the input maps `inputs[j]`.
+
+    Outputs with the same number of inputs form one grouped conv over their gathered inputs, so
+    only the table's connections have weights (C3: 1,516 instead of 2,416 parameters).
+    """
+
+    def __init__(self, inputs: list[list[int]], kernel_size: int):
+        super().__init__()
+        fan_ins = sorted({len(ins) for ins in inputs})
+        self.convs = nn.ModuleList()
+        order: list[int] = []
+        for i, fan_in in enumerate(fan_ins):
+            outputs = [j for j, ins in enumerate(inputs) if len(ins) == fan_in]
+            gathered = [k for j in outputs for k in inputs[j]]
+            self.register_buffer(f"gather{i}", torch.tensor(gathered), persistent=False)
+            self.convs.append(nn.Conv2d(len(gathered), len(outputs), kernel_size, groups=len(outputs)))
+            order += outputs
+        # the grouped convs emit outputs grouped by fan-in; this puts them back in table order
+        self.register_buffer("restore", torch.argsort(torch.tensor(order)), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = [conv(x[:, getattr(self, f"gather{i}")]) for i, conv in enumerate(self.convs)]
+        return torch.cat(parts, dim=1)[:, self.restore]
+
+
+class EuclideanRBF(nn.Module):
+    """Returns minus the squared distance from the input to each class's fixed code."""
+
+    def __init__(self, num_classes: int, length: int = CODE_LENGTH, seed: int = CODE_SEED):
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        codes = torch.randint(0, 2, (num_classes, length), generator=generator, device="cpu") * 2.0 - 1.0
+        self.register_buffer("codes", codes.to(torch.get_default_device()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -((x.unsqueeze(1) - self.codes) ** 2).sum(dim=-1)
+
+
+def _paper_init(model: nn.Module) -> nn.Module:
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            bound = 2.4 / (m.weight[0].numel())  # fan-in of one output unit
+            nn.init.uniform_(m.weight, -bound, bound)
+            nn.init.uniform_(m.bias, -bound, bound)
+    return model
+
+
+@register_model("lenet5_1998", family="lenet", paper="LeCun et al., Gradient-based learning applied to "
+                "document recognition", year=1998, input_size=(1, 32, 32), num_classes=10, params=60_000,
+                min_size=28, small_input_stem=True,
+                note="as published (Table I C3, trainable subsampling, RBF output); outputs -distance "
+                     "for cross-entropy, pseudo-random codes")
+def lenet5_1998(num_classes: int, in_channels: int, input_size: tuple[int, int]) -> nn.Sequential:
+    pad = 2 if min(input_size) < 32 else 0  # 28x28 digits centred in the paper's 32x32 field
+    h, w = (((s + 2 * pad - 4) // 2 - 4) // 2 - 4 for s in input_size)  # C5's output size
+    c3_inputs = [[i for i, row in enumerate(C3_TABLE) if row[j] == "X"] for j in range(16)]
+    return _paper_init(nn.Sequential(
+        nn.Conv2d(in_channels, 6, 5, padding=pad), ScaledTanh(),  # C1: (N, 6, 28, 28)
+        Subsampling(6), ScaledTanh(),  # S2: (N, 6, 14, 14)
+        PartialConv2d(c3_inputs, 5), ScaledTanh(),  # C3: (N, 16, 10, 10)
+        Subsampling(16), ScaledTanh(),  # S4: (N, 16, 5, 5)
+        nn.Conv2d(16, 120, 5), ScaledTanh(),  # C5: (N, 120, 1, 1)
+        nn.Flatten(),
+        nn.Linear(120 * h * w, 84), ScaledTanh(),  # F6: (N, 84)
+        EuclideanRBF(num_classes),  # (N, num_classes): -squared distance to each code
+    ))

@@ -1,0 +1,129 @@
+"""The CLI as a user calls it: exit codes, one-line errors, outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from convzoo.cli import main
+
+
+def run_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, *fragments):
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_real_process_exit_code_and_message(tmp_path):
+    """One real subprocess: the installed entry point, not just main()."""
+    env = {**os.environ, "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "convzoo", "train", "resnet1000"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert proc.returncode == 1 and proc.stderr.startswith("convzoo: error: unknown model 'resnet1000'")
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["train", "lenett"], ["unknown model 'lenett'", "did you mean lenet"]),
+    (["train", "lenet", "--data", "cifar100"], ["unknown dataset 'cifar100'"]),
+    (["train", "lenet", "--data", "mnist"], ["dataset mnist not found", "convzoo data get mnist"]),
+    (["train", "lenet", "--optimizer", "rmsprop"], ["invalid choice: 'rmsprop'"]),
+    (["train", "lenet", "--epochs", "many"], ["--epochs: invalid int value"]),
+    (["train", "lenet", "--augment", "rotate"], ["unknown augmentation 'rotate'"]),
+    (["data", "show", "nope"], ["unknown dataset 'nope'"]),
+    (["frobnicate"], ["invalid choice: 'frobnicate'"]),
+])
+def test_user_mistakes_are_one_line_errors(capsys, tiny_data_dir, args, fragments):
+    if "--augment" in args:
+        args = [*args, "--data-dir", tiny_data_dir, "--out", "unused"]
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse exits by itself for bad flags
+        code = exc.code
+    _, err = capsys.readouterr()
+    assert_one_line_error(code, err, *fragments)
+
+
+def test_corrupt_dataset_file(capsys, tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8bnot really gzip")
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8bnot really gzip")
+    code, _, err = run_cli(capsys, "train", "lenet", "--data-dir", folder, "--out", tmp_path / "run")
+    assert_one_line_error(code, err, "train-images-idx3-ubyte.gz", "corrupt gzip")
+    assert not (tmp_path / "run").exists()  # nothing half-written
+
+
+def test_predict_rejects_non_images_and_foreign_checkpoints(capsys, tiny_run, tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("I am not a picture")
+    code, _, err = run_cli(capsys, "predict", tiny_run, text)
+    assert_one_line_error(code, err, "notes.png", "not a readable PNG or JPEG")
+    import torch
+
+    torch.save({"state": 1}, tmp_path / "other.pt")
+    code, _, err = run_cli(capsys, "predict", tmp_path / "other.pt", text)
+    assert_one_line_error(code, err, "not a convzoo checkpoint")
+    code, _, err = run_cli(capsys, "eval", tmp_path / "missing-run")
+    assert_one_line_error(code, err, "no such checkpoint")
+
+
+def test_train_eval_predict_round_trip(capsys, tmp_path, tiny_data_dir):
+    from PIL import Image
+
+    out = tmp_path / "run"
+    code, stdout, _ = run_cli(capsys, "train", "lenet", "--data-dir", tiny_data_dir, "--epochs", "1",
+                              "--batch-size", "32", "--lr", "0.5", "--out", out, "--precision", "fp32",
+                              "--json")
+    assert code == 0
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert result["run_dir"] == str(out) and 0 <= result["test_acc"] <= 1
+    code, stdout, _ = run_cli(capsys, "eval", out, "--json")
+    evaluation = json.loads(stdout)
+    assert code == 0 and evaluation["accuracy"] == pytest.approx(result["test_acc"])
+    assert len(evaluation["confusion"]) == 10
+    image = tmp_path / "shirt.png"
+    Image.new("L", (50, 40), 200).save(image)
+    code, stdout, _ = run_cli(capsys, "predict", out, image, "--top-k", "2", "--json")
+    top = json.loads(stdout)[0]["top"]
+    assert code == 0 and len(top) == 2 and top[0]["probability"] >= top[1]["probability"]
+
+
+def test_resume_from_the_cli(capsys, tmp_path, tiny_data_dir):
+    out = tmp_path / "run"
+    args = ["train", "lenet_modern", "--data-dir", tiny_data_dir, "--epochs", "1", "--out", out]
+    assert run_cli(capsys, *args)[0] == 0
+    code, _, err = run_cli(capsys, *args)
+    assert_one_line_error(code, err, "already holds a run", "--resume")
+    code, stdout, _ = run_cli(capsys, "train", "--resume", out, "--epochs", "2")
+    assert code == 0 and "run saved in" in stdout
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_models_and_data_listing(capsys, tiny_data_dir, tmp_path):
+    code, out, _ = run_cli(capsys, "models", "--json")
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert code == 0 and rows["lenet"]["params"] == 61_706
+    code, out, _ = run_cli(capsys, "models", "lenet*")
+    assert code == 0 and "61,706" in out
+    code, out, _ = run_cli(capsys, "data", "list")
+    assert code == 0 and "fashion-mnist" in out and "cifar10" in out
+    grid = tmp_path / "grid.png"
+    code, out, _ = run_cli(capsys, "data", "show", "fashion-mnist", "--data-dir", tiny_data_dir, "-o", grid,
+                           "-n", "8")
+    assert code == 0 and grid.read_bytes()[:4] == b"\x89PNG"
+    code, out, _ = run_cli(capsys, "data", "get", "fashion-mnist", "--data-dir", tiny_data_dir)
+    assert code == 0 and str(tiny_data_dir) in out
