@@ -42,8 +42,8 @@ def _cases():
     def one(backward):  # ops with a single input return the gradient itself
         return lambda dout, cache: (backward(dout, cache),)
 
-    conv = dict(stride=(2, 1), padding=(1, 0, 2, 1), dilation=(1, 2), groups=2)
-    transpose = dict(stride=2, padding=1, output_padding=1)
+    conv = {"stride": (2, 1), "padding": (1, 0, 2, 1), "dilation": (1, 2), "groups": 2}
+    transpose = {"stride": 2, "padding": 1, "output_padding": 1}
     mask_seed = 3
     return {
         "corr2d": ({"x": r((4, 5)), "k": r((2, 3))}, ref.corr2d_forward, ref.corr2d_backward),
@@ -62,7 +62,8 @@ def _cases():
         "global_avg_pool": ({"x": r((2, 3, 3, 2))}, ref.global_avg_pool_forward,
                             one(ref.global_avg_pool_backward)),
         "batch_norm_train_nchw": ({"x": r((3, 2, 2, 2)), "gamma": r(2), "beta": r(2)},
-                                  lambda x, gamma, beta: ref.batch_norm_forward(x, gamma, beta, training=True),
+                                  lambda x, gamma, beta: ref.batch_norm_forward(
+                                      x, gamma, beta, training=True),
                                   ref.batch_norm_backward),
         "batch_norm_eval_nd": ({"x": r((4, 3)), "gamma": r(3), "beta": r(3)},
                                lambda x, gamma, beta: ref.batch_norm_forward(
@@ -75,7 +76,8 @@ def _cases():
         "sigmoid": ({"x": r((3, 4)) * 3}, ref.sigmoid_forward, one(ref.sigmoid_backward)),
         "tanh": ({"x": r((3, 4))}, ref.tanh_forward, one(ref.tanh_backward)),
         "dropout": ({"x": r((3, 4))},
-                    lambda x: ref.dropout_forward(x, 0.4, training=True, rng=np.random.default_rng(mask_seed)),
+                    lambda x: ref.dropout_forward(x, 0.4, training=True,
+                                                  rng=np.random.default_rng(mask_seed)),
                     one(ref.dropout_backward)),
         "linear": ({"x": r((3, 4)), "w": r((2, 4)), "b": r(2)}, ref.linear_forward, ref.linear_backward),
         "softmax_cross_entropy": ({"logits": r((4, 5))},

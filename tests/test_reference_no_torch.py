@@ -55,6 +55,7 @@ assert set(result) == {{"test_acc", "test_loss", "train_loss", "examples_per_sec
 assert not any(name == "torch" or name.startswith("torch.") for name in sys.modules if sys.modules[name])
 print("ok")
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"

@@ -56,8 +56,9 @@ def conv_cases(draw):
     k_eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
     h = max(1, k_eff[0] - pads[0] - pads[1]) + draw(st.integers(0, 4))
     w = max(1, k_eff[1] - pads[2] - pads[3]) + draw(st.integers(0, 4))
-    return dict(n=draw(st.integers(1, 2)), c_in=c_in, c_out=c_out, h=h, w=w, kernel=kernel,
-                stride=stride, padding=padding, dilation=dilation, groups=groups, bias=draw(st.booleans()))
+    return {"n": draw(st.integers(1, 2)), "c_in": c_in, "c_out": c_out, "h": h, "w": w,
+            "kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation,
+            "groups": groups, "bias": draw(st.booleans())}
 
 
 def torch_conv2d(x, w, b, case):
@@ -115,8 +116,8 @@ def test_conv_transpose2d_matches_torch(data, seed):
     x = rng.standard_normal((draw(st.integers(1, 2)), c_in, h, w))
     weight = rng.standard_normal((c_in, c_out // groups, *kernel))
     b = rng.standard_normal(c_out) if draw(st.booleans()) else None
-    options = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation,
-                   groups=groups)
+    options = {"stride": stride, "padding": padding, "output_padding": output_padding,
+               "dilation": dilation, "groups": groups}
     out, cache = ref.conv_transpose2d_forward(x, weight, b, **options)
     tx, tw, tb = leaf(x), leaf(weight), None if b is None else leaf(b)
     expected = F.conv_transpose2d(tx, tw, tb, **options)
@@ -140,8 +141,8 @@ def pool_cases(draw, dilated: bool):
     # At least one window of input, so no window lies wholly in the padding (which, with dilation,
     # could otherwise happen: torch and we then both give -inf, but there is no gradient to compare).
     h, w = (k + draw(st.integers(0, 4)) for k in k_eff)
-    return dict(shape=(draw(st.integers(1, 2)), draw(small), h, w), kernel=kernel, stride=stride,
-                padding=padding, dilation=dilation)
+    return {"shape": (draw(st.integers(1, 2)), draw(small), h, w), "kernel": kernel,
+            "stride": stride, "padding": padding, "dilation": dilation}
 
 
 @PROPERTY
@@ -306,7 +307,7 @@ def test_dropout_matches_torch_given_the_same_mask(shape, p, seed):
 
 def test_dropout_statistics_and_inference():
     x = np.ones((200, 500))
-    out, mask = ref.dropout_forward(x, 0.3, training=True, rng=np.random.default_rng(0))
+    out, _mask = ref.dropout_forward(x, 0.3, training=True, rng=np.random.default_rng(0))
     assert abs((out == 0).mean() - 0.3) < 0.01
     assert abs(out.mean() - 1.0) < 0.02  # inverted dropout keeps the expectation
     assert set(np.unique(out)) == {0.0, 1 / 0.7}

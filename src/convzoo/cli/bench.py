@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-BENCH_MODULES: list[str] = []
+BENCH_MODULES: list[str] = ["reference", "train", "infer", "peak", "data"]
 
 
 def register(sub) -> None:

@@ -89,8 +89,8 @@ def _write_figure(image, response, kernel, source_name: str, output: Path) -> No
     left.imshow(image, cmap="gray", vmin=0, vmax=1)
     left.set_title(f"{source_name} (grayscale)")
     shown = right.imshow(response, cmap="gray")
-    right.set_title(f"{kernel.name}: " + " / ".join(" ".join(f"{v:g}" for v in row) for row in kernel.weights),
-                    fontsize=9)
+    weights = " / ".join(" ".join(f"{v:g}" for v in row) for row in kernel.weights)
+    right.set_title(f"{kernel.name}: {weights}", fontsize=9)
     figure.colorbar(shown, ax=right, shrink=0.8)
     for axes in (left, right):
         axes.set_axis_off()

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from ..train.config import OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig
+from ..train.recipes import RECIPES
 
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a model on a dataset",
                        description="Train MODEL on a dataset; the run directory gets config.json, "
                                    "metrics.jsonl, curves.png, eval.json and checkpoint.pt.")
-    p.add_argument("model", nargs="?", help=f"a registered model (default {TrainConfig.model}); "
-                                            "see `convzoo models`")
+    p.add_argument("model", nargs="?", help=f"a registered model (default: the recipe's, else "
+                                            f"{TrainConfig.model}); see `convzoo models`")
+    p.add_argument("--recipe", choices=sorted(RECIPES),
+                   help="start from a named preset (docs/speed.md); explicit flags override it: "
+                        + "; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()))
     p.add_argument("--data", help=f"dataset (default {TrainConfig.data}); see `convzoo data list`")
     p.add_argument("--data-dir", help="where the dataset's files are (else the usual search)")
     p.add_argument("--download", action="store_true", help="download the dataset if it is missing")
@@ -30,6 +35,12 @@ def register(sub) -> None:
     p.add_argument("--precision", choices=PRECISIONS, help="auto: bf16 where the CPU has AMX/AVX512-BF16")
     p.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=None)
     p.add_argument("--threads", type=int)
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the model for training (compile time is reported apart)")
+    p.add_argument("--ema", type=float, metavar="DECAY",
+                   help="evaluate a moving average of the weights with this decay per step (0 = off)")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="final test evaluation averages flipped (if label-safe) and shifted views")
     p.add_argument("--seed", type=int)
     p.add_argument("--deterministic", action="store_true", default=None)
     p.add_argument("--val-split", type=float, help="fraction of train held out for validation")
@@ -59,11 +70,13 @@ def register(sub) -> None:
 
 _CONFIG_FLAGS = ("data", "data_dir", "epochs", "batch_size", "lr", "optimizer", "momentum", "nesterov",
                  "weight_decay", "schedule", "warmup_epochs", "label_smoothing", "augment", "precision",
-                 "channels_last", "threads", "seed", "deterministic", "val_split", "test_holdout", "out")
+                 "channels_last", "threads", "compile", "ema", "tta", "seed", "deterministic", "val_split",
+                 "test_holdout", "out")
 
 
 def config_from_args(args) -> TrainConfig:
-    values = {k: getattr(args, k) for k in _CONFIG_FLAGS if getattr(args, k, None) is not None}
+    values = RECIPES[args.recipe].values() if getattr(args, "recipe", None) else {}
+    values.update({k: getattr(args, k) for k in _CONFIG_FLAGS if getattr(args, k, None) is not None})
     if args.model:
         values["model"] = args.model
     return TrainConfig(**values)
@@ -76,7 +89,10 @@ def run_train(args) -> int:
     from ..train import Trainer
 
     if args.resume:
-        overrides = {k: getattr(args, k) for k in ("precision", "threads") if getattr(args, k) is not None}
+        if args.recipe:
+            raise ConvzooError("--recipe and --resume do not mix: a resumed run keeps its own settings")
+        overrides = {k: getattr(args, k) for k in ("precision", "threads", "compile")
+                     if getattr(args, k) is not None}
         trainer = Trainer.resume(args.resume, epochs=args.epochs, **overrides)
     else:
         config = config_from_args(args)

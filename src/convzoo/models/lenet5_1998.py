@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import ConvzooError
 from .registry import register_model
 
 # Table I: row i = S2 map i, column j = C3 map j; X = connected.
@@ -117,6 +118,8 @@ def _paper_init(model: nn.Module) -> nn.Module:
 def lenet5_1998(num_classes: int, in_channels: int, input_size: tuple[int, int]) -> nn.Sequential:
     pad = 2 if min(input_size) < 32 else 0  # 28x28 digits centred in the paper's 32x32 field
     h, w = (((s + 2 * pad - 4) // 2 - 4) // 2 - 4 for s in input_size)  # C5's output size
+    if min(h, w) < 1:
+        raise ConvzooError(f"lenet5_1998 needs inputs of at least 28x28, got {input_size[0]}x{input_size[1]}")
     c3_inputs = [[i for i, row in enumerate(C3_TABLE) if row[j] == "X"] for j in range(16)]
     return _paper_init(nn.Sequential(
         nn.Conv2d(in_channels, 6, 5, padding=pad), ScaledTanh(),  # C1: (N, 6, 28, 28)

@@ -14,7 +14,9 @@ One class, `ResNet`, takes a block type and per-stage block counts; block flavou
   bottleneck network with twice the inner width, as torchvision defines it (the paper's own
   ImageNet model is the same).
 Small inputs: below 64 pixels the stem is a 3x3 stride-1 conv without max pooling (as for CIFAR),
-so a 32x32 image reaches the first stage at 32x32 instead of 8x8. Any size from 1x1 up runs.
+so a 32x32 image reaches the first stage at 32x32 instead of 8x8. The smallest accepted input,
+8x8 (4x4 for the CIFAR ResNets), leaves 1x1 for the last stage; smaller ones would downsample
+maps made of padding alone.
 """
 
 from __future__ import annotations
@@ -67,8 +69,8 @@ class ResNet(nn.Module):
 
 
 _IMAGENET = dict(family="resnet", paper="He et al., Deep Residual Learning for Image Recognition",
-                 year=2016, input_size=(3, 224, 224), num_classes=1000, min_size=1, small_input_stem=True)
-_CIFAR = dict(_IMAGENET, input_size=(3, 32, 32), num_classes=10, block="basic", widths=(16, 32, 64),
+                 year=2016, input_size=(3, 224, 224), num_classes=1000, min_size=8, small_input_stem=True)
+_CIFAR = dict(_IMAGENET, input_size=(3, 32, 32), num_classes=10, min_size=4, block="basic", widths=(16, 32, 64),
               shortcut="A")
 
 

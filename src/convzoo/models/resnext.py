@@ -12,7 +12,7 @@ from .registry import register_model
 from .resnet import resnet
 
 _RESNEXT = dict(family="resnext", paper="Xie et al., Aggregated Residual Transformations for Deep Neural "
-                "Networks", year=2017, input_size=(3, 224, 224), num_classes=1000, min_size=1,
+                "Networks", year=2017, input_size=(3, 224, 224), num_classes=1000, min_size=8,
                 small_input_stem=True, block="bottleneck")
 
 register_model("resnext50_32x4d", params=25_028_904, depths=(3, 4, 6, 3), groups=32, base_width=4,

@@ -13,5 +13,5 @@ from .registry import register_model
 from .resnet import resnet
 
 register_model("se_resnet50", family="senet", paper="Hu et al., Squeeze-and-Excitation Networks", year=2018,
-               input_size=(3, 224, 224), num_classes=1000, params=28_088_024, min_size=1,
+               input_size=(3, 224, 224), num_classes=1000, params=28_088_024, min_size=8,
                small_input_stem=True, block="bottleneck", depths=(3, 4, 6, 3), se_reduction=16)(resnet)

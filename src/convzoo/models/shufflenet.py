@@ -9,7 +9,8 @@ then ReLU; the bottleneck has a quarter of the unit's output channels. As in the
 agree with the paper's Table 2 within a few percent (tested).
 Differences: none in the layout; the paper's 0.5x / 0.25x widths are not registered.
 Small inputs: below 64 pixels the stem is a 3x3 stride-1 conv without max pooling, so a 32x32 image
-reaches stage 2 at 32x32 (the ImageNet stem reaches it at 1/4). Any size from 1x1 up runs.
+reaches stage 2 at 32x32 (the ImageNet stem reaches it at 1/4). The smallest accepted input, 8x8,
+leaves 1x1 for stage 4.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class ShuffleNetV1(nn.Module):
 
 _SHUFFLENET = dict(family="shufflenet", paper="Zhang et al., ShuffleNet: An Extremely Efficient Convolutional "
                    "Neural Network for Mobile Devices", year=2018, input_size=(3, 224, 224), num_classes=1000,
-                   min_size=1, small_input_stem=True, note="params counted from the build (the paper gives MACs)")
+                   min_size=8, small_input_stem=True, note="params counted from the build (the paper gives MACs)")
 
 
 @register_model("shufflenet_v1_g1", params=1_531_936, groups=1, **_SHUFFLENET)

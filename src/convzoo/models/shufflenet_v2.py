@@ -6,7 +6,8 @@ channels in half, leaves one half alone and runs the other through 1x1 → 3x3 d
 (equal widths, no grouped 1x1 convs: the paper's guidelines); a stride-2 unit runs both halves
 (the left one through a 3x3/2 depthwise + 1x1). Both end by concatenating and shuffling with
 2 groups. Counts match torchvision's layout, which is the paper's.
-Small inputs: below 64 pixels the stem is a 3x3 stride-1 conv without max pooling. Any size runs.
+Small inputs: below 64 pixels the stem is a 3x3 stride-1 conv without max pooling; the smallest
+accepted input, 8x8, leaves 1x1 for stage 4.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class ShuffleNetV2(nn.Module):
 
 _SHUFFLENET_V2 = dict(family="shufflenet", paper="Ma et al., ShuffleNet V2: Practical Guidelines for Efficient "
                       "CNN Architecture Design", year=2018, input_size=(3, 224, 224), num_classes=1000,
-                      min_size=1, small_input_stem=True)
+                      min_size=8, small_input_stem=True)
 
 
 @register_model("shufflenet_v2_x0_5", params=1_366_792, width="x0_5", **_SHUFFLENET_V2)

@@ -10,7 +10,8 @@ Differences from the paper:
 - `width` scales the conv channels (not the dense layers), as d2l's narrow VGG for Fashion-MNIST.
 - The classifier's input width is computed from the input size, so counts at other inputs differ.
 - Small inputs: a max pool whose input is already 1 pixel high or wide is skipped, so 28x28
-  (whose fifth pool would see 1x1) and smaller inputs still work; 32x32 keeps all five pools.
+  (whose fifth pool would see 1x1) still works; 32x32 keeps all five pools. The smallest accepted
+  input, 16x16, also skips only the fifth pool.
 - LRN uses the AlexNet constants (k=2, n=5, alpha=1e-4, beta=0.75); torch divides alpha by n, so
   5e-4 is passed to match the paper's formula.
 """
@@ -77,7 +78,7 @@ class VGG(nn.Module):
 
 
 _VGG = dict(family="vgg", paper="Simonyan & Zisserman, Very Deep Convolutional Networks for Large-Scale "
-            "Image Recognition", year=2015, input_size=(3, 224, 224), num_classes=1000, min_size=1,
+            "Image Recognition", year=2015, input_size=(3, 224, 224), num_classes=1000, min_size=16,
             small_input_stem=True)
 
 

@@ -35,6 +35,7 @@ from .conv import (
     corr2d_forward,
 )
 from .kernels import KERNELS, kernel_names
+from .net import train_numpy
 from .norm import (
     batch_norm_backward,
     batch_norm_forward,
@@ -73,11 +74,3 @@ __all__ = [
     "train_numpy",
 ]
 
-
-def __getattr__(name):
-    # The training loop is loaded on first use: importing the ops should not pull it in.
-    if name == "train_numpy":
-        from .net import train_numpy
-
-        return train_numpy
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -103,6 +103,12 @@ def col2im(dcols: np.ndarray, padded_hw, geometry: ConvGeometry) -> np.ndarray:
     return image
 
 
+def _check_4d(x, w) -> None:
+    if np.ndim(x) != 4 or np.ndim(w) != 4:
+        raise ValueError(f"expected input (N, C, H, W) and a 4-d weight, got shapes {np.shape(x)} "
+                         f"and {np.shape(w)}")
+
+
 def _check_groups(c_in: int, c_out: int, groups: int) -> None:
     if c_in % groups or c_out % groups:
         raise ValueError(f"groups={groups} must divide both channel counts ({c_in} in, {c_out} out)")
@@ -126,6 +132,7 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
 
     padding: int, (height, width) or (top, bottom, left, right); stride, dilation: int or pair.
     """
+    _check_4d(x, w)
     n, c, h, wd = x.shape
     f, c_per_group, kh, kw = w.shape
     geometry = ConvGeometry.make((kh, kw), stride, padding, dilation, groups)
@@ -172,6 +179,7 @@ def conv2d_backward(dout, cache: Conv2dCache, *, input_grad: bool = True):
 
 def conv2d_forward_loop(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     """Same result as `conv2d_forward`, written as the definition. Slow; for teaching and checking."""
+    _check_4d(x, w)
     n, c, h, wd = x.shape
     f, c_per_group, kh, kw = w.shape
     geometry = ConvGeometry.make((kh, kw), stride, padding, dilation, groups)
@@ -247,6 +255,7 @@ def conv_transpose2d_forward(x, w, b=None, *, stride=1, padding=0, output_paddin
     adds rows/columns at the bottom/right (to pick among the input sizes a strided conv maps to
     the same size). Output: (H - 1)*s - 2p + d*(k - 1) + output_padding + 1.
     """
+    _check_4d(x, w)
     n, c_in, h, wd = x.shape
     _, c_out_per_group, kh, kw = w.shape
     geometry = ConvGeometry.make((kh, kw), stride, padding, dilation, groups)

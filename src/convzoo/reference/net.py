@@ -194,6 +194,8 @@ def train_numpy(train_images, train_labels, test_images, test_labels, *, epochs=
     Calls log(str) with progress lines, including examples/sec."""
     if train_images.shape[-2:] != (28, 28) or test_images.shape[-2:] != (28, 28):
         raise ValueError(f"LeNet expects 28x28 images, got {train_images.shape[-2:]}")
+    if epochs < 1 or len(train_labels) < batch_size:
+        raise ValueError(f"need epochs >= 1 and at least one batch of {batch_size} training images")
     train_labels, test_labels = np.asarray(train_labels, np.int64), np.asarray(test_labels, np.int64)
     with single_threaded_blas():  # see blas.py: small products, shared cores
         return _train(train_images, train_labels, test_images, test_labels, epochs=epochs,

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .conv import ConvGeometry, pad_hw, unpad_hw, windows_view
+from .conv import ConvGeometry, pad_hw, unpad_hw
 
 
-def _geometry(x, kernel_size, stride, padding, dilation) -> ConvGeometry:
+def _geometry(kernel_size, stride, padding, dilation) -> ConvGeometry:
     geometry = ConvGeometry.make(kernel_size, kernel_size if stride is None else stride, padding,
                                  dilation, 1)
     top, bottom, left, right = geometry.padding
@@ -45,15 +45,20 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1):
 
     With dilation, a window on a tiny input can lie wholly in the padding; its max is -inf (as in
     torch) and it passes no gradient."""
-    geometry = _geometry(x, kernel_size, stride, padding, dilation)
+    geometry = _geometry(kernel_size, stride, padding, dilation)
     oh, ow = geometry.output_hw(*x.shape[2:])
     xp = pad_hw(x, geometry.padding, value=-np.inf)
-    n, c = x.shape[:2]
     kh, kw = geometry.kernel
-    taps = windows_view(xp, geometry, (oh, ow)).reshape(n, c, kh * kw, oh, ow)
-    # First maximum in scan order wins a tie, as in torch, so both send the gradient to one place.
-    argmax = taps.argmax(axis=2)
-    out = np.take_along_axis(taps, argmax[:, :, None], axis=2)[:, :, 0]
+    # One pass per kernel tap over the whole output, keeping the running max and where it was.
+    # Only a strictly larger value takes over, so the first maximum in scan order wins a tie,
+    # as in torch: both send the gradient to the same input.
+    out = xp[_tap_slices(0, 0, geometry, (oh, ow))].copy()
+    argmax = np.zeros(out.shape, dtype=np.uint8 if kh * kw < 256 else np.int64)
+    for tap in range(1, kh * kw):
+        values = xp[_tap_slices(tap // kw, tap % kw, geometry, (oh, ow))]
+        larger = values > out
+        np.copyto(out, values, where=larger)
+        argmax[larger] = tap
     return out, MaxPoolCache(geometry, x.shape, argmax)
 
 
@@ -72,7 +77,7 @@ def max_pool2d_backward(dout, cache: MaxPoolCache):
 
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):
     """Mean over each window, zero padding counted in the divisor. Returns (out, cache)."""
-    geometry = _geometry(x, kernel_size, stride, padding, 1)
+    geometry = _geometry(kernel_size, stride, padding, 1)
     out_hw = geometry.output_hw(*x.shape[2:])
     xp = pad_hw(x, geometry.padding)
     kh, kw = geometry.kernel

@@ -70,3 +70,13 @@ def model_from_checkpoint(ref: str | Path, map_location="cpu"):
     except (RuntimeError, KeyError) as exc:
         raise ConvzooError(f"{ref}: weights do not fit {payload['model']['name']} ({str(exc)[:120]})") from None
     return model.eval(), payload
+
+
+TRAINING_ONLY = ("optimizer", "rng")  # what resuming needs and using does not
+
+
+def export_weights_checkpoint(ref: str | Path, dest: str | Path, **extra) -> Path:
+    """Copy checkpoint `ref` to `dest` without the optimizer and RNG states (a checkpoint to ship,
+    a fraction of the size; it predicts and evaluates but cannot resume). `extra` is added."""
+    payload = {k: v for k, v in load_checkpoint(ref).items() if k not in TRAINING_ONLY}
+    return save_checkpoint(dest, {**payload, **extra})

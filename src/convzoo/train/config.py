@@ -39,6 +39,10 @@ class TrainConfig:
     precision: str = "auto"  # bf16 autocast where the CPU has AMX or AVX512-BF16
     channels_last: bool = True
     threads: int = 0  # 0: torch's default (one per physical core)
+    compile: bool = False  # torch.compile the training step's model (first step timed separately)
+    # evaluation
+    ema: float = 0.0  # decay per step of an exponential moving average of the weights; 0 = off
+    tta: bool = False  # final test evaluation averages logits over flip (if label-safe) and shifts
     # reproducibility
     seed: int = 0
     deterministic: bool = False
@@ -57,6 +61,7 @@ class TrainConfig:
             (0 <= self.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
             (self.weight_decay >= 0, "--weight-decay must be non-negative"),
             (0 <= self.warmup_epochs <= self.epochs, "--warmup-epochs must be within the run"),
+            (0 <= self.ema < 1, "--ema must be a decay in [0, 1) (0 = off, e.g. 0.999)"),
         ]
         for ok, message in checks:
             if not ok:

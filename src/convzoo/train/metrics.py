@@ -1,7 +1,9 @@
-"""Evaluation: accuracy, loss, per-class accuracy and the confusion matrix in one pass."""
+"""Evaluation: accuracy, loss, per-class accuracy and the confusion matrix in one pass, optionally
+with test-time augmentation (logits averaged over flipped and shifted views of each batch)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -26,19 +28,43 @@ class Evaluation:
                 "confusion": self.confusion.tolist()}
 
 
-def predict_logits(model, batches, autocast) -> tuple[torch.Tensor, torch.Tensor]:
-    """(logits fp32, labels) for every batch, in order, without building a graph."""
+Views = Callable[[torch.Tensor], list[torch.Tensor]]
+
+
+def shift_images(x: torch.Tensor, dy: int, dx: int, fill: torch.Tensor) -> torch.Tensor:
+    """Move the content of (N, C, H, W) `x` down by dy and right by dx pixels; uncovered pixels
+    get `fill` ((1, C, 1, 1): the normalised value of a black pixel, as translate augmentation pads)."""
+    h, w = x.shape[-2:]
+    p = max(abs(dy), abs(dx))
+    padded = F.pad(x - fill, (p, p, p, p)) + fill  # (N, C, H + 2p, W + 2p)
+    return padded[..., p - dy:p - dy + h, p - dx:p - dx + w]
+
+
+def tta_views(x: torch.Tensor, *, flip: bool, fill: torch.Tensor, shift: int = 1) -> list[torch.Tensor]:
+    """Identity, its mirror image (only where a flip keeps the label), and each of those moved by
+    `shift` pixels up-left and down-right: 6 views, or 3 without the flip."""
+    base = [x, x.flip(-1)] if flip else [x]
+    shifted = [shift_images(v, d, d, fill) for v in base for d in (-shift, shift)] if shift else []
+    return base + shifted
+
+
+def predict_logits(model, batches, autocast, views: Views | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits fp32, labels) for every batch, in order, without building a graph. With `views`, a
+    batch's logits are the mean of the model's logits over `views(batch)`."""
     model.eval()
     outputs, labels = [], []
     with torch.inference_mode(), autocast():
         for x, y in batches:
-            outputs.append(model(x).float())
+            if views is None:
+                outputs.append(model(x).float())
+            else:
+                outputs.append(torch.stack([model(v).float() for v in views(x)]).mean(0))
             labels.append(y)
     return torch.cat(outputs), torch.cat(labels)
 
 
-def evaluate(model, batches, num_classes: int, autocast) -> Evaluation:
-    logits, labels = predict_logits(model, batches, autocast)
+def evaluate(model, batches, num_classes: int, autocast, views: Views | None = None) -> Evaluation:
+    logits, labels = predict_logits(model, batches, autocast, views)
     loss = F.cross_entropy(logits, labels).item()
     predicted = logits.argmax(1)
     confusion = torch.bincount(labels * num_classes + predicted, minlength=num_classes**2)

@@ -1,40 +1,87 @@
-"""Use a trained checkpoint on image files: read, preprocess as the model's data, classify."""
+"""Use a trained checkpoint on images: read, preprocess as the model's data was made, classify.
+
+The CLI's `predict`, the demo's API and the benchmarks all go through `Predictor`. MNIST and
+Fashion-MNIST models get the dataset's own preprocessing (`convzoo.data.preprocess`); other
+datasets are resized to the model's input.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+
+import json
+import threading
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..data import Normalizer
+from ..data.preprocess import Prepared, style_for
 from ..errors import ConvzooError
-from .checkpoint import model_from_checkpoint
+from .checkpoint import model_from_checkpoint, resolve_checkpoint
 
-MAX_PIXELS = 4096 * 4096
+MAX_SIDE = 4096
+MAX_PIXELS = MAX_SIDE * MAX_SIDE
+FORMATS = ("PNG", "JPEG")
+ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish)
 
 
-def read_image(path: str | Path):
-    """A decoded Pillow image, or a one-line ConvzooError for anything that is not PNG/JPEG."""
+class UnsupportedImage(ConvzooError):
+    """Not a PNG or JPEG (the API answers 415)."""
+
+
+class ImageTooLarge(ConvzooError):
+    """More pixels than convzoo decodes (the API answers 413)."""
+
+
+def open_image_header(source):
+    """Open `source` (a path or a seekable binary file) lazily: format and size are read from the
+    header, no pixel is decoded.
+
+    Anything but a PNG or JPEG of at most 4096x4096 pixels is refused here, before `load()`, so
+    a decompression bomb is never decoded (Pillow's own bomb guard stays on as a second line).
+    """
     from PIL import Image, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # decompression-bomb guard
-    path = Path(path)
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    name = source if isinstance(source, (str, Path)) else "image"
     try:
-        img = Image.open(path)
-        if img.format not in ("PNG", "JPEG"):
-            raise ConvzooError(f"{path}: {img.format} images are not supported (PNG or JPEG only)")
-        img.load()
-        return img
+        img = Image.open(source, formats=FORMATS)  # no other decoder is even tried
     except FileNotFoundError:
-        raise ConvzooError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
-        raise ConvzooError(f"{path}: not a readable PNG or JPEG image ({type(exc).__name__})") from None
+        raise ConvzooError(f"{name}: no such file") from None
+    except UnidentifiedImageError:
+        raise UnsupportedImage(f"{name}: not a PNG or JPEG image") from None
+    except Image.DecompressionBombError:
+        raise ImageTooLarge(f"{name}: more than {MAX_PIXELS:,} pixels") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ConvzooError(f"{name}: not a readable PNG or JPEG image ({type(exc).__name__})") from None
+    width, height = img.size
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise ImageTooLarge(f"{name}: {width}x{height} is larger than {MAX_SIDE}x{MAX_SIDE} pixels")
+    return img
 
 
-def to_uint8_input(img, channels: int, size: tuple[int, int], dark_background: bool) -> np.ndarray:
-    """(C, H, W) uint8 at the model's size; light-background pictures are inverted for datasets
-    drawn light-on-dark (MNIST, Fashion-MNIST)."""
+def read_image(source):
+    """A decoded Pillow image (PNG or JPEG, at most 4096x4096), or a one-line ConvzooError."""
+    from PIL import Image
+
+    img = open_image_header(source)
+    name = source if isinstance(source, (str, Path)) else "image"
+    try:
+        img.load()
+    except Image.DecompressionBombError:
+        raise ImageTooLarge(f"{name}: more than {MAX_PIXELS:,} pixels") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ConvzooError(f"{name}: not a readable PNG or JPEG image ({type(exc).__name__}: "
+                           f"{str(exc)[:80]})") from None
+    return img
+
+
+def to_uint8_input(img, channels: int, size: tuple[int, int], dark_background: bool = False) -> np.ndarray:
+    """(C, H, W) uint8 at the model's size, for datasets without a preprocessing of their own;
+    with `dark_background`, a light-background grey picture is inverted."""
     from PIL import Image, ImageOps
 
     img = ImageOps.exif_transpose(img).convert("L" if channels == 1 else "RGB")
@@ -45,34 +92,114 @@ def to_uint8_input(img, channels: int, size: tuple[int, int], dark_background: b
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
+def conv_map_modules(model: nn.Module, max_layers: int = 4) -> list[tuple[str, nn.Module]]:
+    """For each of the first convolutions, (its name, the module whose output shows its maps):
+    the activation that follows it when there is one before the next convolution, else itself."""
+    modules = list(model.named_modules())
+    chosen = []
+    for i, (name, module) in enumerate(modules):
+        if not isinstance(module, nn.Conv2d):
+            continue
+        target = module
+        for _, later in modules[i + 1:]:
+            if isinstance(later, nn.Conv2d):
+                break
+            if isinstance(later, ACTIVATIONS):
+                target = later
+                break
+        chosen.append((name, target))
+        if len(chosen) == max_layers:
+            break
+    return chosen
+
+
+def model_card(path: Path, payload: dict) -> dict:
+    """The card shipped beside a checkpoint (`digits.json` for `digits.pt`), else what the
+    checkpoint itself tells: model, data, epochs and the last test accuracy."""
+    card_path = path.with_suffix(".json")
+    if card_path.is_file():
+        try:
+            return json.loads(card_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConvzooError(f"{card_path}: unreadable model card ({exc})") from None
+    last = (payload.get("history") or [{}])[-1]
+    data = payload["data"]
+    return {"model": payload["model"], "data": {k: data[k] for k in ("name", "classes", "shape") if k in data},
+            "epochs": payload.get("epoch"), "test_acc": last.get("test_acc"), "checkpoint": str(path)}
+
+
+@dataclass
+class Analysis:
+    prepared: Prepared  # what the network saw
+    probabilities: list[float]
+    feature_maps: list[tuple[str, np.ndarray]]  # per conv layer: (name, (C, H, W) float32)
+
+    @property
+    def answer(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+
 class Predictor:
-    """A checkpoint ready to classify images (the CLI's `predict` and the demo both use it)."""
+    """A checkpoint ready to classify images."""
 
     def __init__(self, checkpoint: str | Path):
-        self.model, payload = model_from_checkpoint(checkpoint)
+        self.path = resolve_checkpoint(checkpoint)
+        self.model, payload = model_from_checkpoint(self.path)
+        self.card = model_card(self.path, payload)
         self.data = payload["data"]
         self.classes = list(self.data["classes"])
         self.channels, height, width = self.data["shape"]
         self.size = (height, width)
         self.normalize = Normalizer(self.data["mean"], self.data["std"])
-        self.dark_background = self.data["name"] in ("mnist", "fashion-mnist")
+        fits_style = self.channels == 1 and self.size == (28, 28)
+        self.style = style_for(self.data["name"]) if fits_style else None
+        self.map_modules = conv_map_modules(self.model)
+        self._hooks_lock = threading.Lock()  # the capture hooks are per call: one call at a time
+
+    def prepare(self, img) -> Prepared:
+        if self.style is not None:
+            return self.style(img)
+        arr = to_uint8_input(img, self.channels, self.size)
+        return Prepared(arr[0] if self.channels == 1 else arr, inverted=False, empty=False)
 
     def preprocess(self, img) -> np.ndarray:
-        return to_uint8_input(img, self.channels, self.size, self.dark_background)
+        """(C, H, W) uint8, as the model's training data looked."""
+        image = self.prepare(img).image
+        return image[None] if image.ndim == 2 else image
 
     @torch.inference_mode()
     def probabilities(self, batch_uint8: np.ndarray) -> torch.Tensor:
         x = self.normalize(torch.from_numpy(np.ascontiguousarray(batch_uint8)))
         return torch.softmax(self.model(x).float(), dim=1)
 
+    @torch.inference_mode()
+    def analyse(self, img) -> Analysis:
+        """Classify one image and keep the first convolutions' feature maps of that forward pass."""
+        prepared = self.prepare(img)
+        image = prepared.image[None] if prepared.image.ndim == 2 else prepared.image
+        captured: dict[str, torch.Tensor] = {}
+
+        def keeper(name):
+            def hook(_module, _inputs, output):
+                captured.setdefault(name, output[0].detach().float().clone())  # first call only
+            return hook
+
+        with self._hooks_lock:
+            handles = [m.register_forward_hook(keeper(name)) for name, m in self.map_modules]
+            try:
+                probs = self.probabilities(image[None])[0]
+            finally:
+                for h in handles:
+                    h.remove()
+        maps = [(name, captured[name].numpy()) for name, _ in self.map_modules if name in captured]
+        return Analysis(prepared, probs.tolist(), maps)
+
     def predict_files(self, paths, top_k: int = 3) -> list[dict]:
         images = np.stack([self.preprocess(read_image(p)) for p in paths])
         probs = self.probabilities(images)
-        k = min(top_k, len(self.classes))
-        results = []
-        for path, p in zip(paths, probs):
-            values, index = p.topk(k)
-            results.append({"image": str(path), "top": [
-                {"class": self.classes[i], "index": int(i), "probability": float(v)}
-                for v, i in zip(values.tolist(), index.tolist())]})
-        return results
+        return [{"image": str(path), "top": self.top(p.tolist(), top_k)} for path, p in zip(paths, probs)]
+
+    def top(self, probabilities: list[float], k: int) -> list[dict]:
+        order = np.argsort(probabilities)[::-1][:min(k, len(self.classes))]
+        return [{"class": self.classes[i], "index": int(i), "probability": float(probabilities[i])}
+                for i in order]

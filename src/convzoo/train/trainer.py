@@ -2,10 +2,15 @@
 
 Device, rank, precision and logging come from `Runtime`; batches from `BatchLoader`; all
 randomness from seeded generators that the checkpoint saves, so `resume` continues exactly.
+Options for speed and accuracy (docs/speed.md): `compile` (torch.compile of the training
+forward/backward, its first step timed apart), `ema` (evaluate an exponential moving average of
+the weights) and `tta` (the final test evaluation averages flipped and shifted views).
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import platform
 import time
@@ -23,7 +28,7 @@ from ..models import count_parameters, create_model
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .curves import plot_curves
-from .metrics import evaluate
+from .metrics import evaluate, tta_views
 from .runtime import Runtime, seed_everything
 from .schedule import lr_factor
 
@@ -38,6 +43,30 @@ def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.
         return torch.optim.AdamW(groups, lr=config.lr)
     return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
                            nesterov=config.nesterov and config.momentum > 0)
+
+
+class WeightEMA:
+    """An exponential moving average of a model's parameters and buffers (BN statistics too).
+
+    The decay warms up as min(decay, (1 + step) / (10 + step)), so a short run does not average
+    in its random initialisation; it is a function of the step, so a resumed run continues exactly.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+        pairs = list(zip(self.model.state_dict().values(), model.state_dict().values()))
+        self._floats = [(e, p) for e, p in pairs if e.is_floating_point()]
+        self._counters = [(e, p) for e, p in pairs if not e.is_floating_point()]  # BN batch counts
+
+    @torch.no_grad()
+    def update(self, step: int) -> None:
+        """Move the average towards the live weights (whose tensors it holds since construction)."""
+        decay = min(self.decay, (1 + step) / (10 + step))
+        averaged, live = zip(*self._floats)
+        torch._foreach_lerp_(list(averaged), list(live), 1 - decay)
+        for e, p in self._counters:
+            e.copy_(p)
 
 
 class Trainer:
@@ -55,17 +84,22 @@ class Trainer:
         memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         self.model.to(self.runtime.device, memory_format=memory_format)
         self.optimizer = build_optimizer(self.model, config)
+        self.ema = WeightEMA(self.model, config.ema) if config.ema else None
+        # The compiled module shares the model's parameters; checkpoints keep the plain model's keys.
+        self.step_model = torch.compile(self.model) if config.compile else self.model
+        self.compile_seconds: float | None = None
         self.generator = torch.Generator().manual_seed(config.seed)
         try:
             augment = Augment.parse(config.augment, flippable=train.flippable)
         except ValueError as exc:
             raise ConvzooError(str(exc)) from None
-        loader_args = dict(device=self.runtime.device, channels_last=config.channels_last)
+        loader_args = {"device": self.runtime.device, "channels_last": config.channels_last}
         self.train_batches = BatchLoader(
             train, config.batch_size, shuffle=True, augment=augment, drop_last=len(train) > config.batch_size,
             generator=self.generator, rank=self.runtime.rank, world_size=self.runtime.world_size, **loader_args)
         eval_size = max(config.batch_size, 512)
         self.test_batches = BatchLoader(self.data.test, eval_size, **loader_args)
+        self.tta_views = functools.partial(tta_views, flip=train.flippable, fill=self.test_batches.normalize.shift)
         self.val_batches = BatchLoader(self.data.val, eval_size, **loader_args) if self.data.val else None
         self.steps_per_epoch = len(self.train_batches)
         self.total_steps = self.steps_per_epoch * config.epochs
@@ -97,7 +131,7 @@ class Trainer:
         epochs = self.config.warmup_epochs
         if self.config.schedule == "onecycle" and not epochs:
             epochs = 0.3 * self.config.epochs
-        return int(round(epochs * self.steps_per_epoch))
+        return round(epochs * self.steps_per_epoch)
 
     def _set_lr(self) -> float:
         c = self.config
@@ -110,12 +144,27 @@ class Trainer:
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, int]:
         """One optimisation step; returns (summed loss, correct count) for the batch."""
         with self.runtime.autocast():
-            logits = self.model(x)
+            logits = self.step_model(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=self.config.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update(self.step)
         return loss.item() * len(y), (logits.argmax(1) == y).sum().item()
+
+    def _compiling_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, int]:
+        """The first compiled step: compilation happens here, so it is timed and reported apart."""
+        started = time.perf_counter()
+        try:
+            result = self.train_step(x, y)
+        except (RuntimeError, OSError) as exc:  # dynamo's and inductor's errors are RuntimeErrors
+            first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            raise ConvzooError(f"--compile failed on this machine ({type(exc).__name__}: {first}); "
+                               "train without --compile") from None
+        self.compile_seconds = time.perf_counter() - started
+        self.runtime.log(f"compile: {self.compile_seconds:.1f} s (first step, included in epoch time)")
+        return result
 
     def train_epoch(self) -> dict:
         self.model.train()
@@ -125,15 +174,22 @@ class Trainer:
         lr = self._set_lr()
         for x, y in bar:
             lr = self._set_lr()
-            loss, right = self.train_step(x, y)
+            first_compiled = self.config.compile and self.compile_seconds is None
+            loss, right = (self._compiling_step if first_compiled else self.train_step)(x, y)
             self.step += 1
             total_loss, correct, seen = total_loss + loss, correct + right, seen + len(y)
             bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}", refresh=False)
         return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1), "lr": lr,
                 "examples": seen}
 
-    def evaluate(self, batches=None):
-        return evaluate(self.model, batches or self.test_batches, len(self.classes), self.runtime.autocast)
+    @property
+    def eval_model(self) -> torch.nn.Module:
+        """The weights that are evaluated and saved for use: the moving average when `ema` is on."""
+        return self.ema.model if self.ema is not None else self.model
+
+    def evaluate(self, batches=None, tta: bool = False):
+        return evaluate(self.eval_model, batches or self.test_batches, len(self.classes), self.runtime.autocast,
+                        self.tta_views if tta else None)
 
     def fit(self, until_epoch: int | None = None) -> dict:
         """Train to `config.epochs` (or stop after `until_epoch`, as an interrupted run would)."""
@@ -147,22 +203,29 @@ class Trainer:
         stop = min(until_epoch or self.config.epochs, self.config.epochs)
         evaluation = None
         while self.epoch < stop:
-            started = time.perf_counter()
+            started, compiled_before = time.perf_counter(), self.compile_seconds
             row = {"epoch": self.epoch + 1, **self.train_epoch()}
             train_seconds = time.perf_counter() - started
+            if self.compile_seconds is not None and compiled_before is None:
+                row["compile_seconds"] = self.compile_seconds
+                train_seconds -= self.compile_seconds  # the rate is the compiled steps' rate
             if self.val_batches is not None:
                 val = self.evaluate(self.val_batches)
                 row.update(val_loss=val.loss, val_acc=val.accuracy)
             evaluation = self.evaluate()
-            row.update(test_loss=evaluation.loss, test_acc=evaluation.accuracy,
-                       seconds=time.perf_counter() - started,
-                       examples_per_sec=row.pop("examples") / train_seconds)
+            row.update(test_loss=evaluation.loss, test_acc=evaluation.accuracy)
+            if self.config.tta and self.epoch + 1 == self.config.epochs:
+                # Only at the end: 6 views cost 6 evaluations, a third of a fast epoch (docs/speed.md).
+                evaluation = self.evaluate(tta=True)
+                row.update(tta_test_loss=evaluation.loss, tta_test_acc=evaluation.accuracy)
+            row.update(seconds=time.perf_counter() - started,
+                       examples_per_sec=row.pop("examples") / max(train_seconds, 1e-9))
             self.epoch += 1
             self.history.append(row)
             self.runtime.log(self._format_row(row))
             self._save(evaluation)
         if evaluation is None:
-            evaluation = self.evaluate()
+            evaluation = self.evaluate(tta=self.config.tta and self.epoch == self.config.epochs)
         return {"run_dir": str(self.run_dir), "checkpoint": str(self.run_dir / CHECKPOINT_NAME),
                 "epochs": self.epoch, "test_acc": evaluation.accuracy, "test_loss": evaluation.loss,
                 "seconds": sum(r["seconds"] for r in self.history), "evaluation": evaluation}
@@ -170,15 +233,19 @@ class Trainer:
     @staticmethod
     def _format_row(row: dict) -> str:
         val = f"  val {row['val_loss']:.4f}/{row['val_acc']:.4f}" if "val_acc" in row else ""
+        tta = f"  tta {row['tta_test_loss']:.4f}/{row['tta_test_acc']:.4f}" if "tta_test_acc" in row else ""
         return (f"epoch {row['epoch']:3d}  train {row['train_loss']:.4f}/{row['train_acc']:.4f}{val}  "
-                f"test {row['test_loss']:.4f}/{row['test_acc']:.4f}  lr {row['lr']:.4g}  "
+                f"test {row['test_loss']:.4f}/{row['test_acc']:.4f}{tta}  lr {row['lr']:.4g}  "
                 f"{row['examples_per_sec']:,.0f} ex/s  {row['seconds']:.1f}s")
 
     # ---- persistence -------------------------------------------------------------------
     def state(self) -> dict:
+        # `state_dict` holds the weights that were evaluated (so `convzoo eval` reproduces the run's
+        # accuracy); with EMA on, the optimised weights that resume needs are `train_state_dict`.
+        extra = {"train_state_dict": _cpu_state(self.model)} if self.ema is not None else {}
         return {
             "model": self.model.convzoo_spec,
-            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "state_dict": _cpu_state(self.eval_model), **extra,
             "config": self.config.to_dict(),
             "data": self.data.describe(),
             "epoch": self.epoch, "step": self.step, "history": self.history,
@@ -207,12 +274,18 @@ class Trainer:
         for key, value in overrides.items():
             setattr(config, key, value)
         trainer = cls(config)
-        trainer.model.load_state_dict(payload["state_dict"])
+        trainer.model.load_state_dict(payload.get("train_state_dict", payload["state_dict"]))
+        if trainer.ema is not None:
+            trainer.ema.model.load_state_dict(payload["state_dict"])
         trainer.optimizer.load_state_dict(payload["optimizer"])
         trainer.epoch, trainer.step, trainer.history = payload["epoch"], payload["step"], payload["history"]
         torch.set_rng_state(payload["rng"]["torch"])
         trainer.generator.set_state(payload["rng"]["data"])
         return trainer
+
+
+def _cpu_state(model: torch.nn.Module) -> dict:
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
 
 
 def _json_line(row: dict) -> str:

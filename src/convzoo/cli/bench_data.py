@@ -1,0 +1,52 @@
+"""`convzoo bench data`: one epoch of training batches (translate + flip), without a model.
+
+convzoo's batches are index, whole-batch augmentation and one fused normalise over the resident
+uint8 dataset; the textbook DataLoader (per-sample over float tensors, no augmentation) runs
+alternately for comparison.
+"""
+
+from __future__ import annotations
+
+
+def add_data_arguments(p) -> None:
+    p.add_argument("--data", default="fashion-mnist", help="dataset (default fashion-mnist)")
+    p.add_argument("--data-dir", help="where the dataset's files are (else the usual search)")
+
+
+def load_bench_data(args):
+    from ..data import load_dataset
+
+    return load_dataset(args.data, args.data_dir)
+
+
+def register(bench_sub) -> None:
+    p = bench_sub.add_parser("data", help="seconds per epoch of augmented batches, no model",
+                             description=__doc__.splitlines()[0])
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--rounds", type=int, default=3, help="alternating epochs of each (default 3; medians)")
+    p.add_argument("--augment", default="crop+flip", help="convzoo's augmentation (default crop+flip)")
+    add_data_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..analysis.bench import bench_data, machine, peak_rss_mib, table
+    from ..errors import ConvzooError
+
+    if min(args.batch_size, args.rounds) < 1:
+        raise ConvzooError("--batch-size and --rounds must be at least 1")
+    bundle = load_bench_data(args)
+    try:
+        result = bench_data(bundle, args.batch_size, args.rounds, args.augment)
+    except ValueError as exc:  # an unknown --augment
+        raise ConvzooError(str(exc)) from None
+    m = machine()
+    print(f"bench data: one epoch of {result.examples:,} {bundle.name} examples, batch {args.batch_size}; "
+          f"median of {args.rounds} alternating epochs; {m['cpu']}, {m['threads']} threads")
+    rows = [("textbook DataLoader (per sample, no augmentation)", result.textbook, "1.00x"),
+            (f"convzoo BatchLoader ({args.augment}, channels_last)", result.convzoo,
+             f"{result.textbook / result.convzoo:.2f}x")]
+    print(table(("pipeline", "s/epoch", "examples/s", "speed-up"),
+                [(name, f"{s:.3f}", f"{result.examples / s:,.0f}", ratio) for name, s, ratio in rows]))
+    print(f"peak RSS {peak_rss_mib():,.0f} MiB")
+    return 0

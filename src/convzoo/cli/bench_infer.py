@@ -1,0 +1,41 @@
+"""`convzoo bench infer MODEL`: latency at batch 1 (p50, p99) and throughput at batch 256, in fp32
+and bf16 (eval mode, inference_mode, channels_last, random inputs of the model's size)."""
+
+from __future__ import annotations
+
+
+def register(bench_sub) -> None:
+    p = bench_sub.add_parser("infer", help="batch-1 latency and batch-256 throughput, fp32 and bf16",
+                             description=__doc__.splitlines()[0])
+    p.add_argument("model", help="a registered model")
+    p.add_argument("--input-size", type=int, help="H = W (default: the model's own input size)")
+    p.add_argument("--in-channels", type=int, help="default: the model's own")
+    p.add_argument("--num-classes", type=int, default=10)
+    p.add_argument("--calls", type=int, default=200, help="batch-1 calls for the percentiles")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batches", type=int, default=5, help="large-batch calls (median)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..analysis.bench import bench_infer, machine, peak_rss_mib, table
+    from ..errors import ConvzooError
+    from ..models import create_model, model_info
+
+    if min(args.calls, args.batch_size, args.batches) < 1:
+        raise ConvzooError("--calls, --batch-size and --batches must be at least 1")
+    info = model_info(args.model)
+    channels = args.in_channels or info.input_size[0]
+    size = args.input_size or info.input_size[1]
+    model = create_model(args.model, num_classes=args.num_classes, in_channels=channels, input_size=size)
+    results = [bench_infer(model, (channels, size, size), precision, args.calls, args.batch_size, args.batches)
+               for precision in ("fp32", "bf16")]
+    m = machine()
+    print(f"bench infer: {args.model} on {channels}x{size}x{size}; {args.calls} batch-1 calls, "
+          f"{args.batches} batch-{args.batch_size} calls; {m['cpu']}, {m['threads']} threads")
+    fp32 = results[0].throughput
+    print(table(("precision", "p50 ms", "p99 ms", f"batch-{args.batch_size} ex/s", "ratio vs fp32"),
+                [(r.precision, f"{r.p50:.3f}", f"{r.p99:.3f}", f"{r.throughput:,.0f}", f"{r.throughput / fp32:.2f}x")
+                 for r in results]))
+    print(f"peak RSS {peak_rss_mib():,.0f} MiB")
+    return 0

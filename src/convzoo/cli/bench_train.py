@@ -1,0 +1,56 @@
+"""`convzoo bench train MODEL`: convzoo's training step against the textbook loop, same process.
+
+The textbook loop: a DataLoader over a TensorDataset of float tensors (per sample), fp32, NCHW,
+plain SGD. convzoo's: the Trainer's step (resident uint8 data, whole-batch translate and flip,
+bf16 autocast where the CPU supports it, channels_last). Alternating rounds, medians; training
+FLOP/s (forward + backward, counted by FlopCounterMode) as a share of `bench peak`'s rate.
+"""
+
+from __future__ import annotations
+
+from .bench_data import add_data_arguments, load_bench_data
+
+
+def register(bench_sub) -> None:
+    p = bench_sub.add_parser("train", help="convzoo's training step vs the textbook loop (examples/s)",
+                             description=__doc__.splitlines()[0])
+    p.add_argument("model", help="a registered model; built for the dataset's shape")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--steps", type=int, default=20, help="steps per round and loop (default 20)")
+    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5; medians)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="convzoo's precision (the textbook loop is fp32)")
+    add_data_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..analysis.bench import bench_train, machine, machine_peak, peak_rss_mib, table
+    from ..errors import ConvzooError
+    from ..models import model_info
+
+    if min(args.batch_size, args.steps, args.rounds) < 1:
+        raise ConvzooError("--batch-size, --steps and --rounds must be at least 1")
+    model_info(args.model)
+    bundle = load_bench_data(args)
+    if len(bundle.train) < args.batch_size:
+        raise ConvzooError(f"{len(bundle.train)} training examples are fewer than one batch of {args.batch_size}")
+    result = bench_train(args.model, bundle, args.batch_size, args.steps, args.rounds, args.precision)
+    peak, measured = machine_peak()
+    m = machine()
+    print(f"bench train: {args.model}, batch {args.batch_size}, {bundle.name}; {args.rounds} alternating "
+          f"rounds of {args.steps} steps, medians; {m['cpu']}, {m['threads']} threads, torch {m['torch']}")
+    flops = result.flops_per_example
+    rows = []
+    for name, rate, precision, layout, data in (
+            ("textbook", result.textbook, "fp32", "NCHW", "DataLoader per sample, SGD"),
+            ("convzoo", result.convzoo, result.precision, "channels_last", "resident uint8, batch aug.")):
+        gflops = rate * flops / 1e9
+        rows.append((name, precision, layout, data, f"{rate:,.0f}", f"{rate / result.textbook:.2f}x",
+                     f"{gflops:,.1f}", f"{100 * gflops / peak[precision]:.1f}% of {precision}"))
+    print(table(("loop", "precision", "layout", "data", "examples/s", "ratio", "GFLOP/s", "of peak"), rows))
+    print(f"training FLOPs: {flops / 1e6:,.2f} MFLOP per example (forward + backward, FlopCounterMode); "
+          f"peak fp32 {peak['fp32']:,.0f}, bf16 {peak['bf16']:,.0f} GFLOP/s "
+          f"({'measured now' if measured else 'cached'}; `convzoo bench peak` remeasures)")
+    print(f"peak RSS {peak_rss_mib():,.0f} MiB")
+    return 0

@@ -1,0 +1,28 @@
+"""`convzoo export`: a checkpoint as ONNX (checked with onnxruntime) or safetensors + JSON config."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("export", help="export a checkpoint as ONNX or safetensors",
+                       description="Export CHECKPOINT (a file, run directory or pretrained name). ONNX has a "
+                                   "dynamic batch dimension and is checked against torch with onnxruntime; "
+                                   "safetensors writes the weights and FILE.json, the config to rebuild the "
+                                   "model (convzoo.train.export.load_safetensors).")
+    p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
+    p.add_argument("--format", required=True, choices=("onnx", "safetensors"))
+    p.add_argument("-o", "--output", help="output file (default: NAME.onnx / NAME.safetensors here)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..train.export import ONNX_TOLERANCE, export
+
+    result = export(args.checkpoint, args.format, args.output)
+    print(f"wrote {result.path} ({result.path.stat().st_size:,} bytes)")
+    if result.config_path:
+        print(f"wrote {result.config_path} (config: rebuild with convzoo.train.export.load_safetensors)")
+    if result.max_abs_diff is not None:
+        print(f"onnxruntime vs torch on a random batch of {result.batch}: max abs difference "
+              f"{result.max_abs_diff:.2e} (tolerance {ONNX_TOLERANCE:g})")
+    return 0

@@ -1,0 +1,72 @@
+"""`convzoo summary`, `convzoo complexity`, `convzoo receptive-field`: a model's numbers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+MODEL_HELP = "a registered model (untrained) or a checkpoint: file, run directory or pretrained name"
+INPUT_HELP = "input CxHxW, e.g. 1x28x28 (default: the model's registry input, or the checkpoint's data)"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("summary", help="per-layer output shapes, parameters and multiply-adds",
+                       description="One row per layer: output shape, parameters, multiply-adds (MACs; "
+                                   "1 MAC = 2 FLOPs); totals with activation and parameter memory.")
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument("--input", help=INPUT_HELP)
+    p.add_argument("--depth", type=int, help="show modules nested at most this deep (default: every module)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run_summary)
+
+    p = sub.add_parser("complexity", help="the lectures' complexity table: parameters and MACs per layer group",
+                       description="Parameters and multiply-adds per layer group (conv1, conv2, the other convs, "
+                                   "each dense layer), the ratio between models, the lecture's rounded figures "
+                                   "against the exact ones, and the 'curse of the last layer'.")
+    p.add_argument("--models", default="alexnet_small,lenet",
+                   help="comma-separated models (default alexnet_small,lenet); NAME@CxHxW sets the input")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run_complexity)
+
+    p = sub.add_parser("receptive-field", help="each layer's receptive field, jump and start",
+                       description="Receptive field, jump and start of every layer's output, from the layer "
+                                   "geometry; branches (residual, inception) take the union of their fields.")
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument("--input", help=INPUT_HELP)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run_receptive)
+
+
+def run_summary(args) -> int:
+    from ..analysis.summary import format_summary, load_model, summarize
+    from ..errors import ConvzooError
+
+    if args.depth is not None and args.depth < 1:
+        raise ConvzooError("--depth must be at least 1")
+    loaded = load_model(args.model, args.input, weights=False, device="meta")
+    summary = summarize(loaded.model, loaded.input_shape, args.depth, loaded.label)
+    print(json.dumps(summary.to_dict(), indent=2) if args.json else format_summary(summary))
+    return 0
+
+
+def run_complexity(args) -> int:
+    from ..analysis.complexity import compare, format_comparison
+    from ..errors import ConvzooError
+
+    refs = [r.strip() for r in args.models.split(",") if r.strip()]
+    if not refs:
+        raise ConvzooError("--models needs at least one model name")
+    data = compare(refs)
+    print(json.dumps(data, indent=2) if args.json else format_comparison(data))
+    return 0
+
+
+def run_receptive(args) -> int:
+    from ..analysis.receptive import format_fields, receptive_fields
+    from ..analysis.summary import load_model
+
+    loaded = load_model(args.model, args.input, weights=False, device="meta")
+    rows = receptive_fields(loaded.model, loaded.input_shape, loaded.label)
+    # asdict turns each (Axis, Axis) field into two {rf, jump, start} dicts (H, then W).
+    print(json.dumps([asdict(r) for r in rows], indent=2) if args.json else format_fields(rows, loaded.label))
+    return 0

@@ -1,0 +1,187 @@
+"""Turn any picture of a digit or a garment into the 28x28 image the dataset's networks expect.
+
+MNIST was made by scaling each NIST digit (light ink on a dark field) so that its longer side is
+20 pixels, keeping the aspect ratio, with anti-aliasing, and placing it in a 28x28 field with its
+centre of mass at the centre (pixel (14, 14) as measured on the real digits). `mnist_style` does
+the same to a canvas drawing, a scan or a photo, so a digit drawn large or small, anywhere, reaches
+the network the way the training digits did:
+
+1. grey levels (alpha composited onto white, EXIF rotation applied);
+2. a light background (the median of the border pixels is light) is inverted to light-on-dark;
+3. the background level is estimated robustly (Otsu's split, then median + 3 MADs of the
+   background side) and subtracted, and the ink level (99th percentile of the ink side) is
+   stretched to 255 -- paper texture, gradients and JPEG noise fall below the background level;
+4. crop to the ink (a 3x3 median filter first on large pictures, so lone specks do not stretch
+   the box), scale, centre.
+
+Fashion-MNIST was made differently (trim, longer side to 28, centred in the field), so
+`fashion_style` inverts a light background, subtracts the background level without stretching
+the garment's own shading, trims to the object, scales the longer side to 28 and centres the box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConvzooError
+
+FIELD = 28  # output side, pixels
+DIGIT_BOX = 20  # MNIST's longer side of the digit inside the field
+MNIST_CENTRE = 14.0  # centre of mass of the real MNIST digits (row and column), measured
+MIN_CONTRAST = 32  # ink less than this many grey levels above the background counts as no ink
+LARGE = 56  # pictures with a shorter side above this get a median filter before cropping
+
+
+@dataclass
+class Prepared:
+    image: np.ndarray  # (28, 28) uint8, light on dark, as the network sees it
+    inverted: bool  # the picture had a light background
+    empty: bool  # no ink found: the image is all zeros
+
+
+def to_grey(img) -> np.ndarray:
+    """A Pillow image as (H, W) float32 grey levels 0-255; transparency composited onto white."""
+    from PIL import Image, ImageOps
+
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    return np.asarray(img.convert("L"), dtype=np.float32)
+
+
+def image_from_pixels(width, height, pixels):
+    """A Pillow image from a flat list of grey (width*height) or RGBA (4*width*height) values 0-255."""
+    from PIL import Image
+
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (width, height)):
+        raise ConvzooError("width and height must be integers")
+    if width < 1 or height < 1:
+        raise ConvzooError("width and height must be positive")
+    values = np.asarray(pixels)
+    if values.ndim != 1 or not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
+        raise ConvzooError("pixels must be a flat list of numbers 0-255")
+    if values.size and (values.min() < 0 or values.max() > 255):
+        raise ConvzooError("pixels must lie in 0-255")
+    if values.size == width * height:
+        return Image.fromarray(values.astype(np.uint8).reshape(height, width), "L")
+    if values.size == 4 * width * height:
+        return Image.fromarray(values.astype(np.uint8).reshape(height, width, 4), "RGBA")
+    raise ConvzooError(f"pixels has {values.size} values; a {width}x{height} image needs "
+                       f"{width * height} (grey) or {4 * width * height} (RGBA)")
+
+
+def light_on_dark(grey: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Invert when the border (where the background is) is mostly light."""
+    border = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
+    inverted = bool(np.median(border) > 127)
+    return (255 - grey if inverted else grey), inverted
+
+
+def otsu_threshold(values: np.ndarray) -> float:
+    """The grey level that best splits `values` into two classes (Otsu, 1979)."""
+    hist = np.bincount(np.clip(values, 0, 255).astype(np.uint8).ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256)
+    weight_low = np.cumsum(hist)
+    weight_high = weight_low[-1] - weight_low
+    mass_low = np.cumsum(hist * levels)
+    mean_low = mass_low / np.maximum(weight_low, 1)
+    mean_high = (mass_low[-1] - mass_low) / np.maximum(weight_high, 1)
+    between = weight_low * weight_high * (mean_low - mean_high) ** 2
+    return float(np.argmax(between)) + 0.5
+
+
+def background_and_ink(x: np.ndarray) -> tuple[float, float]:
+    """(background level, ink level) of a light-on-dark picture, robust to noise and gradients."""
+    t = otsu_threshold(x)
+    low, high = x[x < t], x[x >= t]
+    if not low.size or not high.size:
+        return float(x.min()), float(x.min())
+    median = float(np.median(low))
+    mad = float(np.median(np.abs(low - median)))
+    background = min(median + 3 * 1.4826 * mad, t)
+    return background, float(np.percentile(high, 99))
+
+
+def _ink_box(ink: np.ndarray) -> tuple[slice, slice] | None:
+    """Rows and columns holding ink (more than a quarter of the ink level), specks ignored."""
+    mask_source = ink
+    if min(ink.shape) > LARGE:
+        from PIL import Image, ImageFilter
+
+        mask_source = np.asarray(Image.fromarray(ink.astype(np.float32), "F").filter(ImageFilter.MedianFilter(3)))
+    mask = mask_source > 0.25 * ink.max()
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if not rows.size:
+        return None
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def _scale_longer_side(ink: np.ndarray, side: int) -> np.ndarray:
+    """Resize so the longer side is `side` pixels, keeping the aspect ratio (anti-aliased)."""
+    from PIL import Image
+
+    h, w = ink.shape
+    scale = side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    # Pillow's bilinear filter widens with the reduction factor: a true anti-aliasing filter.
+    small = Image.fromarray(ink.astype(np.float32), "F").resize(size, Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(small), 0, 255)
+
+
+def _place(small: np.ndarray, top: int, left: int) -> np.ndarray:
+    """Paste `small` into an empty 28x28 field at (top, left), clipping what falls outside."""
+    field = np.zeros((FIELD, FIELD), np.float32)
+    h, w = small.shape
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + h, FIELD), min(left + w, FIELD)
+    if y1 > y0 and x1 > x0:
+        field[y0:y1, x0:x1] = small[y0 - top:y1 - top, x0 - left:x1 - left]
+    return field
+
+
+def _prepare(img, stretch_ink: bool) -> tuple[np.ndarray | None, bool]:
+    """(the cropped light-on-dark ink as floats 0-255, or None if there is none; inverted?)."""
+    x, inverted = light_on_dark(to_grey(img))
+    background, ink_level = background_and_ink(x)
+    if ink_level - background < MIN_CONTRAST:
+        return None, inverted
+    top = ink_level if stretch_ink else 255.0
+    ink = np.clip((x - background) * (255.0 / (top - background)), 0, 255)
+    box = _ink_box(ink)
+    return (ink[box] if box else None), inverted
+
+
+def mnist_style(img) -> Prepared:
+    """A digit picture as an MNIST digit: 20-pixel box, centre of mass at the field's centre."""
+    ink, inverted = _prepare(img, stretch_ink=True)
+    if ink is None:
+        return Prepared(np.zeros((FIELD, FIELD), np.uint8), inverted, empty=True)
+    small = _scale_longer_side(ink, DIGIT_BOX)  # (h, w), max(h, w) == 20
+    mass = small.sum()
+    rows, cols = np.indices(small.shape)
+    com = ((rows * small).sum() / mass, (cols * small).sum() / mass)
+    field = _place(small, round(MNIST_CENTRE - com[0]), round(MNIST_CENTRE - com[1]))
+    return Prepared(np.round(field).astype(np.uint8), inverted, empty=False)
+
+
+def fashion_style(img) -> Prepared:
+    """A garment picture as Fashion-MNIST: trimmed, longer side 28, centred by its box."""
+    ink, inverted = _prepare(img, stretch_ink=False)
+    if ink is None:
+        return Prepared(np.zeros((FIELD, FIELD), np.uint8), inverted, empty=True)
+    small = _scale_longer_side(ink, FIELD)
+    h, w = small.shape
+    field = _place(small, (FIELD - h) // 2, (FIELD - w) // 2)
+    return Prepared(np.round(field).astype(np.uint8), inverted, empty=False)
+
+
+STYLES = {"mnist": mnist_style, "fashion-mnist": fashion_style}
+
+
+def style_for(dataset: str):
+    """The preprocessing made for `dataset`, or None when plain resizing is right."""
+    return STYLES.get(dataset)

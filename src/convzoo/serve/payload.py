@@ -1,0 +1,60 @@
+"""An `Analysis` as the JSON the demo page draws: probabilities, the 28x28 input, feature-map tiles."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+
+import numpy as np
+
+MAX_MAPS = 64  # channels shown per layer; wider layers are cut (the response says so)
+GAP = 1  # pixels between tiles
+
+
+def png_data_url(image: np.ndarray) -> str:
+    """(H, W) grey or (3, H, W) colour uint8 as a `data:image/png;base64,...` URL."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    picture = Image.fromarray(image, "L") if image.ndim == 2 else Image.fromarray(image.transpose(1, 2, 0), "RGB")
+    picture.save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def tile_maps(maps: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """(C, H, W) activations as one uint8 grid picture, scaled by the layer's range (so strong
+    and weak channels can be compared); returns (picture, rows, cols)."""
+    c, h, w = maps.shape
+    cols = math.ceil(math.sqrt(c))
+    rows = math.ceil(c / cols)
+    low, high = float(maps.min()), float(maps.max())
+    scaled = (maps - low) * (255.0 / (high - low)) if high > low else np.zeros_like(maps)
+    grid = np.full((rows * (h + GAP) - GAP, cols * (w + GAP) - GAP), 40, np.uint8)
+    for i, channel in enumerate(scaled):
+        r, k = divmod(i, cols)
+        grid[r * (h + GAP):r * (h + GAP) + h, k * (w + GAP):k * (w + GAP) + w] = channel.astype(np.uint8)
+    return grid, rows, cols
+
+
+def analysis_json(analysis, classes: list[str], mode: str) -> dict:
+    probabilities = [round(p, 6) for p in analysis.probabilities]
+    layers = []
+    for name, maps in analysis.feature_maps:
+        shown = maps[:MAX_MAPS]  # (C, H, W)
+        grid, rows, cols = tile_maps(shown)
+        layers.append({"layer": name, "channels": int(maps.shape[0]), "shown": int(shown.shape[0]),
+                       "height": int(maps.shape[1]), "width": int(maps.shape[2]), "rows": rows,
+                       "cols": cols, "png": png_data_url(grid)})
+    return {
+        "mode": mode,
+        "answer": classes[analysis.answer],
+        "index": analysis.answer,
+        "classes": classes,
+        "probabilities": probabilities,
+        "input28": analysis.prepared.image.tolist(),
+        "input28_png": png_data_url(analysis.prepared.image),
+        "inverted": analysis.prepared.inverted,
+        "empty": analysis.prepared.empty,
+        "feature_maps": layers,
+    }
