@@ -51,27 +51,22 @@ def test_registry_is_complete():
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_parameter_count_matches_registry(name):
-    with torch.device("meta"):
-        model = create_model(name)
-    assert count_parameters(model) == model_info(name).params
-
-
-@pytest.mark.parametrize("name", ALL)
-def test_default_input_shape_with_other_channels_and_classes(name):
+def test_parameter_count_and_output_at_the_default_input(name):
     info = model_info(name)
     with torch.device("meta"):
-        model = create_model(name, num_classes=7, in_channels=2).eval()
-        out = model(torch.empty(2, 2, *info.input_size[1:]))
-    assert out.shape == (2, 7, *map_hw(name, info.input_size[1]))
+        model = create_model(name)
+        assert count_parameters(model) == info.params
+        out = model.eval()(torch.empty(2, *info.input_size))
+    assert out.shape == (2, info.num_classes, *map_hw(name, info.input_size[1]))
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_forward_backward_on_smallest_input(name):
     size = model_info(name).min_size
+    channels = 2  # not any paper's: in_channels must reach the first layer
     torch.manual_seed(0)
-    model = create_model(name, num_classes=42, input_size=size)
-    out = model(torch.randn(2, model_info(name).input_size[0], size, size))
+    model = create_model(name, num_classes=42, in_channels=channels, input_size=size)
+    out = model(torch.randn(2, channels, size, size))
     assert out.shape == (2, 42, *map_hw(name, size))
     assert torch.isfinite(out).all()
     target = torch.randint(0, 42, (2, *out.shape[2:]))
@@ -99,12 +94,16 @@ def test_min_size_is_tight(name):
 
 
 @pytest.mark.parametrize("name", SMALL_STEM)
-def test_small_inputs_28_and_32(name):
-    channels = model_info(name).input_size[0]
-    for size in (28, 32):
-        with torch.device("meta"):
-            model = create_model(name, num_classes=5, input_size=size).eval()
-            assert model(torch.empty(1, channels, size, size)).shape == (1, 5)
+@pytest.mark.parametrize("size", [28, 32])
+def test_small_inputs(name, size):
+    """Shapes only: built on the meta device, then given uninitialised CPU memory (no init cost);
+    a CPU forward of a deep net at 28x28 is cheaper than the same forward on meta."""
+    with torch.device("meta"):
+        model = create_model(name, num_classes=5, input_size=size)
+    model = model.to_empty(device="cpu").eval()
+    with torch.no_grad():
+        out = model(torch.zeros(1, model_info(name).input_size[0], size, size))
+    assert out.shape == (1, 5)
 
 
 # --- layer-by-layer shape tables, as the lectures print them -------------------------------
@@ -170,16 +169,19 @@ def test_lenet5_1998_output_is_minus_distance_to_the_codes_and_trains():
     rbf = model[-1]
     assert torch.equal(rbf(rbf.codes[[3, 7]]).argmax(dim=1), torch.tensor([3, 7]))  # nearest code wins
     assert (rbf(torch.randn(4, 84)) <= 0).all()
-    x, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    first = None
+    templates = torch.randn(10, 1, 28, 28)  # a learnable task: each class is a noisy template
+    y = torch.arange(20) % 10
+    x = templates[y] + 0.5 * torch.randn(20, 1, 28, 28)
+    opt = torch.optim.SGD(model.parameters(), lr=0.03, momentum=0.9)
+    losses = []
     for _ in range(20):
         loss = F.cross_entropy(model(x), y)
-        first = first if first is not None else loss.item()
+        losses.append(loss.item())
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert loss.item() < first * 0.8
+    assert losses[-1] < 0.5 * losses[0]
+    assert (model(x).argmax(dim=1) == y).float().mean() >= 0.9
 
 
 def test_alexnet_two_gpu_split_count():
@@ -216,7 +218,7 @@ def test_vgg_skips_only_the_pools_a_small_map_cannot_take():
     def pools(size):
         with torch.device("meta"):
             return sum(isinstance(m, nn.MaxPool2d) for m in create_model("vgg11", input_size=size).modules())
-    assert (pools(224), pools(32), pools(28), pools(4)) == (5, 5, 4, 2)
+    assert (pools(224), pools(32), pools(28), pools(16)) == (5, 5, 4, 4)
 
 
 def test_vgg_width_and_batch_norm_options():

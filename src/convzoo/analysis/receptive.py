@@ -167,7 +167,9 @@ class FieldRow:
 
 
 def receptive_fields(model, input_shape, label: str = "model") -> list[FieldRow]:
-    """The input, then every leaf module in the order it runs, with its output's field."""
+    """The input, then every leaf module in the order it runs, with its output's field; a block
+    (container) gets a row after its children where its output's field is new (a concatenation
+    or addition in its own forward)."""
     tracer = _Tracer()
     rows = [FieldRow("input", "", list(input_shape), IDENTITY)]
     names = {m: n for n, m in model.named_modules()}
@@ -178,20 +180,26 @@ def receptive_fields(model, input_shape, label: str = "model") -> list[FieldRow]
     def hook(module, args, output):
         tensors = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
         field = tracer.field(tensors[0]) if tensors else None
-        rows.append(FieldRow(names[module], type(module).__name__,
-                             list(tensors[0].shape[1:]) if tensors else None, field))
+        shape = list(tensors[0].shape[1:]) if tensors else None
+        is_leaf = not any(True for _ in module.children())
+        if is_leaf or (field != rows[-1].field or shape != rows[-1].shape) and module is not model:
+            rows.append(FieldRow(names[module], type(module).__name__, shape, field))
 
-    leaves = [m for m in names if not any(True for _ in m.children())]
     handle = model.register_forward_pre_hook(mark_input)
     try:
-        run_forward(model, input_shape, label, [(m, hook) for m in leaves], tracer)
+        run_forward(model, input_shape, label, [(m, hook) for m in names], tracer)
     finally:
         handle.remove()
     return rows
 
 
-def final_field(rows: list[FieldRow]):
-    """The field of the last layer with a spatial output (what the classifier's features see)."""
+def final_field(rows: list[FieldRow]) -> FieldRow:
+    """The last layer with a spatial output: what the classifier's features see."""
+    return next((r for r in reversed(rows) if r.field is not None), rows[0])
+
+
+def largest_finite(rows: list[FieldRow]) -> FieldRow:
+    """The last layer whose field is finite (before global pooling or a global gate)."""
     return next((r for r in reversed(rows) if isinstance(r.field, tuple)), rows[0])
 
 
@@ -217,11 +225,14 @@ def format_fields(rows: list[FieldRow], label: str) -> str:
     def line(cells):
         return "  ".join(c.rjust(w) if i >= 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
-    last = final_field(rows)
-    rf, jump, start = describe(last.field)
     lines = [f"{label}: receptive field per layer (RF and jump in input pixels; start = centre of the "
              "first output pixel's field, in input pixel coordinates)", line(header), "-" * len(line(header))]
     lines += [line(t) for t in table]
-    lines += ["", f"last spatial layer {last.name}: each output pixel sees {rf} input pixels (jump {jump})",
+    last, finite = final_field(rows), largest_finite(rows)
+    lines.append("")
+    if last is not finite:
+        lines.append(f"last spatial layer {last.name}: {last.field} (depends on the whole input)")
+    lines += [f"last finite field, {finite.name}: each output pixel sees {describe(finite.field)[0]} input pixels "
+              f"(jump {describe(finite.field)[1]})",
               "—: no spatial output; global: depends on the whole input; branches: union of their fields"]
     return "\n".join(lines)

@@ -103,24 +103,25 @@ def plot_filters(subject: Subject, path, layer: str | None = None, max_filters: 
         raise ConvzooError(f"layer {name!r} is a {type(conv).__name__}, not a conv layer; conv layers: "
                            + ", ".join(convs))
     weight = conv.weight.detach().float().cpu()[:max_filters]  # (O, I, kh, kw)
-    out_channels = weight.shape[0]
-    if weight.shape[1] == 3 and name == next(iter(convs)):
+    out_channels, in_channels = weight.shape[:2]
+    shown = f"{out_channels} of {conv.out_channels}" if out_channels < conv.out_channels else f"{out_channels}"
+    title = f"{subject.label}\nlayer {name}: {shown} filters, {conv.kernel_size[0]}x{conv.kernel_size[1]}"
+    if in_channels == 3 and name == next(iter(convs)):
         # One colour picture per filter, each scaled to its own range (Krizhevsky et al.'s figure 3).
         low = weight.amin((1, 2, 3), keepdim=True)
         high = weight.amax((1, 2, 3), keepdim=True)
         images = ((weight - low) / (high - low).clamp(min=1e-12)).numpy()
-        titles = [str(i) for i in range(out_channels)]
-        cols = None
-    else:
-        channels = min(weight.shape[1], max_channels)
+        titles, cols = [str(i) for i in range(out_channels)], min(out_channels, 8)
+    elif in_channels == 1:
+        images, titles, cols = weight[:, 0].numpy(), [str(i) for i in range(out_channels)], min(out_channels, 8)
+    else:  # rows: filters, columns: the input channels each one reads
+        channels = min(in_channels, max_channels)
         images = weight[:, :channels].reshape(-1, *weight.shape[2:]).numpy()
-        titles = [f"{o}" if channels == 1 else f"{o}:{c}" for o in range(out_channels) for c in range(channels)]
-        cols = channels if channels > 1 else None
-    shown = f"{out_channels} of {conv.out_channels}" if out_channels < conv.out_channels else f"{out_channels}"
-    per = "" if weight.shape[1] in (1, 3) and cols is None else \
-        f", input channels 0-{min(weight.shape[1], max_channels) - 1} of {weight.shape[1]}"
-    title = f"{subject.label}: {name} filters ({shown}{per}, {conv.kernel_size[0]}x{conv.kernel_size[1]})"
-    return image_grid(images, titles, path, cols=cols, title=title, cell_inches=0.9, interpolation="nearest")
+        titles = [f"{o}:{c}" for o in range(out_channels) for c in range(channels)]
+        cols = channels
+        title += f" (filter:input channel; {channels} of {in_channels} input channels)"
+    cell = 1.2 if len(images) <= 8 else 0.9
+    return image_grid(images, titles, path, cols=cols, title=title, cell_inches=cell, interpolation="nearest")
 
 
 # ---- feature maps ----------------------------------------------------------------------------
@@ -177,7 +178,7 @@ def plot_features(subject: Subject, image_path, path, layers: list[str] | None =
         for k, channel in enumerate(order.tolist()):
             ax = fig.add_subplot(grid[row + k // cols, 2 + k % cols])
             ax.imshow(maps[channel].numpy(), cmap="viridis")
-            ax.set_title(f"{name} #{channel}" if k == 0 else f"#{channel}", fontsize=7)
+            ax.set_title(f"layer {name}: #{channel}" if k == 0 else f"#{channel}", fontsize=7)
             ax.axis("off")
         row += n_rows
     fig.suptitle(f"{subject.label}: feature maps, the {per_layer} most active channels per layer", fontsize=9)

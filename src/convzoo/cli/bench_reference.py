@@ -7,6 +7,7 @@ once, and multiplied by the batch size (it is too slow for more; it is linear in
 
 from __future__ import annotations
 
+import os
 import platform
 import resource
 import statistics
@@ -38,16 +39,38 @@ def register(bench_sub) -> None:
                              description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=7, help="timed runs per measurement (median)")
     p.add_argument("--quick", action="store_true", help="one tiny layer: checks the command runs")
+    p.add_argument("--single-thread", action="store_true",
+                   help="torch and NumPy's BLAS on one thread each: a per-core comparison that busy "
+                        "machines disturb less")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    import torch
+
+    from ..reference.blas import single_threaded_blas
+
+    if not args.single_thread:
+        return _run(args)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with single_threaded_blas():
+            return _run(args)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(args) -> int:
     import numpy as np
     import torch
 
-    print(f"conv2d, float32, {platform.machine()}, torch {torch.__version__} on "
-          f"{torch.get_num_threads()} threads, numpy {np.__version__}; median of {args.repeats} "
-          "alternating runs; loop: 1 example, 1 run, x batch")
+    from ..reference.blas import blas_threads
+
+    print(f"conv2d, float32, {platform.machine()}, {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f}; torch {torch.__version__} on {torch.get_num_threads()} thread(s), "
+          f"numpy {np.__version__} with BLAS on {blas_threads() or '?'} thread(s); median of "
+          f"{args.repeats} alternating runs; loop: 1 example, 1 run, x batch")
     header = ("layer", "pass", "numpy ms", "torch ms", "numpy/torch", "loop ms (est.)", "loop/numpy")
     rows = []
     for layer in QUICK_LAYERS if args.quick else LAYERS:

@@ -1,4 +1,5 @@
-"""`convzoo export`: a checkpoint as ONNX (checked with onnxruntime) or safetensors + JSON config."""
+"""`convzoo export`: a checkpoint as ONNX (checked with onnxruntime), safetensors + JSON config, or a
+weights-only checkpoint with a model card (how the pretrained `digits` and `fashion` are made)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,22 @@ def register(sub) -> None:
                        description="Export CHECKPOINT (a file, run directory or pretrained name). ONNX has a "
                                    "dynamic batch dimension and is checked against torch with onnxruntime; "
                                    "safetensors writes the weights and FILE.json, the config to rebuild the "
-                                   "model (convzoo.train.export.load_safetensors).")
+                                   "model (convzoo.train.export.load_safetensors); checkpoint writes a weights-only "
+                                   "checkpoint (no optimizer/RNG state) and FILE.json, its model card.")
     p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
-    p.add_argument("--format", required=True, choices=("onnx", "safetensors"))
-    p.add_argument("-o", "--output", help="output file (default: NAME.onnx / NAME.safetensors here)")
+    p.add_argument("--format", required=True, choices=("onnx", "safetensors", "checkpoint"))
+    p.add_argument("-o", "--output", help="output file (default: NAME.onnx, NAME.safetensors or NAME.pt here)")
+    p.add_argument("--command", help="checkpoint format: the training command, recorded in the model card")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..train.export import ONNX_TOLERANCE, export
 
-    result = export(args.checkpoint, args.format, args.output)
+    result = export(args.checkpoint, args.format, args.output, args.command)
     print(f"wrote {result.path} ({result.path.stat().st_size:,} bytes)")
     if result.config_path:
-        print(f"wrote {result.config_path} (config: rebuild with convzoo.train.export.load_safetensors)")
+        print(f"wrote {result.config_path} ({'model card' if args.format == 'checkpoint' else 'config: rebuild with convzoo.train.export.load_safetensors'})")
     if result.max_abs_diff is not None:
         print(f"onnxruntime vs torch on a random batch of {result.batch}: max abs difference "
               f"{result.max_abs_diff:.2e} (tolerance {ONNX_TOLERANCE:g})")

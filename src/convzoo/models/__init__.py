@@ -3,6 +3,7 @@
 from . import (  # noqa: F401  (importing a family registers it)
     alexnet,
     densenet,
+    fastnet,
     googlenet,
     lenet,
     lenet5_1998,

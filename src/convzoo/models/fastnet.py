@@ -48,7 +48,7 @@ class FastNet(nn.Module):
 
 @register_model("fastnet", family="convzoo", year=2026,
                 paper="convzoo's own small residual net for 28x28", input_size=(1, 28, 28),
-                num_classes=10, params=0, min_size=4,
+                num_classes=10, params=463_594, min_size=4,
                 note="designed for `convzoo train --recipe fast` (docs/speed.md)")
 def fastnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
             widths: tuple[int, int, int] = WIDTHS, blocks: tuple[int, int] = (1, 1)) -> FastNet:

@@ -6,6 +6,9 @@ the paper's 28x28 C1 maps. Unlike the paper: full C3 connectivity, plain average
 of trainable subsampling, and a softmax output instead of RBF units.
 `lenet_bn` adds batch norm after every conv and hidden dense layer; `lenet_modern` also swaps in
 ReLU and max pooling. Both drop the bias of layers followed by batch norm (BN's shift replaces it).
+`lenet_wide` is `lenet_modern` with 32-64 channels and one 128-unit hidden layer (Caffe's LeNet is
+similar): the demo's pretrained digit model, wide enough for 99% on held-out MNIST digits when
+trained on 9,000 (docs/demo.md).
 Explicit Sequential code, because the model is small and the explicit form teaches.
 """
 
@@ -19,10 +22,10 @@ _LENET = dict(family="lenet", paper="LeCun et al., Gradient-based learning appli
               year=1998, input_size=(1, 28, 28), num_classes=10, min_size=12)
 
 
-def _features_after_convs(input_size: tuple[int, int]) -> int:
+def _features_after_convs(input_size: tuple[int, int], channels: int = 16) -> int:
     # 5x5 conv padded to "same" -> pool/2 -> 5x5 valid conv -> pool/2
     h, w = ((s // 2 - 4) // 2 for s in input_size)
-    return 16 * h * w
+    return channels * h * w
 
 
 @register_model("lenet", params=61_706, **_LENET)
@@ -50,4 +53,18 @@ def lenet(num_classes: int, in_channels: int, input_size: tuple[int, int],
         nn.Linear(flat, 120, bias=bias), *norm(nn.BatchNorm1d, 120), act(),
         nn.Linear(120, 84, bias=bias), *norm(nn.BatchNorm1d, 84), act(),
         nn.Linear(84, num_classes),
+    )
+
+
+@register_model("lenet_wide", params=258_538, note="lenet_modern widened: 32-64 channels, one 128-unit "
+                "hidden layer", **_LENET)
+def lenet_wide(num_classes: int, in_channels: int, input_size: tuple[int, int]) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 32, 5, padding=2, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.MaxPool2d(2),  # (N, 32, 14, 14)
+        nn.Conv2d(32, 64, 5, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.MaxPool2d(2),  # (N, 64, 5, 5)
+        nn.Flatten(),  # (N, 1600)
+        nn.Linear(_features_after_convs(input_size, 64), 128, bias=False), nn.BatchNorm1d(128), nn.ReLU(),
+        nn.Linear(128, num_classes),
     )

@@ -43,6 +43,12 @@ def _openblas_thread_functions():
     return None
 
 
+def blas_threads() -> int | None:
+    """How many threads NumPy's OpenBLAS uses now (None if it cannot be told)."""
+    functions = _openblas_thread_functions()
+    return None if functions is None else functions[0]()
+
+
 @contextmanager
 def single_threaded_blas():
     functions = _openblas_thread_functions()

@@ -40,10 +40,10 @@ def tile_maps(maps: np.ndarray) -> tuple[np.ndarray, int, int]:
 def analysis_json(analysis, classes: list[str], mode: str) -> dict:
     probabilities = [round(p, 6) for p in analysis.probabilities]
     layers = []
-    for name, maps in analysis.feature_maps:
+    for number, (module, maps) in enumerate(analysis.feature_maps, 1):
         shown = maps[:MAX_MAPS]  # (C, H, W)
         grid, rows, cols = tile_maps(shown)
-        layers.append({"layer": name, "channels": int(maps.shape[0]), "shown": int(shown.shape[0]),
+        layers.append({"layer": f"conv{number}", "module": module, "channels": int(maps.shape[0]), "shown": int(shown.shape[0]),
                        "height": int(maps.shape[1]), "width": int(maps.shape[2]), "rows": rows,
                        "cols": cols, "png": png_data_url(grid)})
     return {

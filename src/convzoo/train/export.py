@@ -2,6 +2,8 @@
 
 - ONNX: a dynamic batch dimension, the convzoo spec and data description in the model's metadata,
   checked with onnxruntime against torch on a random batch (the max abs difference is returned).
+- checkpoint: a convzoo checkpoint without optimizer and RNG state (what ships as the pretrained
+  `digits` and `fashion`), with a model card beside it (`<file>.json`).
 - safetensors: the weights, plus a JSON config beside them (`<file>.json`: the `convzoo_spec`
   `create_from_spec` rebuilds the model from, and the data description with classes and
   normalisation); `load_safetensors` returns the model ready to use.
@@ -12,8 +14,10 @@ Everything is written atomically: a failed export leaves no partial file.
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +25,9 @@ import torch
 
 from ..atomic import atomic_path, write_json
 from ..errors import ConvzooError
-from .checkpoint import model_from_checkpoint
+from .checkpoint import export_weights_checkpoint, load_checkpoint, model_from_checkpoint
 
-FORMATS = ("onnx", "safetensors")
+FORMATS = ("onnx", "safetensors", "checkpoint")
 ONNX_TOLERANCE = 1e-4  # max abs difference of the logits, fp32 torch vs onnxruntime
 CONFIG_FORMAT = "convzoo-safetensors-config"
 
@@ -54,8 +58,10 @@ def export_onnx(checkpoint, path: str | Path, check_batch: int = 5, seed: int = 
     shape = tuple(payload["data"]["shape"])  # (C, H, W)
     example = torch.randn(2, *shape)
     path = Path(path)
+    # The exporter's notes on its own internals (e.g. torchvision ops it skips) are not the user's business.
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's notes on its own internals
+        warnings.simplefilter("ignore")
         program = torch.onnx.export(model, (example,), input_names=["images"], output_names=["logits"],
                                     dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True,
                                     verbose=False)
@@ -127,6 +133,44 @@ def load_safetensors(path: str | Path) -> tuple[torch.nn.Module, dict]:
     return model.eval(), config
 
 
+RECIPE_KEYS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "nesterov", "weight_decay", "schedule",
+               "warmup_epochs", "label_smoothing", "augment", "precision", "seed", "test_holdout", "val_split")
+
+
+def model_card(checkpoint, command: str | None = None) -> dict:
+    """What a shipped checkpoint is: model, data, recipe, the command, held-out accuracy, date."""
+    from ..models import count_parameters, create_from_spec
+
+    payload = load_checkpoint(checkpoint)
+    config, data, history = payload.get("config", {}), payload["data"], payload.get("history") or [{}]
+    return {
+        "model": payload["model"],
+        "parameters": count_parameters(create_from_spec(payload["model"])),
+        "data": {k: data.get(k) for k in ("name", "classes", "shape", "mean", "std", "train", "test", "notes")},
+        "data_dir": config.get("data_dir"),
+        "recipe": {k: config[k] for k in RECIPE_KEYS if k in config},
+        "command": command,
+        "epochs": payload.get("epoch"),
+        "held_out_accuracy": history[-1].get("test_acc"),
+        "held_out_loss": history[-1].get("test_loss"),
+        "held_out": "; ".join(data.get("notes") or []) or f"{data.get('test')} test examples",
+        "date": date.today().isoformat(),
+        "torch": torch.__version__,
+    }
+
+
+def export_shipping_checkpoint(checkpoint, path: str | Path, command: str | None = None) -> Exported:
+    """A weights-only checkpoint at `path` and its model card at `<path>.json`."""
+    path = Path(path)
+    card_path = config_path_for(path)
+    if card_path == path:
+        raise ConvzooError(f"{path}: use a .pt name (the model card goes to {card_path.name})")
+    card = model_card(checkpoint, command)
+    export_weights_checkpoint(checkpoint, path)
+    write_json(card_path, card)
+    return Exported(path, card_path)
+
+
 def default_output(checkpoint, fmt: str) -> Path:
     """`digits` -> digits.onnx; runs/lenet-x/ or runs/lenet-x/checkpoint.pt -> lenet-x.onnx."""
     ref = Path(str(checkpoint).rstrip("/"))
@@ -134,8 +178,11 @@ def default_output(checkpoint, fmt: str) -> Path:
     return Path(f"{name or 'model'}.{fmt}")
 
 
-def export(checkpoint, fmt: str, path: str | Path | None = None) -> Exported:
+def export(checkpoint, fmt: str, path: str | Path | None = None, command: str | None = None) -> Exported:
+    """Export `checkpoint` as `fmt` to `path` (default: NAME.onnx, NAME.safetensors or NAME.pt here)."""
     if fmt not in FORMATS:
         raise ConvzooError(f"unknown export format {fmt!r}; use {' or '.join(FORMATS)}")
-    path = Path(path) if path else default_output(checkpoint, fmt)
+    path = Path(path) if path else default_output(checkpoint, "pt" if fmt == "checkpoint" else fmt)
+    if fmt == "checkpoint":
+        return export_shipping_checkpoint(checkpoint, path, command)
     return export_onnx(checkpoint, path) if fmt == "onnx" else export_safetensors(checkpoint, path)

@@ -53,9 +53,9 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("accurate", "Fashion-MNIST >= 0.93 test accuracy in a few minutes on 2 CPU cores", {
         **_SHARED,
         "epochs": (16, "enough for the shifts to pay off (docs/speed.md)"),
-        "batch_size": (256, "as in fast"),
-        "lr": (0.2, "as in fast"),
-        "weight_decay": (5e-4, "as in fast"),
+        "batch_size": (256, "the same choice as the fast recipe"),
+        "lr": (0.2, "the same choice as the fast recipe"),
+        "weight_decay": (5e-4, "the same choice as the fast recipe"),
         "augment": ("crop1+flip", "1-pixel shifts and flips: the net stops overfitting after ~8 epochs"),
         "ema": (0.0, "off: no gain measured on top of the one-cycle anneal"),
     }),

@@ -1,0 +1,33 @@
+"""`convzoo bench demo`: `/api/predict` latency (p50, p99) against a real demo server on 127.0.0.1."""
+
+from __future__ import annotations
+
+
+def register(bench_sub) -> None:
+    p = bench_sub.add_parser("demo", help="web demo: /api/predict latency against a real local server",
+                             description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", help="served model (default: the pretrained digits)")
+    p.add_argument("--mode", help="digits or fashion (default: the server's first mode)")
+    p.add_argument("--requests", type=int, default=300, help="timed requests, one at a time")
+    p.add_argument("--warmup", type=int, default=20, help="untimed requests first")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..analysis.bench import machine, table
+    from ..errors import ConvzooError
+    from ..serve.bench import bench_demo
+
+    if args.requests < 1 or args.warmup < 0:
+        raise ConvzooError("--requests must be at least 1 and --warmup at least 0")
+    result = bench_demo(args.checkpoint, args.mode, args.requests, args.warmup)
+    ms = sorted(result.latency_ms)
+    print(f"bench demo: POST /api/predict, mode {result.mode} ({result.model}), a {result.payload_bytes:,}-byte "
+          f"280x280 PNG drawing; {len(ms)} sequential requests after {args.warmup} warm-up; "
+          f"server: convzoo demo (1 torch thread) on 127.0.0.1; {machine()['cpu']}")
+    print(table(("p50 ms", "p99 ms", "min ms", "max ms", "requests/s"),
+                [(f"{result.p50:.2f}", f"{result.p99:.2f}", f"{ms[0]:.2f}", f"{ms[-1]:.2f}",
+                  f"{1e3 * len(ms) / sum(ms):.0f}")]))
+    if result.server_peak_rss_mib is not None:
+        print(f"server peak RSS {result.server_peak_rss_mib:,.0f} MiB")
+    return 0

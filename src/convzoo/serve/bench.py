@@ -1,0 +1,126 @@
+"""`convzoo bench demo`'s measurement: `/api/predict` latency against a real server.
+
+The server is `convzoo demo --port 0` in its own process (so the client's Python does not share
+its interpreter lock), on 127.0.0.1; the client sends one canvas-like PNG drawing per request,
+one request at a time, a fixed number of times, and stops the server. Latency is what the
+browser would wait for: HTTP, decoding, preprocessing, the forward pass and the JSON answer.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import selectors
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from ..analysis.bench import percentile
+from ..errors import ConvzooError
+
+READY_TIMEOUT = 120  # seconds for the server to import torch and load its models
+
+
+@dataclass
+class DemoBench:
+    mode: str
+    model: str
+    latency_ms: list[float]
+    payload_bytes: int
+    server_peak_rss_mib: float | None
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.latency_ms, 50)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latency_ms, 99)
+
+
+def drawing_png(size: int = 280) -> bytes:
+    """A black '4' on white, drawn with the page's brush width: what the page sends while drawing."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(img)
+    s = size / 280
+    width = round(20 * s)
+    for line in ([(90, 50), (70, 160), (190, 160)], [(160, 60), (150, 240)]):
+        draw.line([(x * s, y * s) for x, y in line], fill=0, width=width, joint="curve")
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def start_server(checkpoint: str | None) -> tuple[subprocess.Popen, str]:
+    """`convzoo demo` on a free port of 127.0.0.1; (process, base URL) once it listens."""
+    command = [sys.executable, "-m", "convzoo", "demo", "--host", "127.0.0.1", "--port", "0"]
+    if checkpoint:
+        command += ["--checkpoint", str(checkpoint)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if selector.select(timeout=0.5):
+            line = proc.stdout.readline()
+            found = re.search(r"http://\S+", line)
+            if found:
+                return proc, found.group(0).rstrip("/")
+            if not line:  # the server exited before listening
+                break
+    stop_server(proc)
+    raise ConvzooError(f"the demo server did not start: {proc.stderr.read().strip()[-300:]}")
+
+
+def server_peak_rss_mib(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            line = next((x for x in f if x.startswith("VmHWM:")), None)
+    except OSError:
+        return None
+    return int(line.split()[1]) / 1024 if line else None
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def bench_demo(checkpoint: str | None = None, mode: str | None = None, requests: int = 300,
+               warmup: int = 20) -> DemoBench:
+    """Latencies (ms) of `requests` sequential POST /api/predict calls after `warmup` untimed ones."""
+    import httpx
+
+    payload = drawing_png()
+    proc, url = start_server(checkpoint)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            health = client.get("/api/health").json()
+            mode = mode or health["default_mode"]
+            if mode not in health["modes"]:
+                raise ConvzooError(f"mode {mode!r} is not served; the server has {', '.join(health['modes'])}")
+            model = client.get("/api/model", params={"mode": mode}).json()["card"]["model"]["name"]
+
+            def call() -> float:
+                started = time.perf_counter()
+                response = client.post("/api/predict", params={"mode": mode}, content=payload,
+                                       headers={"Content-Type": "image/png"})
+                elapsed = time.perf_counter() - started
+                if response.status_code != 200:
+                    raise ConvzooError(f"/api/predict answered {response.status_code}: {response.text[:200]}")
+                return elapsed * 1e3
+
+            for _ in range(warmup):
+                call()
+            latency = [call() for _ in range(max(requests, 1))]
+        rss = server_peak_rss_mib(proc.pid)
+    finally:
+        stop_server(proc)
+    return DemoBench(mode, model, latency, len(payload), rss)
