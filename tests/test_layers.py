@@ -128,13 +128,15 @@ def _random_sized_layer(rng: random.Random) -> nn.Module:
 
 
 def test_output_hw_agrees_with_torch_on_random_layer_stacks():
+    """torch's meta kernels share the CPU kernels' shape checks and are much cheaper to call."""
     rng = random.Random(0)
     checked = 0
     for _ in range(300):
-        layers = nn.Sequential(*(_random_sized_layer(rng) for _ in range(rng.randint(1, 4))))
+        with torch.device("meta"):
+            layers = nn.Sequential(*(_random_sized_layer(rng) for _ in range(rng.randint(1, 4))))
         hw = (rng.randint(1, 40), rng.randint(1, 40))
         try:
-            actual = tuple(layers(torch.zeros(1, 2, *hw)).shape[-2:])
+            actual = tuple(layers(torch.zeros(1, 2, *hw, device="meta")).shape[-2:])
         except RuntimeError:
             with pytest.raises(ConvzooError):
                 output_hw(layers, hw)

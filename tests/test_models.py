@@ -200,9 +200,11 @@ def test_googlenet_aux_heads_only_in_training():
 
 def test_googlenet_branches_use_5x5_as_published():
     with torch.device("meta"):
-        kernels = {m.kernel_size for m in create_model("googlenet").modules() if isinstance(m, nn.Conv2d)}
-        tv_kernels = {m.kernel_size for m in create_model("googlenet_tv").modules() if isinstance(m, nn.Conv2d)}
-    assert (5, 5) in kernels and (5, 5) not in tv_kernels
+        paper, tv = create_model("googlenet"), create_model("googlenet_tv")
+
+    def kernels(model):
+        return {m.kernel_size for m in model.modules() if isinstance(m, nn.Conv2d)}
+    assert (5, 5) in kernels(paper) and (5, 5) not in kernels(tv)
 
 
 def test_stem_follows_input_size_and_can_be_forced():
@@ -221,12 +223,19 @@ def test_vgg_skips_only_the_pools_a_small_map_cannot_take():
     assert (pools(224), pools(32), pools(28), pools(16)) == (5, 5, 4, 4)
 
 
-def test_vgg_width_and_batch_norm_options():
+def test_vgg_width_scales_the_convs():
     with torch.device("meta"):
         narrow = create_model("vgg11_narrow")
-        bn = create_model("vgg16_bn")
-    assert max(m.out_channels for m in narrow.modules() if isinstance(m, nn.Conv2d)) == 128
-    assert sum(isinstance(m, nn.BatchNorm2d) for m in bn.modules()) == 13
+    assert max(m.out_channels for m in narrow.modules() if isinstance(m, nn.Conv2d)) == 512 // 4
+
+
+@pytest.mark.parametrize("name", ["alexnet", "nin", "vgg16"])
+def test_batch_norm_option_adds_one_norm_per_conv(name):
+    with torch.device("meta"):
+        plain, normed = create_model(name), create_model(name, batch_norm=True)
+    convs = [m for m in normed.modules() if isinstance(m, nn.Conv2d)]
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in normed.modules()) == len(convs)
+    assert count_parameters(normed) - count_parameters(plain) == sum(2 * c.out_channels for c in convs)
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])

@@ -63,6 +63,29 @@ def photo_of(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     return Image.fromarray(np.clip(page, 0, 255).astype(np.uint8))
 
 
+def ink_runs(digit: np.ndarray, threshold: int = 128):
+    """(row, first column, last column) of each horizontal run of ink: a digit as pen strokes."""
+    for y, row in enumerate(digit > threshold):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(int), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2]):
+            yield y, int(start), int(stop) - 1
+
+
+def brush_drawing(digit: np.ndarray, cell: float, at: tuple[float, float], brush: int = 20) -> Image.Image:
+    """The digit traced with the demo page's round 20-px brush on its white 280x280 pad, each
+    digit pixel `cell` pad pixels, its top-left corner at `at` (x, y)."""
+    from PIL import ImageDraw
+
+    pad = Image.new("L", (280, 280), 255)
+    draw = ImageDraw.Draw(pad)
+    for y, x0, x1 in ink_runs(digit):
+        ends = [(at[0] + (x + 0.5) * cell, at[1] + (y + 0.5) * cell) for x in (x0, x1)]
+        draw.line(ends, fill=0, width=brush)
+        for cx, cy in ends:
+            draw.ellipse([cx - brush / 2, cy - brush / 2, cx + brush / 2, cy + brush / 2], fill=0)
+    return pad
+
+
 def shifted_difference(a: np.ndarray, b: np.ndarray) -> float:
     """Mean abs difference (grey levels) at the best alignment within one pixel: centring rounds to
     whole pixels, so a resampled copy may land one pixel off. Different digits differ by ~50."""
@@ -121,6 +144,18 @@ def test_pretrained_model_reads_transformed_held_out_digits(held_out):
     rng = np.random.default_rng(0)
     batch = np.stack([predictor.preprocess(random_variant(d, rng)) for d in images[:200]])
     accuracy = (predictor.probabilities(batch).argmax(1).numpy() == labels[:200]).mean()
+    assert accuracy >= 0.95, accuracy
+
+
+@pytest.mark.parametrize("cell, at", [(9.5, (0, 5)), (6, (100, 100)), (4.5, (10, 150))])
+def test_drawings_large_or_small_read_like_centred_ones(held_out, cell, at):
+    """A fixed brush makes a small drawing bold and a large one thin; strokes are evened out."""
+    from convzoo.train.predict import Predictor
+
+    predictor = Predictor("digits")
+    images, labels = held_out
+    batch = np.stack([predictor.preprocess(brush_drawing(d, cell, at)) for d in images[:100]])
+    accuracy = (predictor.probabilities(batch).argmax(1).numpy() == labels[:100]).mean()
     assert accuracy >= 0.95, accuracy
 
 

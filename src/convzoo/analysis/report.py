@@ -118,10 +118,11 @@ def build_report(run: str, path: str | Path | None = None) -> Path:
         ("First-layer filters", _figure(uris["filters"], "first-layer filters")),
     ]
     body = "".join(f"<section><h2>{escape(title)}</h2>{content}</section>" for title, content in sections)
+    heading = f"{label}: {payload['model']['name']} on {data['name']}"
+    footer = f"convzoo {__version__}, {datetime.now():%Y-%m-%d %H:%M}"
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{escape(f'convzoo report: {label}')}</title><style>{STYLE}</style></head>"
-            f"<body><h1>{escape(f'{label}: {payload['model']['name']} on {data['name']}')}</h1>{body}"
-            f'<p class="muted">{escape(f"convzoo {__version__}, {datetime.now():%Y-%m-%d %H:%M}")}</p>'
-            "</body></html>\n")
+            f"<title>convzoo report: {escape(label)}</title><style>{STYLE}</style></head>"
+            f"<body><h1>{escape(heading)}</h1>{body}"
+            f'<p class="muted">{escape(footer)}</p></body></html>\n')
     write_text(path, page)
     return path

@@ -53,7 +53,7 @@ class Subject:
     def read(self, image_path) -> tuple[np.ndarray, torch.Tensor]:
         """(uint8 (C, H, W) as the model sees it, the normalised (1, C, H, W) input)."""
         pixels = self.preprocess(read_image(image_path))
-        return pixels, Normalizer(self.mean, self.std)(torch.from_numpy(np.ascontiguousarray(pixels))[None])
+        return pixels, Normalizer(self.mean, self.std)(torch.from_numpy(np.array(pixels))[None])
 
 
 def open_subject(ref: str) -> Subject:

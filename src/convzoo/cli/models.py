@@ -24,7 +24,8 @@ def register(sub) -> None:
     p.add_argument("pattern", nargs="?", help="glob (resnet*) or substring to filter names")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--macs", action="store_true",
-                   help="add multiply-adds at the default input (slower: builds each model on the meta device)")
+                   help="add multiply-adds at the default input (slower: builds and runs each model on "
+                        "the meta device, up to a second per deep model)")
     p.set_defaults(func=run)
 
 

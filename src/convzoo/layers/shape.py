@@ -8,7 +8,7 @@ parameter counts known when the model is built.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from torch import nn
 
@@ -41,7 +41,7 @@ def output_hw(layers: Iterable[nn.Module], hw: tuple[int, int]) -> tuple[int, in
         if not isinstance(layer, _SIZED):
             continue
         if isinstance(layer.padding, str):
-            raise ValueError(f"{layer}: string padding is not supported here")
+            raise TypeError(f"{layer}: string padding is not supported here")
         kernel, stride, padding = _pair(layer.kernel_size), _pair(layer.stride), _pair(layer.padding)
         dilation = _pair(getattr(layer, "dilation", 1))
         ceil_mode = getattr(layer, "ceil_mode", False)

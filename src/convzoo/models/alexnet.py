@@ -11,7 +11,8 @@ Explicit Sequential code, because the model is small and the explicit form teach
 - `alexnet_owt`: Krizhevsky, "One weird trick for parallelizing convolutional neural networks",
   2014: one tower of 64-192-384-256-256, no LRN; the torchvision layout.
 - `alexnet_small`: d2l's AlexNet for 1x224x224 (upscaled Fashion-MNIST), 10 classes, no LRN.
-Like the paper, dropout follows the first two dense layers. The classifier's input width is
+Like the paper, dropout follows the first two dense layers. `batch_norm=True` adds BN after every
+conv (before the ReLU; conv biases kept, as in the vgg*_bn layout); not in the 2012 paper. The classifier's input width is
 computed from the input size (6x6 maps at 227 or 224, 5x5 for d2l's padding of 1), so counts at
 other inputs differ. Small inputs: below 67 pixels, where the 11x11/4 stem and three 3x3/2 pools
 leave nothing, the first conv is 3x3 stride 1 (28x28 in -> 2x2 maps before the classifier).
@@ -28,13 +29,18 @@ from .stems import use_small_stem
 SMALL_INPUT_BELOW = 67
 
 
+def _relu(channels: int, batch_norm: bool) -> list[nn.Module]:
+    return [nn.BatchNorm2d(channels), nn.ReLU()] if batch_norm else [nn.ReLU()]
+
+
 def _lrn(enabled: bool) -> list[nn.Module]:
     return [nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)] if enabled else []
 
 
-_ALEXNET = dict(family="alexnet", paper="Krizhevsky et al., ImageNet Classification with Deep "
-                "Convolutional Neural Networks", year=2012, num_classes=1000, min_size=15,
-                small_input_stem=True)
+_ALEXNET = {
+    "family": "alexnet", "year": 2012, "num_classes": 1000, "min_size": 15, "small_input_stem": True,
+    "paper": "Krizhevsky et al., ImageNet Classification with Deep Convolutional Neural Networks",
+}
 
 
 @register_model("alexnet", params=62_378_344, input_size=(3, 227, 227), **_ALEXNET)
@@ -47,20 +53,20 @@ _ALEXNET = dict(family="alexnet", paper="Krizhevsky et al., ImageNet Classificat
                 note="d2l's AlexNet for 1x224x224 Fashion-MNIST: no LRN, 10 classes")
 def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
             widths: tuple[int, ...] = (96, 256, 384, 384, 256), lrn: bool = True, groups: int = 1,
-            stem_padding: int = 0, stem: str = "auto") -> nn.Sequential:
+            stem_padding: int = 0, batch_norm: bool = False, stem: str = "auto") -> nn.Sequential:
     c1, c2, c3, c4, c5 = widths
     if use_small_stem(stem, input_size, SMALL_INPUT_BELOW):
         conv1 = nn.Conv2d(in_channels, c1, 3, padding=1)
     else:
         conv1 = nn.Conv2d(in_channels, c1, 11, stride=4, padding=stem_padding)
     features = nn.Sequential(
-        conv1, nn.ReLU(), *_lrn(lrn),
+        conv1, *_relu(c1, batch_norm), *_lrn(lrn),
         nn.MaxPool2d(3, 2),  # (N, 96, 27, 27)
-        nn.Conv2d(c1, c2, 5, padding=2, groups=groups), nn.ReLU(), *_lrn(lrn),
+        nn.Conv2d(c1, c2, 5, padding=2, groups=groups), *_relu(c2, batch_norm), *_lrn(lrn),
         nn.MaxPool2d(3, 2),  # (N, 256, 13, 13)
-        nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(c3, c4, 3, padding=1, groups=groups), nn.ReLU(),
-        nn.Conv2d(c4, c5, 3, padding=1, groups=groups), nn.ReLU(),
+        nn.Conv2d(c2, c3, 3, padding=1), *_relu(c3, batch_norm),
+        nn.Conv2d(c3, c4, 3, padding=1, groups=groups), *_relu(c4, batch_norm),
+        nn.Conv2d(c4, c5, 3, padding=1, groups=groups), *_relu(c5, batch_norm),
         nn.MaxPool2d(3, 2),  # (N, 256, 6, 6)
         nn.Flatten(),  # (N, 9216)
     )

@@ -45,8 +45,8 @@ class DenseNet(nn.Module):
         if small_stem:
             layers: list[nn.Module] = [nn.Conv2d(in_channels, init_features, 3, padding=1, bias=False)]
         else:  # (N, 64, 56, 56) for densenet121
-            layers = [nn.Conv2d(in_channels, init_features, 7, 2, 3, bias=False), nn.BatchNorm2d(init_features),
-                      nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+            layers = [nn.Conv2d(in_channels, init_features, 7, 2, 3, bias=False),
+                      nn.BatchNorm2d(init_features), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
         channels = init_features
         for i, depth in enumerate(blocks):
             for _ in range(depth):
@@ -65,8 +65,10 @@ class DenseNet(nn.Module):
         return self.head(self.features(x))
 
 
-_DENSENET = dict(family="densenet", paper="Huang et al., Densely Connected Convolutional Networks", year=2017,
-                 input_size=(3, 224, 224), num_classes=1000, min_size=8, small_input_stem=True)
+_DENSENET = {
+    "family": "densenet", "paper": "Huang et al., Densely Connected Convolutional Networks", "year": 2017,
+    "input_size": (3, 224, 224), "num_classes": 1000, "min_size": 8, "small_input_stem": True,
+}
 
 
 @register_model("densenet121", params=7_978_856, growth=32, blocks=(6, 12, 24, 16), **_DENSENET)

@@ -109,8 +109,10 @@ class GoogLeNet(nn.Module):
         return (logits, *aux) if aux else logits
 
 
-_GOOGLENET = dict(family="googlenet", paper="Szegedy et al., Going Deeper with Convolutions", year=2015,
-                  input_size=(3, 224, 224), num_classes=1000, min_size=4, small_input_stem=True)
+_GOOGLENET = {
+    "family": "googlenet", "paper": "Szegedy et al., Going Deeper with Convolutions", "year": 2015,
+    "input_size": (3, 224, 224), "num_classes": 1000, "min_size": 4, "small_input_stem": True,
+}
 
 
 @register_model("googlenet", params=6_998_552, **_GOOGLENET)

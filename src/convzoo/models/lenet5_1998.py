@@ -71,20 +71,20 @@ class PartialConv2d(nn.Module):
 
     def __init__(self, inputs: list[list[int]], kernel_size: int):
         super().__init__()
-        fan_ins = sorted({len(ins) for ins in inputs})
         self.convs = nn.ModuleList()
+        self.gathers: list[list[int]] = []  # plain lists, not buffers: indices are not state
         order: list[int] = []
-        for i, fan_in in enumerate(fan_ins):
+        for fan_in in sorted({len(ins) for ins in inputs}):
             outputs = [j for j, ins in enumerate(inputs) if len(ins) == fan_in]
-            gathered = [k for j in outputs for k in inputs[j]]
-            self.register_buffer(f"gather{i}", torch.tensor(gathered), persistent=False)
-            self.convs.append(nn.Conv2d(len(gathered), len(outputs), kernel_size, groups=len(outputs)))
+            self.gathers.append([k for j in outputs for k in inputs[j]])
+            self.convs.append(nn.Conv2d(len(self.gathers[-1]), len(outputs), kernel_size,
+                                        groups=len(outputs)))
             order += outputs
         # the grouped convs emit outputs grouped by fan-in; this puts them back in table order
-        self.register_buffer("restore", torch.argsort(torch.tensor(order)), persistent=False)
+        self.restore = sorted(range(len(order)), key=order.__getitem__)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        parts = [conv(x[:, getattr(self, f"gather{i}")]) for i, conv in enumerate(self.convs)]
+        parts = [conv(x[:, gather]) for conv, gather in zip(self.convs, self.gathers)]
         return torch.cat(parts, dim=1)[:, self.restore]
 
 

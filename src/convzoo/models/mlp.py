@@ -8,11 +8,13 @@ with cross-entropy, no distortions); it used sigmoid-type units, ReLU is used he
 
 from __future__ import annotations
 
+import itertools
+
 from torch import nn
 
 from .registry import register_model
 
-_MLP = dict(family="mlp", input_size=(1, 28, 28), num_classes=10, min_size=1)
+_MLP = {"family": "mlp", "input_size": (1, 28, 28), "num_classes": 10, "min_size": 1}
 
 
 @register_model("mlp", params=203_530, paper="Rumelhart, Hinton & Williams, Learning representations by "
@@ -24,6 +26,6 @@ def mlp(num_classes: int, in_channels: int, input_size: tuple[int, int],
         hidden: tuple[int, ...] = (256,)) -> nn.Sequential:
     widths = [in_channels * input_size[0] * input_size[1], *hidden]
     layers: list[nn.Module] = [nn.Flatten()]
-    for fan_in, fan_out in zip(widths, widths[1:]):
+    for fan_in, fan_out in itertools.pairwise(widths):
         layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
     return nn.Sequential(*layers, nn.Linear(widths[-1], num_classes))

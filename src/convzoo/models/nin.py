@@ -6,8 +6,9 @@ its maps into logits. This is d2l's layout for 1x224x224 (upscaled Fashion-MNIST
 not the paper's: AlexNet-like block sizes (96, 256, 384 channels with 11x11/4, 5x5, 3x3 kernels)
 and 3x3/2 max pooling between blocks, dropout 0.5 before the last block. The paper's CIFAR and
 ImageNet networks differ in widths and kernels and were not published as exact tables.
+`batch_norm=True` adds BN after every conv (not in the paper, which predates BN).
 Small inputs: below 67 pixels the first block's 11x11/4 conv becomes 3x3/1 (as for AlexNet),
-so 28x28 inputs keep 2x2 maps before the last pool.
+so 28x28 inputs keep 2x2 class maps before the global average.
 """
 
 from __future__ import annotations
@@ -24,18 +25,23 @@ LAYOUT = [(96, 11, 4, 0), "M", (256, 5, 1, 2), "M", (384, 3, 1, 1), "M", "D", (N
 SMALL_FIRST_BLOCK = (96, 3, 1, 1)
 
 
-def nin_block(in_channels: int, out_channels: int, kernel: int, stride: int, padding: int) -> nn.Sequential:
+def nin_block(in_channels: int, out_channels: int, kernel: int, stride: int, padding: int,
+              batch_norm: bool = False) -> nn.Sequential:
+    def relu() -> list[nn.Module]:
+        return [nn.BatchNorm2d(out_channels), nn.ReLU()] if batch_norm else [nn.ReLU()]
+
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel, stride, padding), nn.ReLU(),
-        nn.Conv2d(out_channels, out_channels, 1), nn.ReLU(),
-        nn.Conv2d(out_channels, out_channels, 1), nn.ReLU(),
+        nn.Conv2d(in_channels, out_channels, kernel, stride, padding), *relu(),
+        nn.Conv2d(out_channels, out_channels, 1), *relu(),
+        nn.Conv2d(out_channels, out_channels, 1), *relu(),
     )
 
 
 @register_model("nin", family="nin", paper="Lin et al., Network In Network", year=2014,
                 input_size=(1, 224, 224), num_classes=10, params=1_992_166, min_size=15,
                 small_input_stem=True, note="d2l's layout (not the paper's): params counted from the build")
-def nin(num_classes: int, in_channels: int, input_size: tuple[int, int], stem: str = "auto") -> nn.Sequential:
+def nin(num_classes: int, in_channels: int, input_size: tuple[int, int], batch_norm: bool = False,
+        stem: str = "auto") -> nn.Sequential:
     layout = list(LAYOUT)
     if use_small_stem(stem, input_size, SMALL_INPUT_BELOW):
         layout[0] = SMALL_FIRST_BLOCK
@@ -49,7 +55,7 @@ def nin(num_classes: int, in_channels: int, input_size: tuple[int, int], stem: s
         else:
             out, kernel, stride, padding = item
             out = out or num_classes
-            layers.append(nin_block(channels, out, kernel, stride, padding))
+            layers.append(nin_block(channels, out, kernel, stride, padding, batch_norm))
             channels = out
     # 224x224 input: (N, 10, 5, 5) -> one average per class map
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())

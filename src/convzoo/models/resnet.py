@@ -68,10 +68,12 @@ class ResNet(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
 
-_IMAGENET = dict(family="resnet", paper="He et al., Deep Residual Learning for Image Recognition",
-                 year=2016, input_size=(3, 224, 224), num_classes=1000, min_size=8, small_input_stem=True)
-_CIFAR = dict(_IMAGENET, input_size=(3, 32, 32), num_classes=10, min_size=4, block="basic", widths=(16, 32, 64),
-              shortcut="A")
+_IMAGENET = {
+    "family": "resnet", "paper": "He et al., Deep Residual Learning for Image Recognition", "year": 2016,
+    "input_size": (3, 224, 224), "num_classes": 1000, "min_size": 8, "small_input_stem": True,
+}
+_CIFAR = {**_IMAGENET, "input_size": (3, 32, 32), "num_classes": 10, "min_size": 4,
+          "block": "basic", "widths": (16, 32, 64), "shortcut": "A"}
 
 
 def _cifar(name: str, blocks_per_stage: int, params: int, paper_params: str):
@@ -81,7 +83,7 @@ def _cifar(name: str, blocks_per_stage: int, params: int, paper_params: str):
                                f"params counted from the build (paper: {paper_params})")
 
 
-_WIDE = dict(_IMAGENET, family="wide_resnet", paper="Zagoruyko & Komodakis, Wide Residual Networks")
+_WIDE = {**_IMAGENET, "family": "wide_resnet", "paper": "Zagoruyko & Komodakis, Wide Residual Networks"}
 
 
 @register_model("resnet18", params=11_689_512, block="basic", depths=(2, 2, 2, 2), **_IMAGENET)

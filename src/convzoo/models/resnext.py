@@ -11,9 +11,11 @@ from __future__ import annotations
 from .registry import register_model
 from .resnet import resnet
 
-_RESNEXT = dict(family="resnext", paper="Xie et al., Aggregated Residual Transformations for Deep Neural "
-                "Networks", year=2017, input_size=(3, 224, 224), num_classes=1000, min_size=8,
-                small_input_stem=True, block="bottleneck")
+_RESNEXT = {
+    "family": "resnext", "paper": "Xie et al., Aggregated Residual Transformations for Deep Neural Networks",
+    "year": 2017, "input_size": (3, 224, 224), "num_classes": 1000, "min_size": 8, "small_input_stem": True,
+    "block": "bottleneck",
+}
 
 register_model("resnext50_32x4d", params=25_028_904, depths=(3, 4, 6, 3), groups=32, base_width=4,
                **_RESNEXT)(resnet)

@@ -31,7 +31,8 @@ STEM_CHANNELS = 24
 
 
 class ShuffleUnit(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, stride: int, groups: int, group_first: bool = True):
+    def __init__(self, in_channels: int, out_channels: int, stride: int, groups: int,
+                 group_first: bool = True):
         super().__init__()
         mid = out_channels // 4
         branch_out = out_channels - in_channels if stride == 2 else out_channels
@@ -71,9 +72,12 @@ class ShuffleNetV1(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
 
-_SHUFFLENET = dict(family="shufflenet", paper="Zhang et al., ShuffleNet: An Extremely Efficient Convolutional "
-                   "Neural Network for Mobile Devices", year=2018, input_size=(3, 224, 224), num_classes=1000,
-                   min_size=8, small_input_stem=True, note="params counted from the build (the paper gives MACs)")
+_SHUFFLENET = {
+    "family": "shufflenet", "year": 2018, "input_size": (3, 224, 224), "num_classes": 1000, "min_size": 8,
+    "small_input_stem": True, "note": "params counted from the build (the paper gives MACs)",
+    "paper": "Zhang et al., ShuffleNet: An Extremely Efficient Convolutional Neural Network for Mobile "
+             "Devices",
+}
 
 
 @register_model("shufflenet_v1_g1", params=1_531_936, groups=1, **_SHUFFLENET)

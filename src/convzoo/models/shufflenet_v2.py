@@ -53,7 +53,8 @@ class SplitShuffleUnit(nn.Module):
 
 
 class ShuffleNetV2(nn.Module):
-    def __init__(self, channels: tuple[int, ...], num_classes: int, in_channels: int, small_stem: bool = False):
+    def __init__(self, channels: tuple[int, ...], num_classes: int, in_channels: int,
+                 small_stem: bool = False):
         super().__init__()
         stem_channels, *stage_channels, last_channels = channels
         if small_stem:
@@ -74,9 +75,11 @@ class ShuffleNetV2(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
 
-_SHUFFLENET_V2 = dict(family="shufflenet", paper="Ma et al., ShuffleNet V2: Practical Guidelines for Efficient "
-                      "CNN Architecture Design", year=2018, input_size=(3, 224, 224), num_classes=1000,
-                      min_size=8, small_input_stem=True)
+_SHUFFLENET_V2 = {
+    "family": "shufflenet", "year": 2018, "input_size": (3, 224, 224), "num_classes": 1000, "min_size": 8,
+    "small_input_stem": True,
+    "paper": "Ma et al., ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design",
+}
 
 
 @register_model("shufflenet_v2_x0_5", params=1_366_792, width="x0_5", **_SHUFFLENET_V2)

@@ -11,13 +11,16 @@ map per class. The output is a per-pixel map (N, classes, H', W'), not a vector 
   pooled map has even size: H and W must be 188, 204, 220, ... (12 mod 16, at least 188).
 - `unet_padded` (`padding=1`): same layers with padded convs, so the output keeps the input size;
   any size from 16 up works: an upsampled map one pixel short of its skip is zero-padded.
-31,030,658 parameters (the often quoted 31,031,685 is zhixuhao's Keras U-Net: 3 input channels, an
-extra 3x3 conv to 2 maps and a sigmoid 1x1 to 1 map). Weights start from the paper's Gaussian with std sqrt(2 / fan-in). Dropout at the end of the
-contracting path (mentioned in the paper as augmentation) and the weighted loss are not included:
-they belong to training, not the network.
+31,030,658 parameters (the often quoted 31,031,685 is zhixuhao's Keras U-Net: 3 input channels,
+an extra 3x3 conv to 2 maps and a sigmoid 1x1 conv to 1 map). Weights start from the paper's
+Gaussian with std sqrt(2 / fan-in). Dropout at the end of the contracting path (mentioned in the
+paper as augmentation) and the weighted loss are not included: they belong to training, not the
+network.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import torch
 import torch.nn.functional as F
@@ -37,13 +40,14 @@ def double_conv(in_channels: int, out_channels: int, padding: int) -> nn.Sequent
 
 
 class UNet(nn.Module):
-    def __init__(self, num_classes: int, in_channels: int, padding: int = 0, widths: tuple[int, ...] = WIDTHS):
+    def __init__(self, num_classes: int, in_channels: int, padding: int = 0,
+                 widths: tuple[int, ...] = WIDTHS):
         super().__init__()
         self.padding = padding
         ins = (in_channels, *widths[:-1])
         self.down = nn.ModuleList(double_conv(i, o, padding) for i, o in zip(ins, widths))
         deep = widths[::-1]  # 1024, 512, 256, 128, 64
-        self.up = nn.ModuleList(nn.ConvTranspose2d(i, o, 2, stride=2) for i, o in zip(deep, deep[1:]))
+        self.up = nn.ModuleList(nn.ConvTranspose2d(i, o, 2, stride=2) for i, o in itertools.pairwise(deep))
         self.merge = nn.ModuleList(double_conv(2 * o, o, padding) for o in deep[1:])
         self.head = nn.Conv2d(widths[0], num_classes, 1)
         kaiming_init(self, mode="fan_in")
@@ -75,13 +79,15 @@ def _check_size(input_size: tuple[int, int], padding: int) -> None:
                            "use unet_padded for other sizes")
 
 
-_UNET = dict(family="unet", paper="Ronneberger et al., U-Net: Convolutional Networks for Biomedical Image "
-             "Segmentation", year=2015, input_size=(1, 572, 572), num_classes=2, params=31_030_658)
+_UNET = {
+    "family": "unet", "year": 2015, "input_size": (1, 572, 572), "num_classes": 2, "params": 31_030_658,
+    "paper": "Ronneberger et al., U-Net: Convolutional Networks for Biomedical Image Segmentation",
+}
 
 
 @register_model("unet", min_size=188, note="valid convolutions: output is 184 pixels smaller", **_UNET)
-@register_model("unet_padded", min_size=16, padding=1, note="padded convolutions: output keeps the input size",
-                **_UNET)
+@register_model("unet_padded", min_size=16, padding=1,
+                note="padded convolutions: output keeps the input size", **_UNET)
 def unet(num_classes: int, in_channels: int, input_size: tuple[int, int], padding: int = 0) -> UNet:
     _check_size(input_size, padding)
     return UNet(num_classes, in_channels, padding)

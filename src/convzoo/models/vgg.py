@@ -77,9 +77,11 @@ class VGG(nn.Module):
         return self.classifier(self.features(x))
 
 
-_VGG = dict(family="vgg", paper="Simonyan & Zisserman, Very Deep Convolutional Networks for Large-Scale "
-            "Image Recognition", year=2015, input_size=(3, 224, 224), num_classes=1000, min_size=16,
-            small_input_stem=True)
+_VGG = {
+    "family": "vgg", "year": 2015, "input_size": (3, 224, 224), "num_classes": 1000, "min_size": 16,
+    "small_input_stem": True,
+    "paper": "Simonyan & Zisserman, Very Deep Convolutional Networks for Large-Scale Image Recognition",
+}
 
 
 @register_model("vgg11", params=132_863_336, config="vgg11", **_VGG)

@@ -1,0 +1,122 @@
+"""Export: ONNX (dynamic batch, checked by onnxruntime), safetensors + config, weights-only
+checkpoints with a model card, and the pretrained models that ship in the package."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from convzoo.cli import main
+from convzoo.errors import ConvzooError
+from convzoo.train import load_checkpoint, model_from_checkpoint
+from convzoo.train.checkpoint import PRETRAINED, PRETRAINED_DIR
+from convzoo.train.export import export, load_safetensors
+
+
+def logits(model, x):
+    with torch.inference_mode():
+        return model(x).numpy()
+
+
+def test_onnx_round_trip_with_a_dynamic_batch(tiny_run, tmp_path, capsys):
+    import onnx
+    import onnxruntime
+
+    out = tmp_path / "tiny.onnx"
+    assert main(["export", str(tiny_run), "--format", "onnx", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "max abs difference" in printed and float(printed.split("max abs difference ")[1].split()[0]) <= 1e-4
+    model, payload = model_from_checkpoint(tiny_run)
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    for batch in (1, 7):
+        x = torch.randn(batch, 1, 28, 28, generator=torch.Generator().manual_seed(batch))
+        (ours,) = session.run(["logits"], {"images": x.numpy()})
+        assert ours.shape == (batch, 10)
+        assert np.abs(ours - logits(model, x)).max() <= 1e-4
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert json.loads(meta["convzoo"])["model"] == payload["model"]
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_onnx_export_that_fails_its_check_writes_nothing(tiny_run, tmp_path, monkeypatch):
+    import convzoo.train.export as export_module
+
+    monkeypatch.setattr(export_module, "ONNX_TOLERANCE", -1.0)  # no difference can pass
+    out = tmp_path / "bad.onnx"
+    with pytest.raises(ConvzooError, match="differs from torch"):
+        export(tiny_run, "onnx", out)
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_safetensors_round_trip(tiny_run, tmp_path, capsys):
+    out = tmp_path / "tiny.safetensors"
+    assert main(["export", str(tiny_run), "--format", "safetensors", "-o", str(out)]) == 0
+    config = json.loads((tmp_path / "tiny.json").read_text())
+    model, payload = model_from_checkpoint(tiny_run)
+    assert config["model"] == payload["model"] and config["data"]["classes"] == payload["data"]["classes"]
+    loaded, loaded_config = load_safetensors(out)
+    x = torch.randn(4, 1, 28, 28)
+    assert np.array_equal(logits(loaded, x), logits(model, x))
+    (tmp_path / "tiny.json").unlink()  # the file's own metadata carries the config too
+    loaded, _ = load_safetensors(out)
+    assert np.array_equal(logits(loaded, x), logits(model, x))
+
+
+def test_safetensors_errors(tmp_path):
+    with pytest.raises(ConvzooError, match="no such file"):
+        load_safetensors(tmp_path / "missing.safetensors")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x00" * 40)
+    with pytest.raises(ConvzooError, match="not a readable"):
+        load_safetensors(junk)
+
+
+def test_weights_only_checkpoint_with_card(tiny_run, tmp_path):
+    out = tmp_path / "small.pt"
+    command = "convzoo train lenet_modern --epochs 2"
+    export(tiny_run, "checkpoint", out, command=command)
+    payload = load_checkpoint(out)
+    assert "optimizer" not in payload and "rng" not in payload
+    assert out.stat().st_size < (tiny_run / "checkpoint.pt").stat().st_size
+    card = json.loads((tmp_path / "small.json").read_text())
+    assert card["command"] == command and card["parameters"] == 61_932
+    assert card["held_out_accuracy"] == payload["history"][-1]["test_acc"]
+    model, _ = model_from_checkpoint(out)
+    original, _ = model_from_checkpoint(tiny_run)
+    x = torch.randn(2, 1, 28, 28)
+    assert np.array_equal(logits(model, x), logits(original, x))
+
+
+def test_export_cli_errors(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "nothing"), "--format", "onnx"]) == 1
+    assert "no such checkpoint" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "digits", "--format", "tflite"])
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("name", list(PRETRAINED))
+def test_pretrained_models_ship_small_with_cards(name):
+    path = PRETRAINED_DIR / PRETRAINED[name]
+    assert path.stat().st_size < 2 * 1024 * 1024
+    payload = load_checkpoint(name)
+    assert "optimizer" not in payload and "rng" not in payload
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["command"].startswith("convzoo train ") and card["date"]
+    assert card["data"]["name"] == {"digits": "mnist", "fashion": "fashion-mnist"}[name]
+    if name == "digits":
+        assert card["held_out_accuracy"] >= 0.99 and card["data"]["test"] == 1000
+
+
+def test_eval_pretrained_digits_on_its_held_out_digits(capsys):
+    from pathlib import Path
+
+    mnist = Path("/work/shared/data/mnist-10k")
+    if not mnist.is_dir():
+        pytest.skip(f"{mnist} is not on this machine")
+    assert main(["eval", "digits", "--data-dir", str(mnist), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["accuracy"] >= 0.99

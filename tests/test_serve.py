@@ -1,0 +1,174 @@
+"""The demo's HTTP API against a real uvicorn server on 127.0.0.1: good requests in every accepted
+form, every kind of bad request (400/413/415 with a JSON error), and a server that keeps serving."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zlib
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from convzoo.serve import create_app
+from convzoo.serve.app import MAX_BODY
+from convzoo.serve.bench import drawing_png
+from convzoo.serve.server import ServerThread
+
+
+@pytest.fixture(scope="module")
+def client():
+    with ServerThread(create_app()) as url, httpx.Client(base_url=url, timeout=30) as c:
+        yield c
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def seven(size=200) -> Image.Image:
+    """A dark 7 on white."""
+    from PIL import ImageDraw
+
+    img = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(img)
+    draw.line([(0.25 * size, 0.2 * size), (0.75 * size, 0.2 * size), (0.45 * size, 0.85 * size)],
+              fill=0, width=size // 12, joint="curve")
+    return img
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header declares width x height, with a tiny (wrong) IDAT: enough for a lazy open."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+
+
+def check_answer(data: dict, mode: str = "digits"):
+    assert data["mode"] == mode
+    assert len(data["probabilities"]) == len(data["classes"]) == 10
+    assert abs(sum(data["probabilities"]) - 1) < 1e-3
+    assert data["answer"] == data["classes"][data["index"]]
+    assert np.array(data["input28"]).shape == (28, 28)
+    assert data["input28_png"].startswith("data:image/png;base64,")
+    layers = data["feature_maps"]
+    assert [layer["layer"] for layer in layers] == ["conv1", "conv2"]
+    assert layers[0]["channels"] == 32 and (layers[0]["height"], layers[0]["width"]) == (28, 28)
+    assert all(layer["png"].startswith("data:image/png;base64,") for layer in layers)
+
+
+def test_health_and_model_card(client):
+    health = client.get("/api/health").json()
+    assert health["status"] == "ok" and health["modes"] == ["digits", "fashion"]
+    info = client.get("/api/model", params={"mode": "digits"}).json()
+    assert info["card"]["held_out_accuracy"] >= 0.99 and info["classes"][7] == "7"
+    assert client.get("/api/model", params={"mode": "fashion"}).json()["classes"][0] == "T-shirt/top"
+
+
+def test_page_is_served_and_self_contained(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "<canvas" in page.text
+    for path in ["/", *re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)]:
+        text = client.get(path).text
+        assert client.get(path).status_code == 200
+        assert not re.search(r"(?:src|href)=\"(?:https?:)?//|url\((?:https?:)?//|import .* from ['\"]http", text)
+
+
+def test_predict_png_jpeg_multipart_and_json(client):
+    img = seven()
+    answers = []
+    r = client.post("/api/predict", content=png_bytes(img), headers={"Content-Type": "image/png"})
+    check_answer(r.json())
+    answers.append(r.json()["answer"])
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=85)
+    r = client.post("/api/predict?mode=digits", content=buffer.getvalue(), headers={"Content-Type": "image/jpeg"})
+    answers.append(r.json()["answer"])
+    r = client.post("/api/predict", files={"image": ("seven.png", png_bytes(img), "image/png")})
+    answers.append(r.json()["answer"])
+    grey = np.asarray(img)
+    r = client.post("/api/predict", json={"width": 200, "height": 200, "pixels": grey.ravel().tolist()})
+    answers.append(r.json()["answer"])
+    rgba = np.stack([grey] * 3 + [np.full_like(grey, 255)], -1)
+    r = client.post("/api/predict", json={"width": 200, "height": 200, "pixels": rgba.ravel().tolist(),
+                                          "mode": "digits"})
+    check_answer(r.json())
+    answers.append(r.json()["answer"])
+    assert answers == ["7"] * 5
+    assert r.json()["inverted"] is True and r.json()["empty"] is False
+
+
+def test_fashion_mode(client):
+    trouser = np.full((300, 300), 255, np.uint8)
+    trouser[20:280, 100:145] = 40  # two dark legs
+    trouser[20:280, 155:200] = 40
+    trouser[20:60, 100:200] = 40  # waist
+    r = client.post("/api/predict?mode=fashion", files={"image": ("t.png", png_bytes(Image.fromarray(trouser)),
+                                                                  "image/png")})
+    check_answer(r.json(), "fashion")
+    assert r.json()["answer"] == "Trouser"
+
+
+def test_empty_drawing_says_so(client):
+    r = client.post("/api/predict", content=png_bytes(Image.new("L", (280, 280), 255)),
+                    headers={"Content-Type": "image/png"})
+    assert r.status_code == 200 and r.json()["empty"] is True
+
+
+def too_much():
+    chunk = b"\x00" * 65536
+    for _ in range(MAX_BODY // len(chunk) + 2):
+        yield chunk
+
+
+BAD_REQUESTS = [
+    # (what, request arguments, status, words in the error)
+    ("GIF content type", dict(content=b"GIF89a", headers={"Content-Type": "image/gif"}), 415, "not supported"),
+    ("no content type", dict(content=b"abc"), 415, "Content-Type"),
+    ("GIF bytes said to be PNG", dict(content=b"GIF89a\x01\x00\x01\x00\x00\x00\x00;",
+                                      headers={"Content-Type": "image/png"}), 415, "not a PNG or JPEG"),
+    ("declared body too big", dict(content=b"x" * (MAX_BODY + 1), headers={"Content-Type": "image/png"}),
+     413, "limit"),
+    ("streamed body too big", dict(content=too_much(), headers={"Content-Type": "image/png"}), 413, "limit"),
+    ("too many pixels", dict(content=png_header_only(5000, 10), headers={"Content-Type": "image/png"}),
+     413, "4096"),
+    ("bomb dimensions", dict(content=png_header_only(60000, 60000), headers={"Content-Type": "image/png"}),
+     413, "pixels"),
+    ("truncated PNG", dict(content=png_bytes(seven())[:300], headers={"Content-Type": "image/png"}),
+     400, "not a readable"),
+    ("empty body", dict(content=b"", headers={"Content-Type": "image/png"}), 400, "empty"),
+    ("invalid JSON", dict(content=b"{width:", headers={"Content-Type": "application/json"}), 400, "JSON"),
+    ("JSON list", dict(json=[1, 2, 3]), 400, "width"),
+    ("JSON wrong pixel count", dict(json={"width": 3, "height": 3, "pixels": [0] * 8}), 400, "needs 9"),
+    ("JSON pixels out of range", dict(json={"width": 1, "height": 1, "pixels": [300]}), 400, "0-255"),
+    ("JSON nested pixels", dict(json={"width": 2, "height": 1, "pixels": [[0], [1]]}), 400, "flat"),
+    ("JSON huge dimensions", dict(json={"width": 100000, "height": 1, "pixels": []}), 413, "4096"),
+    ("multipart without image", dict(files={"picture": ("a.png", b"x", "image/png")}), 400, '"image"'),
+    ("multipart GIF", dict(files={"image": ("a.gif", b"GIF89a", "image/gif")}), 415, "not supported"),
+    ("unknown mode", dict(params={"mode": "cifar"}, content=b"x", headers={"Content-Type": "image/png"}),
+     400, "unknown mode"),
+]
+
+
+@pytest.mark.parametrize("what, request_args, status, words", BAD_REQUESTS, ids=[b[0] for b in BAD_REQUESTS])
+def test_bad_requests_get_a_json_error_and_the_server_keeps_serving(client, what, request_args, status, words):
+    r = client.post("/api/predict", **request_args)
+    assert r.status_code == status, (what, r.text)
+    assert words in r.json()["error"]
+    assert client.get("/api/health").status_code == 200
+    good = client.post("/api/predict", content=drawing_png(), headers={"Content-Type": "image/png"})
+    assert good.status_code == 200 and good.json()["answer"] == "4"
+
+
+def test_other_errors_are_json_too(client):
+    assert client.get("/api/nothing").json() == {"error": "Not Found"}
+    r = client.get("/api/predict")
+    assert r.status_code == 405 and "error" in r.json()
+    assert client.get("/api/model", params={"mode": "nope"}).status_code == 400
