@@ -60,7 +60,10 @@ def test_report_is_well_formed_and_self_contained(report):
     checker.close()
     assert not checker.errors and not checker.stack, (checker.errors, checker.stack)
     assert html.startswith("<!DOCTYPE html>")
-    assert len(checker.images) == 4  # curves, confusion matrix, mistakes, filters
+    # curves, confusion matrix, filters, and the mistakes unless there are none (the tiny run's
+    # synthetic digits are easy; test_show checks a report with mistakes)
+    has_mistakes = "no mistakes on the test set" not in html
+    assert len(checker.images) == 3 + has_mistakes
     for src in checker.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -104,7 +107,7 @@ def test_every_image_loads_in_a_headless_browser(report, tmp_path):
         driver.get(report.resolve().as_uri())
         widths = driver.execute_script(
             "return Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0);")
-        assert len(widths) == 4 and all(w > 0 for w in widths), widths
+        assert len(widths) >= 3 and all(w > 0 for w in widths), widths
         assert driver.title.startswith("convzoo report")
         shot = tmp_path / "report.png"
         assert driver.save_screenshot(str(shot))

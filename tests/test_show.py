@@ -153,3 +153,10 @@ def test_registry_names_draw_untrained_models(shoe, tmp_path):
     assert main(["show", "features", "lenet", str(shoe), "-o", str(tmp_path / "f.png")]) == 0
     with pytest.raises(ConvzooError):
         open_subject("no/such/run")
+
+
+def test_report_embeds_the_mistakes_of_a_run_that_makes_some(fashion_run, tmp_path):
+    from convzoo.analysis.report import build_report
+
+    html = build_report(str(fashion_run), tmp_path / "report.html").read_text()
+    assert html.count('<img src="data:image/png;base64,') == 4 and "most confident mistakes" in html

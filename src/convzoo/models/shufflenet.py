@@ -21,7 +21,7 @@ from torch import nn
 from ..errors import ConvzooError
 from ..layers import ChannelShuffle, ConvBNAct
 from .registry import register_model
-from .stems import use_small_stem
+from .stems import conv_pool_stem, use_small_stem
 
 SMALL_INPUT_BELOW = 64
 STAGE_CHANNELS = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960), 4: (272, 544, 1088),
@@ -54,11 +54,7 @@ class ShuffleUnit(nn.Module):
 class ShuffleNetV1(nn.Module):
     def __init__(self, groups: int, num_classes: int, in_channels: int, small_stem: bool = False):
         super().__init__()
-        if small_stem:
-            self.stem = ConvBNAct(in_channels, STEM_CHANNELS, 3)
-        else:
-            self.stem = nn.Sequential(ConvBNAct(in_channels, STEM_CHANNELS, 3, stride=2),
-                                      nn.MaxPool2d(3, 2, 1))  # (N, 24, 56, 56)
+        self.stem = conv_pool_stem(in_channels, STEM_CHANNELS, small_stem)  # (N, 24, 56, 56)
         units, channels = [], STEM_CHANNELS
         for stage, (out, count) in enumerate(zip(STAGE_CHANNELS[groups], STAGE_UNITS)):
             for i in range(count):

@@ -18,7 +18,7 @@ from torch import nn
 from ..errors import unknown_name
 from ..layers import ConvBNAct, channel_shuffle
 from .registry import register_model
-from .stems import use_small_stem
+from .stems import conv_pool_stem, use_small_stem
 
 SMALL_INPUT_BELOW = 64
 # stem, stage 2, stage 3, stage 4, last 1x1 conv
@@ -57,11 +57,7 @@ class ShuffleNetV2(nn.Module):
                  small_stem: bool = False):
         super().__init__()
         stem_channels, *stage_channels, last_channels = channels
-        if small_stem:
-            self.stem = ConvBNAct(in_channels, stem_channels, 3)
-        else:
-            self.stem = nn.Sequential(ConvBNAct(in_channels, stem_channels, 3, stride=2),
-                                      nn.MaxPool2d(3, 2, 1))  # (N, 24, 56, 56)
+        self.stem = conv_pool_stem(in_channels, stem_channels, small_stem)  # (N, 24, 56, 56)
         units, width = [], stem_channels
         for out, count in zip(stage_channels, STAGE_UNITS):
             for i in range(count):

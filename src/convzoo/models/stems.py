@@ -8,7 +8,10 @@ the threshold; "imagenet" or "small" force one.
 
 from __future__ import annotations
 
+from torch import nn
+
 from ..errors import ConvzooError
+from ..layers import ConvBNAct
 
 STEMS = ("auto", "imagenet", "small")
 
@@ -17,3 +20,11 @@ def use_small_stem(stem: str, input_size: tuple[int, int], small_below: int) -> 
     if stem not in STEMS:
         raise ConvzooError(f"stem must be one of {', '.join(STEMS)}, got {stem!r}")
     return stem == "small" or (stem == "auto" and min(input_size) < small_below)
+
+
+def conv_pool_stem(in_channels: int, out_channels: int, small: bool) -> nn.Module:
+    """3x3 conv-BN-ReLU at stride 2 and a 3x3/2 max pool (4x smaller, the ShuffleNets' ImageNet
+    stem), or the conv alone at stride 1 for small inputs."""
+    if small:
+        return ConvBNAct(in_channels, out_channels, 3)
+    return nn.Sequential(ConvBNAct(in_channels, out_channels, 3, stride=2), nn.MaxPool2d(3, 2, 1))
