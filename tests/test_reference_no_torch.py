@@ -11,7 +11,8 @@ from pathlib import Path
 import convzoo.reference
 
 REFERENCE_DIR = Path(convzoo.reference.__file__).parent
-ALLOWED_TOP_LEVEL = {"numpy", "__future__"} | set(sys.stdlib_module_names)
+# threadpoolctl only limits the BLAS thread pool (reference/blas.py); it never loads torch.
+ALLOWED_TOP_LEVEL = {"numpy", "threadpoolctl", "__future__"} | set(sys.stdlib_module_names)
 
 
 def _imports(path: Path):
