@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from convzoo.analysis.complexity import compare, lecture_checks, model_complexity
+from convzoo.analysis.flops import count_macs
 from convzoo.analysis.receptive import GLOBAL, receptive_fields
 from convzoo.analysis.summary import load_model, parse_input, summarize
 from convzoo.cli import main
@@ -37,6 +38,7 @@ def test_summary_totals_match_the_registry_and_the_rows_add_up(name):
         assert sum(r.macs or 0 for r in s.rows) == s.macs > 0
         assert s.param_bytes == 4 * s.params and s.activation_bytes > 0
     assert s.flops == 2 * s.macs
+    assert s.macs == count_macs(loaded.model, (1, *loaded.input_shape))  # the project's one MAC counter
 
 
 def test_lenet_summary_by_hand():

@@ -35,7 +35,7 @@ def browser():
     profile = tempfile.mkdtemp(prefix="convzoo-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in FLAGS + [f"--user-data-dir={profile}"]:
+    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
@@ -51,7 +51,8 @@ def page(browser):
 
     with ServerThread(create_app()) as url:
         browser.get(url + "/")
-        WebDriverWait(browser, WAIT).until(lambda d: d.find_element("tag name", "body").get_attribute("data-ready"))
+        WebDriverWait(browser, WAIT).until(
+            lambda d: d.find_element("tag name", "body").get_attribute("data-ready"))
         yield browser
 
 
@@ -79,7 +80,8 @@ def draw(driver, digit: np.ndarray, kind: str) -> None:
     def at(x, y):
         return round(origin + (x + 0.5) * CELL * scale), round(origin + (y + 0.5) * CELL * scale)
 
-    kinds = {"mouse": interaction.POINTER_MOUSE, "pen": interaction.POINTER_PEN, "touch": interaction.POINTER_TOUCH}
+    kinds = {"mouse": interaction.POINTER_MOUSE, "pen": interaction.POINTER_PEN,
+             "touch": interaction.POINTER_TOUCH}
     actions = ActionBuilder(driver, mouse=PointerInput(kinds[kind], kind), duration=0)
     for y, x0, x1 in ink_runs(digit):
         actions.pointer_action.move_to(pad, *at(x0, y)).pointer_down()

@@ -28,7 +28,7 @@ def test_onnx_round_trip_with_a_dynamic_batch(tiny_run, tmp_path, capsys):
     out = tmp_path / "tiny.onnx"
     assert main(["export", str(tiny_run), "--format", "onnx", "-o", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "max abs difference" in printed and float(printed.split("max abs difference ")[1].split()[0]) <= 1e-4
+    assert float(printed.split("max abs difference ")[1].split()[0]) <= 1e-4
     model, payload = model_from_checkpoint(tiny_run)
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     for batch in (1, 7):
@@ -57,7 +57,7 @@ def test_safetensors_round_trip(tiny_run, tmp_path, capsys):
     config = json.loads((tmp_path / "tiny.json").read_text())
     model, payload = model_from_checkpoint(tiny_run)
     assert config["model"] == payload["model"] and config["data"]["classes"] == payload["data"]["classes"]
-    loaded, loaded_config = load_safetensors(out)
+    loaded, _loaded_config = load_safetensors(out)
     x = torch.randn(4, 1, 28, 28)
     assert np.array_equal(logits(loaded, x), logits(model, x))
     (tmp_path / "tiny.json").unlink()  # the file's own metadata carries the config too

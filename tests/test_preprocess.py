@@ -34,7 +34,8 @@ def held_out():
     return test.images[:, 0].numpy(), test.labels.numpy()
 
 
-def place(digit: np.ndarray, scale: float, canvas: tuple[int, int], at: tuple[int, int], invert: bool) -> Image.Image:
+def place(digit: np.ndarray, scale: float, canvas: tuple[int, int], at: tuple[int, int],
+          invert: bool) -> Image.Image:
     """A 28x28 digit scaled by `scale`, pasted at `at` (top, left) into a black canvas, maybe inverted."""
     side = max(1, round(28 * scale))
     big = np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR))

@@ -109,6 +109,7 @@ def test_tta_views_are_identity_flip_and_shifts():
     assert torch.equal(views[2], shift_images(x, -1, -1, fill))
     assert torch.equal(views[5], shift_images(x.flip(-1), 1, 1, fill))
     assert len(tta_views(x, flip=False, fill=fill)) == 3  # digits: no mirror image
+    assert len(tta_views(x, flip=True, fill=fill, shift=0)) == 2  # trained without shifts
 
 
 def test_tta_logits_average_the_views():
@@ -174,6 +175,11 @@ def test_tta_final_evaluation_is_reported_and_saved(tiny_data_dir, tmp_path):
     saved = json.loads((tmp_path / "tta" / "eval.json").read_text())
     assert saved["accuracy"] == row["tta_test_acc"]
     assert trainer.evaluate(tta=True).accuracy == row["tta_test_acc"]
+    x = torch.zeros(1, 1, 28, 28)
+    assert len(trainer.tta_views(x)) == 6  # trained with crop+flip: the same views at test time
+    for augment, count in (("flip", 2), ("crop", 3), ("none", 2)):
+        other = Trainer(_config(tiny_data_dir, tmp_path, augment, epochs=1, tta=True, augment=augment))
+        assert len(other.tta_views(x)) == count, augment
 
 
 def test_compile_times_its_first_step_and_keeps_plain_checkpoint_keys(tiny_data_dir, tmp_path, monkeypatch,

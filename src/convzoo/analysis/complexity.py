@@ -252,8 +252,9 @@ def _ratio_lines(data: dict) -> list[str]:
     (lp_big, lm_big), (lp_small, lm_small) = (map(lecture_value, LECTURE[m]["total"]) for m in (big, small))
     exact_p = totals[big]["params"] / totals[small]["params"]
     exact_m = totals[big]["macs"] / totals[small]["macs"]
-    return [f"AlexNet / LeNet: {exact_p:,.0f}x the parameters and {exact_m:,.0f}x the MACs "
-            f"(the lecture's totals give {lp_big / lp_small:,.0f}x and {lm_big / lm_small:,.0f}x).", ""]
+    line = (f"AlexNet / LeNet: {exact_p:,.0f}x the parameters and {exact_m:,.0f}x the MACs "
+            f"(the lecture's totals give {lp_big / lp_small:,.0f}x and {lm_big / lm_small:,.0f}x).")
+    return [line, ""]
 
 
 def _table(header: list[str], rows: list[list[str]], right=None) -> list[str]:

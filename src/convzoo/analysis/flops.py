@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..models import create_model, model_info
+
 
 def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     """MACs of one forward pass of `model` on an input of `input_shape` (batch included).
@@ -31,3 +33,10 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     finally:
         model.train(was_training)
     return counter.get_total_flops() // 2
+
+
+def default_input_macs(name: str) -> int:
+    """MACs of one image at a registered model's default input (built on the meta device)."""
+    with torch.device("meta"):
+        model = create_model(name)
+    return count_macs(model, (1, *model_info(name).input_size))

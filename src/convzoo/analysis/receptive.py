@@ -225,14 +225,15 @@ def format_fields(rows: list[FieldRow], label: str) -> str:
     def line(cells):
         return "  ".join(c.rjust(w) if i >= 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
-    lines = [f"{label}: receptive field per layer (RF and jump in input pixels; start = centre of the "
-             "first output pixel's field, in input pixel coordinates)", line(header), "-" * len(line(header))]
+    title = (f"{label}: receptive field per layer (RF and jump in input pixels; start = centre of the "
+             "first output pixel's field, in input pixel coordinates)")
+    lines = [title, line(header), "-" * len(line(header))]
     lines += [line(t) for t in table]
     last, finite = final_field(rows), largest_finite(rows)
     lines.append("")
     if last is not finite:
         lines.append(f"last spatial layer {last.name}: {last.field} (depends on the whole input)")
-    lines += [f"last finite field, {finite.name}: each output pixel sees {describe(finite.field)[0]} input pixels "
-              f"(jump {describe(finite.field)[1]})",
+    rf, jump, _ = describe(finite.field)
+    lines += [f"last finite field, {finite.name}: each output pixel sees {rf} input pixels (jump {jump})",
               "—: no spatial output; global: depends on the whole input; branches: union of their fields"]
     return "\n".join(lines)

@@ -94,8 +94,8 @@ def build_report(run: str, path: str | Path | None = None) -> Path:
     overview = [
         ["model", payload["model"]["name"]],
         ["parameters", count_parameters(subject.model)],
-        ["data", f"{data['name']} ({'x'.join(map(str, data['shape']))}, {len(data['classes'])} classes; "
-                 f"{data['train']:,} train, {data['test']:,} test)"],
+        ["data", (f"{data['name']} ({'x'.join(map(str, data['shape']))}, {len(data['classes'])} classes; "
+                  f"{data['train']:,} train, {data['test']:,} test)")],
         ["epochs", payload.get("epoch", len(history))],
         ["test accuracy", accuracy],
         *([["note", note]] for note in data.get("notes", [])),

@@ -24,7 +24,7 @@ from ..errors import ConvzooError, unknown_name
 from ..train.checkpoint import load_checkpoint, model_from_checkpoint
 from ..train.curves import plot_curves
 from ..train.metrics import predict_logits
-from ..train.predict import Predictor, read_image, to_uint8_input
+from ..train.predict import Predictor, conv_map_modules, read_image, to_uint8_input
 from .gallery import image_grid
 from .summary import is_model_name, load_model
 
@@ -140,11 +140,15 @@ def capture(model: nn.Module, x: torch.Tensor, names: list[str]) -> dict[str, to
 
 
 def stage_layers(model: nn.Module, x: torch.Tensor) -> list[str]:
-    """The last conv of each run of convs with the same output size: one per stage."""
+    """One layer per conv stage (a run of convs with the same output size): the activation after
+    its last conv, i.e. the maps the next stage sees (picked as the demo's `conv_map_modules` does)."""
     outputs = capture(model, x, list(conv_layers(model)))
-    names = list(outputs)
-    return [n for i, n in enumerate(names)
+    names = list(outputs)  # in the order they ran
+    last = [n for i, n in enumerate(names)
             if i + 1 == len(names) or outputs[names[i + 1]].shape[-2:] != outputs[n].shape[-2:]]
+    shown = dict(conv_map_modules(model, max_layers=len(names)))
+    module_names = {m: n for n, m in model.named_modules()}
+    return [module_names[shown[n]] for n in last]
 
 
 def plot_features(subject: Subject, image_path, path, layers: list[str] | None = None,

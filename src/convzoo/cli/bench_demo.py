@@ -22,8 +22,9 @@ def run(args) -> int:
         raise ConvzooError("--requests must be at least 1 and --warmup at least 0")
     result = bench_demo(args.checkpoint, args.mode, args.requests, args.warmup)
     ms = sorted(result.latency_ms)
-    print(f"bench demo: POST /api/predict, mode {result.mode} ({result.model}), a {result.payload_bytes:,}-byte "
-          f"280x280 PNG drawing; {len(ms)} sequential requests after {args.warmup} warm-up; "
+    print(f"bench demo: POST /api/predict, mode {result.mode} ({result.model}), "
+          f"a {result.payload_bytes:,}-byte 280x280 PNG drawing; {len(ms)} sequential requests after "
+          f"{args.warmup} warm-up; "
           f"server: convzoo demo (1 torch thread) on 127.0.0.1; {machine()['cpu']}")
     print(table(("p50 ms", "p99 ms", "min ms", "max ms", "requests/s"),
                 [(f"{result.p50:.2f}", f"{result.p99:.2f}", f"{ms[0]:.2f}", f"{ms[-1]:.2f}",

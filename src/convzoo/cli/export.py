@@ -9,11 +9,13 @@ def register(sub) -> None:
                        description="Export CHECKPOINT (a file, run directory or pretrained name). ONNX has a "
                                    "dynamic batch dimension and is checked against torch with onnxruntime; "
                                    "safetensors writes the weights and FILE.json, the config to rebuild the "
-                                   "model (convzoo.train.export.load_safetensors); checkpoint writes a weights-only "
-                                   "checkpoint (no optimizer/RNG state) and FILE.json, its model card.")
+                                   "model (convzoo.train.export.load_safetensors); checkpoint writes a "
+                                   "weights-only checkpoint (no optimizer/RNG state) and FILE.json, its "
+                                   "model card.")
     p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
     p.add_argument("--format", required=True, choices=("onnx", "safetensors", "checkpoint"))
-    p.add_argument("-o", "--output", help="output file (default: NAME.onnx, NAME.safetensors or NAME.pt here)")
+    p.add_argument("-o", "--output",
+                   help="output file (default: NAME.onnx, NAME.safetensors or NAME.pt here)")
     p.add_argument("--command", help="checkpoint format: the training command, recorded in the model card")
     p.set_defaults(func=run)
 
@@ -24,7 +26,9 @@ def run(args) -> int:
     result = export(args.checkpoint, args.format, args.output, args.command)
     print(f"wrote {result.path} ({result.path.stat().st_size:,} bytes)")
     if result.config_path:
-        print(f"wrote {result.config_path} ({'model card' if args.format == 'checkpoint' else 'config: rebuild with convzoo.train.export.load_safetensors'})")
+        what = ("model card" if args.format == "checkpoint"
+                else "config: rebuild with convzoo.train.export.load_safetensors")
+        print(f"wrote {result.config_path} ({what})")
     if result.max_abs_diff is not None:
         print(f"onnxruntime vs torch on a random batch of {result.batch}: max abs difference "
               f"{result.max_abs_diff:.2e} (tolerance {ONNX_TOLERANCE:g})")

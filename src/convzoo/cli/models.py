@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 
-import torch
-
-from ..analysis import count_macs
-from ..models import create_model, list_models, model_info
+from ..analysis import default_input_macs
+from ..models import list_models, model_info
 
 HEADER = ("name", "family", "year", "params", "input", "small_stem")
 RIGHT_ALIGNED = {"params", "macs"}
@@ -29,14 +27,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def default_macs(name: str) -> int:
-    """MACs of one image at the model's default input, computed on the meta device."""
-    info = model_info(name)
-    with torch.device("meta"):
-        model = create_model(name)
-    return count_macs(model, (1, *info.input_size))
-
-
 def run(args) -> int:
     rows = []
     for name in list_models(args.pattern):
@@ -48,7 +38,7 @@ def run(args) -> int:
             "paper": info.paper, "note": info.note,
         }
         if args.macs:
-            row["macs"] = default_macs(name)
+            row["macs"] = default_input_macs(name)
         rows.append(row)
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -117,8 +117,8 @@ def run_maximize(args) -> int:
         pictures = deepdream(subject, layer, args.deepdream, octaves=max(1, args.octaves), jitter=args.jitter,
                              size=args.size, seed=args.seed)
         return _wrote(plot_pictures(list(pictures), args.output, f"{subject.label}: DeepDream on {layer}"))
-    options = dict(steps=args.steps, lr=args.lr, jitter=args.jitter, blur_every=args.blur_every,
-                   tv_weight=args.tv, seed=args.seed)
+    options = {"steps": args.steps, "lr": args.lr, "jitter": args.jitter, "blur_every": args.blur_every,
+               "tv_weight": args.tv, "seed": args.seed}
     if args.class_ is not None:
         index = _class_index(args.class_, subject.classes)
         pictures = [maximize(subject, None, index, **options)]
@@ -145,7 +145,8 @@ def _class_index(text: str, classes: list[str]) -> int:
 def run_confusion(args) -> int:
     from pathlib import Path
 
-    from ..analysis.visualize import plot_confusion, run_confusion as confusion_of
+    from ..analysis.visualize import plot_confusion
+    from ..analysis.visualize import run_confusion as confusion_of
 
     confusion, classes = confusion_of(args.run)
     return _wrote(plot_confusion(confusion, classes, args.output, title=Path(args.run.rstrip("/")).name))

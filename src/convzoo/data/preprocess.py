@@ -66,7 +66,8 @@ def image_from_pixels(width, height, pixels):
     if width < 1 or height < 1:
         raise ConvzooError("width and height must be positive")
     values = np.asarray(pixels)
-    if values.ndim != 1 or not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
+    numeric = np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)
+    if values.ndim != 1 or not numeric:
         raise ConvzooError("pixels must be a flat list of numbers 0-255")
     if values.size and (values.min() < 0 or values.max() > 255):
         raise ConvzooError("pixels must lie in 0-255")

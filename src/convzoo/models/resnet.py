@@ -32,7 +32,7 @@ from .stems import use_small_stem
 BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
 VERSIONS = {"v1": {"stride_in_1x1": True}, "v1.5": {}, "v2": {"preact": True}}
 IMAGENET_WIDTHS = (64, 128, 256, 512)
-SMALL_INPUT_BELOW = 64  # the ImageNet stem's 4x reduction would leave the last stage below 2x2
+SMALL_INPUT_BELOW = 64  # below this the ImageNet path (32x smaller) leaves the last stage at 1x1
 
 
 class ResNet(nn.Module):

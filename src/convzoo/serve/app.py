@@ -105,7 +105,7 @@ async def image_from_multipart(request: Request, body: bytes):
     upload = form.get("image")
     if upload is None or isinstance(upload, str):
         raise ConvzooError('multipart body needs a file field named "image"')
-    if upload.content_type and upload.content_type not in IMAGE_TYPES + ("application/octet-stream",):
+    if upload.content_type and upload.content_type not in (*IMAGE_TYPES, "application/octet-stream"):
         raise UnsupportedImage(f"{upload.content_type} is not supported (PNG or JPEG only)")
     data = await upload.read()
     if not data:
@@ -162,7 +162,7 @@ def create_app(checkpoint: str | Path | None = None) -> FastAPI:
     @app.post("/api/predict")
     async def predict(request: Request, mode: str | None = None):
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type not in ("application/json", "multipart/form-data") + IMAGE_TYPES:
+        if content_type not in ("application/json", "multipart/form-data", *IMAGE_TYPES):
             raise UnsupportedImage(f"Content-Type {content_type or '(none)'!r} is not supported: send "
                                    "application/json, image/png, image/jpeg or multipart/form-data")
         if mode is not None:

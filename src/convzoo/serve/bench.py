@@ -105,7 +105,8 @@ def bench_demo(checkpoint: str | None = None, mode: str | None = None, requests:
             health = client.get("/api/health").json()
             mode = mode or health["default_mode"]
             if mode not in health["modes"]:
-                raise ConvzooError(f"mode {mode!r} is not served; the server has {', '.join(health['modes'])}")
+                served = ", ".join(health["modes"])
+                raise ConvzooError(f"mode {mode!r} is not served; the server has {served}")
             model = client.get("/api/model", params={"mode": mode}).json()["card"]["model"]["name"]
 
             def call() -> float:

@@ -17,7 +17,10 @@ def png_data_url(image: np.ndarray) -> str:
     from PIL import Image
 
     buffer = io.BytesIO()
-    picture = Image.fromarray(image, "L") if image.ndim == 2 else Image.fromarray(image.transpose(1, 2, 0), "RGB")
+    if image.ndim == 2:
+        picture = Image.fromarray(image, "L")
+    else:
+        picture = Image.fromarray(image.transpose(1, 2, 0), "RGB")
     picture.save(buffer, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
@@ -43,7 +46,8 @@ def analysis_json(analysis, classes: list[str], mode: str) -> dict:
     for number, (module, maps) in enumerate(analysis.feature_maps, 1):
         shown = maps[:MAX_MAPS]  # (C, H, W)
         grid, rows, cols = tile_maps(shown)
-        layers.append({"layer": f"conv{number}", "module": module, "channels": int(maps.shape[0]), "shown": int(shown.shape[0]),
+        layers.append({"layer": f"conv{number}", "module": module, "channels": int(maps.shape[0]),
+                       "shown": int(shown.shape[0]),
                        "height": int(maps.shape[1]), "width": int(maps.shape[2]), "rows": rows,
                        "cols": cols, "png": png_data_url(grid)})
     return {

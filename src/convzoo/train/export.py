@@ -77,7 +77,8 @@ def export_onnx(checkpoint, path: str | Path, check_batch: int = 5, seed: int = 
             theirs = model(x).numpy()
         diff = float(np.abs(ours - theirs).max())
         if not diff <= ONNX_TOLERANCE:
-            raise ConvzooError(f"ONNX export differs from torch by {diff:.3g} (> {ONNX_TOLERANCE}); not written")
+            raise ConvzooError(f"ONNX export differs from torch by {diff:.3g} (> {ONNX_TOLERANCE}); "
+                               "not written")
     return Exported(path, max_abs_diff=diff, batch=check_batch)
 
 
@@ -129,12 +130,21 @@ def load_safetensors(path: str | Path) -> tuple[torch.nn.Module, dict]:
     try:
         model.load_state_dict(tensors)
     except RuntimeError as exc:
-        raise ConvzooError(f"{path}: weights do not fit {config['model']['name']} ({str(exc)[:120]})") from None
+        name = config["model"]["name"]
+        raise ConvzooError(f"{path}: weights do not fit {name} ({str(exc)[:120]})") from None
     return model.eval(), config
 
 
-RECIPE_KEYS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "nesterov", "weight_decay", "schedule",
-               "warmup_epochs", "label_smoothing", "augment", "precision", "seed", "test_holdout", "val_split")
+RECIPE_KEYS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "nesterov", "weight_decay",
+               "schedule", "warmup_epochs", "label_smoothing", "augment", "precision", "seed",
+               "test_holdout", "val_split")
+
+
+def held_out_description(config: dict, data: dict) -> str:
+    if config.get("test_holdout"):
+        return (f"{data['test']:,} examples of {data['name']}'s training files held out (seed "
+                f"{config.get('seed', 0)}), never trained on")
+    return f"{data['name']}'s test set ({data['test']:,} examples)"
 
 
 def model_card(checkpoint, command: str | None = None) -> dict:
@@ -146,14 +156,15 @@ def model_card(checkpoint, command: str | None = None) -> dict:
     return {
         "model": payload["model"],
         "parameters": count_parameters(create_from_spec(payload["model"])),
-        "data": {k: data.get(k) for k in ("name", "classes", "shape", "mean", "std", "train", "test", "notes")},
+        "data": {k: data.get(k) for k in ("name", "classes", "shape", "mean", "std", "train", "test",
+                                          "notes")},
         "data_dir": config.get("data_dir"),
         "recipe": {k: config[k] for k in RECIPE_KEYS if k in config},
         "command": command,
         "epochs": payload.get("epoch"),
         "held_out_accuracy": history[-1].get("test_acc"),
         "held_out_loss": history[-1].get("test_loss"),
-        "held_out": "; ".join(data.get("notes") or []) or f"{data.get('test')} test examples",
+        "held_out": held_out_description(config, data),
         "date": date.today().isoformat(),
         "torch": torch.__version__,
     }

@@ -41,8 +41,8 @@ def shift_images(x: torch.Tensor, dy: int, dx: int, fill: torch.Tensor) -> torch
 
 
 def tta_views(x: torch.Tensor, *, flip: bool, fill: torch.Tensor, shift: int = 1) -> list[torch.Tensor]:
-    """Identity, its mirror image (only where a flip keeps the label), and each of those moved by
-    `shift` pixels up-left and down-right: 6 views, or 3 without the flip."""
+    """Identity, its mirror image (if `flip`), and each of those moved by `shift` pixels up-left and
+    down-right (if `shift`): up to 6 views."""
     base = [x, x.flip(-1)] if flip else [x]
     shifted = [shift_images(v, d, d, fill) for v in base for d in (-shift, shift)] if shift else []
     return base + shifted

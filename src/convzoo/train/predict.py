@@ -7,11 +7,10 @@ datasets are resized to the model's input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import json
 import threading
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -124,7 +123,8 @@ def model_card(path: Path, payload: dict) -> dict:
             raise ConvzooError(f"{card_path}: unreadable model card ({exc})") from None
     last = (payload.get("history") or [{}])[-1]
     data = payload["data"]
-    return {"model": payload["model"], "data": {k: data[k] for k in ("name", "classes", "shape") if k in data},
+    return {"model": payload["model"],
+            "data": {k: data[k] for k in ("name", "classes", "shape") if k in data},
             "epochs": payload.get("epoch"), "test_acc": last.get("test_acc"), "checkpoint": str(path)}
 
 

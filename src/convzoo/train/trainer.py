@@ -99,7 +99,11 @@ class Trainer:
             generator=self.generator, rank=self.runtime.rank, world_size=self.runtime.world_size, **loader_args)
         eval_size = max(config.batch_size, 512)
         self.test_batches = BatchLoader(self.data.test, eval_size, **loader_args)
-        self.tta_views = functools.partial(tta_views, flip=train.flippable, fill=self.test_batches.normalize.shift)
+        # TTA shows the views training showed (a view the model never saw costs accuracy); without
+        # augmentation, the mirror image where it keeps the label.
+        self.tta_views = functools.partial(tta_views, flip=augment.flip or (not augment and train.flippable),
+                                           shift=1 if augment.translate else 0,
+                                           fill=self.test_batches.normalize.shift)
         self.val_batches = BatchLoader(self.data.val, eval_size, **loader_args) if self.data.val else None
         self.steps_per_epoch = len(self.train_batches)
         self.total_steps = self.steps_per_epoch * config.epochs
