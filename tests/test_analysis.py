@@ -55,6 +55,13 @@ def test_lenet_summary_by_hand():
     assert s.macs == 117_600 + 240_000 + 48_000 + 10_080 + 840
 
 
+def test_frozen_parameters_are_counted_apart():
+    model = create_model("lenet")
+    model[0].requires_grad_(False)
+    s = summarize(model, (1, 28, 28))
+    assert (s.params, s.trainable) == (61_706, 61_706 - 156) and s.rows[0].trainable == 0
+
+
 def test_summary_depth_limits_nesting_and_checkpoints_stand_in_for_names(tiny_run):
     loaded = load_model("alexnet_small", device="meta")
     shallow = summarize(loaded.model, loaded.input_shape, depth=1)

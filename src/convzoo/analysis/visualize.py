@@ -21,9 +21,10 @@ from torch import nn
 from ..atomic import save_figure
 from ..data import BatchLoader, Normalizer, load_dataset
 from ..errors import ConvzooError, unknown_name
+from ..models import model_info
 from ..train.checkpoint import load_checkpoint, model_from_checkpoint
 from ..train.curves import plot_curves
-from ..train.metrics import predict_logits
+from ..train.metrics import checkpoint_test_set, predict_logits
 from ..train.predict import Predictor, conv_map_modules, read_image, to_uint8_input
 from .gallery import image_grid
 from .summary import is_model_name, load_model
@@ -62,7 +63,7 @@ def open_subject(ref: str) -> Subject:
         loaded = load_model(ref)
         channels, height, width = loaded.input_shape
         preprocess = partial(to_uint8_input, channels=channels, size=(height, width), dark_background=False)
-        classes = [str(i) for i in range(_out_features(loaded.model))]
+        classes = [str(i) for i in range(model_info(ref).num_classes)]
         return Subject(loaded.model, f"{ref} (untrained)", loaded.input_shape, channels * (UNTRAINED_MEAN,),
                        channels * (UNTRAINED_STD,), preprocess, classes)
     predictor = Predictor(ref)
@@ -70,11 +71,6 @@ def open_subject(ref: str) -> Subject:
     label = f"{Path(str(ref).rstrip('/')).name} ({predictor.model.convzoo_spec['name']})"
     return Subject(predictor.model, label, tuple(data["shape"]), tuple(data["mean"]), tuple(data["std"]),
                    predictor.preprocess, predictor.classes)
-
-
-def _out_features(model: nn.Module) -> int:
-    last = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))][-1]
-    return last.out_features if isinstance(last, nn.Linear) else last.out_channels
 
 
 # ---- layers ----------------------------------------------------------------------------------
@@ -216,13 +212,8 @@ class RunEvaluation:
 def evaluate_run(ref) -> RunEvaluation:
     """Evaluate a checkpoint on the test set it was trained with (same data dir, holdout, seed)."""
     model, payload = model_from_checkpoint(ref)
-    data, config = payload["data"], payload.get("config", {})
-    bundle = load_dataset(data["name"], config.get("data_dir"), test_holdout=config.get("test_holdout"),
-                          seed=config.get("seed", 0))
-    test = bundle.test
-    if list(test.shape) != list(data["shape"]):
-        raise ConvzooError(f"{ref}: its test data ({data['name']}) is not the shape it was trained on")
-    test.mean, test.std = tuple(data["mean"]), tuple(data["std"])
+    data = payload["data"]
+    test = checkpoint_test_set(payload)
     logits, labels = predict_logits(model, BatchLoader(test, 512), nullcontext)
     return RunEvaluation(list(data["classes"]), test.images, labels, torch.softmax(logits, 1))
 

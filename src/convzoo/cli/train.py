@@ -137,23 +137,14 @@ def _train_numpy(config: TrainConfig) -> int:
 
 
 def run_eval(args) -> int:
-    from ..data import BatchLoader, load_dataset
-    from ..errors import ConvzooError
+    from ..data import BatchLoader
     from ..train import Runtime, evaluate, model_from_checkpoint
+    from ..train.metrics import checkpoint_test_set
 
     model, payload = model_from_checkpoint(args.checkpoint)
-    trained_on = payload["data"]
-    name = args.data or trained_on["name"]
-    config = payload.get("config", {})
-    bundle = load_dataset(name, args.data_dir or (config.get("data_dir") if name == trained_on["name"] else None),
-                          test_holdout=config.get("test_holdout") if name == trained_on["name"] else None,
-                          seed=config.get("seed", 0))
-    if list(bundle.test.shape) != list(trained_on["shape"]) or len(bundle.test.classes) != len(trained_on["classes"]):
-        raise ConvzooError(f"{name} ({'x'.join(map(str, bundle.test.shape))}, {len(bundle.test.classes)} classes) "
-                           f"does not fit this model (trained on {trained_on['name']})")
+    test = checkpoint_test_set(payload, args.data, args.data_dir)
+    name = args.data or payload["data"]["name"]
     runtime = Runtime.create()
-    test = bundle.test
-    test.mean, test.std = tuple(trained_on["mean"]), tuple(trained_on["std"])
     result = evaluate(model.to(runtime.device), BatchLoader(test, 512, device=runtime.device),
                       len(test.classes), runtime.autocast)
     if args.json:

@@ -20,7 +20,7 @@ from torch import nn
 from ..layers import BasicBlock, ConvBNAct, kaiming_init
 from .registry import register_model
 
-WIDTHS = (32, 64, 128)
+WIDTHS = (16, 32, 64)
 
 
 def _widen_and_pool(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -48,7 +48,7 @@ class FastNet(nn.Module):
 
 @register_model("fastnet", family="convzoo", year=2026,
                 paper="convzoo's own small residual net for 28x28", input_size=(1, 28, 28),
-                num_classes=10, params=463_594, min_size=4,
+                num_classes=10, params=116_602, min_size=4,
                 note="designed for `convzoo train --recipe fast` (docs/speed.md)")
 def fastnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
             widths: tuple[int, int, int] = WIDTHS, blocks: tuple[int, int] = (1, 1)) -> FastNet:

@@ -70,3 +70,23 @@ def evaluate(model, batches, num_classes: int, autocast, views: Views | None = N
     confusion = torch.bincount(labels * num_classes + predicted, minlength=num_classes**2)
     return Evaluation(loss, (predicted == labels).double().mean().item(),
                       confusion.reshape(num_classes, num_classes).cpu())
+
+
+def checkpoint_test_set(payload: dict, name: str | None = None, data_dir=None):
+    """The test set a checkpoint was evaluated on (same data dir, holdout and seed), or the test set
+    of another dataset `name` of the same shape, normalised as the model was trained."""
+    from ..data import load_dataset
+    from ..errors import ConvzooError
+
+    trained_on, config = payload["data"], payload.get("config", {})
+    same = name in (None, trained_on["name"])
+    name = trained_on["name"] if same else name
+    bundle = load_dataset(name, data_dir or (config.get("data_dir") if same else None),
+                          test_holdout=config.get("test_holdout") if same else None,
+                          seed=config.get("seed", 0))
+    test = bundle.test
+    if list(test.shape) != list(trained_on["shape"]) or len(test.classes) != len(trained_on["classes"]):
+        raise ConvzooError(f"{name} ({'x'.join(map(str, test.shape))}, {len(test.classes)} classes) does not "
+                           f"fit this model (trained on {trained_on['name']})")
+    test.mean, test.std = tuple(trained_on["mean"]), tuple(trained_on["std"])
+    return test
