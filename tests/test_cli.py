@@ -71,7 +71,7 @@ def test_predict_rejects_non_images_and_foreign_checkpoints(capsys, tiny_run, tm
     text = tmp_path / "notes.png"
     text.write_text("I am not a picture")
     code, _, err = run_cli(capsys, "predict", tiny_run, text)
-    assert_one_line_error(code, err, "notes.png", "not a readable PNG or JPEG")
+    assert_one_line_error(code, err, "notes.png", "not a PNG or JPEG")
     import torch
 
     torch.save({"state": 1}, tmp_path / "other.pt")
