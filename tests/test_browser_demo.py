@@ -93,7 +93,8 @@ def shown_answer(driver) -> str:
     from selenium.webdriver.support.ui import WebDriverWait
 
     answer = driver.find_element("id", "answer")
-    WebDriverWait(driver, WAIT).until(lambda d: answer.get_attribute("data-state") == "done")
+    WebDriverWait(driver, WAIT, poll_frequency=0.05).until(
+        lambda d: answer.get_attribute("data-state") == "done")
     return answer.get_attribute("data-answer")
 
 
@@ -109,6 +110,7 @@ def test_drawn_digits_are_read_on_the_page(page, tmp_path_factory):
     assert page.find_element("id", "answer").text.startswith("answer: ")
     bars = page.find_elements("css selector", "#bars li")
     assert len(bars) == 10 and len(page.find_elements("css selector", "#bars li.best")) == 1
+    assert page.find_element("css selector", "#bars li.best .name").text == shown[-1][1]
     assert len(page.find_elements("css selector", "#maps figure img")) == 2  # conv1, conv2 feature maps
     shot = tmp_path_factory.mktemp("screenshots") / "demo-digits.png"
     assert page.save_screenshot(str(shot))
@@ -134,5 +136,6 @@ def test_fashion_mode_reads_an_upload(page, tmp_path):
     WebDriverWait(page, WAIT).until(lambda d: "Upload" in d.find_element("id", "input-title").text)
     page.find_element("id", "upload").send_keys(str(path))
     assert shown_answer(page) == expected == test.classes[int(test.labels[0])]
+    assert page.find_element("css selector", "#bars li.best .name").text == expected  # fashion's own classes
     page.save_screenshot(str(Path(tempfile.gettempdir()) / "convzoo-demo-fashion.png"))
     page.find_element("css selector", '#modes [data-mode="digits"]').click()

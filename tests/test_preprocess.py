@@ -223,6 +223,6 @@ def test_pixels_from_json_lists():
     rgba = image_from_pixels(1, 1, [1, 2, 3, 4])
     assert rgba.mode == "RGBA"
     for width, height, pixels in [(2, 2, [0] * 3), (2, 2, [0, 0, 0, 256]), (0, 1, []), (2, 1, [[0], [0]]),
-                                  (2, 1, ["a", "b"]), (1.5, 1, [0])]:
+                                  (2, 1, ["a", "b"]), (1.5, 1, [0]), (1, 1, [float("nan")])]:
         with pytest.raises(ConvzooError):
             image_from_pixels(width, height, pixels)

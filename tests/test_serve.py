@@ -156,6 +156,8 @@ BAD_REQUESTS = [
     ("JSON wrong pixel count", {"json": {"width": 3, "height": 3, "pixels": [0] * 8}}, 400, "needs 9"),
     ("JSON pixels out of range", {"json": {"width": 1, "height": 1, "pixels": [300]}}, 400, "0-255"),
     ("JSON nested pixels", {"json": {"width": 2, "height": 1, "pixels": [[0], [1]]}}, 400, "flat"),
+    ("JSON mode not a string", {"json": {"width": 1, "height": 1, "pixels": [0], "mode": ["digits"]}}, 400,
+     "mode"),
     ("JSON huge dimensions", {"json": {"width": 100000, "height": 1, "pixels": []}}, 413, "4096"),
     ("multipart without image", {"files": {"picture": ("a.png", b"x", "image/png")}}, 400, '"image"'),
     ("multipart GIF", {"files": {"image": ("a.gif", b"GIF89a", "image/gif")}}, 415, "not supported"),
@@ -180,3 +182,34 @@ def test_other_errors_are_json_too(client):
     r = client.get("/api/predict")
     assert r.status_code == 405 and "error" in r.json()
     assert client.get("/api/model", params={"mode": "nope"}).status_code == 400
+
+
+def test_checkpoint_picks_the_first_mode_and_pretrained_fill_the_rest():
+    from convzoo.serve.app import load_predictors
+
+    assert list(load_predictors("fashion")) == ["fashion", "digits"]
+    assert list(load_predictors(None)) == ["digits", "fashion"]
+
+
+def test_demo_cli_errors(capsys):
+    from convzoo.cli import main
+    from convzoo.serve.server import bind
+
+    busy = bind("127.0.0.1", 0)
+    try:
+        assert main(["demo", "--port", str(busy.getsockname()[1])]) == 1
+        assert "cannot listen" in capsys.readouterr().err
+    finally:
+        busy.close()
+    assert main(["demo", "--checkpoint", "nowhere"]) == 1
+    assert "no such checkpoint" in capsys.readouterr().err
+
+
+def test_bench_demo_runs_a_real_server_and_stops(capsys):
+    from convzoo.cli import main
+
+    assert main(["bench", "demo", "--requests", "5", "--warmup", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "p50 ms" in out and "lenet_wide" in out
+    p50 = float(out.splitlines()[2].split()[0])
+    assert p50 > 0

@@ -69,7 +69,7 @@ def image_from_pixels(width, height, pixels):
     numeric = np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)
     if values.ndim != 1 or not numeric:
         raise ConvzooError("pixels must be a flat list of numbers 0-255")
-    if values.size and (values.min() < 0 or values.max() > 255):
+    if values.size and not (np.isfinite(values).all() and values.min() >= 0 and values.max() <= 255):
         raise ConvzooError("pixels must lie in 0-255")
     if values.size == width * height:
         return Image.fromarray(values.astype(np.uint8).reshape(height, width), "L")

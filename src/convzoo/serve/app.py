@@ -91,10 +91,14 @@ def image_from_json(body: bytes):
         raise ConvzooError("pixels must be a flat list of numbers 0-255")
     if isinstance(width, int) and isinstance(height, int) and max(width, height) > MAX_SIDE:
         raise ImageTooLarge(f"{width}x{height} is larger than {MAX_SIDE}x{MAX_SIDE} pixels")
-    return image_from_pixels(width, height, pixels), data.get("mode")
+    mode = data.get("mode")
+    if mode is not None and not isinstance(mode, str):
+        raise ConvzooError("mode must be a string")
+    return image_from_pixels(width, height, pixels), mode
 
 
-async def image_from_multipart(request: Request, body: bytes):
+async def upload_from_multipart(request: Request, body: bytes) -> tuple[bytes, str | None]:
+    """(the bytes of the `image` file field, the optional `mode` field)."""
     async def stream():
         yield body
 
@@ -111,7 +115,7 @@ async def image_from_multipart(request: Request, body: bytes):
     if not data:
         raise ConvzooError("the uploaded image is empty")
     mode = form.get("mode")
-    return read_image(io.BytesIO(data)), mode if isinstance(mode, str) else None
+    return data, mode if isinstance(mode, str) else None
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -142,6 +146,10 @@ def create_app(checkpoint: str | Path | None = None) -> FastAPI:
     async def http_error(_request, exc: HTTPException):
         return error(exc.status_code, str(exc.detail))
 
+    @app.exception_handler(Exception)
+    async def bug(_request, exc: Exception):  # logged by uvicorn; the client still gets JSON
+        return error(500, f"internal error ({type(exc).__name__})")
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request, exc: RequestValidationError):
         return error(400, "; ".join(str(e.get("msg")) for e in exc.errors()) or "bad request")
@@ -168,15 +176,20 @@ def create_app(checkpoint: str | Path | None = None) -> FastAPI:
         if mode is not None:
             predictor_for(mode)  # an unknown mode fails before the body is read
         body = await read_body(request)
-        if content_type == "application/json":
-            image, body_mode = image_from_json(body)
-        elif content_type == "multipart/form-data":
-            image, body_mode = await image_from_multipart(request, body)
-        else:
-            image, body_mode = await run_in_threadpool(read_image, io.BytesIO(body)), None
-        mode, predictor = predictor_for(mode or body_mode)
-        analysis = await run_in_threadpool(predictor.analyse, image)
-        return analysis_json(analysis, predictor.classes, mode)
+        body_mode = None
+        if content_type == "multipart/form-data":
+            body, body_mode = await upload_from_multipart(request, body)
+
+        def answer() -> dict:  # decoding and the network run off the event loop, in one hop
+            nonlocal body_mode
+            if content_type == "application/json":
+                image, body_mode = image_from_json(body)
+            else:
+                image = read_image(io.BytesIO(body))
+            name, predictor = predictor_for(mode or body_mode)
+            return analysis_json(predictor.analyse(image), predictor.classes, name)
+
+        return await run_in_threadpool(answer)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

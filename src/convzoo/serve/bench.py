@@ -1,14 +1,17 @@
 """`convzoo bench demo`'s measurement: `/api/predict` latency against a real server.
 
 The server is `convzoo demo --port 0` in its own process (so the client's Python does not share
-its interpreter lock), on 127.0.0.1; the client sends one canvas-like PNG drawing per request,
-one request at a time, a fixed number of times, and stops the server. Latency is what the
+its interpreter lock), on 127.0.0.1; the client (`http.client`, one keep-alive connection) sends
+one canvas-like PNG drawing per request, one request at a time, a fixed number of times, and stops
+the server. Latency is what the
 browser would wait for: HTTP, decoding, preprocessing, the forward pass and the JSON answer.
 """
 
 from __future__ import annotations
 
+import http.client
 import io
+import json
 import re
 import selectors
 import subprocess
@@ -95,33 +98,39 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 def bench_demo(checkpoint: str | None = None, mode: str | None = None, requests: int = 300,
                warmup: int = 20) -> DemoBench:
-    """Latencies (ms) of `requests` sequential POST /api/predict calls after `warmup` untimed ones."""
-    import httpx
-
+    """Latencies (ms) of `requests` sequential POST /api/predict calls after `warmup` untimed ones,
+    over one keep-alive connection (the standard library's client: the least client overhead)."""
     payload = drawing_png()
     proc, url = start_server(checkpoint)
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+
+    def call(method: str, path: str, body: bytes | None = None) -> dict:
+        headers = {"Content-Type": "image/png"} if body else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        if response.status != 200:
+            raise ConvzooError(f"{path} answered {response.status}: {data[:200].decode(errors='replace')}")
+        return json.loads(data)
+
     try:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            health = client.get("/api/health").json()
-            mode = mode or health["default_mode"]
-            if mode not in health["modes"]:
-                served = ", ".join(health["modes"])
-                raise ConvzooError(f"mode {mode!r} is not served; the server has {served}")
-            model = client.get("/api/model", params={"mode": mode}).json()["card"]["model"]["name"]
-
-            def call() -> float:
-                started = time.perf_counter()
-                response = client.post("/api/predict", params={"mode": mode}, content=payload,
-                                       headers={"Content-Type": "image/png"})
-                elapsed = time.perf_counter() - started
-                if response.status_code != 200:
-                    raise ConvzooError(f"/api/predict answered {response.status_code}: {response.text[:200]}")
-                return elapsed * 1e3
-
-            for _ in range(warmup):
-                call()
-            latency = [call() for _ in range(max(requests, 1))]
+        health = call("GET", "/api/health")
+        mode = mode or health["default_mode"]
+        if mode not in health["modes"]:
+            served = ", ".join(health["modes"])
+            raise ConvzooError(f"mode {mode!r} is not served; the server has {served}")
+        model = call("GET", f"/api/model?mode={mode}")["card"]["model"]["name"]
+        path = f"/api/predict?mode={mode}"
+        for _ in range(warmup):
+            call("POST", path, payload)
+        latency = []
+        for _ in range(max(requests, 1)):
+            started = time.perf_counter()
+            call("POST", path, payload)
+            latency.append((time.perf_counter() - started) * 1e3)
         rss = server_peak_rss_mib(proc.pid)
     finally:
+        connection.close()
         stop_server(proc)
     return DemoBench(mode, model, latency, len(payload), rss)

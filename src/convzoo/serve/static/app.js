@@ -170,7 +170,8 @@ function render(data) {
 
 function renderBars(probabilities, best) {
   const names = classes[mode] || [];
-  if (barsEl.children.length !== names.length) {
+  if (barsEl.dataset.mode !== mode) { // each mode has its own class names
+    barsEl.dataset.mode = mode;
     barsEl.replaceChildren(...names.map((name) => {
       const li = document.createElement("li");
       li.innerHTML = '<span class="name"></span><span class="track"><span class="fill"></span></span>' +
@@ -193,8 +194,7 @@ function layerFigure(layer) {
   img.src = layer.png;
   img.alt = `feature maps of layer ${layer.layer}`;
   const gridWidth = layer.cols * (layer.width + 1) - 1;
-  const scale = Math.max(1, Math.min(4, Math.floor(300 / gridWidth)));
-  img.width = gridWidth * scale;
+  img.width = Math.round(gridWidth * Math.min(4, 300 / gridWidth)); // about 300 px wide, pixels kept sharp
   const caption = document.createElement("figcaption");
   const cut = layer.shown < layer.channels ? ` (first ${layer.shown})` : "";
   caption.textContent = `layer ${layer.layer}: ${layer.channels} maps of ${layer.height}×${layer.width}${cut}`;
