@@ -50,7 +50,7 @@ def _isolated_data_env(monkeypatch, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tiny_data_dir):
     """A run directory of lenet_modern trained 2 epochs on the tiny dataset (fp32, seeded)."""
-    from convzoo.train import Trainer, TrainConfig
+    from convzoo.train import TrainConfig, Trainer
 
     out = tmp_path_factory.mktemp("runs") / "tiny"
     config = TrainConfig(model="lenet_modern", data="fashion-mnist", data_dir=str(tiny_data_dir),

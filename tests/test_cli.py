@@ -31,7 +31,7 @@ def test_real_process_exit_code_and_message(tmp_path):
     """One real subprocess: the installed entry point, not just main()."""
     env = {**os.environ, "HOME": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "convzoo", "train", "resnet1000"], capture_output=True,
-                          text=True, env=env, timeout=120)
+                          text=True, env=env, timeout=120, check=False)
     assert proc.returncode == 1 and proc.stderr.startswith("convzoo: error: unknown model 'resnet1000'")
     assert len(proc.stderr.strip().splitlines()) == 1
 

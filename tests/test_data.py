@@ -8,8 +8,8 @@ import struct
 import numpy as np
 import pytest
 import torch
-
 from conftest import synthetic_digits, write_idx_dataset
+
 from convzoo.data import Augment, BatchLoader, load_dataset, read_idx, read_idx_pair, write_idx
 from convzoo.data.batches import translate_batch
 from convzoo.data.catalog import dataset_spec, find_files, search_dirs
@@ -66,7 +66,7 @@ def test_load_idx_dataset_in_memory(tiny_data_dir):
     bundle = load_dataset("fashion-mnist", tiny_data_dir)
     assert bundle.train.images.dtype == torch.uint8 and bundle.train.images.shape == (600, 1, 28, 28)
     assert bundle.test.labels.dtype == torch.int64 and len(bundle.test) == 200
-    images, labels = synthetic_digits(600, 0)
+    images, _ = synthetic_digits(600, 0)
     assert torch.equal(bundle.train.images[:, 0], torch.from_numpy(images))
     assert bundle.train.classes[0] == "T-shirt/top" and not bundle.notes
 

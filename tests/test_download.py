@@ -9,6 +9,7 @@ import io
 import pickle
 import tarfile
 import threading
+import typing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -24,9 +25,9 @@ ARCHIVE = gzip.compress(PAYLOAD, mtime=0)
 
 
 class _Handler(BaseHTTPRequestHandler):
-    routes: dict = {}
+    routes: typing.ClassVar[dict] = {}
 
-    def do_GET(self):  # noqa: N802 - http.server's API
+    def do_GET(self):
         body = self.routes.get(self.path)
         if body is None:
             self.send_error(404)

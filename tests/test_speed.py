@@ -13,7 +13,7 @@ from convzoo.analysis.bench import machine, peak_cache_path, percentile, table
 from convzoo.cli import main
 from convzoo.errors import ConvzooError
 from convzoo.models import create_model, model_info
-from convzoo.train import Trainer, TrainConfig
+from convzoo.train import TrainConfig, Trainer
 from convzoo.train.metrics import predict_logits, shift_images, tta_views
 from convzoo.train.recipes import RECIPES
 from convzoo.train.trainer import WeightEMA

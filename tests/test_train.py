@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from convzoo.errors import ConvzooError
-from convzoo.train import Trainer, TrainConfig, load_checkpoint, model_from_checkpoint
+from convzoo.train import TrainConfig, Trainer, load_checkpoint, model_from_checkpoint
 from convzoo.train.metrics import evaluate
 from convzoo.train.schedule import lr_factor
 
@@ -49,9 +50,9 @@ def _fit(config, until=None):
 
 @pytest.mark.parametrize("augment, precision", [("crop+flip", "fp32"), ("none", "bf16")])
 def test_resume_reproduces_an_uninterrupted_run(tmp_path, tiny_data_dir, augment, precision):
-    common = dict(model="lenet_modern", data="fashion-mnist", data_dir=str(tiny_data_dir), epochs=3,
-                  batch_size=64, lr=0.05, augment=augment, precision=precision, schedule="onecycle",
-                  progress=False, seed=5)
+    common = {"model": "lenet_modern", "data": "fashion-mnist", "data_dir": str(tiny_data_dir),
+              "epochs": 3, "batch_size": 64, "lr": 0.05, "augment": augment, "precision": precision,
+              "schedule": "onecycle", "progress": False, "seed": 5}
     whole = _fit(TrainConfig(**common, out=str(tmp_path / "whole")))
     _fit(TrainConfig(**common, out=str(tmp_path / "parts")), until=1)  # "killed" after epoch 1
     resumed = Trainer.resume(tmp_path / "parts")
@@ -99,8 +100,8 @@ def test_schedules():
     warm = [lr_factor("onecycle", s, 100, warmup_steps=30) for s in range(101)]
     assert warm[0] == pytest.approx(1 / 25) and max(warm) == pytest.approx(1)
     assert warm.index(max(warm)) == 30 and warm[-1] < 1e-4
-    assert all(a <= b for a, b in zip(warm[:30], warm[1:31]))  # rises, then falls
-    assert all(a >= b for a, b in zip(warm[30:], warm[31:]))
+    assert all(a <= b for a, b in itertools.pairwise(warm[:31]))  # rises, then falls
+    assert all(a >= b for a, b in itertools.pairwise(warm[30:]))
     assert math.isclose(lr_factor("cosine", 5, 100, warmup_steps=10), 1 / 25 + (24 / 25) * 0.5)
 
 

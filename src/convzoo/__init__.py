@@ -4,4 +4,4 @@ from .errors import ConvzooError
 from .models import create_model, list_models, model_info
 
 __version__ = "0.1.0"
-__all__ = ["ConvzooError", "create_model", "list_models", "model_info", "__version__"]
+__all__ = ["ConvzooError", "__version__", "create_model", "list_models", "model_info"]

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..atomic import save_figure
-from ..data import BatchLoader, Normalizer, load_dataset
+from ..data import BatchLoader, Normalizer
 from ..errors import ConvzooError, unknown_name
 from ..models import model_info
 from ..train.checkpoint import load_checkpoint, model_from_checkpoint

@@ -20,7 +20,7 @@ COMMAND_MODULES = ["data", "models", "train", "bench", "kernels", "inspect", "sh
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line on stderr (and exit 2), like every other user error."""
 
-    def error(self, message: str):  # noqa: D401 - argparse's API
+    def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 

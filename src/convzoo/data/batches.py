@@ -9,6 +9,7 @@ a resumed run draws exactly the batches the uninterrupted run would have.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import torch
@@ -33,9 +34,8 @@ class Augment:
                 translate, flip = 2, flippable
             elif part == "flip":
                 flip = True
-            elif part.startswith("crop") or part.startswith("translate"):
-                digits = part.lstrip("croptranslate")
-                translate = int(digits) if digits else 2
+            elif match := re.fullmatch(r"(?:crop|translate)(\d*)", part):
+                translate = int(match.group(1) or 2)
             else:
                 raise ValueError(f"unknown augmentation {part!r} (use none, flip, crop, crop4, crop+flip, auto)")
         return cls(translate=translate, flip=flip)

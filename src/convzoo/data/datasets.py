@@ -59,7 +59,7 @@ class DataBundle:
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None, *, val_split: float = 0.0,
-                 test_holdout: int | float | None = None, seed: int = 0, allow_download: bool = False,
+                 test_holdout: float | None = None, seed: int = 0, allow_download: bool = False,
                  image_size: int | None = None, progress: bool = False) -> DataBundle:
     """Load dataset `name` into memory.
 
@@ -79,7 +79,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, val_split: fl
     notes = []
     if test is None or test_holdout:
         holdout = test_holdout or 0.1
-        count = int(holdout if holdout >= 1 else round(holdout * len(train)))
+        count = int(holdout) if holdout >= 1 else round(holdout * len(train))
         if not 0 < count < len(train):
             raise DataError(f"test holdout of {holdout} leaves no training data ({len(train)} examples)")
         train, test = _split(train, count, seed)
@@ -89,7 +89,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, val_split: fl
     if val_split:
         if not 0 < val_split < 1:
             raise DataError(f"--val-split must be a fraction between 0 and 1, got {val_split}")
-        train, val = _split(train, int(round(val_split * len(train))), seed + 1)
+        train, val = _split(train, round(val_split * len(train)), seed + 1)
         notes.append(f"validation set = {len(val):,} training examples (seed {seed + 1})")
     return DataBundle(name, train, test, val, notes)
 
@@ -129,8 +129,8 @@ def _load_idx(files: dict[str, Path], spec):
 class _ArrayUnpickler(pickle.Unpickler):
     """CIFAR batches are pickled dicts of NumPy arrays; refuse to build anything else."""
 
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+    _ALLOWED = frozenset({("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                          ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")})
 
     def find_class(self, module, name):
         if (module, name) not in self._ALLOWED:

@@ -18,8 +18,8 @@ from torch import nn
 
 from .registry import register_model
 
-_LENET = dict(family="lenet", paper="LeCun et al., Gradient-based learning applied to document recognition",
-              year=1998, input_size=(1, 28, 28), num_classes=10, min_size=12)
+_LENET = {"family": "lenet", "paper": "LeCun et al., Gradient-based learning applied to document recognition",
+          "year": 1998, "input_size": (1, 28, 28), "num_classes": 10, "min_size": 12}
 
 
 def _features_after_convs(input_size: tuple[int, int], channels: int = 16) -> int:

@@ -7,8 +7,8 @@ the CLI's model table, the docs and the tests all read the same `ModelInfo`.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from torch import nn
 

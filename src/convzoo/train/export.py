@@ -148,7 +148,8 @@ def held_out_description(config: dict, data: dict) -> str:
 
 
 def model_card(checkpoint, command: str | None = None) -> dict:
-    """What a shipped checkpoint is: model, data, recipe, the command, held-out accuracy, date."""
+    """What a checkpoint is: model, data, recipe, the command, held-out accuracy (shipping adds
+    the date)."""
     from ..models import count_parameters, create_from_spec
 
     payload = load_checkpoint(checkpoint)
@@ -165,7 +166,6 @@ def model_card(checkpoint, command: str | None = None) -> dict:
         "held_out_accuracy": history[-1].get("test_acc"),
         "held_out_loss": history[-1].get("test_loss"),
         "held_out": held_out_description(config, data),
-        "date": date.today().isoformat(),
         "torch": torch.__version__,
     }
 
@@ -176,7 +176,7 @@ def export_shipping_checkpoint(checkpoint, path: str | Path, command: str | None
     card_path = config_path_for(path)
     if card_path == path:
         raise ConvzooError(f"{path}: use a .pt name (the model card goes to {card_path.name})")
-    card = model_card(checkpoint, command)
+    card = {**model_card(checkpoint, command), "date": date.today().isoformat()}
     export_weights_checkpoint(checkpoint, path)
     write_json(card_path, card)
     return Exported(path, card_path)

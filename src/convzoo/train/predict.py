@@ -112,20 +112,18 @@ def conv_map_modules(model: nn.Module, max_layers: int = 4) -> list[tuple[str, n
     return chosen
 
 
-def model_card(path: Path, payload: dict) -> dict:
-    """The card shipped beside a checkpoint (`digits.json` for `digits.pt`), else what the
-    checkpoint itself tells: model, data, epochs and the last test accuracy."""
+def card_of(path: Path) -> dict:
+    """The model card shipped beside a checkpoint (`digits.json` for `digits.pt`), else the card
+    `convzoo export --format checkpoint` would write for it."""
+    from .export import model_card
+
     card_path = path.with_suffix(".json")
-    if card_path.is_file():
-        try:
-            return json.loads(card_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ConvzooError(f"{card_path}: unreadable model card ({exc})") from None
-    last = (payload.get("history") or [{}])[-1]
-    data = payload["data"]
-    return {"model": payload["model"],
-            "data": {k: data[k] for k in ("name", "classes", "shape") if k in data},
-            "epochs": payload.get("epoch"), "test_acc": last.get("test_acc"), "checkpoint": str(path)}
+    if not card_path.is_file():
+        return model_card(path)
+    try:
+        return json.loads(card_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConvzooError(f"{card_path}: unreadable model card ({exc})") from None
 
 
 @dataclass
@@ -145,7 +143,7 @@ class Predictor:
     def __init__(self, checkpoint: str | Path):
         self.path = resolve_checkpoint(checkpoint)
         self.model, payload = model_from_checkpoint(self.path)
-        self.card = model_card(self.path, payload)
+        self.card = card_of(self.path)
         self.data = payload["data"]
         self.classes = list(self.data["classes"])
         self.channels, height, width = self.data["shape"]

@@ -31,7 +31,7 @@ def cpu_has_fast_bf16() -> bool:
 
 def pick_device() -> torch.device:
     if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return torch.device("cpu")
 
 
@@ -66,8 +66,8 @@ class Runtime:
         device = pick_device()
         if threads:
             torch.set_num_threads(threads)
-        rank = int(os.environ.get("RANK", 0))
-        world_size = int(os.environ.get("WORLD_SIZE", 1))
+        rank = int(os.environ.get("RANK", "0"))
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
         if progress is None:
             progress = sys.stderr.isatty()
         return cls(device, resolve_precision(precision, device), rank, world_size, progress and rank == 0)
