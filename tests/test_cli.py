@@ -127,3 +127,8 @@ def test_models_and_data_listing(capsys, tiny_data_dir, tmp_path):
     assert code == 0 and grid.read_bytes()[:4] == b"\x89PNG"
     code, out, _ = run_cli(capsys, "data", "get", "fashion-mnist", "--data-dir", tiny_data_dir)
     assert code == 0 and str(tiny_data_dir) in out
+
+
+def test_weights_only_checkpoints_cannot_be_resumed(capsys):
+    code, _, err = run_cli(capsys, "train", "--resume", "digits")
+    assert_one_line_error(code, err, "holds weights only", "cannot be resumed")

@@ -269,6 +269,9 @@ class Trainer:
     def resume(cls, run: str | Path, epochs: int | None = None, **overrides) -> Trainer:
         """Continue the run saved in `run` (a run directory or checkpoint file)."""
         payload = load_checkpoint(run)
+        if "optimizer" not in payload or "config" not in payload:
+            raise ConvzooError(f"{run} holds weights only (an export or pretrained model) and cannot be "
+                               "resumed; start a new run")
         config = TrainConfig.from_dict(payload["config"])
         config.out = str(Path(run) if Path(run).is_dir() else Path(run).parent)
         if epochs is not None:
