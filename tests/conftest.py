@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from convzoo.data import write_idx
+
+# The first 10,000 real MNIST digits ship in shared/ beside the repository (CI clones it there too).
+MNIST_10K = next((p for p in (Path(__file__).resolve().parents[2] / "shared/data/mnist-10k",
+                              Path("/work/shared/data/mnist-10k")) if p.is_dir()),
+                 Path(__file__).resolve().parents[2] / "shared/data/mnist-10k")
+
+
+def require_mnist_10k() -> Path:
+    """The real digits, or a failure that says where they should be (never a silent skip)."""
+    if not MNIST_10K.is_dir():
+        pytest.fail(f"{MNIST_10K} (the 10k real MNIST digits from shared/) is missing")
+    return MNIST_10K
 
 
 def synthetic_digits(n: int, seed: int = 0, size: int = 28, classes: int = 10):

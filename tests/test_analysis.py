@@ -16,19 +16,14 @@ from convzoo.analysis.summary import load_model, parse_input, summarize
 from convzoo.cli import main
 from convzoo.errors import ConvzooError
 from convzoo.layers import BasicBlock
-from convzoo.models import create_model, list_models, model_info
+from convzoo.models import create_model, model_info
 
-# LeNet plus one model of each zoo family, where registered (another engineer adds them).
+# LeNet plus one model of each zoo family.
 SUMMARY_MODELS = ["lenet", "lenet_bn", "lenet_modern", "alexnet_small", "vgg16", "resnet18", "resnet20",
                   "se_resnet50", "googlenet", "densenet_bc_100_12", "nin", "shufflenet_v2_x1_0", "unet"]
 
 
-def _registered(names):
-    known = set(list_models())
-    return [pytest.param(n, marks=pytest.mark.skipif(n not in known, reason=f"{n} not registered")) for n in names]
-
-
-@pytest.mark.parametrize("name", _registered(SUMMARY_MODELS))
+@pytest.mark.parametrize("name", SUMMARY_MODELS)
 def test_summary_totals_match_the_registry_and_the_rows_add_up(name):
     loaded = load_model(name, device="meta")
     for depth in (None, 1):
@@ -227,10 +222,8 @@ def one_thread():
 def test_receptive_field_equals_the_gradient_extent(name, shape, one_thread):
     if name.startswith("residual"):
         model = _SmallResNet(se=name.endswith("se"))
-    elif name in list_models():
-        model = create_model(name, in_channels=shape[0], input_size=shape[1:])
     else:
-        pytest.skip(f"{name} not registered")
+        model = create_model(name, in_channels=shape[0], input_size=shape[1:])
     model = _positive(model)
     rows = [r for r in receptive_fields(model, shape)[1:] if r.field is not None and len(r.shape) == 3]
     modules = dict(model.named_modules())

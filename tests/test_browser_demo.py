@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import MNIST_10K, require_mnist_10k
 from PIL import Image
-from test_preprocess import MNIST_10K, ink_runs
+from test_preprocess import ink_runs
 
 from convzoo.serve import create_app
 from convzoo.serve.server import ServerThread
@@ -58,8 +59,7 @@ def page(browser):
 
 def held_out_digits():
     """One held-out digit of each class 0-9 (the first of each in the held-out order)."""
-    if not MNIST_10K.is_dir():
-        pytest.skip(f"{MNIST_10K} (the real MNIST digits) is not on this machine")
+    require_mnist_10k()
     from convzoo.data import load_dataset
 
     test = load_dataset("mnist", MNIST_10K, test_holdout=1000, seed=0).test

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import require_mnist_10k
 
 from convzoo.cli import main
 from convzoo.errors import ConvzooError
@@ -112,11 +113,8 @@ def test_pretrained_models_ship_small_with_cards(name):
 
 
 def test_eval_pretrained_digits_on_its_held_out_digits(capsys):
-    from pathlib import Path
 
-    mnist = Path("/work/shared/data/mnist-10k")
-    if not mnist.is_dir():
-        pytest.skip(f"{mnist} is not on this machine")
+    mnist = require_mnist_10k()
     assert main(["eval", "digits", "--data-dir", str(mnist), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["accuracy"] >= 0.99

@@ -4,10 +4,10 @@ image, and the pretrained digit model reads real held-out digits (and photos of 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import MNIST_10K, require_mnist_10k
 from PIL import Image
 
 from convzoo.cli import main
@@ -20,14 +20,11 @@ from convzoo.data.preprocess import (
 )
 from convzoo.errors import ConvzooError
 
-MNIST_10K = Path("/work/shared/data/mnist-10k")
-
 
 @pytest.fixture(scope="module")
 def held_out():
     """The 1,000 digits the pretrained model never saw (the model card's held-out set)."""
-    if not MNIST_10K.is_dir():
-        pytest.skip(f"{MNIST_10K} (the 10k real MNIST digits) is not on this machine")
+    require_mnist_10k()
     from convzoo.data import load_dataset
 
     test = load_dataset("mnist", MNIST_10K, test_holdout=1000, seed=0).test
