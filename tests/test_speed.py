@@ -51,12 +51,16 @@ def test_bench_train_prints_both_loops_and_their_ratio(capsys, tiny_data_dir, ca
     assert code == 0
     out = capsys.readouterr().out
     assert "ratio" in out and "of peak" in out and "peak RSS" in out and "cached" in out
-    textbook, convzoo = _rows(out, "textbook")[0], _rows(out, "convzoo")[0]
-    assert textbook[1] == "fp32" and "1.00x" in textbook
-    rate = {name: float(next(c for c in row if c.replace(",", "").isdigit()).replace(",", ""))
-            for name, row in (("textbook", textbook), ("convzoo", convzoo))}
-    ratio = float(next(c for c in convzoo if c.endswith("x")).rstrip("x"))
-    assert ratio == pytest.approx(rate["convzoo"] / rate["textbook"], rel=0.02, abs=0.01)
+    textbook, *convzoo = _rows(out, "textbook") + _rows(out, "convzoo")
+    assert textbook[1] == "fp32" and "1.00x" in textbook and len(convzoo) == 2
+    assert convzoo[0][1:3] == ["fp32", "NCHW"] and convzoo[1][2] == "channels_last"
+
+    def rate(row):
+        return float(next(c for c in row if c.replace(",", "").isdigit()).replace(",", ""))
+
+    for row in convzoo:
+        ratio = float(next(c for c in row if c.endswith("x")).rstrip("x"))
+        assert ratio == pytest.approx(rate(row) / rate(textbook), rel=0.02, abs=0.01)
 
 
 def test_bench_train_rejects_a_batch_larger_than_the_data(capsys, tiny_data_dir, cached_peak):

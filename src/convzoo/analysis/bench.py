@@ -119,27 +119,29 @@ def machine_peak(refresh: bool = False, size: int = 3072, repeats: int = 5) -> t
 
 # ---- train: convzoo's training step against the textbook loop ------------------------------
 @dataclass
+class Loop:
+    name: str
+    precision: str  # fp32 | bf16
+    layout: str  # NCHW | channels_last
+    data: str
+    rates: list[float]  # examples/s, one per round
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+
+@dataclass
 class TrainBench:
     model: str
     batch_size: int
     steps: int  # per round and loop
     rounds: int
-    precision: str  # convzoo's (the textbook loop is fp32)
-    convzoo_rates: list[float]  # examples/s per round
-    textbook_rates: list[float]
+    loops: list[Loop]  # the textbook loop first: ratios are against it
     flops_per_example: float  # forward + backward, from FlopCounterMode on one step
 
-    @property
-    def convzoo(self) -> float:
-        return statistics.median(self.convzoo_rates)
-
-    @property
-    def textbook(self) -> float:
-        return statistics.median(self.textbook_rates)
-
-    @property
-    def ratio(self) -> float:
-        return self.convzoo / self.textbook
+    def ratio(self, loop: Loop) -> float:
+        return loop.rate / self.loops[0].rate
 
 
 def training_flops(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
@@ -150,30 +152,30 @@ def training_flops(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> 
     return counter.get_total_flops()
 
 
+def _cycle(batches):
+    """Batches forever, a new epoch (a new permutation) whenever one ends."""
+    while True:
+        yield from batches
+
+
 def _textbook(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict):
     """The loop of the textbooks: per-sample DataLoader over float tensors, fp32, NCHW, plain SGD.
-    Returns step(n) that runs n steps (data loading included) and the model."""
+    Returns run(n), which runs n steps, data loading included."""
     train = bundle.train
     channels, height, width = train.shape
     model = create_model(model_name, num_classes=len(train.classes), in_channels=channels,
-                         input_size=(height, width), **kwargs)
+                         input_size=(height, width), **kwargs).train()
     mean = torch.tensor(train.mean)[None, :, None, None]
     std = torch.tensor(train.std)[None, :, None, None]
     features = (train.images.float() / 255 - mean) / std  # (N, C, H, W) float32, NCHW
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(features, train.labels),
                                          batch_size=batch_size, shuffle=True, drop_last=True)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    batches = iter(())
+    batches = _cycle(loader)
 
     def run(steps: int) -> None:
-        nonlocal batches
-        model.train()
         for _ in range(steps):
-            try:
-                x, y = next(batches)
-            except StopIteration:
-                batches = iter(loader)
-                x, y = next(batches)
+            x, y = next(batches)
             optimizer.zero_grad()
             logits = model(x)
             loss = F.cross_entropy(logits, y)
@@ -184,46 +186,46 @@ def _textbook(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict
     return run
 
 
-def _convzoo(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict, precision: str):
-    """convzoo's Trainer step: resident uint8 data, whole-batch translate (+ flip), bf16 autocast
-    where supported, channels_last. Returns (run(n), trainer)."""
+def _convzoo(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict, precision: str,
+             channels_last: bool):
+    """convzoo's Trainer step: resident uint8 data, whole-batch translate (+ flip) and normalise,
+    then the step under `precision` in `channels_last` or NCHW. Returns (run(n), trainer)."""
     config = TrainConfig(model=model_name, model_kwargs=kwargs, batch_size=batch_size, augment="auto",
-                         precision=precision, progress=False)
+                         precision=precision, channels_last=channels_last, progress=False)
     trainer = Trainer(config, data=bundle)
     trainer.model.train()
-    batches = iter(())
+    batches = _cycle(trainer.train_batches)
 
     def run(steps: int) -> None:
-        nonlocal batches
         for _ in range(steps):
-            try:
-                x, y = next(batches)
-            except StopIteration:
-                batches = iter(trainer.train_batches)
-                x, y = next(batches)
-            trainer.train_step(x, y)
+            trainer.train_step(*next(batches))
 
     return run, trainer
 
 
 def bench_train(model_name: str, bundle: DataBundle, batch_size: int = 128, steps: int = 20,
                 rounds: int = 5, precision: str = "auto", model_kwargs: dict | None = None) -> TrainBench:
-    """Examples/s of convzoo's training step and the textbook loop, alternating `rounds` rounds of
-    `steps` steps each after one warm-up round."""
+    """Examples/s of the textbook loop, of convzoo's data pipeline with the textbook's numerics
+    (fp32, NCHW), and of convzoo's step (`precision`, channels_last): `rounds` alternating rounds of
+    `steps` steps each, after one warm-up step each."""
     kwargs = dict(model_kwargs or {})
     if len(bundle.train) < batch_size:
         raise ValueError(f"{len(bundle.train)} training examples are fewer than one batch of {batch_size}")
     textbook = _textbook(model_name, bundle, batch_size, kwargs)
-    convzoo, trainer = _convzoo(model_name, bundle, batch_size, kwargs, precision)
-    textbook(1), convzoo(1)  # warm-up: kernel selection, first allocations
-    rates: dict[str, list[float]] = {"convzoo": [], "textbook": []}
+    plain, _ = _convzoo(model_name, bundle, batch_size, kwargs, "fp32", channels_last=False)
+    fast, trainer = _convzoo(model_name, bundle, batch_size, kwargs, precision, channels_last=True)
+    batched = "resident uint8, batch aug."
+    loops = [(Loop("textbook", "fp32", "NCHW", "DataLoader per sample", []), textbook),
+             (Loop("convzoo", "fp32", "NCHW", batched, []), plain),
+             (Loop("convzoo", trainer.runtime.precision, "channels_last", batched, []), fast)]
+    for _, run in loops:
+        run(1)  # warm-up: kernel selection, first allocations
     for _ in range(max(rounds, 1)):
-        for name, run in (("convzoo", convzoo), ("textbook", textbook)):
-            rates[name].append(steps * batch_size / seconds_of(functools.partial(run, steps)))
+        for loop, run in loops:
+            loop.rates.append(steps * batch_size / seconds_of(functools.partial(run, steps)))
     x, y = next(iter(trainer.train_batches))
     flops = training_flops(trainer.model, x, y)
-    return TrainBench(model_name, batch_size, steps, rounds, trainer.runtime.precision, rates["convzoo"],
-                      rates["textbook"], flops / batch_size)
+    return TrainBench(model_name, batch_size, steps, rounds, [loop for loop, _ in loops], flops / batch_size)
 
 
 # ---- infer: latency at batch 1, throughput at a large batch --------------------------------
