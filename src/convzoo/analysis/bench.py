@@ -9,6 +9,7 @@ time from another run would not be (DESIGN.md).
 from __future__ import annotations
 
 import functools
+import math
 import platform
 import resource
 import statistics
@@ -76,12 +77,18 @@ PEAK_CACHE = "peak.json"
 
 
 def matmul_gflops(size: int, dtype: torch.dtype, repeats: int = 5) -> float:
-    """Best rate over `repeats` products of two size x size matrices (2 n^3 FLOPs each); the best,
-    not the median, because noise from other processes only ever slows a run down."""
+    """Best rate over `repeats` products of two size x size matrices (2 n^3 FLOPs each), computed
+    both as `a @ b` and as a 1x1 convolution: torch hands them to different libraries (MKL and
+    oneDNN), and either may be the faster one on a given CPU (on AMD, oneDNN's fp32 is). The
+    best, not the median, because noise from other processes only ever slows a run down."""
     a = torch.randn(size, size).to(dtype)
     b = torch.randn(size, size).to(dtype)
-    a @ b  # first call: oneDNN/MKL pick and prepare their kernels
-    best = min(seconds_of(lambda: a @ b) for _ in range(max(repeats, 1)))
+    image = a.T.reshape(1, size, 1, size).contiguous(memory_format=torch.channels_last)  # (1, C, 1, W)
+    kernel = b.reshape(size, size, 1, 1)
+    best = math.inf
+    for product in (lambda: a @ b, lambda: F.conv2d(image, kernel)):
+        product()  # first call: the library picks and prepares its kernels
+        best = min(best, *(seconds_of(product) for _ in range(max(repeats, 1))))
     return 2 * size**3 / best / 1e9
 
 
