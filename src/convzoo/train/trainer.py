@@ -219,7 +219,7 @@ class Trainer:
             evaluation = self.evaluate()
             row.update(test_loss=evaluation.loss, test_acc=evaluation.accuracy)
             if self.config.tta and self.epoch + 1 == self.config.epochs:
-                # Only at the end: 6 views cost 6 evaluations, a third of a fast epoch (docs/speed.md).
+                # Only at the end: each view is one more evaluation (up to 6; docs/speed.md).
                 evaluation = self.evaluate(tta=True)
                 row.update(tta_test_loss=evaluation.loss, tta_test_acc=evaluation.accuracy)
             row.update(seconds=time.perf_counter() - started,
