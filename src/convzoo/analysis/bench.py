@@ -43,6 +43,20 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+class LatencyPercentiles:
+    """p50 and p99 of a result's `latency_ms` samples (shared by the benchmark result types)."""
+
+    latency_ms: list[float]
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.latency_ms, 50)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latency_ms, 99)
+
+
 def seconds_of(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
@@ -237,19 +251,11 @@ def bench_train(model_name: str, bundle: DataBundle, batch_size: int = 128, step
 
 # ---- infer: latency at batch 1, throughput at a large batch --------------------------------
 @dataclass
-class InferBench:
+class InferBench(LatencyPercentiles):
     precision: str
     latency_ms: list[float]  # batch-1 latencies
     throughput: float  # examples/s at the large batch (median of the timed calls)
     batch_size: int
-
-    @property
-    def p50(self) -> float:
-        return percentile(self.latency_ms, 50)
-
-    @property
-    def p99(self) -> float:
-        return percentile(self.latency_ms, 99)
 
 
 def bench_infer(model: torch.nn.Module, input_shape: tuple[int, int, int], precision: str,

@@ -19,27 +19,19 @@ import sys
 import time
 from dataclasses import dataclass
 
-from ..analysis.bench import percentile
+from ..analysis.bench import LatencyPercentiles
 from ..errors import ConvzooError
 
 READY_TIMEOUT = 120  # seconds for the server to import torch and load its models
 
 
 @dataclass
-class DemoBench:
+class DemoBench(LatencyPercentiles):
     mode: str
     model: str
     latency_ms: list[float]
     payload_bytes: int
     server_peak_rss_mib: float | None
-
-    @property
-    def p50(self) -> float:
-        return percentile(self.latency_ms, 50)
-
-    @property
-    def p99(self) -> float:
-        return percentile(self.latency_ms, 99)
 
 
 def drawing_png(size: int = 280) -> bytes:
