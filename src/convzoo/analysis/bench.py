@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-import platform
 import resource
 import statistics
 import time
@@ -26,6 +25,7 @@ from ..atomic import write_json
 from ..data import Augment, BatchLoader, DataBundle, cache_root
 from ..models import create_model
 from ..train import Runtime, TrainConfig, Trainer
+from ..train.runtime import machine
 
 
 # ---- generic helpers -----------------------------------------------------------------------
@@ -73,17 +73,6 @@ def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
         return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
 
     return "\n".join([line(header), *(line(r) for r in rows)])
-
-
-def machine() -> dict:
-    """What a measurement depends on: CPU, threads, torch."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {"cpu": cpu, "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
 # ---- peak: the machine's matrix-multiply rate ----------------------------------------------
@@ -208,9 +197,10 @@ def _textbook(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict
 
 
 def _convzoo(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict, precision: str,
-             channels_last: bool):
+             channels_last: bool | None):
     """convzoo's Trainer step: resident uint8 data, whole-batch translate (+ flip) and normalise,
-    then the step under `precision` in `channels_last` or NCHW. Returns (run(n), trainer)."""
+    then the step under `precision` in `channels_last` or NCHW (`auto`/None: the Trainer's measured
+    choice, train/tune.py). Returns (run(n), trainer)."""
     config = TrainConfig(model=model_name, model_kwargs=kwargs, batch_size=batch_size, augment="auto",
                          precision=precision, channels_last=channels_last, progress=False)
     trainer = Trainer(config, data=bundle)
@@ -227,18 +217,20 @@ def _convzoo(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict,
 def bench_train(model_name: str, bundle: DataBundle, batch_size: int = 128, steps: int = 20,
                 rounds: int = 5, precision: str = "auto", model_kwargs: dict | None = None) -> TrainBench:
     """Examples/s of the textbook loop, of convzoo's data pipeline with the textbook's numerics
-    (fp32, NCHW), and of convzoo's step (`precision`, channels_last): `rounds` alternating rounds of
+    (fp32, NCHW), and of convzoo's step as the Trainer sets it up (`precision`, the measured faster
+    memory format): `rounds` alternating rounds of
     `steps` steps each, after one warm-up step each."""
     kwargs = dict(model_kwargs or {})
     if len(bundle.train) < batch_size:
         raise ValueError(f"{len(bundle.train)} training examples are fewer than one batch of {batch_size}")
     textbook = _textbook(model_name, bundle, batch_size, kwargs)
     plain, _ = _convzoo(model_name, bundle, batch_size, kwargs, "fp32", channels_last=False)
-    fast, trainer = _convzoo(model_name, bundle, batch_size, kwargs, precision, channels_last=True)
+    fast, trainer = _convzoo(model_name, bundle, batch_size, kwargs, precision, channels_last=None)
     batched = "resident uint8, batch aug."
+    layout = "channels_last" if trainer.setup.channels_last else "NCHW"
     loops = [(Loop("textbook", "fp32", "NCHW", "DataLoader per sample", []), textbook),
              (Loop("convzoo", "fp32", "NCHW", batched, []), plain),
-             (Loop("convzoo", trainer.runtime.precision, "channels_last", batched, []), fast)]
+             (Loop("convzoo", trainer.runtime.precision, layout, batched, []), fast)]
     for _, run in loops:
         run(1)  # warm-up: kernel selection, first allocations
     for _ in range(max(rounds, 1)):

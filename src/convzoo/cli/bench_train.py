@@ -2,7 +2,7 @@
 
 The textbook loop: a DataLoader over a TensorDataset of float tensors (per sample), fp32, NCHW,
 plain SGD. convzoo's: the Trainer's step (resident uint8 data, whole-batch translate and flip,
-bf16 autocast where the CPU supports it, channels_last); a middle row runs convzoo's data
+precision and memory format as `convzoo train` picks them: measured fastest, cached); a middle row runs convzoo's data
 pipeline with the textbook's numerics (fp32, NCHW), which separates the two gains. Alternating
 rounds, medians; training FLOP/s (forward + backward, counted by FlopCounterMode) as a share of
 `bench peak`'s rate.
@@ -21,7 +21,7 @@ def register(bench_sub) -> None:
     p.add_argument("--steps", type=int, default=20, help="steps per round and loop (default 20)")
     p.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5; medians)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="convzoo's precision (the textbook loop is fp32)")
+                   help="convzoo's precision (default auto: the faster for this model, measured; the textbook loop is fp32)")
     add_data_arguments(p)
     p.set_defaults(func=run)
 

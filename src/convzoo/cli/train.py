@@ -32,8 +32,11 @@ def register(sub) -> None:
     p.add_argument("--warmup-epochs", type=float)
     p.add_argument("--label-smoothing", type=float)
     p.add_argument("--augment", help="none | flip | crop[N] | crop+flip | auto")
-    p.add_argument("--precision", choices=PRECISIONS, help="auto: bf16 where the CPU has AMX/AVX512-BF16")
-    p.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=None)
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="auto (default): the faster of fp32 and bf16 autocast for this model on this machine, "
+                        "measured once and cached (bf16 is tried where the CPU has AMX or AVX512-BF16)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="memory format; default: the faster of the two for this model, measured like --precision")
     p.add_argument("--threads", type=int)
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="torch.compile the model for training (compile time is reported apart)")

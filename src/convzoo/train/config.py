@@ -36,8 +36,8 @@ class TrainConfig:
     label_smoothing: float = 0.0
     augment: str = "none"  # none | flip | crop[N] | crop+flip | auto
     # numerics and speed
-    precision: str = "auto"  # bf16 autocast where the CPU has AMX or AVX512-BF16
-    channels_last: bool = True
+    precision: str = "auto"  # fp32 | bf16 | auto: the faster on this machine (bf16 tried where native)
+    channels_last: bool | None = None  # None: the faster of NHWC and NCHW on this machine (train/tune.py)
     threads: int = 0  # 0: torch's default (one per physical core)
     compile: bool = False  # torch.compile the training step's model (first step timed separately)
     # evaluation

@@ -10,6 +10,7 @@ the weights) and `tta` (the final test evaluation averages flipped and shifted v
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import platform
@@ -29,8 +30,9 @@ from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .curves import plot_curves
 from .metrics import evaluate, tta_views
-from .runtime import Runtime, seed_everything
+from .runtime import Runtime, cpu_has_fast_bf16, seed_everything
 from .schedule import lr_factor
+from .tune import Setup, candidate_setups, fastest_setup
 
 
 def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -79,9 +81,12 @@ class Trainer:
         train = self.data.train
         channels, height, width = train.shape
         self.classes = train.classes
-        self.model = create_model(config.model, num_classes=len(self.classes), in_channels=channels,
+        build = functools.partial(create_model, config.model, num_classes=len(self.classes), in_channels=channels,
                                   input_size=(height, width), **config.model_kwargs)
-        memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        self.setup = self._choose_setup(build, train.shape)
+        self.runtime.precision = self.setup.precision
+        self.model = build()
+        memory_format = torch.channels_last if self.setup.channels_last else torch.contiguous_format
         self.model.to(self.runtime.device, memory_format=memory_format)
         self.optimizer = build_optimizer(self.model, config)
         self.ema = WeightEMA(self.model, config.ema) if config.ema else None
@@ -93,7 +98,7 @@ class Trainer:
             augment = Augment.parse(config.augment, flippable=train.flippable)
         except ValueError as exc:
             raise ConvzooError(str(exc)) from None
-        loader_args = {"device": self.runtime.device, "channels_last": config.channels_last}
+        loader_args = {"device": self.runtime.device, "channels_last": self.setup.channels_last}
         self.train_batches = BatchLoader(
             train, config.batch_size, shuffle=True, augment=augment, drop_last=len(train) > config.batch_size,
             generator=self.generator, rank=self.runtime.rank, world_size=self.runtime.world_size, **loader_args)
@@ -112,6 +117,17 @@ class Trainer:
         self.history: list[dict] = []
         self.run_dir = Path(config.out) if config.out else self._default_run_dir()
 
+    def _choose_setup(self, build, input_shape) -> Setup:
+        """Resolve `auto` precision and layout: measured on CPUs (train/tune.py), a rule on GPUs."""
+        config, runtime = self.config, self.runtime
+        if runtime.device.type != "cpu":
+            return Setup(runtime.precision, config.channels_last is not False)
+        setups = candidate_setups(config.precision, config.channels_last, cpu_has_fast_bf16())
+        key = {"model": config.model, "model_kwargs": config.model_kwargs}
+        with torch.random.fork_rng(devices=[]):  # measuring must not move the run's random stream
+            return fastest_setup(key, build, input_shape, len(self.classes), config.batch_size, setups,
+                                 log=runtime.log)
+
     # ---- the run directory -------------------------------------------------------------
     def _default_run_dir(self) -> Path:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -126,6 +142,7 @@ class Trainer:
             "config": self.config.to_dict(), "model": self.model.convzoo_spec,
             "parameters": count_parameters(self.model), "data": self.data.describe(),
             "runtime": {"device": str(self.runtime.device), "precision": self.runtime.precision,
+                        "channels_last": self.setup.channels_last,
                         "world_size": self.runtime.world_size, "threads": torch.get_num_threads(),
                         "torch": torch.__version__, "python": platform.python_version()},
         })
@@ -252,6 +269,7 @@ class Trainer:
             "state_dict": _cpu_state(self.eval_model), **extra,
             "config": self.config.to_dict(),
             "data": self.data.describe(),
+            "setup": dataclasses.asdict(self.setup),
             "epoch": self.epoch, "step": self.step, "history": self.history,
             "optimizer": self.optimizer.state_dict(),
             "rng": {"torch": torch.get_rng_state(), "data": self.generator.get_state()},
@@ -278,6 +296,12 @@ class Trainer:
             if epochs < payload["epoch"]:
                 raise ConvzooError(f"--epochs {epochs} is fewer than the {payload['epoch']} already done")
             config.epochs = epochs
+        # An `auto` choice is kept: the resumed run continues with the setup it was measured to need.
+        saved = payload.get("setup", {})
+        if config.precision == "auto" and "precision" in saved:
+            config.precision = saved["precision"]
+        if config.channels_last is None and "channels_last" in saved:
+            config.channels_last = saved["channels_last"]
         for key, value in overrides.items():
             setattr(config, key, value)
         trainer = cls(config)

@@ -1,0 +1,125 @@
+"""`auto` precision and memory format: measure the candidate setups on this machine, keep the fastest.
+
+Which setup trains a model fastest depends on the model and the CPU, and no rule of thumb held on
+the machines we measured (docs/speed.md): bf16 autocast with channels_last is 2-2.4x the fp32 NCHW
+step for fastnet, lenet_wide and resnet18, but for lenet_modern (6 and 16 channels) channels_last
+loses 10-25% (batch norm over a few channels in NHWC is several times slower than in NCHW), and
+for the sigmoid LeNet bf16 loses. So, like cuDNN's benchmark mode, `auto` times a few training
+steps of each candidate on random data of the run's shape and batch size, alternating rounds, and
+takes the lowest median. The answer is cached per model, shape, batch size, thread count, CPU and
+torch version, so later runs on the machine agree and pay nothing; a run stores what it used, so
+a resumed run continues with the same setup.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..atomic import write_json
+from ..data import cache_root
+from .runtime import machine
+
+TUNE_CACHE = "tune.json"
+
+
+@dataclass(frozen=True)
+class Setup:
+    precision: str  # fp32 | bf16
+    channels_last: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.precision} {'channels_last' if self.channels_last else 'NCHW'}"
+
+
+def candidate_setups(precision: str, channels_last: bool | None, fast_bf16: bool) -> list[Setup]:
+    """Every setup the settings allow: `auto` precision tries bf16 only where the CPU computes it
+    natively (elsewhere it is emulated and always loses); `None` layout tries both."""
+    precisions = (["fp32", "bf16"] if fast_bf16 else ["fp32"]) if precision == "auto" else [precision]
+    layouts = [False, True] if channels_last is None else [channels_last]
+    return [Setup(p, c) for p in precisions for c in layouts]
+
+
+def time_setups(build: Callable[[], torch.nn.Module], input_shape: tuple[int, int, int], num_classes: int,
+                batch_size: int, setups: list[Setup], budget_s: float = 1.5, rounds: int = 3,
+                max_steps: int = 5) -> dict[Setup, float]:
+    """Median milliseconds per training step (forward, backward, SGD) of each setup, on random data.
+
+    One warm-up step each (kernel selection, first allocations), then `rounds` alternating rounds
+    of 1 to `max_steps` steps, as many as fit in about `budget_s` judging by the warm-up.
+    """
+    steps, first = {}, {}
+    x = torch.randn(batch_size, *input_shape)
+    y = torch.randint(0, num_classes, (batch_size,))
+    for setup in setups:
+        steps[setup] = _step_fn(build(), x, y, setup)
+        first[setup] = _seconds(steps[setup], 1)
+    per_round = min(max_steps, max(1, round(budget_s / rounds / max(sum(first.values()), 1e-6))))
+    samples: dict[Setup, list[float]] = {s: [] for s in setups}
+    for _ in range(rounds):
+        for setup in setups:
+            samples[setup].append(_seconds(steps[setup], per_round) / per_round * 1e3)
+    return {s: statistics.median(v) for s, v in samples.items()}
+
+
+def _step_fn(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, setup: Setup) -> Callable[[], None]:
+    layout = torch.channels_last if setup.channels_last else torch.contiguous_format
+    model = model.train().to(memory_format=layout)
+    x = x.contiguous(memory_format=layout)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+
+    def step() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=setup.precision == "bf16"):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+
+    return step
+
+
+def _seconds(step: Callable[[], None], n: int) -> float:
+    started = time.perf_counter()
+    for _ in range(n):
+        step()
+    return time.perf_counter() - started
+
+
+def fastest_setup(key: dict, build: Callable[[], torch.nn.Module], input_shape: tuple[int, int, int],
+                  num_classes: int, batch_size: int, setups: list[Setup],
+                  log: Callable[[str], None] = print) -> Setup:
+    """The fastest of `setups` for this key (from the cache, else measured now and cached)."""
+    if len(setups) == 1:
+        return setups[0]
+    cache_key = json.dumps({**key, "batch_size": batch_size, "input": list(input_shape),
+                            "classes": num_classes, "setups": [asdict(s) for s in setups], **machine()},
+                           sort_keys=True)
+    cache = _read_cache()
+    if cache_key in cache:
+        return Setup(**cache[cache_key]["setup"])
+    started = time.perf_counter()
+    times = time_setups(build, input_shape, num_classes, batch_size, setups)
+    best = min(times, key=times.get)
+    log(f"auto setup: {best.label} (ms per step measured now: "
+        + ", ".join(f"{s.label} {ms:.1f}" for s, ms in times.items())
+        + f"; {time.perf_counter() - started:.1f} s, cached in {cache_root() / TUNE_CACHE})")
+    cache[cache_key] = {"setup": asdict(best), "ms_per_step": {s.label: ms for s, ms in times.items()}}
+    write_json(cache_root() / TUNE_CACHE, cache)
+    return best
+
+
+def _read_cache() -> dict:
+    try:
+        cache = json.loads((cache_root() / TUNE_CACHE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return cache if isinstance(cache, dict) else {}

@@ -1,0 +1,93 @@
+"""`auto` precision and memory format (train/tune.py): candidates, measurement, cache, and that
+measuring leaves a run's randomness and its resumed continuation untouched."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from convzoo.models import create_model
+from convzoo.train import TrainConfig, Trainer
+from convzoo.train import trainer as trainer_module
+from convzoo.train import tune
+from convzoo.train.tune import Setup, candidate_setups, fastest_setup, time_setups
+
+
+@pytest.mark.parametrize("precision, channels_last, fast_bf16, expected", [
+    ("auto", None, True, [("fp32", False), ("fp32", True), ("bf16", False), ("bf16", True)]),
+    ("auto", None, False, [("fp32", False), ("fp32", True)]),
+    ("auto", True, True, [("fp32", True), ("bf16", True)]),
+    ("bf16", None, False, [("bf16", False), ("bf16", True)]),  # asked for explicitly: tried even if emulated
+    ("fp32", False, True, [("fp32", False)]),
+])
+def test_candidates_are_what_the_settings_leave_open(precision, channels_last, fast_bf16, expected):
+    assert candidate_setups(precision, channels_last, fast_bf16) == [Setup(p, c) for p, c in expected]
+
+
+def _build():
+    return create_model("lenet_modern", num_classes=10, in_channels=1, input_size=(28, 28))
+
+
+def test_time_setups_measures_every_candidate():
+    setups = candidate_setups("fp32", None, False)
+    times = time_setups(_build, (1, 28, 28), 10, 16, setups, budget_s=0.05, rounds=2)
+    assert set(times) == set(setups) and all(ms > 0 for ms in times.values())
+
+
+def test_fastest_setup_picks_the_minimum_and_caches_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(tune, "cache_root", lambda: tmp_path)  # an empty cache of its own
+    setups = candidate_setups("auto", None, True)
+    measured = {s: 10.0 + i for i, s in enumerate(setups)}
+    measured[Setup("bf16", False)] = 1.0
+    calls, lines = [], []
+    monkeypatch.setattr(tune, "time_setups", lambda *a, **k: calls.append(1) or measured)
+    key = {"model": "lenet_modern", "model_kwargs": {}}
+    first = fastest_setup(key, _build, (1, 28, 28), 10, 32, setups, log=lines.append)
+    again = fastest_setup(key, _build, (1, 28, 28), 10, 32, setups, log=lines.append)
+    assert first == again == Setup("bf16", False) and len(calls) == 1  # the second answer is the cache's
+    assert "bf16 NCHW" in lines[0] and "cached in" in lines[0]
+    other_batch = fastest_setup(key, _build, (1, 28, 28), 10, 64, setups, log=lines.append)
+    assert other_batch == Setup("bf16", False) and len(calls) == 2  # another batch size is measured anew
+    cached = json.loads((tmp_path / tune.TUNE_CACHE).read_text())
+    assert len(cached) == 2 and all(v["setup"] == {"precision": "bf16", "channels_last": False}
+                                    for v in cached.values())
+
+
+def test_a_single_candidate_is_not_measured(monkeypatch):
+    monkeypatch.setattr(tune, "time_setups", lambda *a, **k: pytest.fail("measured"))
+    only = [Setup("fp32", True)]
+    assert fastest_setup({"model": "x"}, _build, (1, 28, 28), 10, 8, only) == only[0]
+
+
+def _config(tmp_path, data_dir, name, **overrides):
+    return TrainConfig(model="lenet_modern", data="fashion-mnist", data_dir=str(data_dir), epochs=2,
+                       batch_size=64, lr=0.05, precision="fp32", out=str(tmp_path / name), progress=False,
+                       **overrides)
+
+
+def test_auto_layout_leaves_the_run_as_if_chosen_by_hand(tmp_path, tiny_data_dir):
+    auto = Trainer(_config(tmp_path, tiny_data_dir, "auto", channels_last=None))
+    chosen = auto.setup.channels_last
+    auto.fit()
+    by_hand = Trainer(_config(tmp_path, tiny_data_dir, "hand", channels_last=chosen))
+    by_hand.fit()
+    assert auto.history[-1]["train_loss"] == by_hand.history[-1]["train_loss"]
+    for a, b in zip(auto.model.state_dict().values(), by_hand.model.state_dict().values()):
+        assert torch.equal(a, b)
+    saved = json.loads((tmp_path / "auto" / "config.json").read_text())
+    assert saved["config"]["channels_last"] is None and saved["runtime"]["channels_last"] == chosen
+
+
+def test_resume_keeps_the_setup_the_run_was_measured_to_need(tmp_path, tiny_data_dir, monkeypatch):
+    run = Trainer(_config(tmp_path, tiny_data_dir, "run", channels_last=None))
+    chosen = run.setup
+    run.fit(until_epoch=1)
+    # Whatever the cache says now (another measurement, another machine), the run keeps its setup.
+    def another(key, build, shape, classes, batch, setups, log):
+        return next((s for s in setups if s != chosen), setups[0])
+
+    monkeypatch.setattr(trainer_module, "fastest_setup", another)
+    resumed = Trainer.resume(tmp_path / "run")
+    assert resumed.setup == chosen and resumed.config.channels_last == chosen.channels_last
