@@ -9,9 +9,8 @@ import pytest
 import torch
 
 from convzoo.models import create_model
-from convzoo.train import TrainConfig, Trainer
+from convzoo.train import TrainConfig, Trainer, tune
 from convzoo.train import trainer as trainer_module
-from convzoo.train import tune
 from convzoo.train.tune import Setup, candidate_setups, fastest_setup, time_setups
 
 
