@@ -35,6 +35,15 @@ def test_time_setups_measures_every_candidate():
     assert set(times) == set(setups) and all(ms > 0 for ms in times.values())
 
 
+@pytest.mark.parametrize("budget_s, timed_calls_per_setup", [(1e-9, 1), (60.0, 3)])
+def test_a_model_slower_than_the_budget_gets_one_timed_round(monkeypatch, budget_s, timed_calls_per_setup):
+    calls = []
+    monkeypatch.setattr(tune, "_seconds", lambda step, n: calls.append(n) or 0.01 * n)
+    setups = candidate_setups("fp32", None, False)
+    time_setups(_build, (1, 28, 28), 10, 4, setups, budget_s=budget_s, rounds=3)
+    assert len(calls) == len(setups) * (1 + timed_calls_per_setup)  # one warm-up each, then the rounds
+
+
 def test_fastest_setup_picks_the_minimum_and_caches_it(monkeypatch, tmp_path):
     monkeypatch.setattr(tune, "cache_root", lambda: tmp_path)  # an empty cache of its own
     setups = candidate_setups("auto", None, True)

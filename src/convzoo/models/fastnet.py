@@ -1,15 +1,18 @@
 """FastNet: convzoo's own small residual net for 28x28 inputs (2026), designed for time to accuracy
 on a 2-core CPU (`convzoo train --recipe fast|accurate`; measurements in docs/speed.md).
 
-Not from a paper. The layout follows airbench's CIFAR-10 speed-run nets, scaled down:
-- a 3x3 stem at full resolution (cheap: one input channel), pooled to 14x14 at once, since
-  convolution backward is most of a training step and every conv at 28x28 costs 4x one at 14x14;
+Not from a paper. The layout follows airbench's CIFAR-10 speed-run nets, scaled down, and spends
+its multiply-adds at low resolution, because convolution backward is most of a training step and
+every conv at 28x28 costs 4x one at 14x14 and 16x one at 7x7:
+- stem: a 3x3 conv at full resolution (cheap: one input channel), then a 2x2 max pool before BN
+  and ReLU (as airbench does: they run on a quarter of the elements);
 - stage 1 (14x14): a conv that widens to 32 channels and one residual block (`BasicBlock`);
-- stage 2: a conv to 64 channels, a 2x2 max pool, then BN and ReLU (pooling first, as airbench
-  does, runs them on a quarter of the elements), then one residual block at 7x7;
+- stage 2 (7x7): a 2x2 max pool first, then a conv that widens to 64 channels and one residual block;
 - a global max pool and one linear layer (max keeps a part's strongest response wherever it is).
-12 M multiply-adds per 28x28 image. `widths` scales the three stages (e.g. 24-48-96: 2x the cost,
-no better in the same time). Any input from 4x4 up runs (two 2x2 pools).
+9.1 M multiply-adds per 28x28 image. Until 2026-11-22 stage 2 widened at 14x14 and pooled after
+(12 M multiply-adds) and the stem pooled after BN and ReLU: 0.3 points better after the fast
+recipe's 3 epochs, 28% slower (docs/speed.md). `widths` scales the three stages. Any input from
+4x4 up runs (two 2x2 pools).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from .registry import register_model
 WIDTHS = (16, 32, 64)
 
 
-def _widen_and_pool(in_channels: int, out_channels: int) -> nn.Sequential:
+def _conv_pool_bn_act(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.MaxPool2d(2),
                          nn.BatchNorm2d(out_channels), nn.ReLU())
 
@@ -31,9 +34,9 @@ class FastNet(nn.Module):
     def __init__(self, num_classes: int, in_channels: int, widths: tuple[int, int, int] = WIDTHS):
         super().__init__()
         stem, mid, wide = widths
-        self.stem = nn.Sequential(ConvBNAct(in_channels, stem, 3), nn.MaxPool2d(2))  # (N, 16, 14, 14)
+        self.stem = _conv_pool_bn_act(in_channels, stem)  # (N, 16, 14, 14)
         self.stage1 = nn.Sequential(ConvBNAct(stem, mid, 3), BasicBlock(mid, mid))  # (N, 32, 14, 14)
-        self.stage2 = nn.Sequential(_widen_and_pool(mid, wide), BasicBlock(wide, wide))  # (N, 64, 7, 7)
+        self.stage2 = nn.Sequential(nn.MaxPool2d(2), ConvBNAct(mid, wide, 3), BasicBlock(wide, wide))  # (N, 64, 7, 7)
         self.head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(wide, num_classes))
         kaiming_init(self)
 

@@ -51,20 +51,41 @@ def tta_views(x: torch.Tensor, *, flip: bool, fill: torch.Tensor, shift: int = 1
 def predict_logits(model, batches, autocast, views: Views | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(logits fp32, labels) for every batch, in order, without building a graph. With `views`, a
     batch's logits are the mean of the model's logits over `views(batch)`."""
+    if views is not None:
+        logits, labels = predict_view_logits(model, batches, autocast, views)
+        return logits.mean(0), labels
     model.eval()
     outputs, labels = [], []
     with torch.inference_mode(), autocast():
         for x, y in batches:
-            if views is None:
-                outputs.append(model(x).float())
-            else:
-                outputs.append(torch.stack([model(v).float() for v in views(x)]).mean(0))
+            outputs.append(model(x).float())
             labels.append(y)
     return torch.cat(outputs), torch.cat(labels)
 
 
+def predict_view_logits(model, batches, autocast, views: Views) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits fp32 of shape (views, N, classes), labels): the model's logits for each view."""
+    model.eval()
+    outputs, labels = [], []
+    with torch.inference_mode(), autocast():
+        for x, y in batches:
+            outputs.append(torch.stack([model(v).float() for v in views(x)]))
+            labels.append(y)
+    return torch.cat(outputs, 1), torch.cat(labels)
+
+
 def evaluate(model, batches, num_classes: int, autocast, views: Views | None = None) -> Evaluation:
-    logits, labels = predict_logits(model, batches, autocast, views)
+    return _evaluation(*predict_logits(model, batches, autocast, views), num_classes)
+
+
+def evaluate_plain_and_tta(model, batches, num_classes: int, autocast, views: Views) -> tuple[Evaluation, Evaluation]:
+    """The plain and the test-time-augmented evaluation from one pass: `views(x)[0]` is `x` itself
+    (as `tta_views` returns it), so the plain logits are the first view's."""
+    logits, labels = predict_view_logits(model, batches, autocast, views)
+    return _evaluation(logits[0], labels, num_classes), _evaluation(logits.mean(0), labels, num_classes)
+
+
+def _evaluation(logits: torch.Tensor, labels: torch.Tensor, num_classes: int) -> Evaluation:
     loss = F.cross_entropy(logits, labels).item()
     predicted = logits.argmax(1)
     confusion = torch.bincount(labels * num_classes + predicted, minlength=num_classes**2)

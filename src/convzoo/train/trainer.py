@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import hashlib
 import json
 import platform
 import time
@@ -29,7 +30,7 @@ from ..models import count_parameters, create_model
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .curves import plot_curves
-from .metrics import evaluate, tta_views
+from .metrics import evaluate, evaluate_plain_and_tta, tta_views
 from .runtime import Runtime, cpu_has_fast_bf16, seed_everything
 from .schedule import lr_factor
 from .tune import Setup, candidate_setups, fastest_setup
@@ -83,9 +84,9 @@ class Trainer:
         self.classes = train.classes
         build = functools.partial(create_model, config.model, num_classes=len(self.classes), in_channels=channels,
                                   input_size=(height, width), **config.model_kwargs)
+        self.model = build()
         self.setup = self._choose_setup(build, train.shape)
         self.runtime.precision = self.setup.precision
-        self.model = build()
         memory_format = torch.channels_last if self.setup.channels_last else torch.contiguous_format
         self.model.to(self.runtime.device, memory_format=memory_format)
         self.optimizer = build_optimizer(self.model, config)
@@ -123,7 +124,8 @@ class Trainer:
         if runtime.device.type != "cpu":
             return Setup(runtime.precision, config.channels_last is not False)
         setups = candidate_setups(config.precision, config.channels_last, cpu_has_fast_bf16())
-        key = {"model": config.model, "model_kwargs": config.model_kwargs}
+        # The printed architecture is in the key, so a model whose layers change is measured anew.
+        key = {"model": config.model, "architecture": hashlib.sha256(repr(self.model).encode()).hexdigest()[:16]}
         with torch.random.fork_rng(devices=[]):  # measuring must not move the run's random stream
             return fastest_setup(key, build, input_shape, len(self.classes), config.batch_size, setups,
                                  log=runtime.log)
@@ -233,12 +235,15 @@ class Trainer:
             if self.val_batches is not None:
                 val = self.evaluate(self.val_batches)
                 row.update(val_loss=val.loss, val_acc=val.accuracy)
-            evaluation = self.evaluate()
-            row.update(test_loss=evaluation.loss, test_acc=evaluation.accuracy)
             if self.config.tta and self.epoch + 1 == self.config.epochs:
-                # Only at the end: each view is one more evaluation (up to 6; docs/speed.md).
-                evaluation = self.evaluate(tta=True)
-                row.update(tta_test_loss=evaluation.loss, tta_test_acc=evaluation.accuracy)
+                # Only at the end: each view is one more pass over the test set (up to 6; docs/speed.md).
+                plain, evaluation = evaluate_plain_and_tta(self.eval_model, self.test_batches, len(self.classes),
+                                                           self.runtime.autocast, self.tta_views)
+                row.update(test_loss=plain.loss, test_acc=plain.accuracy,
+                           tta_test_loss=evaluation.loss, tta_test_acc=evaluation.accuracy)
+            else:
+                evaluation = self.evaluate()
+                row.update(test_loss=evaluation.loss, test_acc=evaluation.accuracy)
             row.update(seconds=time.perf_counter() - started,
                        examples_per_sec=row.pop("examples") / max(train_seconds, 1e-9))
             self.epoch += 1

@@ -53,7 +53,9 @@ def time_setups(build: Callable[[], torch.nn.Module], input_shape: tuple[int, in
     """Median milliseconds per training step (forward, backward, SGD) of each setup, on random data.
 
     One warm-up step each (kernel selection, first allocations), then `rounds` alternating rounds
-    of 1 to `max_steps` steps, as many as fit in about `budget_s` judging by the warm-up.
+    of 1 to `max_steps` steps, as many as fit in about `budget_s` judging by the warm-up. When the
+    warm-up steps alone exceed the budget (a large model: its step is compute-bound and steady),
+    one timed step each decides.
     """
     steps, first = {}, {}
     x = torch.randn(batch_size, *input_shape)
@@ -61,7 +63,9 @@ def time_setups(build: Callable[[], torch.nn.Module], input_shape: tuple[int, in
     for setup in setups:
         steps[setup] = _step_fn(build(), x, y, setup)
         first[setup] = _seconds(steps[setup], 1)
-    per_round = min(max_steps, max(1, round(budget_s / rounds / max(sum(first.values()), 1e-6))))
+    warmup = sum(first.values())
+    rounds = rounds if warmup <= budget_s else 1
+    per_round = min(max_steps, max(1, round(budget_s / rounds / max(warmup, 1e-6))))
     samples: dict[Setup, list[float]] = {s: [] for s in setups}
     for _ in range(rounds):
         for setup in setups:
