@@ -1,5 +1,5 @@
 """FastNet: convzoo's own small residual net for 28x28 inputs (2026), designed for time to accuracy
-on a 2-core CPU (`convzoo train --recipe fast|accurate`; measurements in docs/speed.md).
+on a 2-core CPU (`convzoo train --recipe fast|accurate|best`; measurements in docs/speed.md).
 
 Not from a paper. The layout follows airbench's CIFAR-10 speed-run nets, scaled down, and spends
 its multiply-adds at low resolution, because convolution backward is most of a training step and
