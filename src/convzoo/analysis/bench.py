@@ -218,8 +218,7 @@ def bench_train(model_name: str, bundle: DataBundle, batch_size: int = 128, step
                 rounds: int = 5, precision: str = "auto", model_kwargs: dict | None = None) -> TrainBench:
     """Examples/s of the textbook loop, of convzoo's data pipeline with the textbook's numerics
     (fp32, NCHW), and of convzoo's step as the Trainer sets it up (`precision`, the measured faster
-    memory format): `rounds` alternating rounds of
-    `steps` steps each, after one warm-up step each."""
+    memory format): `rounds` alternating rounds of `steps` steps each, after one warm-up step each."""
     kwargs = dict(model_kwargs or {})
     if len(bundle.train) < batch_size:
         raise ValueError(f"{len(bundle.train)} training examples are fewer than one batch of {batch_size}")

@@ -2,10 +2,10 @@
 
 The textbook loop: a DataLoader over a TensorDataset of float tensors (per sample), fp32, NCHW,
 plain SGD. convzoo's: the Trainer's step (resident uint8 data, whole-batch translate and flip,
-precision and memory format as `convzoo train` picks them: measured fastest, cached); a middle row runs convzoo's data
-pipeline with the textbook's numerics (fp32, NCHW), which separates the two gains. Alternating
-rounds, medians; training FLOP/s (forward + backward, counted by FlopCounterMode) as a share of
-`bench peak`'s rate.
+precision and memory format as `convzoo train` picks them: measured fastest, cached); a middle
+row runs convzoo's data pipeline with the textbook's numerics (fp32, NCHW), which separates the
+two gains. Alternating rounds, medians; training FLOP/s (forward + backward, counted by
+FlopCounterMode) as a share of `bench peak`'s rate.
 """
 
 from __future__ import annotations
