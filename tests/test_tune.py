@@ -63,6 +63,17 @@ def test_fastest_setup_picks_the_minimum_and_caches_it(monkeypatch, tmp_path):
                                     for v in cached.values())
 
 
+def test_an_unwritable_cache_costs_a_note_not_the_run(monkeypatch, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    monkeypatch.setattr(tune, "cache_root", lambda: blocked / "sub")  # a directory under a file: not creatable
+    monkeypatch.setattr(tune, "time_setups", lambda *a, **k: {Setup("fp32", False): 2.0, Setup("fp32", True): 1.0})
+    lines = []
+    best = fastest_setup({"model": "x"}, _build, (1, 28, 28), 10, 8, candidate_setups("fp32", None, False),
+                         log=lines.append)
+    assert best == Setup("fp32", True) and "could not cache" in lines[-1]
+
+
 def test_a_single_candidate_is_not_measured(monkeypatch):
     monkeypatch.setattr(tune, "time_setups", lambda *a, **k: pytest.fail("measured"))
     only = [Setup("fp32", True)]

@@ -117,7 +117,10 @@ def fastest_setup(key: dict, build: Callable[[], torch.nn.Module], input_shape: 
         + ", ".join(f"{s.label} {ms:.1f}" for s, ms in times.items())
         + f"; {time.perf_counter() - started:.1f} s, cached in {cache_root() / TUNE_CACHE})")
     cache[cache_key] = {"setup": asdict(best), "ms_per_step": {s.label: ms for s, ms in times.items()}}
-    write_json(cache_root() / TUNE_CACHE, cache)
+    try:
+        write_json(cache_root() / TUNE_CACHE, cache)
+    except OSError as exc:  # a read-only home costs a measurement per run, not the run
+        log(f"note: could not cache the setup ({exc.strerror or exc}); it will be measured again next time")
     return best
 
 
