@@ -13,7 +13,7 @@ from convzoo.analysis.bench import machine, peak_cache_path, percentile, table
 from convzoo.cli import main
 from convzoo.errors import ConvzooError
 from convzoo.models import create_model, model_info
-from convzoo.train import TrainConfig, Trainer
+from convzoo.train import TrainConfig, Trainer, tune
 from convzoo.train.metrics import evaluate_plain_and_tta, predict_logits, shift_images, tta_views
 from convzoo.train.recipes import RECIPES
 from convzoo.train.trainer import WeightEMA
@@ -54,7 +54,11 @@ def test_bench_train_prints_both_loops_and_their_ratio(capsys, tiny_data_dir, ca
     textbook, *convzoo = _rows(out, "textbook") + _rows(out, "convzoo")
     assert textbook[1] == "fp32" and "1.00x" in textbook and len(convzoo) == 2
     assert convzoo[0][1:3] == ["fp32", "NCHW"]
-    assert convzoo[1][1] in ("fp32", "bf16") and convzoo[1][2] in ("NCHW", "channels_last")  # as measured
+    # The last row runs the setup the Trainer measured and cached for this model and batch size.
+    cached = [v["setup"] for k, v in json.loads((tune.cache_root() / tune.TUNE_CACHE).read_text()).items()
+              if json.loads(k)["model"] == "lenet_modern" and json.loads(k)["batch_size"] == 32]
+    assert len(cached) == 1
+    assert convzoo[1][1:3] == [cached[0]["precision"], "channels_last" if cached[0]["channels_last"] else "NCHW"]
 
     def rate(row):
         return float(next(c for c in row if c.replace(",", "").isdigit()).replace(",", ""))

@@ -30,7 +30,7 @@ _FASHION = {
                          "in equal time")),
     "data": ("fashion-mnist", "the recipes' target; any 28x28 grey dataset works"),
     "batch_size": (128, ("twice the steps per epoch of 256 (+0.6 points after 3 of 4 epochs, +0.2 at "
-                        "the end) at nearly the same examples/s on 2 cores")),
+                        "the end, earlier fastnet) at nearly the same examples/s on 2 cores")),
     "optimizer": ("sgd", "SGD with momentum and BN: the standard for residual nets"),
     "nesterov": (True, "look-ahead momentum, a little steadier at a high peak lr"),
     "lr": (0.15, "peak of the one-cycle for batch 128 (0.2 at batch 256, scaled down)"),
@@ -40,11 +40,11 @@ _FASHION = {
     "label_smoothing": (0.1, ("softer targets; against overconfident logits on the look-alike classes "
                              "(shirt, T-shirt, pullover, coat)")),
     "precision": ("auto", ("the faster of fp32 and bf16 autocast, measured once per machine (bf16 is "
-                           "tried where the CPU has AVX512-BF16 or AMX; there it was 1.6x the fp32 step)")),
+                           "tried where the CPU has AVX512-BF16 or AMX; there it was 1.4-1.7x the fp32 step for fastnet)")),
     "channels_last": (True, ("NHWC: 1.3x the NCHW step for fastnet in fp32 and in bf16 (oneDNN's "
                              "convolutions run NHWC natively); fixed, so nothing is measured for it")),
     "ema": (0.0, ("off: an average of the weights helps mid-run (+3 points after epoch 1) but not "
-                 "at the end of an annealed one-cycle (0.9191 vs 0.9198 with TTA, fast recipe)")),
+                 "at the end of an annealed one-cycle (0.9191 vs 0.9198 with TTA, fast recipe, earlier fastnet)")),
     "tta": (True, ("the final evaluation averages the views training used (identity, flip, and "
                   "1-pixel shifts when trained with shifts): +0 to +0.4 points for about 1 s")),
 }
@@ -52,7 +52,8 @@ _FASHION = {
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("fast", "Fashion-MNIST to >= 0.91 test accuracy in about a minute on 2 CPU cores", {
         **_FASHION,
-        "epochs": (3, "3 epochs gave 0.917-0.921 over 3 seeds in ~60 s; 2 epochs 0.908-0.913, too close to 0.91"),
+        "epochs": (3, ("3 epochs gave 0.917-0.921 over 3 seeds in 51-65 s; 2 epochs gave 0.908-0.913 with the earlier "
+                       "fastnet, too close to 0.91")),
         "augment": ("flip", "mirror images only: shifts make a 3-epoch run converge slower"),
     }),
     Recipe("accurate", "Fashion-MNIST to >= 0.93 test accuracy in about 3.5 minutes on 2 CPU cores", {
