@@ -7,18 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convzoo.data import write_idx
+from convzoo.data import dataset_spec, write_idx
+from convzoo.data.catalog import PACKAGE_FILES
 
-# The first 10,000 real MNIST digits ship in shared/ beside the repository (CI clones it there too).
-MNIST_10K = next((p for p in (Path(__file__).resolve().parents[2] / "shared/data/mnist-10k",
-                              Path("/work/shared/data/mnist-10k")) if p.is_dir()),
-                 Path(__file__).resolve().parents[2] / "shared/data/mnist-10k")
+# 10,000 real MNIST digits ship inside the package (data/files/mnist-sample) as `mnist-sample`.
+MNIST_10K = PACKAGE_FILES / "mnist-sample"
 
 
 def require_mnist_10k() -> Path:
     """The real digits, or a failure that says where they should be (never a silent skip)."""
-    if not MNIST_10K.is_dir():
-        pytest.fail(f"{MNIST_10K} (the 10k real MNIST digits from shared/) is missing")
+    if not all((MNIST_10K / f.name).is_file() for f in dataset_spec("mnist-sample").files):
+        pytest.fail(f"{MNIST_10K}: the shipped MNIST digits (mnist-sample) are missing")
     return MNIST_10K
 
 

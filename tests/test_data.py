@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import synthetic_digits, write_idx_dataset
+from conftest import MNIST_10K, require_mnist_10k, synthetic_digits, write_idx_dataset
 
+import convzoo
 from convzoo.data import Augment, BatchLoader, load_dataset, read_idx, read_idx_pair, write_idx
 from convzoo.data.batches import translate_batch
 from convzoo.data.catalog import dataset_spec, find_files, search_dirs
@@ -128,6 +130,36 @@ def test_label_out_of_range(tmp_path):
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.array([0, 1, 2, 12], np.uint8))
     with pytest.raises(DataError, match="label 12 out of range"):
         load_dataset("fashion-mnist", tmp_path)
+
+
+def test_mnist_sample_ships_with_the_package_and_holds_out_a_seeded_test_set():
+    require_mnist_10k()
+    spec = dataset_spec("mnist-sample")
+    assert spec.system_dirs == (str(MNIST_10K),) and MNIST_10K.is_relative_to(Path(convzoo.__file__).parent)
+    bundle = load_dataset("mnist-sample")
+    assert (len(bundle.train), len(bundle.test)) == (9000, 1000) and not bundle.train.flippable
+    assert bundle.train.classes == tuple("0123456789") and bundle.describe()["task"] == "classification"
+    assert "1,000 training examples held out (seed 0), mnist-sample has no test split" in bundle.notes[0]
+    # The same 1,000 digits the pretrained `digits` model was evaluated on (mnist, --test-holdout 1000).
+    assert torch.equal(bundle.test.images, load_dataset("mnist", MNIST_10K, test_holdout=1000).test.images)
+
+
+def test_mnist_sample_refuses_other_digits(tmp_path, monkeypatch):
+    write_idx_dataset(tmp_path / "mnist-sample", n_train=50, with_test=False)  # valid IDX, other bytes
+    monkeypatch.setenv("CONVZOO_DATA", str(tmp_path))  # searched before the package's copy
+    with pytest.raises(DataError) as err:
+        load_dataset("mnist-sample")
+    message = str(err.value)
+    assert len(message.splitlines()) == 1 and "train-images-idx3-ubyte.gz" in message
+    assert "recorded SHA-256" in message and "reinstall" in message
+
+
+def test_masks_are_checked_like_labels(tmp_path):
+    from convzoo.data.datasets import _check_labels
+
+    _check_labels(np.full((2, 4, 4), 10, np.uint8), 11, "ok")
+    with pytest.raises(DataError, match="m.gz: label 11 out of range for 11 classes"):
+        _check_labels(np.full((2, 4, 4), 11, np.uint8), 11, "m.gz")
 
 
 # ---- batches and augmentation ------------------------------------------------------------

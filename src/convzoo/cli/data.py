@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..data import DATASETS, dataset_spec, find_files, load_dataset, locate
+from ..data import DATASETS, find_files, load_dataset, obtain
 
 
 def register(sub) -> None:
@@ -15,7 +15,8 @@ def register(sub) -> None:
     q = data_sub.add_parser("list", help="datasets, and where their files were found")
     q.set_defaults(func=run_list)
 
-    q = data_sub.add_parser("get", help="make sure a dataset is available (download if needed)")
+    q = data_sub.add_parser("get", help="make sure a dataset is available (download or generate it if "
+                                        "needed) and check what can be checked")
     q.add_argument("name")
     q.add_argument("--data-dir", help="look only here")
     q.set_defaults(func=run_get)
@@ -42,8 +43,7 @@ def run_list(args) -> int:
 
 
 def run_get(args) -> int:
-    dataset_spec(args.name)
-    files = locate(args.name, args.data_dir, allow_download=True, progress=True)
+    files = obtain(args.name, args.data_dir, progress=True)
     folder = next(iter(files.values())).parent if files else args.data_dir
     print(f"{args.name}: {folder}")
     return 0

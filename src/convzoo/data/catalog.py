@@ -1,9 +1,15 @@
 """Where each dataset's files are found, and where they come from.
 
 Search order (DESIGN.md): an explicit data dir; `$CONVZOO_DATA`; the user cache
-(`~/.cache/convzoo`); system copies (Debian's `dataset-fashion-mnist`); then a download from the
-canonical mirrors, verified by SHA-256, into `$CONVZOO_DATA` if set, else the user cache.
-A dataset's files may sit in `<dir>/<dataset>/` or directly in `<dir>/`.
+(`~/.cache/convzoo`); system copies (Debian's `dataset-fashion-mnist`, and the files that ship
+inside this package); then a download from the canonical mirrors, verified by SHA-256, into
+`$CONVZOO_DATA` if set, else the user cache. A dataset's files may sit in `<dir>/<dataset>/` or
+directly in `<dir>/`.
+
+Where a dataset comes from is its `origin`: "download" (canonical mirrors), "package" (ships in
+`files/` beside this module: `mnist-sample`), or "generated" (made by `convzoo data get` from
+another dataset: the segmentation scenes of scenes.py). Package and generated files are checked
+against their recorded payload SHA-256 every time they are loaded.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DataError, unknown_name
-from .download import download
+from .download import download, sha256_file
+
+PACKAGE_FILES = Path(__file__).resolve().parent / "files"  # data that ships inside convzoo
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,24 @@ class DatasetSpec:
     system_dirs: tuple[str, ...] = ()
     how_to_get: str = ""
     flippable: bool = True  # horizontal flips keep the label (not so for digits)
+    origin: str = "download"  # "download", "package" (ships with convzoo) or "generated"
+    source: str | None = None  # what a generated dataset is made from
+    task: str = "classification"  # or "segmentation": labels are (H, W) masks of class indices
     extra: dict = field(default_factory=dict)
+
+    @property
+    def checked_on_load(self) -> bool:
+        """Whether loading verifies every file's payload SHA-256 (files with exactly one truth)."""
+        return self.origin in ("package", "generated")
+
+    @property
+    def remedy(self) -> str:
+        """What to do about a damaged file of this dataset."""
+        if self.origin == "generated":
+            return f"run `convzoo data get {self.name}` to make it again"
+        if self.origin == "package":
+            return "it ships with convzoo: reinstall the package"
+        return f"delete it and get it again ({self.how_to_get})"
 
 
 _IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -49,13 +74,26 @@ def _idx_files(*hashes: str) -> tuple[RemoteFile, ...]:
                  for n, h in zip(_IDX_NAMES, hashes))
 
 
+# Segmentation scenes: images and masks, both (N, 64, 64) uint8 IDX files, all four required.
+SCENE_FILES = ("train-images-idx3-ubyte", "train-masks-idx3-ubyte",
+               "t10k-images-idx3-ubyte", "t10k-masks-idx3-ubyte")
+
+
+def _scene_files(*hashes: str) -> tuple[RemoteFile, ...]:
+    return tuple(RemoteFile(f"{n}.gz", h) for n, h in zip(SCENE_FILES, hashes))
+
+
+_DIGITS = tuple(str(d) for d in range(10))
+_FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+            "Ankle boot")
+_GET_FASHION = "`apt-get install dataset-fashion-mnist`, or `convzoo data get fashion-mnist`"
+
+
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec for spec in [
         DatasetSpec(
             "fashion-mnist", "Zalando's Fashion-MNIST: 60,000 + 10,000 28x28 grey clothing images",
-            classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                     "Sneaker", "Bag", "Ankle boot"),
-            shape=(1, 28, 28), mean=(0.2860,), std=(0.3530,),
+            classes=_FASHION, shape=(1, 28, 28), mean=(0.2860,), std=(0.3530,),
             files=_idx_files(
                 "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
                 "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
@@ -63,12 +101,11 @@ DATASETS: dict[str, DatasetSpec] = {
                 "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
             mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
             system_dirs=("/usr/share/datasets/fashion-mnist",),
-            how_to_get="`apt-get install dataset-fashion-mnist`, or `convzoo data get fashion-mnist`",
+            how_to_get=_GET_FASHION,
         ),
         DatasetSpec(
             "mnist", "LeCun et al.'s MNIST digits: 60,000 + 10,000 28x28 grey images",
-            classes=tuple(str(d) for d in range(10)),
-            shape=(1, 28, 28), mean=(0.1307,), std=(0.3081,), flippable=False,
+            classes=_DIGITS, shape=(1, 28, 28), mean=(0.1307,), std=(0.3081,), flippable=False,
             files=_idx_files(
                 "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
                 "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
@@ -76,8 +113,20 @@ DATASETS: dict[str, DatasetSpec] = {
                 "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
             mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",
                      "https://storage.googleapis.com/cvdf-datasets/mnist/"),
-            how_to_get="`convzoo data get mnist` (needs internet), or --data-dir pointing at IDX files "
-                       "(e.g. the 10k digits in shared/data/mnist-10k)",
+            how_to_get="`convzoo data get mnist` (needs internet), or --data-dir pointing at IDX files; "
+                       "10,000 real digits ship with convzoo as `mnist-sample`",
+        ),
+        DatasetSpec(
+            "mnist-sample", "10,000 real MNIST digits that ship with convzoo (no test split: "
+                            "1,000 are held out, seeded)",
+            classes=_DIGITS, shape=(1, 28, 28), mean=(0.1307,), std=(0.3081,), flippable=False,
+            files=(RemoteFile("train-images-idx3-ubyte.gz",
+                              "9cec9a838743261824eeed1965ae7c6049e7d42ac072d5ed70df898b7b2ddf84"),
+                   RemoteFile("train-labels-idx1-ubyte.gz",
+                              "5df116f85ee6caf392bf8d41cf6143959f8b68631711b0bb658ae79ecd8075d8")),
+            system_dirs=(str(PACKAGE_FILES / "mnist-sample"),), origin="package",
+            how_to_get="nothing to get: it ships inside the convzoo package (data/files/mnist-sample); "
+                       "reinstall convzoo if it is missing",
         ),
         DatasetSpec(
             "cifar10", "Krizhevsky's CIFAR-10: 50,000 + 10,000 32x32 colour images",
@@ -142,7 +191,7 @@ def find_files(spec: DatasetSpec, data_dir: str | Path | None = None) -> dict[st
 
 def locate(name: str, data_dir: str | Path | None = None, *, allow_download: bool = False,
            progress: bool = False) -> dict[str, Path]:
-    """Paths of a dataset's files, downloading them if allowed and not found anywhere."""
+    """Paths of a dataset's files, downloading (or generating) them if allowed and not found."""
     spec = dataset_spec(name)
     if not spec.files:
         if data_dir is None:
@@ -153,12 +202,67 @@ def locate(name: str, data_dir: str | Path | None = None, *, allow_download: boo
     found = find_files(spec, data_dir)
     if found:
         return found
+    if spec.origin == "package":
+        raise DataError(f"dataset {name}: its files are missing from {spec.system_dirs[0]}; {spec.remedy}")
+    if spec.origin == "generated" and allow_download:
+        from .scenes import generate  # imported here: scenes builds on this module
+
+        return generate(name, Path(data_dir or cache_root()) / spec.name, progress=progress)
     if data_dir is not None:
         missing = ", ".join(f.name for f in spec.files if not f.optional)
-        raise DataError(f"{name}: {data_dir} does not hold {missing}")
+        raise DataError(f"{name}: {data_dir} does not hold {missing}; get it with {spec.how_to_get}")
     if not allow_download:
         raise DataError(f"dataset {name} not found; get it with {spec.how_to_get}")
     return fetch(spec, cache_root() / spec.name, progress=progress)
+
+
+def obtain(name: str, data_dir: str | Path | None = None, *, progress: bool = False) -> dict[str, Path]:
+    """What `convzoo data get` does: find, download or generate a dataset's files, and check them.
+
+    Files with a single truth (shipped or generated) are verified by payload SHA-256; generated
+    files that are missing or fail the check are made again, in the folder where they were found.
+    """
+    spec = dataset_spec(name)
+    if spec.origin == "generated":
+        found = find_files(spec, data_dir)
+        if found:
+            try:
+                verify_files(spec, found)
+                return found
+            except DataError:
+                from .scenes import generate
+
+                return generate(name, next(iter(found.values())).parent, progress=progress)
+    files = locate(name, data_dir, allow_download=True, progress=progress)
+    if spec.checked_on_load:
+        verify_files(spec, files)
+    return files
+
+
+def recorded_file(spec: DatasetSpec, path: Path) -> RemoteFile:
+    """The catalog's entry for `path` (named with or without its .gz)."""
+    for f in spec.files:
+        if path.name in (f.name, f.name.removesuffix(".gz")):
+            return f
+    raise DataError(f"{path}: not a file of {spec.name}")
+
+
+def check_payload(spec: DatasetSpec, path: Path, actual_sha256: str) -> None:
+    """Refuse `path` unless its decompressed contents hash to the recorded SHA-256."""
+    expected = recorded_file(spec, path).sha256
+    if actual_sha256 != expected:
+        raise DataError(f"{path}: contents differ from {spec.name}'s recorded SHA-256 ({actual_sha256[:12]}…, "
+                        f"expected {expected[:12]}…): changed or damaged; {spec.remedy}")
+
+
+def verify_files(spec: DatasetSpec, files: dict[str, Path]) -> None:
+    """Check every file of `files` against the catalog's payload SHA-256 (a DataError if not)."""
+    for path in files.values():
+        try:
+            actual = sha256_file(path, decompress=path.suffix == ".gz")
+        except DataError as exc:
+            raise DataError(f"{exc}; {spec.remedy}") from None
+        check_payload(spec, path, actual)
 
 
 def fetch(spec: DatasetSpec, folder: Path, mirrors: tuple[str, ...] | None = None,
