@@ -37,7 +37,7 @@ def map_hw(name: str, hw: int) -> tuple[int, ...]:
     info = model_info(name)
     if info.family != "unet":
         return ()
-    return (hw, hw) if info.defaults.get("padding") else (hw - UNET_VALID_SHRINK,) * 2
+    return (hw, hw) if info.fixed.get("padding") else (hw - UNET_VALID_SHRINK,) * 2
 
 
 def test_registry_is_complete():
@@ -90,7 +90,7 @@ def test_min_size_is_tight(name):
     size = info.min_size - 1
     with torch.device("meta"), pytest.raises((ConvzooError, RuntimeError)):
         model = info.builder(num_classes=3, in_channels=info.input_size[0], input_size=(size, size),
-                             **info.defaults)
+                             **info.fixed)
         model(torch.empty(2, info.input_size[0], size, size))
     with pytest.raises(ConvzooError, match="at least"):
         create_model(name, input_size=size)

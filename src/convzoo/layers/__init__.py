@@ -1,12 +1,15 @@
-"""Blocks shared between model families (conv-BN-act, residual blocks, SE, shuffles, shapes)."""
+"""Blocks shared between model families (conv-BN-act, residual blocks, SE, shuffles, shapes, knobs)."""
 
+from . import knobs
 from .attention import SqueezeExcite
 from .conv import ConvBNAct, kaiming_init
+from .knobs import Activation, Pooling, activation, check_positive, dropout, optional_dropout, pool2d
 from .residual import BasicBlock, Bottleneck, ResidualBlock
 from .shape import output_hw
 from .shuffle import ChannelShuffle, channel_shuffle
 
 __all__ = [
-    "BasicBlock", "Bottleneck", "ChannelShuffle", "ConvBNAct", "ResidualBlock", "SqueezeExcite",
-    "channel_shuffle", "kaiming_init", "output_hw",
+    "Activation", "BasicBlock", "Bottleneck", "ChannelShuffle", "ConvBNAct", "Pooling", "ResidualBlock",
+    "SqueezeExcite", "activation", "channel_shuffle", "check_positive", "dropout", "kaiming_init", "knobs",
+    "optional_dropout", "output_hw", "pool2d",
 ]

@@ -19,15 +19,18 @@ from . import (  # noqa: F401  (importing a family registers it)
 )
 from .registry import (
     ModelInfo,
+    ModelOption,
     count_parameters,
     create_from_spec,
     create_model,
     list_models,
     model_info,
+    model_options,
+    parse_model_args,
     register_model,
 )
 
 __all__ = [
-    "ModelInfo", "count_parameters", "create_from_spec", "create_model", "list_models",
-    "model_info", "register_model",
+    "ModelInfo", "ModelOption", "count_parameters", "create_from_spec", "create_model", "list_models",
+    "model_info", "model_options", "parse_model_args", "register_model",
 ]
