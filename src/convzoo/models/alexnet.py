@@ -11,8 +11,11 @@ Explicit Sequential code, because the model is small and the explicit form teach
 - `alexnet_owt`: Krizhevsky, "One weird trick for parallelizing convolutional neural networks",
   2014: one tower of 64-192-384-256-256, no LRN; the torchvision layout.
 - `alexnet_small`: d2l's AlexNet for 1x224x224 (upscaled Fashion-MNIST), 10 classes, no LRN.
-Like the paper, dropout follows the first two dense layers. `batch_norm=True` adds BN after every
-conv (before the ReLU; conv biases kept, as in the vgg*_bn layout); not in the 2012 paper. The classifier's input width is
+Options, with the paper's choice first: `activation` relu | sigmoid | tanh (ReLU: the paper's
+point, 6x faster to train than tanh), `pooling` max | avg (overlapping 3x3/2 max), `dropout` 0.5
+after the first two dense layers (0 = none: an Identity keeps the slot, so keys do not shift),
+`lrn` on/off (on in `alexnet`), `batch_norm` after every conv (before the activation; conv
+biases kept, as in the vgg*_bn layout; not in the 2012 paper). The classifier's input width is
 computed from the input size (6x6 maps at 227 or 224, 5x5 for d2l's padding of 1), so counts at
 other inputs differ. Small inputs: below 67 pixels, where the 11x11/4 stem and three 3x3/2 pools
 leave nothing, the first conv is 3x3 stride 1 (28x28 in -> 2x2 maps before the classifier).
@@ -22,15 +25,12 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..layers import output_hw
+from ..errors import ConvzooError
+from ..layers import Activation, Pooling, check_positive, knobs, output_hw
 from .registry import register_model
-from .stems import use_small_stem
+from .stems import Stem, use_small_stem
 
 SMALL_INPUT_BELOW = 67
-
-
-def _relu(channels: int, batch_norm: bool) -> list[nn.Module]:
-    return [nn.BatchNorm2d(channels), nn.ReLU()] if batch_norm else [nn.ReLU()]
 
 
 def _lrn(enabled: bool) -> list[nn.Module]:
@@ -52,28 +52,51 @@ _ALEXNET = {
                 **{**_ALEXNET, "num_classes": 10},
                 note="d2l's AlexNet for 1x224x224 Fashion-MNIST: no LRN, 10 classes")
 def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
-            widths: tuple[int, ...] = (96, 256, 384, 384, 256), lrn: bool = True, groups: int = 1,
-            stem_padding: int = 0, batch_norm: bool = False, stem: str = "auto") -> nn.Sequential:
+            widths: tuple[int, int, int, int, int] = (96, 256, 384, 384, 256),
+            activation: Activation = "relu", pooling: Pooling = "max", dropout: float = 0.5, lrn: bool = True,
+            batch_norm: bool = False, groups: int = 1, stem_padding: int = 0,
+            stem: Stem = "auto") -> nn.Sequential:
+    """AlexNet and its one-tower and d2l layouts.
+
+    Args:
+        widths: the five convs' channels (paper: 96,256,384,384,256; one weird trick: 64,192,384,256,256)
+        activation: after every conv and hidden dense layer (paper: relu)
+        pooling: the three overlapping 3x3 stride-2 poolings (paper: max)
+        dropout: probability after the two hidden dense layers (paper: 0.5); 0 = none
+        lrn: local response normalisation after conv1 and conv2 (paper: on)
+        batch_norm: BN after every conv, before the activation (not in the paper)
+        groups: 2 = the paper's two-GPU split of conv2, conv4 and conv5
+        stem_padding: padding of the 11x11/4 first conv (2 gives 55x55 maps from 224)
+        stem: auto | imagenet | small (3x3 stride-1 first conv, automatic below 67 pixels)
+    """
+    check_positive("widths", *widths)
+    check_positive("groups", groups)
+    if any(c % groups for c in widths[1:]):
+        raise ConvzooError(f"groups={groups} must divide the conv widths {','.join(map(str, widths))}")
     c1, c2, c3, c4, c5 = widths
     if use_small_stem(stem, input_size, SMALL_INPUT_BELOW):
         conv1 = nn.Conv2d(in_channels, c1, 3, padding=1)
     else:
         conv1 = nn.Conv2d(in_channels, c1, 11, stride=4, padding=stem_padding)
+
+    def act(channels: int) -> list[nn.Module]:  # [BN] activation
+        return [*([nn.BatchNorm2d(channels)] if batch_norm else []), knobs.activation(activation)]
+
     features = nn.Sequential(
-        conv1, *_relu(c1, batch_norm), *_lrn(lrn),
-        nn.MaxPool2d(3, 2),  # (N, 96, 27, 27)
-        nn.Conv2d(c1, c2, 5, padding=2, groups=groups), *_relu(c2, batch_norm), *_lrn(lrn),
-        nn.MaxPool2d(3, 2),  # (N, 256, 13, 13)
-        nn.Conv2d(c2, c3, 3, padding=1), *_relu(c3, batch_norm),
-        nn.Conv2d(c3, c4, 3, padding=1, groups=groups), *_relu(c4, batch_norm),
-        nn.Conv2d(c4, c5, 3, padding=1, groups=groups), *_relu(c5, batch_norm),
-        nn.MaxPool2d(3, 2),  # (N, 256, 6, 6)
+        conv1, *act(c1), *_lrn(lrn),
+        knobs.pool2d(pooling, 3, 2),  # (N, 96, 27, 27)
+        nn.Conv2d(c1, c2, 5, padding=2, groups=groups), *act(c2), *_lrn(lrn),
+        knobs.pool2d(pooling, 3, 2),  # (N, 256, 13, 13)
+        nn.Conv2d(c2, c3, 3, padding=1), *act(c3),
+        nn.Conv2d(c3, c4, 3, padding=1, groups=groups), *act(c4),
+        nn.Conv2d(c4, c5, 3, padding=1, groups=groups), *act(c5),
+        knobs.pool2d(pooling, 3, 2),  # (N, 256, 6, 6)
         nn.Flatten(),  # (N, 9216)
     )
     h, w = output_hw(features, input_size)
     classifier = nn.Sequential(
-        nn.Linear(c5 * h * w, 4096), nn.ReLU(), nn.Dropout(0.5),
-        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(c5 * h * w, 4096), knobs.activation(activation), knobs.dropout(dropout),
+        nn.Linear(4096, 4096), knobs.activation(activation), knobs.dropout(dropout),
         nn.Linear(4096, num_classes),
     )
     return nn.Sequential(features, classifier)

@@ -6,7 +6,10 @@ its maps into logits. This is d2l's layout for 1x224x224 (upscaled Fashion-MNIST
 not the paper's: AlexNet-like block sizes (96, 256, 384 channels with 11x11/4, 5x5, 3x3 kernels)
 and 3x3/2 max pooling between blocks, dropout 0.5 before the last block. The paper's CIFAR and
 ImageNet networks differ in widths and kernels and were not published as exact tables.
-`batch_norm=True` adds BN after every conv (not in the paper, which predates BN).
+Options, the paper's choice first: `activation` relu | sigmoid | tanh, `pooling` max | avg (the
+3x3/2 poolings between blocks), `dropout` 0.5 before the last block (0 = none: an Identity keeps
+the slot, so keys do not shift), `batch_norm` off (BN after every conv; not in the paper, which
+predates BN).
 Small inputs: below 67 pixels the first block's 11x11/4 conv becomes 3x3/1 (as for AlexNet),
 so 28x28 inputs keep 2x2 class maps before the global average.
 """
@@ -15,8 +18,9 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..layers import Activation, Pooling, knobs
 from .registry import register_model
-from .stems import use_small_stem
+from .stems import Stem, use_small_stem
 
 SMALL_INPUT_BELOW = 67
 # (channels, kernel, stride, padding) per block, "M" for 3x3/2 max pooling, "D" for dropout;
@@ -26,22 +30,32 @@ SMALL_FIRST_BLOCK = (96, 3, 1, 1)
 
 
 def nin_block(in_channels: int, out_channels: int, kernel: int, stride: int, padding: int,
-              batch_norm: bool = False) -> nn.Sequential:
-    def relu() -> list[nn.Module]:
-        return [nn.BatchNorm2d(out_channels), nn.ReLU()] if batch_norm else [nn.ReLU()]
+              batch_norm: bool = False, activation: Activation = "relu") -> nn.Sequential:
+    def act() -> list[nn.Module]:  # [BN] activation
+        return [*([nn.BatchNorm2d(out_channels)] if batch_norm else []), knobs.activation(activation)]
 
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel, stride, padding), *relu(),
-        nn.Conv2d(out_channels, out_channels, 1), *relu(),
-        nn.Conv2d(out_channels, out_channels, 1), *relu(),
+        nn.Conv2d(in_channels, out_channels, kernel, stride, padding), *act(),
+        nn.Conv2d(out_channels, out_channels, 1), *act(),
+        nn.Conv2d(out_channels, out_channels, 1), *act(),
     )
 
 
 @register_model("nin", family="nin", paper="Lin et al., Network In Network", year=2014,
                 input_size=(1, 224, 224), num_classes=10, params=1_992_166, min_size=15,
                 small_input_stem=True, note="d2l's layout (not the paper's): params counted from the build")
-def nin(num_classes: int, in_channels: int, input_size: tuple[int, int], batch_norm: bool = False,
-        stem: str = "auto") -> nn.Sequential:
+def nin(num_classes: int, in_channels: int, input_size: tuple[int, int], activation: Activation = "relu",
+        pooling: Pooling = "max", dropout: float = 0.5, batch_norm: bool = False,
+        stem: Stem = "auto") -> nn.Sequential:
+    """d2l's NiN.
+
+    Args:
+        activation: after every conv (paper: relu)
+        pooling: the 3x3 stride-2 poolings between blocks (paper: max)
+        dropout: probability before the last block (paper: 0.5); 0 = none
+        batch_norm: BN after every conv (not in the paper)
+        stem: auto | imagenet | small (3x3 stride-1 first block, automatic below 67 pixels)
+    """
     layout = list(LAYOUT)
     if use_small_stem(stem, input_size, SMALL_INPUT_BELOW):
         layout[0] = SMALL_FIRST_BLOCK
@@ -49,13 +63,13 @@ def nin(num_classes: int, in_channels: int, input_size: tuple[int, int], batch_n
     channels = in_channels
     for item in layout:
         if item == "M":
-            layers.append(nn.MaxPool2d(3, 2))
+            layers.append(knobs.pool2d(pooling, 3, 2))
         elif item == "D":
-            layers.append(nn.Dropout(0.5))
+            layers.append(knobs.dropout(dropout))
         else:
             out, kernel, stride, padding = item
             out = out or num_classes
-            layers.append(nin_block(channels, out, kernel, stride, padding, batch_norm))
+            layers.append(nin_block(channels, out, kernel, stride, padding, batch_norm, activation))
             channels = out
     # 224x224 input: (N, 10, 5, 5) -> one average per class map
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())

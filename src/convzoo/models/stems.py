@@ -8,15 +8,18 @@ the threshold; "imagenet" or "small" force one.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from torch import nn
 
 from ..errors import ConvzooError
 from ..layers import ConvBNAct
 
-STEMS = ("auto", "imagenet", "small")
+Stem = Literal["auto", "imagenet", "small"]
+STEMS = get_args(Stem)
 
 
-def use_small_stem(stem: str, input_size: tuple[int, int], small_below: int) -> bool:
+def use_small_stem(stem: Stem, input_size: tuple[int, int], small_below: int) -> bool:
     if stem not in STEMS:
         raise ConvzooError(f"stem must be one of {', '.join(STEMS)}, got {stem!r}")
     return stem == "small" or (stem == "auto" and min(input_size) < small_below)

@@ -1,15 +1,19 @@
 """VGG: Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition",
 ICLR 2015.
 
-The paper's Table 1 as data: one channel list per configuration, "M" for 2x2 max pooling, "LRN"
-for local response normalisation (A-LRN), and (channels, 1) for configuration C's 1x1 convs; the
-classifier is the paper's 4096-4096-classes with dropout 0.5 on the first two dense layers.
-Differences from the paper:
+The paper's Table 1 as data: one channel list per configuration, "M" for 2x2 max pooling and
+(channels, 1) for configuration C's 1x1 convs; the classifier is the paper's 4096-4096-classes
+with dropout 0.5 on the first two dense layers. Column A-LRN is column A with `lrn=True`
+(`vgg11_lrn`): local response normalisation after the first conv, which the paper found did not
+help (Table 3), so no deeper configuration has it.
+Options, the paper's choice first: `activation` relu | sigmoid | tanh, `pooling` max | avg,
+`dropout` 0.5 (0 = none: an Identity keeps the slot, so keys do not shift), `lrn` off, and
+`batch_norm` off. Differences from the paper:
 - `batch_norm=True` adds BN after every conv (not in the paper, which predates BN; the widely used
   vgg*_bn layout: the conv keeps its bias).
 - `width` scales the conv channels (not the dense layers), as d2l's narrow VGG for Fashion-MNIST.
 - The classifier's input width is computed from the input size, so counts at other inputs differ.
-- Small inputs: a max pool whose input is already 1 pixel high or wide is skipped, so 28x28
+- Small inputs: a pool whose input is already 1 pixel high or wide is skipped, so 28x28
   (whose fifth pool would see 1x1) still works; 32x32 keeps all five pools. The smallest accepted
   input, 16x16, also skips only the fifth pool.
 - LRN uses the AlexNet constants (k=2, n=5, alpha=1e-4, beta=0.75); torch divides alpha by n, so
@@ -22,12 +26,11 @@ import torch
 from torch import nn
 
 from ..errors import unknown_name
-from ..layers import kaiming_init, output_hw
+from ..layers import Activation, Pooling, check_positive, kaiming_init, knobs, output_hw
 from .registry import register_model
 
-CONFIGS: dict[str, list] = {
+CONFIGS: dict[str, list] = {  # Table 1's columns A (and A-LRN, with lrn=True), B, C, D, E
     "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    "vgg11_lrn": [64, "LRN", "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "vgg16_c": [64, 64, "M", 128, 128, "M", 256, 256, (256, 1), "M", 512, 512, (512, 1), "M",
                 512, 512, (512, 1), "M"],
@@ -37,38 +40,41 @@ CONFIGS: dict[str, list] = {
 }
 
 
-def make_features(config: list, in_channels: int, input_size: tuple[int, int], batch_norm: bool,
-                  width: float) -> tuple[nn.Sequential, int, tuple[int, int]]:
+def make_features(config: list, in_channels: int, input_size: tuple[int, int], batch_norm: bool = False,
+                  width: float = 1.0, activation: Activation = "relu", pooling: Pooling = "max",
+                  lrn: bool = False) -> tuple[nn.Sequential, int, tuple[int, int]]:
     """Layers for one channel list; returns them with the output channels and (H, W)."""
     layers: list[nn.Module] = []
-    channels, hw = in_channels, tuple(input_size)
+    channels, hw, first_conv = in_channels, tuple(input_size), True
     for item in config:
         if item == "M":
             if min(hw) > 1:  # skipping a pool on a 1-pixel map is the small-input adaptation
-                layers.append(nn.MaxPool2d(2, 2))
+                layers.append(knobs.pool2d(pooling, 2, 2))
                 hw = output_hw(layers[-1:], hw)
-        elif item == "LRN":
-            layers.append(nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0))
         else:
             out, kernel = item if isinstance(item, tuple) else (item, 3)
             out = max(1, round(out * width))
             layers.append(nn.Conv2d(channels, out, kernel, padding=kernel // 2))
             layers += [nn.BatchNorm2d(out)] if batch_norm else []
-            layers.append(nn.ReLU())
-            channels = out
+            layers.append(knobs.activation(activation))
+            if lrn and first_conv:  # A-LRN: after the first conv only
+                layers.append(nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0))
+            channels, first_conv = out, False
     return nn.Sequential(*layers), channels, hw
 
 
 class VGG(nn.Module):
     def __init__(self, config: list, num_classes: int, in_channels: int, input_size: tuple[int, int],
-                 batch_norm: bool = False, width: float = 1.0):
+                 batch_norm: bool = False, width: float = 1.0, activation: Activation = "relu",
+                 pooling: Pooling = "max", dropout: float = 0.5, lrn: bool = False):
         super().__init__()
-        self.features, channels, (h, w) = make_features(config, in_channels, input_size, batch_norm, width)
+        self.features, channels, (h, w) = make_features(config, in_channels, input_size, batch_norm, width,
+                                                        activation, pooling, lrn)
         # 224x224 input: (N, 512, 7, 7) -> 25,088 features
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(channels * h * w, 4096), nn.ReLU(), nn.Dropout(0.5),
-            nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(channels * h * w, 4096), knobs.activation(activation), knobs.dropout(dropout),
+            nn.Linear(4096, 4096), knobs.activation(activation), knobs.dropout(dropout),
             nn.Linear(4096, num_classes),
         )
         kaiming_init(self)
@@ -85,7 +91,7 @@ _VGG = {
 
 
 @register_model("vgg11", params=132_863_336, config="vgg11", **_VGG)
-@register_model("vgg11_lrn", params=132_863_336, config="vgg11_lrn", **_VGG)
+@register_model("vgg11_lrn", params=132_863_336, config="vgg11", lrn=True, **_VGG)
 @register_model("vgg13", params=133_047_848, config="vgg13", **_VGG)
 @register_model("vgg16_c", params=133_638_952, config="vgg16_c", **_VGG)
 @register_model("vgg16", params=138_357_544, config="vgg16", **_VGG)
@@ -98,8 +104,21 @@ _VGG = {
                 note="d2l's narrow VGG-11 for upscaled Fashion-MNIST: conv channels / 4, dense layers "
                      "unchanged; params counted from the build, not a paper figure")
 def vgg(num_classes: int, in_channels: int, input_size: tuple[int, int], config: str = "vgg11",
-        batch_norm: bool = False, width: float = 1.0) -> VGG:
-    """A VGG from its Table 1 column name (see `CONFIGS`), with optional BN and channel width."""
+        batch_norm: bool = False, width: float = 1.0, activation: Activation = "relu",
+        pooling: Pooling = "max", dropout: float = 0.5, lrn: bool = False) -> VGG:
+    """A VGG from its Table 1 column name (see `CONFIGS`), with the lectures' knobs.
+
+    Args:
+        config: Table 1's column: vgg11 (A), vgg13 (B), vgg16_c (C), vgg16 (D), vgg19 (E)
+        batch_norm: BN after every conv (not in the paper)
+        width: conv channel multiplier (d2l's narrow VGG: 0.25)
+        activation: after every conv and hidden dense layer (paper: relu)
+        pooling: the 2x2 stride-2 poolings (paper: max)
+        dropout: probability after the two hidden dense layers (paper: 0.5); 0 = none
+        lrn: LRN after the first conv (paper: only in A-LRN, vgg11_lrn)
+    """
     if config not in CONFIGS:
         raise unknown_name("VGG configuration", config, list(CONFIGS))
-    return VGG(CONFIGS[config], num_classes, in_channels, input_size, batch_norm, width)
+    check_positive("width", width)
+    return VGG(CONFIGS[config], num_classes, in_channels, input_size, batch_norm, width, activation, pooling,
+               dropout, lrn)
