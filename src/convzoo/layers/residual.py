@@ -8,7 +8,10 @@ blocks, so ResNet, ResNeXt, Wide ResNet, SE-ResNet and pre-activation ResNet sha
 - `shortcut="B"`: a 1x1 projection (+ BN) where the shape changes, identity elsewhere (ImageNet
   ResNets). `"A"`: parameter-free, subsample by the stride and append zero channels (the
   paper's CIFAR ResNets).
+- `residual=False`: no shortcut and no addition: the paper's "plain" network of the same depth
+  (Section 4.1, the degradation experiment).
 - `preact=True`: BN → ReLU before each conv, nothing after the addition (v2).
+- `activation`: the nonlinearity in place of every ReLU (the paper: ReLU).
 - `se_reduction`: a squeeze-and-excitation gate on the branch before the addition (SENet).
 - Bottleneck only: `groups` and `base_width` (ResNeXt "32x4d" = 32 groups of width 4; Wide
   ResNet doubles `base_width`), `stride_in_1x1` (v1 strides the first 1x1 conv; v1.5, the
@@ -17,11 +20,17 @@ blocks, so ResNet, ResNeXt, Wide ResNet, SE-ResNet and pre-activation ResNet sha
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import knobs
 from .attention import SqueezeExcite
+from .knobs import Activation
+
+Shortcut = Literal["A", "B"]
 
 
 class ZeroPadShortcut(nn.Module):
@@ -36,7 +45,7 @@ class ZeroPadShortcut(nn.Module):
         return F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
 
 
-def _shortcut(in_channels: int, out_channels: int, stride: int, kind: str, preact: bool) -> nn.Module:
+def _shortcut(in_channels: int, out_channels: int, stride: int, kind: Shortcut, preact: bool) -> nn.Module:
     if stride == 1 and in_channels == out_channels:
         return nn.Identity()
     if kind == "A":
@@ -50,39 +59,44 @@ def _shortcut(in_channels: int, out_channels: int, stride: int, kind: str, preac
     return conv if preact else nn.Sequential(conv, nn.BatchNorm2d(out_channels))
 
 
-def _branch(convs: list[nn.Conv2d], preact: bool) -> nn.Sequential:
+def _branch(convs: list[nn.Conv2d], preact: bool, activation: Activation) -> nn.Sequential:
     """conv (BN ReLU conv)*: v1 ends with a BN (the ReLU comes after the addition); v2 ends with
     the last conv (the next block normalises)."""
     layers: list[nn.Module] = []
     for i, conv in enumerate(convs):
         layers.append(conv)
         if i < len(convs) - 1:
-            layers += [nn.BatchNorm2d(conv.out_channels), nn.ReLU()]
+            layers += [nn.BatchNorm2d(conv.out_channels), knobs.activation(activation)]
         elif not preact:
             layers.append(nn.BatchNorm2d(conv.out_channels))
     return nn.Sequential(*layers)
 
 
 class ResidualBlock(nn.Module):
-    """out = relu(branch(x) + shortcut(x)) (v1), or branch(a) + shortcut(x or a), a = relu(bn(x)) (v2)."""
+    """out = relu(branch(x) + shortcut(x)) (v1), or branch(a) + shortcut(x or a), a = relu(bn(x)) (v2);
+    without the shortcut (`residual=False`) out = relu(branch(x)), a plain stack of convs."""
 
-    def __init__(self, convs: list[nn.Conv2d], in_channels: int, stride: int, *, shortcut: str = "B",
-                 preact: bool = False, se_reduction: int | None = None):
+    def __init__(self, convs: list[nn.Conv2d], in_channels: int, stride: int, *, shortcut: Shortcut = "B",
+                 preact: bool = False, se_reduction: int | None = None, residual: bool = True,
+                 activation: Activation = "relu"):
         super().__init__()
         out_channels = convs[-1].out_channels
-        self.pre = nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU()) if preact else nn.Identity()
-        self.branch = _branch(convs, preact)
+        self.pre = (nn.Sequential(nn.BatchNorm2d(in_channels), knobs.activation(activation)) if preact
+                    else nn.Identity())
+        self.branch = _branch(convs, preact, activation)
         self.se = SqueezeExcite(out_channels, se_reduction) if se_reduction else nn.Identity()
-        self.shortcut = _shortcut(in_channels, out_channels, stride, shortcut, preact)
+        self.shortcut = _shortcut(in_channels, out_channels, stride, shortcut, preact) if residual else None
         # v2: a projection sees the activated input (He et al.'s code); the identity sees x itself.
         self.project_activated = preact and not isinstance(self.shortcut, (nn.Identity, ZeroPadShortcut))
-        self.post = nn.Identity() if preact else nn.ReLU()
+        self.post = nn.Identity() if preact else knobs.activation(activation)
         self.out_channels = out_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         activated = self.pre(x)
-        skip = self.shortcut(activated if self.project_activated else x)
-        return self.post(self.se(self.branch(activated)) + skip)
+        out = self.se(self.branch(activated))
+        if self.shortcut is not None:
+            out = out + self.shortcut(activated if self.project_activated else x)
+        return self.post(out)
 
 
 def _conv(in_channels: int, out_channels: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:

@@ -67,7 +67,7 @@ def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
         batch_norm: BN after every conv, before the activation (not in the paper)
         groups: 2 = the paper's two-GPU split of conv2, conv4 and conv5
         stem_padding: padding of the 11x11/4 first conv (2 gives 55x55 maps from 224)
-        stem: auto | imagenet | small (3x3 stride-1 first conv, automatic below 67 pixels)
+        stem: small = 3x3 stride-1 first conv; auto picks it below 67 pixels
     """
     check_positive("widths", *widths)
     check_positive("groups", groups)

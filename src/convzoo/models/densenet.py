@@ -18,7 +18,7 @@ from torch import nn
 
 from ..layers import kaiming_init
 from .registry import register_model
-from .stems import use_small_stem
+from .stems import Stem, use_small_stem
 
 SMALL_INPUT_BELOW = 64
 
@@ -81,6 +81,6 @@ _DENSENET = {
                 note="the paper's CIFAR DenseNet-BC (k=12, depth 100, 0.8M); params counted from the build")
 def densenet(num_classes: int, in_channels: int, input_size: tuple[int, int], growth: int = 32,
              blocks: tuple[int, ...] = (6, 12, 24, 16), init_features: int = 64, bn_size: int = 4,
-             compression: float = 0.5, stem: str = "auto") -> DenseNet:
+             compression: float = 0.5, stem: Stem = "auto") -> DenseNet:
     return DenseNet(growth, tuple(blocks), init_features, num_classes, in_channels,
                     use_small_stem(stem, input_size, SMALL_INPUT_BELOW), bn_size, compression)

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..layers import ConvBNAct, kaiming_init
 from .registry import register_model
-from .stems import use_small_stem
+from .stems import Stem, use_small_stem
 
 SMALL_INPUT_BELOW = 64
 # (name, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection); "M" = 3x3/2 max pooling.
@@ -122,6 +122,6 @@ _GOOGLENET = {
                 note="torchvision's layout: BN, and 3x3 instead of 5x5 convs in the fourth branch",
                 **_GOOGLENET)
 def googlenet(num_classes: int, in_channels: int, input_size: tuple[int, int], bn: bool = False,
-              large_kernel: int = 5, aux_logits: bool = False, stem: str = "auto") -> GoogLeNet:
+              large_kernel: int = 5, aux_logits: bool = False, stem: Stem = "auto") -> GoogLeNet:
     return GoogLeNet(num_classes, in_channels, use_small_stem(stem, input_size, SMALL_INPUT_BELOW),
                      bn=bn, large_kernel=large_kernel, aux_logits=aux_logits)

@@ -54,7 +54,7 @@ def nin(num_classes: int, in_channels: int, input_size: tuple[int, int], activat
         pooling: the 3x3 stride-2 poolings between blocks (paper: max)
         dropout: probability before the last block (paper: 0.5); 0 = none
         batch_norm: BN after every conv (not in the paper)
-        stem: auto | imagenet | small (3x3 stride-1 first block, automatic below 67 pixels)
+        stem: small = 3x3 stride-1 first block; auto picks it below 67 pixels
     """
     layout = list(LAYOUT)
     if use_small_stem(stem, input_size, SMALL_INPUT_BELOW):

@@ -21,7 +21,7 @@ from torch import nn
 from ..errors import ConvzooError
 from ..layers import ChannelShuffle, ConvBNAct
 from .registry import register_model
-from .stems import conv_pool_stem, use_small_stem
+from .stems import Stem, conv_pool_stem, use_small_stem
 
 SMALL_INPUT_BELOW = 64
 STAGE_CHANNELS = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960), 4: (272, 544, 1088),
@@ -82,7 +82,7 @@ _SHUFFLENET = {
 @register_model("shufflenet_v1_g4", params=1_968_344, groups=4, **_SHUFFLENET)
 @register_model("shufflenet_v1_g8", params=2_434_768, groups=8, **_SHUFFLENET)
 def shufflenet_v1(num_classes: int, in_channels: int, input_size: tuple[int, int], groups: int = 3,
-                  stem: str = "auto") -> ShuffleNetV1:
+                  stem: Stem = "auto") -> ShuffleNetV1:
     if groups not in STAGE_CHANNELS:
         raise ConvzooError(f"ShuffleNet groups must be one of {sorted(STAGE_CHANNELS)}, got {groups}")
     return ShuffleNetV1(groups, num_classes, in_channels, use_small_stem(stem, input_size, SMALL_INPUT_BELOW))

@@ -18,7 +18,7 @@ from torch import nn
 from ..errors import unknown_name
 from ..layers import ConvBNAct, channel_shuffle
 from .registry import register_model
-from .stems import conv_pool_stem, use_small_stem
+from .stems import Stem, conv_pool_stem, use_small_stem
 
 SMALL_INPUT_BELOW = 64
 # stem, stage 2, stage 3, stage 4, last 1x1 conv
@@ -83,7 +83,7 @@ _SHUFFLENET_V2 = {
 @register_model("shufflenet_v2_x1_5", params=3_503_624, width="x1_5", **_SHUFFLENET_V2)
 @register_model("shufflenet_v2_x2_0", params=7_393_996, width="x2_0", **_SHUFFLENET_V2)
 def shufflenet_v2(num_classes: int, in_channels: int, input_size: tuple[int, int], width: str = "x1_0",
-                  stem: str = "auto") -> ShuffleNetV2:
+                  stem: Stem = "auto") -> ShuffleNetV2:
     if width not in STAGE_CHANNELS:
         raise unknown_name("ShuffleNet V2 width", width, list(STAGE_CHANNELS))
     return ShuffleNetV2(STAGE_CHANNELS[width], num_classes, in_channels,
