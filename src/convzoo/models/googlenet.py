@@ -123,5 +123,14 @@ _GOOGLENET = {
                 **_GOOGLENET)
 def googlenet(num_classes: int, in_channels: int, input_size: tuple[int, int], bn: bool = False,
               large_kernel: int = 5, aux_logits: bool = False, stem: Stem = "auto") -> GoogLeNet:
+    """GoogLeNet as published, with BN, or in torchvision's layout.
+
+    Args:
+        bn: BN after every conv instead of its bias, and no LRN (not in the paper)
+        large_kernel: the fourth branch's kernel (paper: 5; torchvision: 3)
+        aux_logits: the paper's two auxiliary classifiers after 4a and 4d (paper: on, for training);
+            in training mode the model then returns (logits, aux1, aux2), in eval mode logits
+        stem: small = 3x3 stride-1 conv without the stem's max pools; auto picks it below 64 pixels
+    """
     return GoogLeNet(num_classes, in_channels, use_small_stem(stem, input_size, SMALL_INPUT_BELOW),
                      bn=bn, large_kernel=large_kernel, aux_logits=aux_logits)

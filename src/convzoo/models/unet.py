@@ -11,6 +11,8 @@ map per class. The output is a per-pixel map (N, classes, H', W'), not a vector 
   pooled map has even size: H and W must be 188, 204, 220, ... (12 mod 16, at least 188).
 - `unet_padded` (`padding=1`): same layers with padded convs, so the output keeps the input size;
   any size from 16 up works: an upsampled map one pixel short of its skip is zero-padded.
+- `width`: the first level's channels, doubled at each of the four poolings (the paper: 64, so
+  64 → 1024). `width=8` (485,682 parameters) trains on 64x64 canvases on a CPU.
 31,030,658 parameters (the often quoted 31,031,685 is zhixuhao's Keras U-Net: 3 input channels,
 an extra 3x3 conv to 2 maps and a sigmoid 1x1 conv to 1 map). Weights start from the paper's
 Gaussian with std sqrt(2 / fan-in). Dropout at the end of the contracting path (mentioned in the
@@ -21,13 +23,14 @@ network.
 from __future__ import annotations
 
 import itertools
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConvzooError
-from ..layers import kaiming_init
+from ..layers import check_positive, kaiming_init
 from .registry import register_model
 
 WIDTHS = (64, 128, 256, 512, 1024)
@@ -88,6 +91,14 @@ _UNET = {
 @register_model("unet", min_size=188, note="valid convolutions: output is 184 pixels smaller", **_UNET)
 @register_model("unet_padded", min_size=16, padding=1,
                 note="padded convolutions: output keeps the input size", **_UNET)
-def unet(num_classes: int, in_channels: int, input_size: tuple[int, int], padding: int = 0) -> UNet:
+def unet(num_classes: int, in_channels: int, input_size: tuple[int, int], padding: Literal[0, 1] = 0,
+         width: int = 64) -> UNet:
+    """The paper's U-Net, valid or padded.
+
+    Args:
+        padding: 0 = valid convolutions, the paper's (output 184 pixels smaller); 1 = same-size output
+        width: the first level's channels, doubled at each pooling (paper: 64, i.e. 64 to 1024)
+    """
+    check_positive("width", width)
     _check_size(input_size, padding)
-    return UNet(num_classes, in_channels, padding)
+    return UNet(num_classes, in_channels, padding, tuple(width * 2 ** i for i in range(len(WIDTHS))))
