@@ -300,6 +300,9 @@ def test_models_cli_table_and_macs(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["name", "family", "year", "params", "input", "small_stem"]
     assert len(lines) == 1 + len(list_models("resnet*")) and "11,689,512" in "".join(lines)
-    assert main(["models", "shufflenet_v1_g3", "--json", "--macs"]) == 0
-    (row,) = json.loads(capsys.readouterr().out)
+    assert main(["models", "shufflenet_v1_g", "--json"]) == 0  # a substring lists, even one match
+    assert [r["name"] for r in json.loads(capsys.readouterr().out)] == list_models("shufflenet_v1_g")
+    assert main(["models", "shufflenet_v1_g3", "--json", "--macs"]) == 0  # an exact name shows one model
+    row = json.loads(capsys.readouterr().out)
     assert row["macs"] == default_input_macs("shufflenet_v1_g3") and row["small_stem"] is True
+    assert {o["name"]: o["default"] for o in row["options"]}["groups"] == 3

@@ -1,5 +1,8 @@
-"""`convzoo models [PATTERN] [--json] [--macs]`: the registry as a table.
+"""`convzoo models [PATTERN|NAME] [--json] [--macs]`: the registry as a table, or one model in full.
 
+A PATTERN (a glob such as `resnet*`, or a substring) lists the matching models. An exact model NAME
+shows that model's metadata and its builder options (key, type or choices, default, meaning): the
+values `--model-arg KEY=VALUE` accepts and `create_model(NAME, KEY=VALUE)` takes.
 Parameter counts come from the registry's metadata (the tests check them against the builds).
 `--macs` also counts multiply-adds at each model's default input: every model is built and run on
 torch's meta device (shapes only, no arithmetic, no memory), which still takes up to a second
@@ -11,15 +14,18 @@ from __future__ import annotations
 import json
 
 from ..analysis import default_input_macs
-from ..models import list_models, model_info
+from ..models import list_models, model_info, model_options
 
 HEADER = ("name", "family", "year", "params", "input", "small_stem")
 RIGHT_ALIGNED = {"params", "macs"}
+OPTION_HEADER = ("option", "type", "default", "meaning")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("models", help="list the registered models", description=__doc__)
-    p.add_argument("pattern", nargs="?", help="glob (resnet*) or substring to filter names")
+    p = sub.add_parser("models", help="list the registered models, or show one with its options",
+                       description=__doc__)
+    p.add_argument("pattern", nargs="?",
+                   help="glob (resnet*) or substring to filter names; an exact name shows that model's options")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--macs", action="store_true",
                    help="add multiply-adds at the default input (slower: builds and runs each model on "
@@ -28,18 +34,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    rows = []
-    for name in list_models(args.pattern):
-        info = model_info(name)
-        row = {
-            "name": name, "family": info.family, "year": info.year, "params": info.params,
-            "input": "x".join(map(str, info.input_size)), "num_classes": info.num_classes,
-            "min_size": info.min_size, "small_stem": info.small_input_stem,
-            "paper": info.paper, "note": info.note,
-        }
-        if args.macs:
-            row["macs"] = default_input_macs(name)
-        rows.append(row)
+    if args.pattern in list_models():
+        return _show(args.pattern, args)
+    rows = [_row(name, args.macs) for name in list_models(args.pattern)]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -47,13 +44,60 @@ def run(args) -> int:
         print(f"no model matches {args.pattern!r}")
         return 1
     header = HEADER + (("macs",) if args.macs else ())
-    cells = [[_cell(r, h) for h in header] for r in rows]
+    _table(header, [[_cell(r, h) for h in header] for r in rows], RIGHT_ALIGNED)
+    return 0
+
+
+def _row(name: str, macs: bool) -> dict:
+    info = model_info(name)
+    row = {
+        "name": name, "family": info.family, "year": info.year, "params": info.params,
+        "input": "x".join(map(str, info.input_size)), "num_classes": info.num_classes,
+        "min_size": info.min_size, "small_stem": info.small_input_stem,
+        "paper": info.paper, "note": info.note,
+    }
+    if macs:
+        row["macs"] = default_input_macs(name)
+    return row
+
+
+def _show(name: str, args) -> int:
+    """One model: its metadata, then its options."""
+    row = _row(name, args.macs)
+    options = [o.to_dict() for o in model_options(name)]
+    if args.json:
+        print(json.dumps({**row, "options": options}, indent=2))
+        return 0
+    keys = [k for k in row if k != "note" or row[k]]
+    width = max(map(len, keys))
+    for key in keys:
+        print(f"{key.ljust(width)}  {_cell(row, key)}")
+    print()
+    if not options:
+        print(f"{name} has no options")
+        return 0
+    _table(OPTION_HEADER, [[o["name"], o["type"], format_value(o["default"]), o["help"]] for o in options])
+    print(f"\nset with `convzoo train {name} --model-arg KEY=VALUE` or create_model({name!r}, KEY=value)")
+    return 0
+
+
+def format_value(value) -> str:
+    """A value as `--model-arg` spells it: true/false, none, comma-separated tuples."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(format_value, value))
+    return str(value)
+
+
+def _table(header, cells: list[list[str]], right: set[str] = frozenset()) -> None:
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
     for row_cells in cells:
-        print("  ".join(c.rjust(w) if h in RIGHT_ALIGNED else c.ljust(w)
+        print("  ".join(c.rjust(w) if h in right else c.ljust(w)
                         for c, h, w in zip(row_cells, header, widths)).rstrip())
-    return 0
 
 
 def _cell(row: dict, key: str) -> str:
