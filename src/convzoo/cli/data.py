@@ -1,4 +1,4 @@
-"""`convzoo data list|get|show`: what datasets exist, fetching them, and looking at them."""
+"""`convzoo data list|get|show`: what datasets exist, fetching or generating them, and looking at them."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ def register(sub) -> None:
     q = data_sub.add_parser("get", help="make sure a dataset is available (download or generate it if "
                                         "needed) and check what can be checked")
     q.add_argument("name")
-    q.add_argument("--data-dir", help="look only here")
+    q.add_argument("--data-dir", help="look only here (generated datasets are written to DIR/NAME)")
     q.set_defaults(func=run_get)
 
-    q = data_sub.add_parser("show", help="draw a labelled grid of examples to a PNG")
+    q = data_sub.add_parser("show", help="draw a labelled grid of examples to a PNG (masks as a colour overlay)")
     q.add_argument("name")
     q.add_argument("-o", "--output", default="grid.png", help="PNG to write (default grid.png)")
     q.add_argument("-n", type=int, default=36, help="number of examples (default 36)")
@@ -32,12 +32,13 @@ def register(sub) -> None:
 
 
 def run_list(args) -> int:
-    print(f"{'name':14}  {'shape':8}  {'classes':>7}  where")
+    print(f"{'name':14}  {'shape':8}  {'classes':>7}  {'task':14}  where")
     for name, spec in DATASETS.items():
         found = find_files(spec) if spec.files else None
-        where = str(next(iter(found.values())).parent) if found else f"not found: {spec.how_to_get}"
+        absent = "not generated yet" if spec.origin == "generated" else "not found"
+        where = str(next(iter(found.values())).parent) if found else f"{absent}: {spec.how_to_get}"
         shape = "x".join(map(str, spec.shape)) if spec.shape[1] else "any"
-        print(f"{name:14}  {shape:8}  {len(spec.classes) or '-':>7}  {where}")
+        print(f"{name:14}  {shape:8}  {len(spec.classes) or '-':>7}  {spec.task:14}  {where}")
         print(f"{'':14}  {spec.description}")
     return 0
 
@@ -51,6 +52,7 @@ def run_get(args) -> int:
 
 def run_show(args) -> int:
     from ..analysis.gallery import image_grid
+    from ..data.scenes import overlay
     from ..errors import ConvzooError
 
     if args.n < 1:
@@ -58,8 +60,13 @@ def run_show(args) -> int:
     bundle = load_dataset(args.name, args.data_dir)
     data = bundle.train if args.split == "train" else bundle.test
     pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.n]
-    titles = [data.classes[int(label)] for label in data.labels[pick]]
-    image_grid(data.images[pick].numpy(), titles, args.output,
-               title=f"{args.name} ({args.split}, {len(pick)} of {len(data):,})")
+    images, labels = data.images[pick].numpy(), data.labels[pick]
+    if data.task == "segmentation":  # titles: the classes present; the mask tints their pixels
+        titles = [", ".join(data.classes[k] for k in mask.unique().tolist() if k) for mask in labels]
+        images = overlay(images, labels.numpy())
+    else:
+        titles = [data.classes[int(label)] for label in labels]
+    image_grid(images, titles, args.output, title=f"{args.name} ({args.split}, {len(pick)} of {len(data):,})",
+               cell_inches=1.3 if data.task == "classification" else 1.8)
     print(f"wrote {args.output}")
     return 0

@@ -129,6 +129,32 @@ DATASETS: dict[str, DatasetSpec] = {
                        "reinstall convzoo if it is missing",
         ),
         DatasetSpec(
+            "digit-scenes", "segmentation: 64x64 canvases of 1-4 real MNIST digits (from mnist-sample) "
+                            "with a class mask, 10,000 + 2,000, generated",
+            classes=("background", *_DIGITS), shape=(1, 64, 64), mean=(0.0621,), std=(0.2225,),
+            flippable=False,
+            files=_scene_files(
+                "c81d5c5478dc550f82bea8261bc9e82af97a33d2df1c1ebb44eafb81aa126155",
+                "96f67e6b2b85627227a46b323537efb5186bf75fc3b49829fbbbacaff2b4498a",
+                "9454b14712310c931b75e4ed3ddbdfdecd4abf92ab16445ae678c21f5fe6fc59",
+                "641598f19b51ad9e30e5b7c7f1e3a56942ac088b46aa0a262bd15c7be40764e6"),
+            origin="generated", source="mnist-sample", task="segmentation",
+            how_to_get="`convzoo data get digit-scenes` (made in seconds from the digits that ship with convzoo)",
+        ),
+        DatasetSpec(
+            "fashion-scenes", "segmentation: 64x64 canvases of 1-4 Fashion-MNIST items with a class mask, "
+                              "10,000 + 2,000, generated",
+            classes=("background", *_FASHION), shape=(1, 64, 64), mean=(0.1169,), std=(0.2663,),
+            files=_scene_files(
+                "6e5dfae129040c1e2c6955940622831bfc3ab38626e71c9901d96d4258474bb0",
+                "191a91582d21c98355c9946672846fa86fbafcb8db6acb25eb73461e7d201133",
+                "3d02bff7d2e8737cd0f5760cac7c0ba51e905c235c05ad9cc69f08cadc47a2ce",
+                "e08dbb3a74c24ba0b1c94d806338ffa817bccd58940d4b0ae541cdb743a2a18d"),
+            origin="generated", source="fashion-mnist", task="segmentation",
+            how_to_get="`convzoo data get fashion-scenes` (made in seconds from Fashion-MNIST, which it "
+                       f"needs: {_GET_FASHION})",
+        ),
+        DatasetSpec(
             "cifar10", "Krizhevsky's CIFAR-10: 50,000 + 10,000 32x32 colour images",
             classes=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                      "truck"),
@@ -207,7 +233,7 @@ def locate(name: str, data_dir: str | Path | None = None, *, allow_download: boo
     if spec.origin == "generated" and allow_download:
         from .scenes import generate  # imported here: scenes builds on this module
 
-        return generate(name, Path(data_dir or cache_root()) / spec.name, progress=progress)
+        return generate(name, Path(data_dir or cache_root()) / spec.name)
     if data_dir is not None:
         missing = ", ".join(f.name for f in spec.files if not f.optional)
         raise DataError(f"{name}: {data_dir} does not hold {missing}; get it with {spec.how_to_get}")
@@ -232,7 +258,7 @@ def obtain(name: str, data_dir: str | Path | None = None, *, progress: bool = Fa
             except DataError:
                 from .scenes import generate
 
-                return generate(name, next(iter(found.values())).parent, progress=progress)
+                return generate(name, next(iter(found.values())).parent)
     files = locate(name, data_dir, allow_download=True, progress=progress)
     if spec.checked_on_load:
         verify_files(spec, files)
