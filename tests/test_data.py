@@ -13,7 +13,7 @@ from conftest import MNIST_10K, require_mnist_10k, synthetic_digits, write_idx_d
 
 import convzoo
 from convzoo.data import Augment, BatchLoader, load_dataset, read_idx, read_idx_pair, write_idx
-from convzoo.data.batches import translate_batch
+from convzoo.data.batches import AugmentDraw, translate_batch
 from convzoo.data.catalog import dataset_spec, find_files, search_dirs
 from convzoo.errors import ConvzooError, DataError
 
@@ -174,21 +174,35 @@ def test_batches_cover_the_epoch_once_and_normalise(tiny_data_dir):
     torch.testing.assert_close(x, expected)
 
 
-def test_sharding_by_rank_partitions_the_epoch(tiny_data_dir):
+def test_ranks_share_each_global_batch_of_one_process(tiny_data_dir):
+    """N processes see, between them, exactly the (augmented) batches one process sees."""
     data = load_dataset("fashion-mnist", tiny_data_dir).train
-    seen = []
-    for rank in range(3):
-        loader = BatchLoader(data, 50, shuffle=True, generator=torch.Generator().manual_seed(7),
-                             rank=rank, world_size=3)
-        seen.append(torch.cat([y for _, y in loader]))
+
+    def batches(rank, world):
+        loader = BatchLoader(data, 150, shuffle=True, augment=Augment(translate=2, flip=True),
+                             generator=torch.Generator().manual_seed(7), rank=rank, world_size=world)
         assert len(loader) == 4
-    assert sum(len(s) for s in seen) == 600
+        return list(loader.batches())
+
+    whole = batches(0, 1)
+    shares = [batches(rank, 3) for rank in range(3)]
+    for step, (x, y, n) in enumerate(whole):
+        assert n == 150 and all(share[step][2] == 150 for share in shares)
+        for rank, share in enumerate(shares):
+            assert torch.equal(share[step][0], x[rank::3]) and torch.equal(share[step][1], y[rank::3])
+
+
+def test_evaluation_shards_cover_the_test_set_once(tiny_data_dir):
+    data = load_dataset("fashion-mnist", tiny_data_dir).test
+    parts = [torch.cat([y for _, y in BatchLoader(data, 64, rank=r, world_size=3)]) for r in range(3)]
+    assert torch.equal(torch.cat(parts), data.labels)  # in order, no padding, no duplicates
 
 
 def test_translate_shifts_each_image_by_its_own_offset():
     images = torch.zeros(64, 1, 9, 9, dtype=torch.uint8)
     images[:, :, 4, 4] = 255  # one bright pixel in the centre
-    shifted = translate_batch(images, 2, torch.Generator().manual_seed(0))
+    draw = AugmentDraw.draw(Augment(translate=2), len(images), torch.Generator().manual_seed(0))
+    shifted = translate_batch(images, 2, draw.offsets)
     where = shifted[:, 0].flatten(1).argmax(1)
     rows, cols = where // 9, where % 9
     assert shifted.sum(dim=(1, 2, 3)).eq(255).all()  # nothing lost within ±2 of the centre
@@ -206,7 +220,7 @@ def test_flip_and_parse():
     images = torch.arange(4 * 3, dtype=torch.uint8).reshape(4, 1, 1, 3).repeat(8, 1, 1, 1)
     from convzoo.data.batches import flip_batch
 
-    out = flip_batch(images, torch.Generator().manual_seed(0))
+    out = flip_batch(images, AugmentDraw.draw(Augment(flip=True), len(images), torch.Generator().manual_seed(0)).flips)
     flipped = (out != images).any(dim=(1, 2, 3))
     assert 0 < flipped.sum() < len(images)
     assert torch.equal(out[flipped], images[flipped].flip(-1))

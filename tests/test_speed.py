@@ -194,7 +194,7 @@ def test_tta_final_evaluation_is_reported_and_saved(tiny_data_dir, tmp_path):
     x = torch.zeros(1, 1, 28, 28)
     assert len(trainer.tta_views(x)) == 6  # trained with crop+flip: the same views at test time
     for augment, count in (("flip", 2), ("crop", 3), ("none", 2)):
-        other = Trainer(_config(tiny_data_dir, tmp_path, augment, epochs=1, tta=True, augment=augment))
+        other = Trainer(_config(tiny_data_dir, tmp_path, augment, epochs=1, tta=True, augment=augment)).prepare()
         assert len(other.tta_views(x)) == count, augment
 
 
@@ -264,4 +264,4 @@ def test_train_with_a_recipe_and_an_overriding_flag(capsys, tiny_data_dir, tmp_p
 
 def test_recipe_and_resume_do_not_mix(capsys, tiny_run):
     assert main(["train", "--recipe", "fast", "--resume", str(tiny_run)]) == 1
-    assert "do not mix" in capsys.readouterr().err
+    assert "--recipe cannot change when resuming" in capsys.readouterr().err

@@ -109,7 +109,7 @@ def test_sgd_nesterov_and_adamw_train(tiny_data_dir, tmp_path):
     for opt in ("sgd", "adamw"):
         trainer = Trainer(TrainConfig(data_dir=str(tiny_data_dir), epochs=1, optimizer=opt, nesterov=True,
                                       lr=0.003 if opt == "adamw" else 0.05, out=str(tmp_path / opt),
-                                      precision="fp32", progress=False, label_smoothing=0.1))
+                                      precision="fp32", progress=False, label_smoothing=0.1)).prepare()
         before = trainer.evaluate().loss
         trainer.fit()
         assert trainer.evaluate().loss < before
@@ -117,7 +117,7 @@ def test_sgd_nesterov_and_adamw_train(tiny_data_dir, tmp_path):
 
 
 def test_weight_decay_spares_norms_and_biases(tiny_data_dir):
-    trainer = Trainer(TrainConfig(data_dir=str(tiny_data_dir), weight_decay=0.1, progress=False))
+    trainer = Trainer(TrainConfig(data_dir=str(tiny_data_dir), weight_decay=0.1, progress=False)).prepare()
     decayed = {id(p) for g in trainer.optimizer.param_groups if g["weight_decay"] for p in g["params"]}
     for name, p in trainer.model.named_parameters():
         assert (id(p) in decayed) == (p.ndim > 1), name

@@ -55,7 +55,7 @@ def test_fastest_setup_picks_the_minimum_and_caches_it(monkeypatch, tmp_path):
     first = fastest_setup(key, _build, (1, 28, 28), 10, 32, setups, log=lines.append)
     again = fastest_setup(key, _build, (1, 28, 28), 10, 32, setups, log=lines.append)
     assert first == again == Setup("bf16", False) and len(calls) == 1  # the second answer is the cache's
-    assert "bf16 NCHW" in lines[0] and "cached in" in lines[0]
+    assert "timing 4 setups" in lines[0] and "bf16 NCHW" in lines[1] and "cached in" in lines[1]
     other_batch = fastest_setup(key, _build, (1, 28, 28), 10, 64, setups, log=lines.append)
     assert other_batch == Setup("bf16", False) and len(calls) == 2  # another batch size is measured anew
     cached = json.loads((tmp_path / tune.TUNE_CACHE).read_text())
@@ -87,7 +87,7 @@ def _config(tmp_path, data_dir, name, **overrides):
 
 
 def test_auto_layout_leaves_the_run_as_if_chosen_by_hand(tmp_path, tiny_data_dir):
-    auto = Trainer(_config(tmp_path, tiny_data_dir, "auto", channels_last=None))
+    auto = Trainer(_config(tmp_path, tiny_data_dir, "auto", channels_last=None)).prepare()
     chosen = auto.setup.channels_last
     auto.fit()
     by_hand = Trainer(_config(tmp_path, tiny_data_dir, "hand", channels_last=chosen))
@@ -100,11 +100,11 @@ def test_auto_layout_leaves_the_run_as_if_chosen_by_hand(tmp_path, tiny_data_dir
 
 
 def test_resume_keeps_the_setup_the_run_was_measured_to_need(tmp_path, tiny_data_dir, monkeypatch):
-    run = Trainer(_config(tmp_path, tiny_data_dir, "run", channels_last=None))
+    run = Trainer(_config(tmp_path, tiny_data_dir, "run", channels_last=None)).prepare()
     chosen = run.setup
     run.fit(until_epoch=1)
     # Whatever the cache says now (another measurement, another machine), the run keeps its setup.
-    def another(key, build, shape, classes, batch, setups, log):
+    def another(key, build, shape, classes, batch, setups, log, task):
         return next((s for s in setups if s != chosen), setups[0])
 
     monkeypatch.setattr(trainer_module, "fastest_setup", another)

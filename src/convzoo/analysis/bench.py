@@ -203,7 +203,7 @@ def _convzoo(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict,
     choice, train/tune.py). Returns (run(n), trainer)."""
     config = TrainConfig(model=model_name, model_kwargs=kwargs, batch_size=batch_size, augment="auto",
                          precision=precision, channels_last=channels_last, progress=False)
-    trainer = Trainer(config, data=bundle)
+    trainer = Trainer(config, data=bundle).prepare()
     trainer.model.train()
     batches = _cycle(trainer.train_batches)
 

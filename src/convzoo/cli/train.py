@@ -1,55 +1,79 @@
-"""`convzoo train`, `convzoo eval`, `convzoo predict`: the training loop and its checkpoints."""
+"""`convzoo train`, `convzoo eval`, `convzoo predict`: the training loop and its checkpoints.
+
+The training flags are generated from TrainConfig's fields (train/config.py holds each flag's type,
+help, bounds and whether `--resume` may change it), so the config is their single source.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import types
+import typing
 
-from ..train.config import OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig
+from ..train.config import TrainConfig, flag_name
 from ..train.recipes import RECIPES
+
+_RUN_FLAGS = ("model", "recipe", "resume", "download", "engine", "json", "model_arg")
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field (defaults None: a flag not given leaves the config's default,
+    or the recipe's, and `--resume` can tell which flags were given)."""
+    hints = typing.get_type_hints(TrainConfig)
+    for f in dataclasses.fields(TrainConfig):
+        meta = f.metadata
+        if not meta.get("cli", True):
+            continue
+        kind = _base_type(hints[f.name])
+        default = f.default if f.default is not dataclasses.MISSING else None
+        help_text = meta["help"] + ("" if default is None else f" (default: {default})")
+        if meta.get("resume"):
+            help_text += "; may change with --resume"
+        options = {"help": help_text, "default": None}
+        if kind is bool:
+            parser.add_argument(flag_name(f.name), action=argparse.BooleanOptionalAction, **options)
+            continue
+        if meta.get("choices"):
+            options["choices"] = meta["choices"]
+        parser.add_argument(flag_name(f.name), type=_number(kind, f.name) if kind in (int, float) else kind,
+                            metavar=meta.get("metavar") or (None if meta.get("choices") else f.name.upper()),
+                            **options)
+
+
+def _base_type(hint):
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union else hint
+
+
+def _number(kind, name: str):
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag_name(name)} takes {'an integer' if kind is int else 'a number'}, "
+                                             f"not {text!r}") from None
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a model on a dataset",
                        description="Train MODEL on a dataset; the run directory gets config.json, "
-                                   "metrics.jsonl, curves.png, eval.json and checkpoint.pt.")
+                                   "metrics.jsonl, curves.png, eval.json and checkpoint.pt. Multi-process: "
+                                   "torchrun --standalone --nproc-per-node=N -m convzoo train ... (docs/distributed.md).")
     p.add_argument("model", nargs="?", help=f"a registered model (default: the recipe's, else "
                                             f"{TrainConfig.model}); see `convzoo models`")
     p.add_argument("--recipe", choices=sorted(RECIPES),
                    help="start from a named preset (docs/speed.md); explicit flags override it: "
                         + "; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()))
-    p.add_argument("--data", help=f"dataset (default {TrainConfig.data}); see `convzoo data list`")
-    p.add_argument("--data-dir", help="where the dataset's files are (else the usual search)")
+    p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="a builder option of the model, repeatable (`convzoo models MODEL` lists them), "
+                        "e.g. --model-arg activation=sigmoid --model-arg dropout=0")
+    add_config_flags(p)
     p.add_argument("--download", action="store_true", help="download the dataset if it is missing")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="peak learning rate")
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--momentum", type=float)
-    p.add_argument("--nesterov", action="store_true", default=None)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--schedule", choices=SCHEDULES)
-    p.add_argument("--warmup-epochs", type=float)
-    p.add_argument("--label-smoothing", type=float)
-    p.add_argument("--augment", help="none | flip | crop[N] | crop+flip | auto")
-    p.add_argument("--precision", choices=PRECISIONS,
-                   help="auto (default): the faster of fp32 and bf16 autocast for this model on this machine, "
-                        "measured once and cached (bf16 is tried where the CPU has AMX or AVX512-BF16)")
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                   help="memory format; default: the faster of the two for this model, measured like --precision")
-    p.add_argument("--threads", type=int)
-    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                   help="torch.compile the model for training (compile time is reported apart)")
-    p.add_argument("--ema", type=float, metavar="DECAY",
-                   help="evaluate a moving average of the weights with this decay per step (0 = off)")
-    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
-                   help="final test evaluation averages flipped (if label-safe) and shifted views")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--deterministic", action="store_true", default=None)
-    p.add_argument("--val-split", type=float, help="fraction of train held out for validation")
-    p.add_argument("--test-holdout", type=float,
-                   help="fraction (<1) or count of train used as the test set")
-    p.add_argument("--out", help="run directory (default runs/<model>-<data>-<time>)")
     p.add_argument("--resume", metavar="RUN", help="continue the run in this directory (or checkpoint)")
     p.add_argument("--engine", choices=("torch", "numpy"), default="torch",
                    help="numpy: train with convzoo.reference's from-scratch ops (lenet_modern only)")
@@ -63,43 +87,65 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_eval)
 
-    p = sub.add_parser("predict", help="classify image files with a checkpoint")
+    p = sub.add_parser("predict", help="classify image files (or segment them) with a checkpoint")
     p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("-o", "--out", metavar="DIR",
+                   help="segmentation: folder for the masks (IMAGE.mask.png, default: beside each image)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_predict)
 
 
-_CONFIG_FLAGS = ("data", "data_dir", "epochs", "batch_size", "lr", "optimizer", "momentum", "nesterov",
-                 "weight_decay", "schedule", "warmup_epochs", "label_smoothing", "augment", "precision",
-                 "channels_last", "threads", "compile", "ema", "tta", "seed", "deterministic", "val_split",
-                 "test_holdout", "out")
+def _given(args) -> dict:
+    """The config flags given on the command line."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+            if f.metadata.get("cli", True) and getattr(args, f.name, None) is not None}
 
 
 def config_from_args(args) -> TrainConfig:
+    from ..models import model_info
+    from ..models.registry import parse_model_args
+
     values = RECIPES[args.recipe].values() if getattr(args, "recipe", None) else {}
-    values.update({k: getattr(args, k) for k in _CONFIG_FLAGS if getattr(args, k, None) is not None})
+    values.update(_given(args))
     if args.model:
         values["model"] = args.model
+    model = values.get("model", TrainConfig.model)
+    model_info(model)  # an unknown model fails before anything else
+    if getattr(args, "model_arg", None):
+        values["model_kwargs"] = {**values.get("model_kwargs", {}), **parse_model_args(model, args.model_arg)}
     return TrainConfig(**values)
+
+
+def _resume_overrides(args) -> dict:
+    """The flags a resumed run may change; any other one is refused (it would be ignored)."""
+    from ..errors import ConvzooError
+
+    given = _given(args)
+    fixed = [flag_name(k) for k in given
+             if not next(f for f in dataclasses.fields(TrainConfig) if f.name == k).metadata.get("resume")]
+    fixed += [flag for flag, on in (("MODEL", args.model), ("--recipe", args.recipe),
+                                    ("--model-arg", args.model_arg), ("--engine numpy", args.engine == "numpy"),
+                                    ("--download", args.download)) if on]
+    if fixed:
+        allowed = ", ".join(flag_name(f.name) for f in dataclasses.fields(TrainConfig)
+                            if f.metadata.get("resume") and f.metadata.get("cli", True))
+        raise ConvzooError(f"{', '.join(fixed)} cannot change when resuming (the run keeps its own settings); "
+                           f"--resume accepts {allowed}")
+    given.pop("epochs", None)
+    return given
 
 
 def run_train(args) -> int:
     from ..data import dataset_spec, locate
     from ..errors import ConvzooError
-    from ..models import model_info
     from ..train import Trainer
 
     if args.resume:
-        if args.recipe:
-            raise ConvzooError("--recipe and --resume do not mix: a resumed run keeps its own settings")
-        overrides = {k: getattr(args, k) for k in ("precision", "threads", "compile")
-                     if getattr(args, k) is not None}
-        trainer = Trainer.resume(args.resume, epochs=args.epochs, **overrides)
+        trainer = Trainer.resume(args.resume, epochs=args.epochs, **_resume_overrides(args))
     else:
         config = config_from_args(args)
-        model_info(config.model)  # an unknown model fails before any data is read
         dataset_spec(config.data)
         if args.download:
             locate(config.data, config.data_dir, allow_download=True, progress=True)
@@ -109,16 +155,38 @@ def run_train(args) -> int:
     try:
         result = trainer.fit()
     except KeyboardInterrupt:
-        raise ConvzooError(f"interrupted after epoch {trainer.epoch}; continue with "
-                           f"`convzoo train --resume {trainer.run_dir}`") from None
+        raise ConvzooError(_interrupted(trainer)) from None
+    finally:
+        from ..train import distributed
+
+        distributed.shutdown()
     evaluation = result.pop("evaluation")
+    if trainer.runtime.rank:
+        return 0
     if args.json:
-        print(json.dumps({**result, "per_class_accuracy": evaluation.per_class_accuracy}))
+        print(json.dumps({**result, **_per_class(evaluation)}))
     else:
-        print(f"test accuracy {result['test_acc']:.4f}  (loss {result['test_loss']:.4f}, "
+        miou = f", mean IoU {result['test_miou']:.4f}" if "test_miou" in result else ""
+        what = "pixel accuracy" if result["task"] == "segmentation" else "accuracy"
+        print(f"test {what} {result['test_acc']:.4f}{miou}  (loss {result['test_loss']:.4f}, "
               f"{result['epochs']} epochs, {result['seconds']:.0f} s)")
         print(f"run saved in {result['run_dir']}")
     return 0
+
+
+def _per_class(evaluation) -> dict:
+    d = {"per_class_accuracy": evaluation.per_class_accuracy}
+    if evaluation.task == "segmentation":
+        d["per_class_iou"] = evaluation.per_class_iou
+    return d
+
+
+def _interrupted(trainer) -> str:
+    """A hint that always continues the run: none before the first checkpoint exists."""
+    if not trainer.epoch or trainer.run_dir is None:
+        return "interrupted before the first epoch ended; nothing was saved"
+    more = f" --epochs {trainer.config.epochs}"
+    return f"interrupted after epoch {trainer.epoch}; continue with `convzoo train --resume {trainer.run_dir}{more}`"
 
 
 def _train_numpy(config: TrainConfig) -> int:
@@ -143,18 +211,28 @@ def run_eval(args) -> int:
     from ..data import BatchLoader
     from ..train import Runtime, evaluate, model_from_checkpoint
     from ..train.metrics import checkpoint_test_set
+    from ..train.tasks import task_of_targets
 
     model, payload = model_from_checkpoint(args.checkpoint)
     test = checkpoint_test_set(payload, args.data, args.data_dir)
+    task = task_of_targets(test.labels)
     name = args.data or payload["data"]["name"]
-    runtime = Runtime.create()
-    result = evaluate(model.to(runtime.device), BatchLoader(test, 512, device=runtime.device),
-                      len(test.classes), runtime.autocast)
+    runtime = Runtime.create(precision=payload.get("setup", {}).get("precision", "fp32"))
+    result = evaluate(model.to(runtime.device), BatchLoader(test, 512 if task.name == "classification" else 64,
+                                                            device=runtime.device),
+                      len(test.classes), runtime.autocast, task=task)
     if args.json:
         print(json.dumps({"data": name, **result.to_dict(list(test.classes))}))
         return 0
-    print(f"{name} test: accuracy {result.accuracy:.4f}, loss {result.loss:.4f} ({len(test):,} examples)")
     width = max(len(c) for c in test.classes)
+    if task.name == "segmentation":
+        print(f"{name} test: pixel accuracy {result.accuracy:.4f}, mean IoU {result.mean_iou:.4f}, "
+              f"loss {result.loss:.4f} ({len(test):,} images)")
+        print(f"  {'class':{width}}  IoU     pixel accuracy")
+        for cls, iou, acc in zip(test.classes, result.per_class_iou, result.per_class_accuracy):
+            print(f"  {cls:{width}}  {'   -  ' if iou is None else f'{iou:.4f}'}  {acc:.4f}")
+        return 0
+    print(f"{name} test: accuracy {result.accuracy:.4f}, loss {result.loss:.4f} ({len(test):,} examples)")
     for cls, acc in zip(test.classes, result.per_class_accuracy):
         print(f"  {cls:{width}}  {acc:.4f}")
     print("confusion matrix (rows: true, columns: predicted):")
@@ -170,6 +248,15 @@ def run_predict(args) -> int:
     if args.top_k < 1:
         raise ConvzooError("--top-k must be at least 1")
     predictor = Predictor(args.checkpoint)
+    if predictor.task == "segmentation":
+        results = predictor.segment_files(args.images, args.out)
+        if args.json:
+            print(json.dumps(results, indent=2))
+            return 0
+        for r in results:
+            found = ", ".join(r["found"]) or "only background"
+            print(f"{r['image']}: {found} -> {r['mask']}")
+        return 0
     results = predictor.predict_files(args.images, args.top_k)
     if args.json:
         print(json.dumps(results, indent=2))

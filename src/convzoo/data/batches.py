@@ -44,28 +44,55 @@ class Augment:
         return bool(self.translate or self.flip)
 
 
-def translate_batch(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
-    """Shift each image by its own random (dy, dx) in [-max_shift, max_shift], filling with zeros."""
+@dataclass(frozen=True)
+class AugmentDraw:
+    """The random choices of one augmented batch: per-image shifts and flips."""
+
+    offsets: torch.Tensor | None  # (2, N) int64 in [0, 2 * max_shift]: the window's top-left corner
+    flips: torch.Tensor | None  # (N,) bool
+
+    @classmethod
+    def draw(cls, augment: Augment, n: int, generator: torch.Generator) -> AugmentDraw:
+        # Drawn on the CPU from the caller's CPU generator whatever device trains, so a run draws the
+        # same batches on any device; the draws are a few bytes per image.
+        offsets = (torch.randint(0, 2 * augment.translate + 1, (2, n), generator=generator)
+                   if augment.translate else None)
+        flips = torch.rand(n, generator=generator) < 0.5 if augment.flip else None
+        return cls(offsets, flips)
+
+    def rows(self, index) -> AugmentDraw:
+        """The draws for some rows of the batch (one process's share of a global batch)."""
+        return AugmentDraw(None if self.offsets is None else self.offsets[:, index],
+                           None if self.flips is None else self.flips[index])
+
+
+def translate_batch(images: torch.Tensor, max_shift: int, offsets: torch.Tensor) -> torch.Tensor:
+    """Shift each image (N, C, H, W) or mask (N, H, W) by its own (dy, dx) = offsets - max_shift,
+    filling with zeros (black, or background in a mask)."""
+    squeeze = images.ndim == 3
+    if squeeze:
+        images = images[:, None]
     n, _, h, w = images.shape
     p = max_shift
     padded = torch.nn.functional.pad(images, (p, p, p, p))  # (N, C, H+2p, W+2p)
-    offsets = torch.randint(0, 2 * p + 1, (2, n), generator=generator, device=images.device)
+    offsets = offsets.to(images.device)
     # Every (H, W) window of the padded image as a view, then one gather of each image's window:
     # five times faster than indexing rows and columns separately.
     windows = padded.unfold(2, h, 1).unfold(3, w, 1)  # (N, C, 2p+1, 2p+1, H, W)
-    return windows[torch.arange(n, device=images.device), :, offsets[0], offsets[1]]  # (N, C, H, W)
+    out = windows[torch.arange(n, device=images.device), :, offsets[0], offsets[1]]  # (N, C, H, W)
+    return out[:, 0] if squeeze else out
 
 
-def flip_batch(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    mask = torch.rand(len(images), generator=generator, device=images.device) < 0.5
-    return torch.where(mask[:, None, None, None], images.flip(-1), images)
+def flip_batch(images: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
+    mask = flips.to(images.device).view(-1, *[1] * (images.ndim - 1))
+    return torch.where(mask, images.flip(-1), images)
 
 
-def augment_batch(images: torch.Tensor, augment: Augment, generator: torch.Generator) -> torch.Tensor:
+def augment_batch(images: torch.Tensor, augment: Augment, draw: AugmentDraw) -> torch.Tensor:
     if augment.translate:
-        images = translate_batch(images, augment.translate, generator)
+        images = translate_batch(images, augment.translate, draw.offsets)
     if augment.flip:
-        images = flip_batch(images, generator)
+        images = flip_batch(images, draw.flips)
     return images
 
 
@@ -86,8 +113,12 @@ class Normalizer:
 class BatchLoader:
     """Iterate (inputs, labels) batches over an in-memory dataset.
 
-    `rank`/`world_size` shard each epoch's permutation the way DistributedSampler does, so that
-    multi-process training only has to pass them in.
+    Labels are class indices (N,) or, for segmentation, masks (N, H, W) that are augmented with
+    their images. With `world_size` > 1 (DDP), a shuffled loader gives each process its share
+    `rank::world_size` of every global batch of `batch_size`, so N processes step through exactly
+    the batches one process would, and the augmentation is drawn for the whole global batch; an
+    unshuffled (evaluation) loader gives each process one contiguous part of the data, so the
+    parts cover it exactly once, with no padding.
     """
 
     def __init__(self, data: ArrayDataset, batch_size: int, *, shuffle: bool = False,
@@ -103,20 +134,32 @@ class BatchLoader:
 
     def _indices(self) -> torch.Tensor:
         n = len(self.labels)
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
-        return order[self.rank::self.world_size]
+        if self.shuffle:
+            return torch.randperm(n, generator=self.generator)
+        return torch.arange(self.rank * n // self.world_size, (self.rank + 1) * n // self.world_size)
 
     def __len__(self) -> int:
-        n = len(range(self.rank, len(self.labels), self.world_size))
+        n = len(self.labels) if self.shuffle else len(self._indices())
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
-        index = self._indices().to(self.images.device)
+        for x, y, _ in self.batches():
+            yield x, y
+
+    def batches(self):
+        """(inputs, labels, examples in the global batch) for this process's share of each batch."""
+        index = self._indices()
+        share = slice(self.rank, None, self.world_size) if self.shuffle else slice(None)
         for start in range(0, len(index), self.batch_size):
             batch = index[start:start + self.batch_size]
             if self.drop_last and len(batch) < self.batch_size:
                 break
-            images = self.images[batch]
-            if self.augment:
-                images = augment_batch(images, self.augment, self.generator)
-            yield self.normalize(images), self.labels[batch]
+            draw = AugmentDraw.draw(self.augment, len(batch), self.generator) if self.augment else None
+            mine = batch[share].to(self.images.device)
+            images, labels = self.images[mine], self.labels[mine]
+            if draw is not None:
+                draw = draw.rows(share)
+                images = augment_batch(images, self.augment, draw)
+                if labels.ndim == 3:  # a segmentation mask moves with its image
+                    labels = augment_batch(labels, self.augment, draw)
+            yield self.normalize(images), labels.long(), len(batch)

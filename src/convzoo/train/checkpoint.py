@@ -59,16 +59,29 @@ def load_checkpoint(ref: str | Path, map_location="cpu") -> dict:
     return payload
 
 
-def model_from_checkpoint(ref: str | Path, map_location="cpu"):
-    """(model in eval mode with its weights, the checkpoint payload)."""
+def custom_model_spec(model) -> dict:
+    """What a checkpoint records of a model that is not in the registry: its class, by name."""
+    cls = type(model)
+    return {"name": cls.__name__, "class": f"{cls.__module__}.{cls.__qualname__}", "custom": True}
+
+
+def model_from_checkpoint(ref: str | Path, map_location="cpu", model=None):
+    """(model in eval mode with its weights, the checkpoint payload). A checkpoint of a custom
+    model needs that model (`model=`, built as it was trained) to load its weights into."""
     from ..models import create_from_spec
 
     payload = load_checkpoint(ref, map_location)
-    model = create_from_spec(payload["model"])
+    spec = payload["model"]
+    if model is None:
+        if spec.get("custom"):
+            raise ConvzooError(f"{ref} holds a custom model ({spec['class']}), which only Python can rebuild: "
+                               "model_from_checkpoint(path, model=YourModel())")
+        model = create_from_spec(spec)
     try:
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, KeyError) as exc:
-        raise ConvzooError(f"{ref}: weights do not fit {payload['model']['name']} ({str(exc)[:120]})") from None
+        first = str(exc).strip().splitlines()[0][:120]
+        raise ConvzooError(f"{ref}: weights do not fit {spec['name']} ({first})") from None
     return model.eval(), payload
 
 

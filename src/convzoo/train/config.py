@@ -1,71 +1,97 @@
-"""Every training hyperparameter in one typed place, with its unit."""
+"""Every training hyperparameter in one typed place, with its unit: the single source of the flags.
+
+Each field's metadata holds its help text and its bounds; `convzoo train` generates its flags from
+these fields (cli/train.py), and `__post_init__` checks every bound, so a config built in Python
+is held to the same rules as one from the command line. Fields marked `resume` may change when a
+run is resumed (`--resume RUN --epochs 20`); every other setting belongs to the run.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 from dataclasses import dataclass, field
 
 from ..errors import ConvzooError
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+DEVICES = ("auto", "cpu", "cuda")
+MAX_THREADS = max(os.cpu_count() or 1, 1) * 2  # beyond this, threads only wait for each other
+
+
+def setting(default, help: str, *, choices=None, low=None, high=None, low_open=False, high_open=False,
+            resume: bool = False, cli: bool = True, metavar: str | None = None):
+    """A config field: its default, its help, its bounds (low/high, open or closed) and whether a
+    resumed run may change it."""
+    factory = {"default_factory": default} if callable(default) else {"default": default}
+    return field(**factory, metadata={"help": help, "choices": choices, "low": low, "high": high,
+                                      "low_open": low_open, "high_open": high_open, "resume": resume,
+                                      "cli": cli, "metavar": metavar})
 
 
 @dataclass
 class TrainConfig:
     # what
-    model: str = "lenet_modern"
-    model_kwargs: dict = field(default_factory=dict)
-    data: str = "fashion-mnist"
-    data_dir: str | None = None
-    val_split: float = 0.0  # fraction of the training set held out for validation
-    test_holdout: float | None = None  # fraction (or count) of train used as test when there is none
+    model: str = setting("lenet_modern", "a registered model (see `convzoo models`)", cli=False)
+    model_kwargs: dict = setting(dict, "builder options (--model-arg KEY=VALUE)", cli=False)
+    data: str = setting("fashion-mnist", "dataset (see `convzoo data list`)")
+    data_dir: str | None = setting(None, "where the dataset's files are (else the usual search)", metavar="DIR")
+    train_size: int | None = setting(None, "train on a seeded, class-balanced subset of this many examples",
+                                     low=1, metavar="N")
+    val_split: float = setting(0.0, "fraction of the training set held out for validation", low=0, high=1,
+                               high_open=True)
+    test_holdout: float | None = setting(None, "fraction (< 1) or count of train used as the test set when "
+                                               "there is none", low=0, low_open=True)
     # optimisation
-    epochs: int = 10
-    batch_size: int = 128  # examples per step (per process)
-    lr: float = 0.1  # peak learning rate
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float = 5e-4  # decoupled for AdamW, L2 for SGD; not applied to norms and biases
-    schedule: str = "cosine"
-    warmup_epochs: float = 0.0  # linear warm-up from lr/25 (onecycle default: 30% of the run)
-    step_epochs: int = 30  # 'step' schedule: multiply by step_gamma every this many epochs
-    step_gamma: float = 0.1
-    label_smoothing: float = 0.0
-    augment: str = "none"  # none | flip | crop[N] | crop+flip | auto
-    # numerics and speed
-    precision: str = "auto"  # fp32 | bf16 | auto: the faster on this machine (bf16 tried where native)
-    channels_last: bool | None = None  # None: the faster of NHWC and NCHW on this machine (train/tune.py)
-    threads: int = 0  # 0: torch's default (one per physical core)
-    compile: bool = False  # torch.compile the training step's model (first step timed separately)
+    epochs: int = setting(10, "epochs to train (with --resume: train on to this many)", low=1, resume=True)
+    batch_size: int = setting(128, "examples per optimisation step over all processes (the global batch; "
+                                   "each of N processes takes 1/N of it)", low=1)
+    lr: float = setting(0.1, "peak learning rate", low=0, low_open=True)
+    optimizer: str = setting("sgd", "optimizer", choices=OPTIMIZERS)
+    momentum: float = setting(0.9, "SGD momentum", low=0, high=1, high_open=True)
+    nesterov: bool = setting(False, "Nesterov momentum")
+    weight_decay: float = setting(5e-4, "decoupled for AdamW, L2 for SGD; not applied to norms and biases", low=0)
+    schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
+    warmup_epochs: float = setting(0.0, "linear warm-up from lr/25 (onecycle default: 30%% of the run)", low=0)
+    step_epochs: int = setting(30, "'step' schedule: multiply the lr by --step-gamma every this many epochs", low=1)
+    step_gamma: float = setting(0.1, "'step' schedule's factor", low=0, low_open=True)
+    label_smoothing: float = setting(0.0, "label smoothing of the cross-entropy", low=0, high=1, high_open=True)
+    aux_weight: float = setting(0.3, "weight of each auxiliary classifier's loss (GoogLeNet's 0.3); training only",
+                                low=0)
+    augment: str = setting("none", "none | flip | crop[N] | crop+flip | auto (batch-level, labels and masks alike)")
+    # numerics, speed and where it runs
+    device: str = setting("auto", "auto: the GPU of this process when CUDA is available, else the CPU",
+                          choices=DEVICES, resume=True)
+    precision: str = setting("auto", "auto: the faster of fp32 and bf16 autocast, measured on CPUs; bf16 (or fp16 "
+                                     "with a GradScaler) on CUDA", choices=PRECISIONS, resume=True)
+    channels_last: bool | None = setting(None, "memory format; default: the faster for this model, measured "
+                                               "like --precision")
+    threads: int = setting(0, "CPU threads per process (0: torch's default, one per physical core)", low=0,
+                           high=MAX_THREADS, resume=True)
+    compile: bool = setting(False, "torch.compile the model for training (compile time is reported apart)",
+                            resume=True)
+    sync_bn: bool = setting(False, "multi-process: batch norm statistics over the global batch")
+    dist_timeout: float = setting(300.0, "multi-process: seconds a process waits for the others before it fails",
+                                  low=1, high=86400, resume=True, metavar="SECONDS")
     # evaluation
-    ema: float = 0.0  # decay per step of an exponential moving average of the weights; 0 = off
-    tta: bool = False  # final test evaluation averages logits over flip (if label-safe) and shifts
+    ema: float = setting(0.0, "evaluate a moving average of the weights with this decay per step (0 = off)",
+                         low=0, high=1, high_open=True, metavar="DECAY")
+    tta: bool = setting(False, "final test evaluation averages flipped (if label-safe) and shifted views")
     # reproducibility
-    seed: int = 0
-    deterministic: bool = False
+    seed: int = setting(0, "seed of every random choice (data order, augmentation, initialisation)", low=0)
+    deterministic: bool = setting(False, "deterministic kernels only (slower)")
     # output
-    out: str | None = None  # run directory; default runs/<model>-<data>-<time>
-    progress: bool | None = None  # None: a bar only when stderr is a terminal
+    out: str | None = setting(None, "run directory (default runs/<model>-<data>-<time>)", metavar="DIR")
+    progress: bool | None = setting(None, "a progress bar (default: only when stderr is a terminal)", resume=True)
 
     def __post_init__(self):
-        checks = [
-            (self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}"),
-            (self.schedule in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}"),
-            (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}"),
-            (self.epochs >= 1, "--epochs must be at least 1"),
-            (self.batch_size >= 1, "--batch-size must be at least 1"),
-            (self.lr > 0, "--lr must be positive"),
-            (0 <= self.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
-            (self.weight_decay >= 0, "--weight-decay must be non-negative"),
-            (0 <= self.warmup_epochs <= self.epochs, "--warmup-epochs must be within the run"),
-            (0 <= self.ema < 1, "--ema must be a decay in [0, 1) (0 = off, e.g. 0.999)"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConvzooError(message)
+        for f in dataclasses.fields(self):
+            _check(f, getattr(self, f.name))
+        if not self.warmup_epochs <= self.epochs:
+            raise ConvzooError("--warmup-epochs must be within the run (at most --epochs)")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -74,3 +100,26 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _check(f: dataclasses.Field, value) -> None:
+    meta, flag = f.metadata, flag_name(f.name)
+    if value is None:
+        return
+    if meta.get("choices") and value not in meta["choices"]:
+        raise ConvzooError(f"{flag} must be one of {', '.join(meta['choices'])}, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if isinstance(value, float) and math.isnan(value):
+        raise ConvzooError(f"{flag} must be a number, not nan")
+    low, high = meta.get("low"), meta.get("high")
+    too_low = low is not None and (value <= low if meta["low_open"] else value < low)
+    too_high = (high is not None and (value >= high if meta["high_open"] else value > high)) or math.isinf(value)
+    if too_low or too_high:
+        lower = f"{'>' if meta['low_open'] else '>='} {low}" if low is not None else ""
+        upper = f"{'<' if meta['high_open'] else '<='} {high}" if high is not None else "finite"
+        raise ConvzooError(f"{flag} must be {' and '.join(b for b in (lower, upper) if b)}, not {value}")

@@ -1,5 +1,7 @@
-"""Evaluation: accuracy, loss, per-class accuracy and the confusion matrix in one pass, optionally
-with test-time augmentation (logits averaged over flipped and shifted views of each batch)."""
+"""Evaluation: loss, accuracy, per-class accuracy and the confusion matrix in one streaming pass,
+for classification and segmentation (pixel accuracy, IoU per class), optionally with test-time
+augmentation (logits averaged over flipped and shifted views of each batch), and summed over
+processes when training runs under DDP."""
 
 from __future__ import annotations
 
@@ -9,23 +11,43 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .tasks import CLASSIFICATION, Task
+
 
 @dataclass
 class Evaluation:
-    loss: float
-    accuracy: float
+    loss: float  # mean cross-entropy per prediction (per image, or per pixel)
+    accuracy: float  # per image, or per pixel
     confusion: torch.Tensor  # (classes, classes) int64, rows = true class, columns = predicted
+    task: str = "classification"
 
     @property
     def per_class_accuracy(self) -> list[float]:
         totals = self.confusion.sum(1).clamp(min=1)
         return (self.confusion.diag().double() / totals).tolist()
 
+    @property
+    def per_class_iou(self) -> list[float | None]:
+        """Intersection over union per class; None for a class absent from both truth and prediction."""
+        c = self.confusion.double()
+        union = c.sum(0) + c.sum(1) - c.diag()
+        return [None if u == 0 else i / u for i, u in zip(c.diag().tolist(), union.tolist())]
+
+    @property
+    def mean_iou(self) -> float:
+        present = [v for v in self.per_class_iou if v is not None]
+        return sum(present) / max(len(present), 1)
+
     def to_dict(self, classes=None) -> dict:
-        return {"loss": self.loss, "accuracy": self.accuracy,
-                "per_class_accuracy": dict(zip(classes, self.per_class_accuracy)) if classes
-                else self.per_class_accuracy,
-                "confusion": self.confusion.tolist()}
+        def by_class(values):
+            return dict(zip(classes, values)) if classes else values
+
+        d = {"task": self.task, "loss": self.loss, "accuracy": self.accuracy,
+             "per_class_accuracy": by_class(self.per_class_accuracy), "confusion": self.confusion.tolist()}
+        if self.task == "segmentation":
+            d.update(pixel_accuracy=self.accuracy, mean_iou=self.mean_iou,
+                     per_class_iou=by_class(self.per_class_iou))
+        return d
 
 
 Views = Callable[[torch.Tensor], list[torch.Tensor]]
@@ -74,23 +96,52 @@ def predict_view_logits(model, batches, autocast, views: Views) -> tuple[torch.T
     return torch.cat(outputs, 1), torch.cat(labels)
 
 
-def evaluate(model, batches, num_classes: int, autocast, views: Views | None = None) -> Evaluation:
-    return _evaluation(*predict_logits(model, batches, autocast, views), num_classes)
+def evaluate(model, batches, num_classes: int, autocast, views: Views | None = None, *,
+             task: Task = CLASSIFICATION, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Evaluation:
+    """Loss, accuracy and the confusion matrix in one streaming pass (only counts are kept, so a
+    segmentation test set's per-pixel logits never pile up). With `views`, a batch's logits are the
+    mean over `views(batch)`; a view may be a pair (tensor, undo), `undo` mapping its output back
+    (a mirrored mask). `reduce` sums the counts over processes (DDP), so every rank gets the numbers
+    of the whole test set."""
+    return _streaming_evaluation(model, batches, num_classes, autocast, views, task, reduce)[-1]
 
 
-def evaluate_plain_and_tta(model, batches, num_classes: int, autocast, views: Views) -> tuple[Evaluation, Evaluation]:
-    """The plain and the test-time-augmented evaluation from one pass: `views(x)[0]` is `x` itself
-    (as `tta_views` returns it), so the plain logits are the first view's."""
-    logits, labels = predict_view_logits(model, batches, autocast, views)
-    return _evaluation(logits[0], labels, num_classes), _evaluation(logits.mean(0), labels, num_classes)
+def evaluate_plain_and_tta(model, batches, num_classes: int, autocast, views: Views, *,
+                           task: Task = CLASSIFICATION, reduce=None) -> tuple[Evaluation, Evaluation]:
+    """The plain and the test-time-augmented evaluation from one pass: the first view is the batch
+    itself (as `tta_views` returns it), so the plain logits are the first view's."""
+    plain, augmented = _streaming_evaluation(model, batches, num_classes, autocast, views, task, reduce)
+    return plain, augmented
 
 
-def _evaluation(logits: torch.Tensor, labels: torch.Tensor, num_classes: int) -> Evaluation:
-    loss = F.cross_entropy(logits, labels).item()
-    predicted = logits.argmax(1)
-    confusion = torch.bincount(labels * num_classes + predicted, minlength=num_classes**2)
-    return Evaluation(loss, (predicted == labels).double().mean().item(),
-                      confusion.reshape(num_classes, num_classes).cpu())
+def _streaming_evaluation(model, batches, num_classes, autocast, views, task, reduce) -> list[Evaluation]:
+    model.eval()
+    passes = 2 if views is not None else 1  # plain, and the mean over the views
+    sums = None  # per pass: summed loss, predictions, confusion counts
+    with torch.inference_mode(), autocast():
+        for x, y in batches:
+            if views is None:
+                outputs = [model(x).float()]
+            else:
+                pairs = [(v, None) if isinstance(v, torch.Tensor) else v for v in views(x)]
+                each = [model(v).float() if undo is None else undo(model(v).float()) for v, undo in pairs]
+                outputs = [each[0], torch.stack(each).mean(0)]
+            if sums is None:
+                sums = torch.zeros(passes, 2 + num_classes**2, dtype=torch.float64, device=y.device)
+            for i, logits in enumerate(outputs):
+                sums[i, 0] += F.cross_entropy(logits, y, reduction="sum").double()
+                sums[i, 1] += task.predictions(y)
+                sums[i, 2:] += task.confusion(logits, y, num_classes).flatten().double()
+    if sums is None:  # this process's share of the test set is empty
+        sums = torch.zeros(passes, 2 + num_classes**2, dtype=torch.float64)
+    if reduce is not None:
+        sums = reduce(sums)
+    results = []
+    for row in sums.cpu():
+        count = max(row[1].item(), 1)
+        confusion = row[2:].round().long().reshape(num_classes, num_classes)
+        results.append(Evaluation(row[0].item() / count, confusion.diag().sum().item() / count, confusion, task.name))
+    return results
 
 
 def checkpoint_test_set(payload: dict, name: str | None = None, data_dir=None):

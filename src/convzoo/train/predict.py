@@ -137,8 +137,33 @@ class Analysis:
         return int(np.argmax(self.probabilities))
 
 
+def mask_palette(classes: int) -> list[int]:
+    """A flat RGB palette: black background, then well-separated colours (tab20's first ones)."""
+    import matplotlib
+
+    colours = [(0, 0, 0)] + [tuple(round(255 * c) for c in matplotlib.colormaps["tab10"](i % 10)[:3])
+                             for i in range(classes - 1)]
+    return [v for rgb in colours for v in rgb]
+
+
+def write_mask(mask: np.ndarray, path: str | Path, classes: int) -> Path:
+    """A (H, W) class-index mask as a palette PNG (pixel value = class index), written atomically."""
+    from PIL import Image
+
+    from ..atomic import atomic_path
+
+    img = Image.fromarray(mask.astype(np.uint8), mode="P")
+    img.putpalette(mask_palette(classes))
+    try:
+        with atomic_path(path) as tmp:
+            img.save(tmp, format="PNG")
+    except OSError as exc:
+        raise ConvzooError(f"cannot write {path} ({exc.strerror or exc})") from None
+    return Path(path)
+
+
 class Predictor:
-    """A checkpoint ready to classify images."""
+    """A checkpoint ready to classify images (or, for a segmentation model, to label their pixels)."""
 
     def __init__(self, checkpoint: str | Path):
         self.path = resolve_checkpoint(checkpoint)
@@ -152,6 +177,7 @@ class Predictor:
         fits_style = self.channels == 1 and self.size == (28, 28)
         self.style = style_for(self.data["name"]) if fits_style else None
         self.map_modules = conv_map_modules(self.model)
+        self.task = payload.get("task", "classification")
         self._hooks_lock = threading.Lock()  # the capture hooks are per call: one call at a time
 
     def prepare(self, img) -> Prepared:
@@ -201,3 +227,41 @@ class Predictor:
         order = np.argsort(probabilities)[::-1][:min(k, len(self.classes))]
         return [{"class": self.classes[i], "index": int(i), "probability": float(probabilities[i])}
                 for i in order]
+
+    # ---- segmentation ------------------------------------------------------------------
+    SIZE_MULTIPLE = 32  # U-Net pools four times: inputs are padded to a multiple of 2^5
+
+    @torch.inference_mode()
+    def segment(self, img) -> np.ndarray:
+        """(H, W) class indices for an image at its own size: grey (or RGB) as the training data,
+        ink light on dark (a light picture is inverted), mirror-padded to the size the network
+        needs and cropped back."""
+        from PIL import ImageOps
+
+        img = ImageOps.exif_transpose(img).convert("L" if self.channels == 1 else "RGB")
+        arr = np.asarray(img, dtype=np.uint8)
+        if self.channels == 1 and arr.mean() > 127:
+            arr = 255 - arr
+        arr = arr[None] if self.channels == 1 else arr.transpose(2, 0, 1)
+        h, w = arr.shape[1:]
+        m = self.SIZE_MULTIPLE
+        pad_h, pad_w = max(-h % m, self.size[0] - h), max(-w % m, self.size[1] - w)
+        x = self.normalize(torch.from_numpy(np.ascontiguousarray(arr))[None])  # (1, C, H, W)
+        if pad_h or pad_w:
+            mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+            x = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+        logits = self.model(x).float()  # (1, classes, H', W')
+        return logits[0, :, :h, :w].argmax(0).numpy().astype(np.uint8)
+
+    def segment_files(self, paths, out_dir: str | Path | None = None) -> list[dict]:
+        """Segment each image and write IMAGE.mask.png (in `out_dir`, else beside the image)."""
+        results = []
+        for path in paths:
+            mask = self.segment(read_image(path))
+            dest = (Path(out_dir) if out_dir else Path(path).parent) / f"{Path(path).stem}.mask.png"
+            write_mask(mask, dest, len(self.classes))
+            counts = np.bincount(mask.ravel(), minlength=len(self.classes))
+            results.append({"image": str(path), "mask": str(dest), "size": list(mask.shape),
+                            "pixels": {self.classes[i]: int(c) for i, c in enumerate(counts) if c},
+                            "found": [self.classes[i] for i, c in enumerate(counts) if c and i]})
+        return results

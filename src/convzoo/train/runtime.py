@@ -1,8 +1,8 @@
 """The one place that knows where and how training runs: device, process rank, precision, output.
 
-Multi-process training (DDP under torchrun) changes only this file's answers: `rank` and
-`world_size` come from the environment torchrun sets, only rank 0 logs and writes, and the batch
-loader shards its permutation by rank. Until DDP lands, world_size is 1.
+Under torchrun (train/distributed.py) `rank` and `world_size` come from the environment, the
+process group is joined here, only rank 0 logs and writes, and each process takes its share of
+every global batch. On CUDA each process uses the GPU of its local rank.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from ..errors import ConvzooError
 
 
 @functools.cache
@@ -41,17 +43,33 @@ def machine() -> dict:
     return {"cpu": cpu, "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
-def pick_device() -> torch.device:
-    if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def pick_device(device: str = "auto", local_rank: int = 0) -> torch.device:
+    """`auto`: the GPU of this process's local rank when CUDA is available, else the CPU."""
+    if device not in DEVICES:
+        raise ConvzooError(f"--device must be one of {', '.join(DEVICES)}, not {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConvzooError("--device cuda: no CUDA GPU is available to this torch "
+                           f"({torch.__version__}); use --device cpu or a CUDA build of torch")
+    if device != "cpu" and torch.cuda.is_available():
+        if local_rank >= torch.cuda.device_count():
+            raise ConvzooError(f"local rank {local_rank} has no GPU ({torch.cuda.device_count()} visible); "
+                               "start at most one process per GPU")
+        return torch.device("cuda", local_rank)
     return torch.device("cpu")
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
+    """`auto` on CUDA: bf16 where the GPU has it, else fp16 (with a GradScaler). On CPUs the
+    Trainer measures instead (train/tune.py); this is the rule where it cannot."""
     if precision != "auto":
+        if precision == "fp16" and device.type != "cuda":
+            raise ConvzooError("--precision fp16 is for CUDA GPUs (on CPUs use bf16 or fp32)")
         return precision
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     return "bf16" if cpu_has_fast_bf16() else "fp32"
 
 
@@ -68,31 +86,43 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
 @dataclass
 class Runtime:
     device: torch.device
-    precision: str  # resolved: fp32 | bf16
+    precision: str  # resolved: fp32 | bf16 | fp16 (CUDA only)
     rank: int = 0
     world_size: int = 1
     progress: bool = False
 
     @classmethod
-    def create(cls, precision: str = "auto", threads: int = 0, progress: bool | None = None) -> Runtime:
-        device = pick_device()
+    def create(cls, precision: str = "auto", threads: int = 0, progress: bool | None = None,
+               device: str = "auto", dist_timeout: float = 300.0) -> Runtime:
+        """The runtime of this process; under torchrun (WORLD_SIZE > 1) it joins the process group."""
+        from . import distributed
+
+        rank, local_rank, world_size = distributed.env_world()
+        where = pick_device(device, local_rank)
+        if where.type == "cuda":
+            torch.cuda.set_device(where)
         if threads:
             torch.set_num_threads(threads)
-        rank = int(os.environ.get("RANK", "0"))
-        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        if world_size > 1:
+            distributed.init(where, dist_timeout)
         if progress is None:
             progress = sys.stderr.isatty()
-        return cls(device, resolve_precision(precision, device), rank, world_size, progress and rank == 0)
+        return cls(where, resolve_precision(precision, where), rank, world_size, progress and rank == 0)
 
     @property
     def is_main(self) -> bool:
         return self.rank == 0
 
     def autocast(self):
-        """bf16 autocast for the forward pass; weights and the loss stay fp32."""
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        """bf16 (or, on CUDA, fp16) autocast for the forward pass; weights and the loss stay fp32."""
+        if self.precision in ("bf16", "fp16"):
+            dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+            return torch.autocast(self.device.type, dtype=dtype)
         return contextlib.nullcontext()
+
+    def grad_scaler(self) -> torch.amp.GradScaler | None:
+        """fp16 gradients underflow without loss scaling; bf16 and fp32 need none."""
+        return torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
 
     def log(self, message: str) -> None:
         if self.is_main:

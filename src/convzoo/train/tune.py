@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 
 from ..atomic import write_json
 from ..data import cache_root
 from .runtime import machine
+from .tasks import CLASSIFICATION, Task
 
 TUNE_CACHE = "tune.json"
 
@@ -49,7 +49,7 @@ def candidate_setups(precision: str, channels_last: bool | None, fast_bf16: bool
 
 def time_setups(build: Callable[[], torch.nn.Module], input_shape: tuple[int, int, int], num_classes: int,
                 batch_size: int, setups: list[Setup], budget_s: float = 1.5, rounds: int = 3,
-                max_steps: int = 5) -> dict[Setup, float]:
+                max_steps: int = 5, task: Task = CLASSIFICATION) -> dict[Setup, float]:
     """Median milliseconds per training step (forward, backward, SGD) of each setup, on random data.
 
     One warm-up step each (kernel selection, first allocations), then `rounds` alternating rounds
@@ -59,9 +59,9 @@ def time_setups(build: Callable[[], torch.nn.Module], input_shape: tuple[int, in
     """
     steps, first = {}, {}
     x = torch.randn(batch_size, *input_shape)
-    y = torch.randint(0, num_classes, (batch_size,))
+    y = torch.randint(0, num_classes, (batch_size, *input_shape[1:]) if task.name == "segmentation" else (batch_size,))
     for setup in setups:
-        steps[setup] = _step_fn(build(), x, y, setup)
+        steps[setup] = _step_fn(build(), x, y, setup, task)
         first[setup] = _seconds(steps[setup], 1)
     warmup = sum(first.values())
     rounds = rounds if warmup <= budget_s else 1
@@ -73,7 +73,8 @@ def time_setups(build: Callable[[], torch.nn.Module], input_shape: tuple[int, in
     return {s: statistics.median(v) for s, v in samples.items()}
 
 
-def _step_fn(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, setup: Setup) -> Callable[[], None]:
+def _step_fn(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, setup: Setup,
+             task: Task) -> Callable[[], None]:
     layout = torch.channels_last if setup.channels_last else torch.contiguous_format
     model = model.train().to(memory_format=layout)
     x = x.contiguous(memory_format=layout)
@@ -81,8 +82,8 @@ def _step_fn(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, setup: Se
 
     def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=setup.precision == "bf16"):
-            logits = model(x)
-        loss = F.cross_entropy(logits.float(), y)
+            outputs = model(x)
+        loss, *_ = task.loss_sum(outputs, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -100,18 +101,20 @@ def _seconds(step: Callable[[], None], n: int) -> float:
 
 def fastest_setup(key: dict, build: Callable[[], torch.nn.Module], input_shape: tuple[int, int, int],
                   num_classes: int, batch_size: int, setups: list[Setup],
-                  log: Callable[[str], None] = print) -> Setup:
+                  log: Callable[[str], None] = print, task: Task = CLASSIFICATION) -> Setup:
     """The fastest of `setups` for this key (from the cache, else measured now and cached)."""
     if len(setups) == 1:
         return setups[0]
     cache_key = json.dumps({**key, "batch_size": batch_size, "input": list(input_shape),
-                            "classes": num_classes, "setups": [asdict(s) for s in setups], **machine()},
+                            "classes": num_classes, "setups": [asdict(s) for s in setups], **machine(),
+                            **({"task": task.name} if task.name != "classification" else {})},
                            sort_keys=True)
     cache = _read_cache()
     if cache_key in cache:
         return Setup(**cache[cache_key]["setup"])
     started = time.perf_counter()
-    times = time_setups(build, input_shape, num_classes, batch_size, setups)
+    log(f"auto setup: timing {len(setups)} setups ({', '.join(s.label for s in setups)}) for a few steps each")
+    times = time_setups(build, input_shape, num_classes, batch_size, setups, task=task)
     best = min(times, key=times.get)
     log(f"auto setup: {best.label} (ms per step measured now: "
         + ", ".join(f"{s.label} {ms:.1f}" for s, ms in times.items())

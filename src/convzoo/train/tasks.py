@@ -1,0 +1,86 @@
+"""What a model is trained to predict: one class per image, or one class per pixel.
+
+A task turns a model's outputs and the targets into the training loss and the counts the metrics
+need. Both tasks count their predictions into one confusion matrix (rows: true class), so the
+metrics of both come from it: accuracy (pixel accuracy for segmentation) and, for segmentation,
+intersection over union per class (the diagonal over row + column - diagonal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import ConvzooError
+
+TASKS = ("classification", "segmentation")
+AUX_WEIGHT = 0.3  # GoogLeNet (Szegedy et al. 2015, sec. 5): each auxiliary loss weighted by 0.3
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str  # classification | segmentation
+    aux_weight: float = AUX_WEIGHT  # weight of each auxiliary classifier's loss (training only)
+
+    @property
+    def target_dims(self) -> int:
+        return 1 if self.name == "classification" else 3  # (N,) labels or (N, H, W) masks
+
+    def loss_sum(self, outputs, targets: torch.Tensor,
+                 label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(the summed loss to minimise, the main head's summed loss, the main logits), sums over every
+        prediction. A model in training mode may return (main, aux1, aux2, ...): each auxiliary
+        head's loss is added with `aux_weight`; the main loss alone is what the metrics report."""
+        main, *aux = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+        main_loss = F.cross_entropy(main.float(), targets, reduction="sum", label_smoothing=label_smoothing)
+        total = main_loss
+        for head in aux:
+            total = total + self.aux_weight * F.cross_entropy(head.float(), targets, reduction="sum",
+                                                              label_smoothing=label_smoothing)
+        return total, main_loss, main
+
+    @staticmethod
+    def predictions(targets: torch.Tensor) -> int:
+        """How many predictions a batch of targets asks for (images, or pixels)."""
+        return targets.numel()
+
+    @staticmethod
+    def confusion(logits: torch.Tensor, targets: torch.Tensor, num_classes: int) -> torch.Tensor:
+        """(classes, classes) int64 counts of (true, predicted) for a batch: per image or per pixel."""
+        predicted = logits.argmax(1)
+        return torch.bincount((targets * num_classes + predicted).flatten(),
+                              minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+CLASSIFICATION = Task("classification")
+SEGMENTATION = Task("segmentation")
+
+
+def task_of_targets(targets: torch.Tensor, aux_weight: float = AUX_WEIGHT) -> Task:
+    return Task("segmentation" if targets.ndim == 3 else "classification", aux_weight)
+
+
+def check_fit(model_name: str, outputs, data_name: str, task: Task, num_classes: int,
+              target_shape: tuple[int, ...]) -> None:
+    """One line that says what fits, when a model's output cannot be trained on a dataset's targets
+    (a segmentation model on a classification dataset, or the reverse, or a size mismatch)."""
+    main = outputs[0] if isinstance(outputs, (tuple, list)) else outputs
+    if not isinstance(main, torch.Tensor):
+        raise ConvzooError(f"{model_name} returns {type(main).__name__}, not a tensor of logits")
+    per_pixel = main.ndim == 4
+    if task.name == "classification" and per_pixel:
+        raise ConvzooError(f"{model_name} is a segmentation model (it predicts a class per pixel) and "
+                           f"{data_name} is a classification dataset; train it on a segmentation dataset "
+                           "(digit-scenes, fashion-scenes), or pick a classifier (`convzoo models`)")
+    if task.name == "segmentation" and not per_pixel:
+        raise ConvzooError(f"{model_name} is a classification model (one class per image) and {data_name} "
+                           "is a segmentation dataset (a class per pixel); train a segmentation model such "
+                           "as unet_padded on it, or a classifier on a classification dataset")
+    if main.shape[1] != num_classes:
+        raise ConvzooError(f"{model_name} predicts {main.shape[1]} classes, {data_name} has {num_classes}")
+    if per_pixel and tuple(main.shape[2:]) != tuple(target_shape):
+        raise ConvzooError(f"{model_name} predicts {main.shape[2]}x{main.shape[3]} maps for "
+                           f"{target_shape[0]}x{target_shape[1]} inputs; a per-pixel loss needs the input's size "
+                           "(use a 'same'-padded model such as unet_padded)")
