@@ -234,7 +234,7 @@ def fashion_style(img) -> Prepared:
     return Prepared(np.round(field).astype(np.uint8), inverted, empty=False)
 
 
-STYLES = {"mnist": mnist_style, "fashion-mnist": fashion_style}
+STYLES = {"mnist": mnist_style, "mnist-sample": mnist_style, "fashion-mnist": fashion_style}
 
 
 def style_for(dataset: str):

@@ -32,7 +32,7 @@ from .payload import analysis_json
 
 MAX_BODY = 2 * 1024 * 1024  # bytes
 STATIC = Path(__file__).resolve().parent / "static"
-MODE_OF_DATA = {"mnist": "digits", "fashion-mnist": "fashion"}
+MODE_OF_DATA = {"mnist": "digits", "mnist-sample": "digits", "fashion-mnist": "fashion"}
 IMAGE_TYPES = ("image/png", "image/jpeg")
 
 
