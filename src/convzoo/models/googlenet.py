@@ -112,6 +112,9 @@ class GoogLeNet(nn.Module):
 _GOOGLENET = {
     "family": "googlenet", "paper": "Szegedy et al., Going Deeper with Convolutions", "year": 2015,
     "input_size": (3, 224, 224), "num_classes": 1000, "min_size": 4, "small_input_stem": True,
+    # Trained as in the paper, with both auxiliary classifiers (their 0.3-weighted losses); the
+    # registered counts are the deployed network's, without them.
+    "train_options": {"aux_logits": True},
 }
 
 

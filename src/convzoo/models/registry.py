@@ -48,6 +48,10 @@ class ModelInfo:
     note: str = ""  # how this differs from the paper, and why
     small_input_stem: bool = False  # a documented stem for 28x28 / 32x32 inputs exists
     fixed: dict = field(default_factory=dict)  # builder arguments that make this variant
+    # Builder options the Trainer adds when it builds the model to train it (an explicit option
+    # wins), where the paper trains with a part it does not count or use at test time: GoogLeNet's
+    # auxiliary classifiers.
+    train_options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ def register_model(
     min_size: int | None = None,
     note: str = "",
     small_input_stem: bool = False,
+    train_options: dict | None = None,
     **fixed,
 ) -> Callable[[Builder], Builder]:
     """Register `builder(num_classes=, in_channels=, input_size=, **options)` under `name`.
@@ -93,11 +98,12 @@ def register_model(
     def decorate(builder: Builder) -> Builder:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
-        _check_fixed(name, builder, fixed)
+        _check_fixed(name, builder, {**fixed, **(train_options or {})})
         _REGISTRY[name] = ModelInfo(
             name=name, family=family, paper=paper, year=year, input_size=tuple(input_size),
             num_classes=num_classes, params=params, min_size=min_size or input_size[1],
             builder=builder, note=note, small_input_stem=small_input_stem, fixed=dict(fixed),
+            train_options=dict(train_options or {}),
         )
         return builder
 

@@ -126,6 +126,15 @@ def card_of(path: Path) -> dict:
         raise ConvzooError(f"{card_path}: unreadable model card ({exc})") from None
 
 
+EMPTY_IMAGE = "empty image: nothing to classify (no ink, or one flat colour)"
+
+
+def file_error(path, exc: ConvzooError) -> dict:
+    """A file's result when it has no answer; the message names the file once."""
+    message = str(exc).removeprefix(f"{path}: ")
+    return {"image": str(path), "error": message}
+
+
 @dataclass
 class Analysis:
     prepared: Prepared  # what the network saw
@@ -181,10 +190,12 @@ class Predictor:
         self._hooks_lock = threading.Lock()  # the capture hooks are per call: one call at a time
 
     def prepare(self, img) -> Prepared:
+        """What the network sees; `empty` when there is nothing to classify (no ink for a digit or a
+        garment; one flat colour for any other model), so no confident answer is given on it."""
         if self.style is not None:
             return self.style(img)
         arr = to_uint8_input(img, self.channels, self.size)
-        return Prepared(arr[0] if self.channels == 1 else arr, inverted=False, empty=False)
+        return Prepared(arr[0] if self.channels == 1 else arr, inverted=False, empty=bool(arr.min() == arr.max()))
 
     def preprocess(self, img) -> np.ndarray:
         """(C, H, W) uint8, as the model's training data looked."""
@@ -219,9 +230,26 @@ class Predictor:
         return Analysis(prepared, probs.tolist(), maps)
 
     def predict_files(self, paths, top_k: int = 3) -> list[dict]:
-        images = np.stack([self.preprocess(read_image(p)) for p in paths])
-        probs = self.probabilities(images)
-        return [{"image": str(path), "top": self.top(p.tolist(), top_k)} for path, p in zip(paths, probs)]
+        """One result per file, in order: {"image", "top"}, or {"image", "error"} for a file that has
+        no answer (unreadable, not an image, or empty: {"empty": true} too). One bad file never costs
+        the others their answers."""
+        results, ready = [], []
+        for path in paths:
+            try:
+                prepared = self.prepare(read_image(path))
+            except ConvzooError as exc:
+                results.append(file_error(path, exc))
+                continue
+            if prepared.empty:
+                results.append({"image": str(path), "empty": True, "error": EMPTY_IMAGE})
+                continue
+            results.append({"image": str(path)})
+            ready.append((results[-1], prepared.image[None] if prepared.image.ndim == 2 else prepared.image))
+        if ready:
+            probs = self.probabilities(np.stack([image for _, image in ready]))
+            for (result, _), p in zip(ready, probs):
+                result["top"] = self.top(p.tolist(), top_k)
+        return results
 
     def top(self, probabilities: list[float], k: int) -> list[dict]:
         order = np.argsort(probabilities)[::-1][:min(k, len(self.classes))]
@@ -246,7 +274,7 @@ class Predictor:
         h, w = arr.shape[1:]
         m = self.SIZE_MULTIPLE
         pad_h, pad_w = max(-h % m, self.size[0] - h), max(-w % m, self.size[1] - w)
-        x = self.normalize(torch.from_numpy(np.ascontiguousarray(arr))[None])  # (1, C, H, W)
+        x = self.normalize(torch.from_numpy(np.array(arr, copy=True))[None])  # (1, C, H, W)
         if pad_h or pad_w:
             mode = "reflect" if pad_h < h and pad_w < w else "replicate"
             x = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode=mode)
@@ -254,12 +282,17 @@ class Predictor:
         return logits[0, :, :h, :w].argmax(0).numpy().astype(np.uint8)
 
     def segment_files(self, paths, out_dir: str | Path | None = None) -> list[dict]:
-        """Segment each image and write IMAGE.mask.png (in `out_dir`, else beside the image)."""
+        """Segment each image and write IMAGE.mask.png (in `out_dir`, else beside the image); a file
+        that cannot be read or written gets {"image", "error"}, as in `predict_files`."""
         results = []
         for path in paths:
-            mask = self.segment(read_image(path))
             dest = (Path(out_dir) if out_dir else Path(path).parent) / f"{Path(path).stem}.mask.png"
-            write_mask(mask, dest, len(self.classes))
+            try:
+                mask = self.segment(read_image(path))
+                write_mask(mask, dest, len(self.classes))
+            except ConvzooError as exc:
+                results.append(file_error(path, exc))
+                continue
             counts = np.bincount(mask.ravel(), minlength=len(self.classes))
             results.append({"image": str(path), "mask": str(dest), "size": list(mask.shape),
                             "pixels": {self.classes[i]: int(c) for i, c in enumerate(counts) if c},

@@ -37,7 +37,7 @@ from ..atomic import write_json, write_text
 from ..data import Augment, BatchLoader, DataBundle, Normalizer, load_dataset
 from ..data.sampling import with_train_size
 from ..errors import ConvzooError
-from ..models import count_parameters, create_model
+from ..models import count_parameters, create_model, model_info
 from . import distributed
 from .checkpoint import CHECKPOINT_NAME, custom_model_spec, load_checkpoint, save_checkpoint
 from .config import TrainConfig
@@ -163,7 +163,15 @@ class Trainer:
             return functools.partial(copy.deepcopy, self.user_model)
         channels, height, width = self.data.train.shape
         return functools.partial(create_model, self.config.model, num_classes=len(self.classes),
-                                 in_channels=channels, input_size=(height, width), **self.config.model_kwargs)
+                                 in_channels=channels, input_size=(height, width), **self.model_kwargs)
+
+    @property
+    def model_kwargs(self) -> dict:
+        """The builder options: the config's, over those the registry entry trains with (GoogLeNet's
+        auxiliary classifiers)."""
+        if self.user_model is not None:
+            return {}
+        return {**model_info(self.config.model).train_options, **self.config.model_kwargs}
 
     def _check_fit(self) -> None:
         """A forward pass on two training examples: the model's output must fit the task's targets."""
@@ -348,6 +356,10 @@ class Trainer:
                              f"{torch.get_num_threads()} threads{world}")
             for note in self.data.notes:
                 self.runtime.log(f"note: {note}")
+            for key, value in self.model_kwargs.items():
+                if key not in self.config.model_kwargs:
+                    self.runtime.log(f"note: {self.config.model} trains with {key}={value}, as in its paper "
+                                     f"(--model-arg {key}=... to change it)")
         stop = min(until_epoch or self.config.epochs, self.config.epochs)
         evaluation = None
         while self.epoch < stop:
