@@ -19,9 +19,17 @@ biases kept, as in the vgg*_bn layout; not in the 2012 paper). The classifier's 
 computed from the input size (6x6 maps at 227 or 224, 5x5 for d2l's padding of 1), so counts at
 other inputs differ. Small inputs: below 67 pixels, where the 11x11/4 stem and three 3x3/2 pools
 leave nothing, the first conv is 3x3 stride 1 (28x28 in -> 2x2 maps before the classifier).
+Two options serve the lectures' experiments (`convzoo study ablation`), their defaults keeping the
+paper's layout: `hidden`, the width of FC6 and FC7 (4096; a narrow AlexNet for 28x28 inputs trains
+in seconds with 256), and `remove`, Zeiler & Fergus's ablation (ECCV 2014, Table 3): any of conv3,
+conv4, fc6, fc7 left out, the next layer taking the previous one's output (without conv3 and conv4,
+conv5 reads conv2's channels; without fc6 and fc7, fc8 reads the flattened conv features).
 """
 
 from __future__ import annotations
+
+import typing
+from typing import Literal
 
 from torch import nn
 
@@ -31,6 +39,7 @@ from .registry import register_model
 from .stems import Stem, use_small_stem
 
 SMALL_INPUT_BELOW = 67
+Removable = Literal["conv3", "conv4", "fc6", "fc7"]  # Zeiler & Fergus's ablation (Table 3)
 
 
 def _lrn(enabled: bool) -> list[nn.Module]:
@@ -55,7 +64,8 @@ def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
             widths: tuple[int, int, int, int, int] = (96, 256, 384, 384, 256),
             activation: Activation = "relu", pooling: Pooling = "max", dropout: float = 0.5, lrn: bool = True,
             batch_norm: bool = False, groups: int = 1, stem_padding: int = 0,
-            stem: Stem = "auto") -> nn.Sequential:
+            stem: Stem = "auto", hidden: int = 4096,
+            remove: tuple[Removable, ...] | None = None) -> nn.Sequential:
     """AlexNet and its one-tower and d2l layouts.
 
     Args:
@@ -68,8 +78,15 @@ def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
         groups: 2 = the paper's two-GPU split of conv2, conv4 and conv5
         stem_padding: padding of the 11x11/4 first conv (2 gives 55x55 maps from 224)
         stem: small = 3x3 stride-1 first conv; auto picks it below 67 pixels
+        hidden: width of the two hidden dense layers FC6 and FC7 (paper: 4096)
+        remove: layers left out: conv3, conv4, fc6, fc7 (Zeiler & Fergus's ablation); none = the whole net
     """
     check_positive("widths", *widths)
+    check_positive("hidden", hidden)
+    removable = typing.get_args(Removable)
+    removed = set(remove or ())
+    if not removed <= set(removable):
+        raise ConvzooError(f"remove takes {', '.join(removable)}, got {','.join(map(str, remove))}")
     check_positive("groups", groups)
     if any(c % groups for c in widths[1:]):
         raise ConvzooError(f"groups={groups} must divide the conv widths {','.join(map(str, widths))}")
@@ -82,21 +99,28 @@ def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
     def act(channels: int) -> list[nn.Module]:  # [BN] activation
         return [*([nn.BatchNorm2d(channels)] if batch_norm else []), knobs.activation(activation)]
 
+    middle: list[nn.Module] = []  # conv3 and conv4, unless removed
+    channels = c2
+    for layer, out, layer_groups in (("conv3", c3, 1), ("conv4", c4, groups)):
+        if layer not in removed:
+            middle += [nn.Conv2d(channels, out, 3, padding=1, groups=layer_groups), *act(out)]
+            channels = out
     features = nn.Sequential(
         conv1, *act(c1), *_lrn(lrn),
         knobs.pool2d(pooling, 3, 2),  # (N, 96, 27, 27)
         nn.Conv2d(c1, c2, 5, padding=2, groups=groups), *act(c2), *_lrn(lrn),
         knobs.pool2d(pooling, 3, 2),  # (N, 256, 13, 13)
-        nn.Conv2d(c2, c3, 3, padding=1), *act(c3),
-        nn.Conv2d(c3, c4, 3, padding=1, groups=groups), *act(c4),
-        nn.Conv2d(c4, c5, 3, padding=1, groups=groups), *act(c5),
+        *middle,  # (N, 384, 13, 13)
+        nn.Conv2d(channels, c5, 3, padding=1, groups=groups), *act(c5),
         knobs.pool2d(pooling, 3, 2),  # (N, 256, 6, 6)
         nn.Flatten(),  # (N, 9216)
     )
     h, w = output_hw(features, input_size)
-    classifier = nn.Sequential(
-        nn.Linear(c5 * h * w, 4096), knobs.activation(activation), knobs.dropout(dropout),
-        nn.Linear(4096, 4096), knobs.activation(activation), knobs.dropout(dropout),
-        nn.Linear(4096, num_classes),
-    )
+    dense: list[nn.Module] = []
+    fan_in = c5 * h * w
+    for layer in ("fc6", "fc7"):  # (N, 4096) each
+        if layer not in removed:
+            dense += [nn.Linear(fan_in, hidden), knobs.activation(activation), knobs.dropout(dropout)]
+            fan_in = hidden
+    classifier = nn.Sequential(*dense, nn.Linear(fan_in, num_classes))
     return nn.Sequential(features, classifier)
