@@ -237,3 +237,11 @@ def test_config_bounds_are_one_line_errors(capsys):
     for flag, value in (("--lr", "inf"), ("--threads", "-1"), ("--momentum", "1"), ("--batch-size", "0")):
         code, _, err = run_cli(capsys, "train", "lenet", flag, value)
         assert code == 1 and err.startswith(f"convzoo: error: {flag} must be"), (flag, err)
+
+
+def test_device_cuda_without_a_gpu_is_one_line(capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, _, err = run_cli(capsys, "train", "lenet", "--device", "cuda")
+    assert code == 1 and "no CUDA GPU" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(capsys, "train", "lenet", "--precision", "fp16", "--device", "cpu")
+    assert code == 1 and "fp16" in err
