@@ -22,17 +22,23 @@ For the lectures' experiments (`convzoo study`), defaults keeping the paper's ne
 the width of the two hidden dense layers (4096; a narrow VGG for 28x28 trains in seconds with 128),
 and the configuration `vgg13_5x5`, the paper's "shallow B" (Section 4.1): B with each pair of 3x3
 convs replaced by one 5x5 conv, the comparison behind "several small kernels in series" (the paper
-found it 7% worse in top-1 error than B). No registered model uses it.
+found it 7% worse in top-1 error than B). No registered model uses it. `head="conv"` replaces the
+dense classifier by NiN's fully convolutional head (dropout, a 1x1 conv to the classes, global
+average pooling; `hidden` unused): a fully convolutional VGG for the dropout study.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
-from ..errors import unknown_name
+from ..errors import ConvzooError, unknown_name
 from ..layers import Activation, Pooling, check_positive, kaiming_init, knobs, output_hw
 from .registry import register_model
+
+Head = Literal["dense", "conv"]
 
 CONFIGS: dict[str, list] = {  # Table 1's columns A (and A-LRN, with lrn=True), B, C, D, E
     "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -72,10 +78,16 @@ def make_features(config: list, in_channels: int, input_size: tuple[int, int], b
 class VGG(nn.Module):
     def __init__(self, config: list, num_classes: int, in_channels: int, input_size: tuple[int, int],
                  batch_norm: bool = False, width: float = 1.0, activation: Activation = "relu",
-                 pooling: Pooling = "max", dropout: float = 0.5, lrn: bool = False, hidden: int = 4096):
+                 pooling: Pooling = "max", dropout: float = 0.5, lrn: bool = False, hidden: int = 4096,
+                 head: Head = "dense"):
         super().__init__()
         self.features, channels, (h, w) = make_features(config, in_channels, input_size, batch_norm, width,
                                                         activation, pooling, lrn)
+        if head == "conv":  # NiN's head: one map per class, averaged
+            self.classifier = nn.Sequential(knobs.dropout(dropout), nn.Conv2d(channels, num_classes, 1),
+                                            nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            kaiming_init(self)
+            return
         # 224x224 input: (N, 512, 7, 7) -> 25,088 features
         self.classifier = nn.Sequential(
             nn.Flatten(),
@@ -111,7 +123,8 @@ _VGG = {
                      "unchanged; params counted from the build, not a paper figure")
 def vgg(num_classes: int, in_channels: int, input_size: tuple[int, int], config: str = "vgg11",
         batch_norm: bool = False, width: float = 1.0, activation: Activation = "relu",
-        pooling: Pooling = "max", dropout: float = 0.5, lrn: bool = False, hidden: int = 4096) -> VGG:
+        pooling: Pooling = "max", dropout: float = 0.5, lrn: bool = False, hidden: int = 4096,
+        head: Head = "dense") -> VGG:
     """A VGG from its Table 1 column name (see `CONFIGS`), with the lectures' knobs.
 
     Args:
@@ -124,10 +137,13 @@ def vgg(num_classes: int, in_channels: int, input_size: tuple[int, int], config:
         dropout: probability after the two hidden dense layers (paper: 0.5); 0 = none
         lrn: LRN after the first conv (paper: only in A-LRN, vgg11_lrn)
         hidden: width of the two hidden dense layers (paper: 4096)
+        head: dense (the paper's three dense layers) | conv (NiN's: dropout, 1x1 conv, global average)
     """
     if config not in CONFIGS:
         raise unknown_name("VGG configuration", config, list(CONFIGS))
+    if head not in ("dense", "conv"):
+        raise ConvzooError(f"head must be dense or conv, got {head!r}")
     check_positive("width", width)
     check_positive("hidden", hidden)
     return VGG(CONFIGS[config], num_classes, in_channels, input_size, batch_norm, width, activation, pooling,
-               dropout, lrn, hidden)
+               dropout, lrn, hidden, head)
