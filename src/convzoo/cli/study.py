@@ -1,0 +1,98 @@
+"""`convzoo study list` and `convzoo study NAME`: the lectures' experiments (src/convzoo/studies)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def _seeds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds takes a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--seeds must be at least 1, not {value}")
+    return value
+
+
+def _epilog() -> str:
+    from ..studies import list_studies
+
+    lines = ["studies (quick / full time on 2 cores, default seeds):"]
+    for s in list_studies():
+        lines.append(f"  {s.name:11s} {s.summary}")
+        lines.append(f"  {'':11s} --quick ~{s.quick.minutes:g} min ({_count(s.quick.seeds, 'seed')}); "
+                     f"full ~{s.full.minutes:g} min ({_count(s.full.seeds, 'seed')})")
+    return "\n".join(lines)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "study", help="the lectures' experiments: ablation, depth, activation, dropout, batch norm, ...",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_epilog(),
+        description="Run one of the lectures' comparisons (or `list` them). Every training is a normal run "
+                    "directory under OUT/runs/<run>-seed<k>; an interrupted study resumes where it stopped. "
+                    "Writes OUT/results.json, results.md, finding.md and PNG figures. --quick takes a couple "
+                    "of minutes on 2 cores; the full study up to about 20 minutes (docs/studies.md).")
+    p.add_argument("name", metavar="NAME", help="a study, or `list`")
+    p.add_argument("--quick", action="store_true", help="the small setting (minutes; what the tests run)")
+    p.add_argument("--seeds", type=_seeds, metavar="K", help="seeds per run (default: the study's, 2 quick / 3 full)")
+    p.add_argument("--data", metavar="NAME", help="dataset (default: the study's, fashion-mnist)")
+    p.add_argument("--data-dir", metavar="DIR", help="where the dataset's files are (else the usual search)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: studies/<name>-<data>[-quick])")
+    p.add_argument("--threads", type=int, default=0, metavar="N", help="CPU threads per process (0: torch's default)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="train in N processes at once, sharing the cores")
+    p.add_argument("--shard", metavar="I/N", help="train only every N-th run from I (several processes or machines "
+                                                "sharing OUT); a run without --shard assembles the outputs")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=run_study_command)
+
+
+def run_study_command(args) -> int:
+    from .. import studies
+
+    if args.name == "list":
+        return _print_list(studies.list_studies(), args.json)
+    study = studies.get_study(args.name)  # an unknown name fails before anything else
+    result = studies.run_study(study, quick=args.quick, seeds=args.seeds, data=args.data, data_dir=args.data_dir,
+                               out=args.out, threads=args.threads, jobs=args.jobs,
+                               shard=studies.parse_shard(args.shard))
+    _print_result(result, args.json)
+    return 0
+
+
+def _print_list(items, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps([{"name": s.name, "summary": s.summary, "quick_minutes": s.quick.minutes,
+                           "full_minutes": s.full.minutes, "runs": [r.name for r in s.runs]} for s in items], indent=2))
+        return 0
+    width = max(len(s.name) for s in items)
+    for s in items:
+        print(f"{s.name:{width}}  {s.summary}")
+    return 0
+
+
+def _print_result(result, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    if not result.complete:
+        print(f"{result.study}: this shard's runs are done ({result.counts}); assemble with: {result.command}")
+        return
+    widths = [max(len(str(c)), *(len(str(r[i])) for r in result.rows)) for i, c in enumerate(result.columns)]
+    print("  ".join(f"{c:{w}}" for c, w in zip(result.columns, widths)))
+    for row in result.rows:
+        print("  ".join(f"{v!s:{w}}" for v, w in zip(row, widths)))
+    for note in result.notes:
+        print(f"note: {note}")
+    print()
+    print(result.finding.strip())
+    print()
+    done = ", ".join(f"{v} {k}" for k, v in result.counts.items() if v)
+    print(f"{done}; {result.seconds:.0f} s")
+    print(f"written: {', '.join(result.files)}")

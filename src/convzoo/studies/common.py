@@ -1,0 +1,60 @@
+"""Small pieces the studies' analyses share: percentages, per-epoch curves, time to a target."""
+
+from __future__ import annotations
+
+import math
+
+from .base import Results
+from .stats import Comparison, Stat, compare, stat
+
+
+def pct(s: Stat, digits: int = 1) -> str:
+    """An accuracy Stat as percent: `91.2 ± 0.4`."""
+    return s.fmt(digits, scale=100.0)
+
+
+def points(c: Comparison) -> str:
+    """A difference of accuracies in percentage points, signed."""
+    return "-" if math.isnan(c.diff) else f"{c.diff * 100:+.1f}"
+
+
+def claim(name: str, c: Comparison, **extra) -> dict:
+    return {"claim": name, **c.to_dict(), **extra}
+
+
+def compare_runs(results: Results, a: str, b: str, key: str = "test_acc") -> Comparison:
+    return compare(results.values(a, key), results.values(b, key))
+
+
+def mean_curve(results: Results, run: str, key: str = "test_acc") -> tuple[list[int], list[float]]:
+    """Epoch numbers and the mean of `key` over the finished seeds of `run`."""
+    histories = [r.history for r in results.of(run) if r.status == "finished" and r.history]
+    if not histories:
+        return [], []
+    epochs = min(len(h) for h in histories)
+    return list(range(1, epochs + 1)), [stat([h[e][key] for h in histories]).mean for e in range(epochs)]
+
+
+def epochs_to(history: list[dict], target: float, key: str = "test_acc") -> tuple[int | None, float | None]:
+    """(the first epoch whose `key` reaches `target`, the training seconds until then), or Nones."""
+    seconds = 0.0
+    for row in history:
+        seconds += row.get("seconds", 0.0)
+        if row.get(key, -1) >= target:
+            return row["epoch"], seconds
+    return None, None
+
+
+def to_target(results: Results, run: str, target: float) -> tuple[str, str, list]:
+    """Cells for epochs and seconds to `target` over the seeds: `2.0 ± 0.0` or `never (2/3 seeds)`."""
+    reached = [epochs_to(r.history, target) for r in results.of(run) if r.status == "finished"]
+    hit = [(e, s) for e, s in reached if e is not None]
+    total = len(results.of(run))
+    if not hit:
+        return "never", "-", []
+    note = "" if len(hit) == total else f" ({len(hit)}/{total} seeds)"
+    return (stat([e for e, _ in hit]).fmt(1) + note, stat([s for _, s in hit]).fmt(1), [e for e, _ in hit])
+
+
+def millions(n: int) -> str:
+    return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.1f}K"

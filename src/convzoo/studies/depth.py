@@ -1,0 +1,126 @@
+"""Depth: VGG's configurations A, B, D, E (Simonyan & Zisserman 2015), and plain against residual
+nets of increasing depth (He et al. 2016, Figure 6).
+
+Lecture: the "revolution of depth" — deeper VGGs are better (A 11 layers -> E 19); but a plain
+net, stacked deeper, gets *worse*, and not from overfitting: its training error rises too
+("degradation"). Shortcuts fix it. Here: narrowed VGGs (width 1/8, dense width 128, 28x28 inputs
+where the fifth pool is skipped) and the CIFAR ResNet family (`resnet20` with `depth` 6n+2 and
+`residual` on/off, width 8), every net with batch norm except the VGGs (as in the papers).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from .base import Analysis, Results, Run, Setting, Study
+from .common import claim, compare_runs, mean_curve, pct
+from .stats import compare, describe, rule_text
+
+VGGS = [("vgg-A", "vgg11"), ("vgg-B", "vgg13"), ("vgg-D", "vgg16"), ("vgg-E", "vgg19")]
+VGG_KWARGS = {"width": 0.125, "hidden": 128}
+DEPTHS = {"quick": (8, 20), "full": (8, 20, 32)}
+RESNET_WIDTH = 8
+
+
+def _runs() -> tuple[Run, ...]:
+    runs = [Run(name, model, VGG_KWARGS, label=name, group="vgg") for name, model in VGGS]
+    for depth in sorted(set(DEPTHS["quick"]) | set(DEPTHS["full"])):
+        settings = tuple(s for s in ("quick", "full") if depth in DEPTHS[s])
+        for residual in (False, True):
+            kind = "residual" if residual else "plain"
+            runs.append(Run(f"{kind}-{depth}", "resnet20", {"depth": depth, "width": RESNET_WIDTH,
+                                                            "residual": residual},
+                            group=kind, settings=settings))
+    return tuple(runs)
+
+
+def analyse(results: Results) -> Analysis:
+    rows, claims, lines = [], [], []
+    for run in results.runs:
+        info = results.info[run.name]
+        c_train = results.stat(run.name, "train_acc")
+        rows.append([run.name, run.model, str(info["layers"]), f"{info['params']:,}", f"{info['macs'] / 1e6:.1f}M",
+                     pct(_error(c_train)), pct(results.stat(run.name, "test_acc"))])
+    # VGG: E against A
+    vgg_cmp = compare_runs(results, "vgg-A", "vgg-E")
+    claims.append(claim("vgg E vs A test accuracy", vgg_cmp))
+    means = [results.stat(name, "test_acc").mean for name, _ in VGGS]
+    rising = all(a <= b for a, b in itertools.pairwise(means))
+    lines.append("VGG, A (11 layers) to E (19 layers): test accuracy "
+                 + " -> ".join(f"{m * 100:.1f}" for m in means) + " %; "
+                 + describe(vgg_cmp, "E against A") + ". "
+                 + ("Deeper was better at every step here." if rising else
+                    "Deeper was not better at every step here (the lecture's trend did not hold in order)."))
+    depths = DEPTHS[results.setting_name]
+    shallow, deep = depths[0], depths[-1]
+    plain_cmp = compare(results.values(f"plain-{shallow}", "train_acc"), results.values(f"plain-{deep}", "train_acc"))
+    res_cmp = compare(results.values(f"plain-{deep}", "train_acc"), results.values(f"residual-{deep}", "train_acc"))
+    test_cmp = compare_runs(results, f"plain-{deep}", f"residual-{deep}")
+    claims += [claim(f"plain {deep} vs plain {shallow} training accuracy", plain_cmp),
+               claim(f"residual {deep} vs plain {deep} training accuracy", res_cmp),
+               claim(f"residual {deep} vs plain {deep} test accuracy", test_cmp)]
+    degraded = plain_cmp.diff < 0
+    lines.append(f"\nPlain nets, {shallow} -> {deep} layers: training accuracy "
+                 f"{describe(plain_cmp, 'changed by')}: "
+                 + ("the deeper plain net fits its own training data worse — degradation, as in the lecture."
+                    if degraded and plain_cmp.distinct else
+                    "degradation of the deeper plain net " + ("is within the noise here." if degraded else
+                                                              "did not show here.")))
+    lines.append(f"Residual against plain at {deep} layers: training accuracy {describe(res_cmp, 'differs by')}; "
+                 f"test accuracy {describe(test_cmp, 'differs by')}.")
+    lines.append("\nTraining accuracy is the running accuracy over the last epoch (in training mode), as the "
+                 "papers' training-error curves are.")
+    lines.append(rule_text([vgg_cmp, plain_cmp, res_cmp, test_cmp]))
+    figure = _figure(results, depths)
+    return Analysis(["run", "model", "weight layers", "parameters", "MACs", "training error %", "test accuracy %"],
+                    rows, "\n".join(lines), [figure], claims,
+                    notes=[(f"VGG options {VGG_KWARGS} (dropout 0.5 as in the paper); CIFAR ResNets of width "
+                           f"{RESNET_WIDTH} (the paper's is 16), option A shortcuts, with batch norm")])
+
+
+def _error(s):
+    from .stats import Stat
+
+    return Stat(1 - s.mean, s.sd, s.n)
+
+
+def _figure(results: Results, depths) -> str:
+    name = "depth.png"
+    with results.figure(name, 1, 3, figsize=(15, 4)) as (_fig, (ax_vgg, ax_deg, ax_curve)):
+        layers = [results.info[n]["layers"] for n, _ in VGGS]
+        stats = [results.stat(n, "test_acc") for n, _ in VGGS]
+        ax_vgg.errorbar(layers, [s.mean * 100 for s in stats], yerr=[s.sd * 100 for s in stats], marker="o", capsize=3)
+        for (label, _), x, s in zip(VGGS, layers, stats):
+            ax_vgg.annotate(label[-1], (x, s.mean * 100), textcoords="offset points", xytext=(4, 4))
+        ax_vgg.set(xlabel="weight layers", ylabel="test accuracy %", title="VGG A, B, D, E")
+        for kind in ("plain", "residual"):
+            err = [_error(results.stat(f"{kind}-{d}", "train_acc")) for d in depths]
+            ax_deg.errorbar(depths, [e.mean * 100 for e in err], yerr=[e.sd * 100 for e in err], marker="o",
+                            capsize=3, label=f"{kind}: training error")
+            test = [_error(results.stat(f"{kind}-{d}", "test_acc")) for d in depths]
+            ax_deg.plot(depths, [e.mean * 100 for e in test], "--", marker="s", label=f"{kind}: test error")
+        ax_deg.set(xlabel="layers", ylabel="error %", title="plain vs residual")
+        for d in depths:
+            for kind, style in (("plain", "--"), ("residual", "-")):
+                epochs, acc = mean_curve(results, f"{kind}-{d}", "train_acc")
+                ax_curve.plot(epochs, [100 * (1 - a) for a in acc], style, label=f"{kind}-{d}")
+        ax_curve.set(xlabel="epoch", ylabel="training error %", title="training error (He et al. Fig. 6)")
+        for ax in (ax_vgg, ax_deg, ax_curve):
+            ax.grid(alpha=0.3)
+        ax_deg.legend(fontsize=8)
+        ax_curve.legend(fontsize=8)
+    return name
+
+
+STUDY = Study(
+    name="depth",
+    summary="VGG A/B/D/E, and plain vs residual nets of growing depth: deeper is better, until it degrades",
+    question="Are deeper VGGs better, and does a deeper plain net fit even its training data worse "
+             "(degradation) where a residual net of the same depth does not?",
+    runs=_runs(),
+    quick=Setting(train_size=1500, epochs=3, test_size=1000, batch_size=64, lr=0.05, seeds=1, minutes=2,
+                  config={"precision": "fp32", "channels_last": False}),
+    full=Setting(train_size=5000, epochs=6, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=20),
+    analyse=analyse,
+    notes="narrowed VGGs and width-8 CIFAR ResNets on 28x28 Fashion-MNIST",
+)

@@ -1,0 +1,452 @@
+"""The one runner every study shares: plan the runs, train or resume each through the ordinary
+engine (a normal run directory under OUT/runs/<run>-seed<k>), measure, then write results.json,
+results.md, finding.md and the figures.
+
+Resuming is the default: a finished run is read back from its checkpoint, a run with a
+checkpoint but fewer epochs is resumed (`Trainer.resume`), a missing one is started. A run whose
+loss blew up (the engine's "training diverged") is a result, not a failure: it is recorded in
+`diverged.json` beside its checkpoint, counted at chance accuracy, and not retried. Any other
+error marks that run failed; the others go on, the outputs are written from the finished ones,
+and the error names the failed runs (running the same command again retries them).
+
+Several processes or machines can share one study: `--shard I/N` makes a process train only every
+N-th run (starting at I) in a shared OUT, and a plain invocation afterwards assembles the outputs;
+`--jobs N` starts N such processes here, with the cores divided among them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..atomic import write_json, write_text
+from ..errors import ConvzooError
+from .base import FULL, QUICK, Analysis, Measurement, Record, Results, Run, Setting, Study
+
+STATE_FILE = "study.json"
+DIVERGED_FILE = "diverged.json"
+# Config fields a study run may differ in from what is on disk without being another run: where
+# it is written, how it is shown, and what the engine itself changes when it resumes.
+_NOT_COMPARED = {"out", "data_dir", "progress", "threads", "precision", "channels_last", "device", "compile",
+                 "dist_timeout"}
+
+
+@dataclass
+class StudyResult:
+    """What `convzoo study NAME` prints: the table, the finding, where everything is."""
+
+    study: str
+    setting: str
+    data: str
+    seeds: int
+    out: str
+    command: str
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    finding: str = ""
+    notes: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)  # started, resumed, read back, diverged, failed, left
+    failures: list[str] = field(default_factory=list)
+    complete: bool = True
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def default_out(study: str, data: str, quick: bool) -> Path:
+    return Path("studies") / f"{study}-{data}{'-quick' if quick else ''}"
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """'I/N' -> (I, N) with 0 <= I < N."""
+    if text is None:
+        return None
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ConvzooError(f"--shard takes I/N (e.g. 0/2), not {text!r}") from None
+    if not 0 <= index < count:
+        raise ConvzooError(f"--shard {text}: I must be 0 to N-1")
+    return index, count
+
+
+def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, data: str | None = None,
+              data_dir: str | None = None, out: str | Path | None = None, threads: int = 0,
+              shard: tuple[int, int] | None = None, jobs: int = 1, log=None) -> StudyResult:
+    """Run (or resume) `study` and write its outputs; see the module docstring."""
+    from ..data import dataset_spec
+
+    started = time.perf_counter()
+    log = log or _stderr
+    setting_name = QUICK if quick else FULL
+    setting = study.setting(setting_name)
+    seeds = setting.seeds if seeds is None else seeds
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConvzooError(f"--seeds must be a whole number of at least 1, not {seeds}")
+    if jobs < 1:
+        raise ConvzooError(f"--jobs must be at least 1, not {jobs}")
+    data = data or study.data
+    spec = dataset_spec(data)  # an unknown dataset fails here, with suggestions
+    if spec.task != "classification":
+        raise ConvzooError(f"study {study.name} needs a classification dataset; {data} is {spec.task}")
+    out = Path(out) if out else default_out(study.name, data, quick)
+    _claim_out(out, study, setting_name, data)
+    command = _command(study.name, quick, seeds, data, data_dir, out)
+    result = StudyResult(study.name, setting_name, data, seeds, str(out), command)
+
+    if jobs > 1 and shard is None:
+        _run_jobs(jobs, study.name, quick, seeds, data, data_dir, out, log)
+
+    plan = [(run, seed) for run in study.runs_for(setting_name) for seed in range(seeds)]
+    mine = plan if shard is None else plan[shard[0]::shard[1]]
+    loader = _DataCache(data, data_dir, setting)
+    records: dict[tuple[str, int], Record] = {}
+    counts = {"started": 0, "resumed": 0, "read back": 0, "diverged": 0, "failed": 0}
+    where = f" (shard {shard[0]}/{shard[1]}: {len(mine)} of {len(plan)} runs)" if shard else ""
+    log(f"study {study.name} ({setting_name}, {data}, {seeds} seed{'s' * (seeds > 1)}): {len(plan)} runs "
+        f"in {out}{where}")
+    for index, (run, seed) in enumerate(mine, 1):
+        record = _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_dir,
+                         f"[{index}/{len(mine)}]", len(mine) - index, log)
+        records[run.name, seed] = record
+        counts[record.trained or ("failed" if record.status == "failed" else "read back")] += 1
+        counts["diverged"] += record.status == "diverged" and record.trained != ""
+
+    if shard is not None:
+        left = [f"{run.name}-seed{seed}" for run, seed in plan if (run, seed) not in mine
+                and _inspect(out / "runs" / f"{run.name}-seed{seed}")[0] not in ("finished", "diverged")]
+        if left:
+            result.complete = False
+            result.counts = {**counts, "left to other shards": len(left)}
+            result.failures = [f"{r.run.name}-seed{r.seed}: {r.message}" for r in records.values()
+                               if r.status == "failed"]
+            result.seconds = time.perf_counter() - started
+            log(f"shard {shard[0]}/{shard[1]} done; {len(left)} runs belong to other shards: run the command "
+                "without --shard to assemble the study once they finish")
+            return result
+        # Every run is done: this shard assembles the outputs.
+        for run, seed in plan:
+            if (run.name, seed) not in records:
+                records[run.name, seed] = _read_back(study, run, seed, setting_name, setting, loader, out,
+                                                     data_dir, threads)
+
+    ordered = [records[run.name, seed] for run, seed in plan]
+    for record in ordered:
+        record.chance = 1.0 / len(spec.classes)
+    failures = [f"{r.run.name}-seed{r.seed}: {r.message}" for r in ordered if r.status == "failed"]
+    results = Results(study, setting_name, setting, data, seeds, ordered, _run_info(study, setting_name, loader),
+                      out)
+    analysis = study.analyse(results)
+    result.files = _write_outputs(results, analysis, command)
+    result.columns, result.rows, result.finding, result.notes = (analysis.columns, analysis.rows,
+                                                                 analysis.finding, analysis.notes)
+    result.counts, result.failures = counts, failures
+    result.seconds = time.perf_counter() - started
+    if failures:
+        raise ConvzooError(f"study {study.name}: {len(failures)} run(s) failed ({'; '.join(failures)}); the "
+                           f"{len(ordered) - len(failures)} others are kept and the outputs in {out} use them; "
+                           "the same command retries the failed ones")
+    return result
+
+
+# ---- one run -------------------------------------------------------------------------------
+
+def _run_dir(out: Path, run: Run, seed: int) -> Path:
+    return out / "runs" / f"{run.name}-seed{seed}"
+
+
+def _inspect(run_dir: Path) -> tuple[str, dict | None]:
+    """("missing" | "partial" | "finished" | "diverged", the checkpoint payload or None)."""
+    from ..train.checkpoint import CHECKPOINT_NAME, load_checkpoint
+
+    if (run_dir / DIVERGED_FILE).is_file():
+        return "diverged", None
+    if not (run_dir / CHECKPOINT_NAME).is_file():
+        return "missing", None
+    payload = load_checkpoint(run_dir)
+    epochs = payload.get("config", {}).get("epochs", 0)
+    return ("finished" if payload.get("epoch", 0) >= epochs else "partial"), payload
+
+
+def _config(run: Run, seed: int, setting_name: str, setting: Setting, data: str, data_dir, train_size,
+            run_dir: Path, threads: int):
+    from ..train import TrainConfig
+
+    values = {"model": run.model, "model_kwargs": run.kwargs_for(setting_name), "data": data,
+              "data_dir": data_dir, "train_size": train_size, "epochs": setting.epochs,
+              "batch_size": setting.batch_size, "lr": setting.lr, "seed": seed, "out": str(run_dir),
+              "progress": False, "threads": threads, **setting.config, **run.overrides_for(setting_name)}
+    try:
+        return TrainConfig(**values)
+    except TypeError as exc:  # a study table naming a field the config lacks: a bug in the table
+        raise ValueError(f"run {run.name}: {exc}") from None
+
+
+def _check_same(run_dir: Path, stored: dict, wanted) -> None:
+    want = json.loads(json.dumps(wanted.to_dict()))
+    have = json.loads(json.dumps(stored))
+    for key, value in want.items():
+        if key in _NOT_COMPARED or have.get(key) == value:
+            continue
+        raise ConvzooError(f"{run_dir} holds a run with other settings ({key}: {have.get(key)!r}, the study "
+                           f"wants {value!r}); use another --out or remove that directory")
+
+
+def _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_dir, tag, left, log) -> Record:
+    from ..train import Trainer
+
+    run_dir = _run_dir(out, run, seed)
+    name = f"{run.name} seed {seed}"
+    bundle = loader.bundle(seed)
+    config = _config(run, seed, setting_name, setting, loader.data, data_dir, loader.train_size(seed), run_dir,
+                     threads)
+    try:
+        state, payload = _inspect(run_dir)
+        if state in ("finished", "partial"):
+            _check_same(run_dir, payload["config"], config)
+        if state in ("finished", "diverged"):
+            log(f"{tag} {name}: {state}, read back ({left} left)")
+            return _record(study, run, seed, setting_name, setting, bundle, run_dir, payload, "")
+        verb = "resuming from epoch " + str(payload["epoch"]) if state == "partial" else "training"
+        log(f"{tag} {name}: {verb} ({run.model}, {config.epochs} epochs; {left} left after this)")
+        with _engine_output(log):
+            if state == "partial":
+                trainer = Trainer.resume(run_dir, data=bundle, threads=threads, progress=False)
+            else:
+                trainer = Trainer(config, data=bundle)
+            trainer.fit()
+        trained = "resumed" if state == "partial" else "started"
+        return _record(study, run, seed, setting_name, setting, bundle, run_dir, None, trained)
+    except ConvzooError as exc:
+        message = str(exc)
+        if message.startswith("training diverged"):
+            write_json(run_dir / DIVERGED_FILE, {"message": message})
+            log(f"{tag} {name}: diverged ({message.split(';')[0]})")
+            return Record(run, seed, run_dir, "diverged", message=message, trained="started")
+        log(f"{tag} {name}: failed: {message}")
+        return Record(run, seed, run_dir, "failed", message=message)
+
+
+def _read_back(study, run, seed, setting_name, setting, loader, out, data_dir, threads) -> Record:
+    run_dir = _run_dir(out, run, seed)
+    state, payload = _inspect(run_dir)
+    if state not in ("finished", "diverged"):
+        return Record(run, seed, run_dir, "failed", message=f"not finished ({state})")
+    return _record(study, run, seed, setting_name, setting, loader.bundle(seed), run_dir, payload, "")
+
+
+def _record(study, run, seed, setting_name, setting, bundle, run_dir, payload, trained) -> Record:
+    """The record of a finished (or diverged) run, measured if the study measures and it is not yet."""
+    from ..train import load_checkpoint
+
+    if (run_dir / DIVERGED_FILE).is_file():
+        message = json.loads((run_dir / DIVERGED_FILE).read_text()).get("message", "")
+        return Record(run, seed, run_dir, "diverged", message=message, trained=trained)
+    payload = payload or load_checkpoint(run_dir)
+    record = Record(run, seed, run_dir, "finished", history=payload["history"], trained=trained)
+    if study.measure is not None:
+        record.measurements = _measure(study, run, seed, setting, bundle, run_dir)
+    return record
+
+
+def _measure(study, run, seed, setting, bundle, run_dir) -> dict:
+    from ..train import model_from_checkpoint
+
+    path = run_dir.parent.parent / "measurements" / f"{run_dir.name}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    model, payload = model_from_checkpoint(run_dir)
+    with _engine_output(_stderr):
+        values = study.measure(Measurement(run, seed, run_dir, model, payload["model"], bundle, setting))
+    write_json(path, values)
+    return values
+
+
+# ---- data ------------------------------------------------------------------------------------
+
+class _DataCache:
+    """The dataset loaded once per seed (a held-out test split depends on it), its test set cut to
+    the setting's seeded subset, and each run's training subset."""
+
+    def __init__(self, data: str, data_dir, setting: Setting):
+        self.data, self.data_dir, self.setting = data, data_dir, setting
+        self._loaded: dict[int, object] = {}
+
+    def _base(self, seed: int):
+        from ..data import load_dataset
+        from ..data.sampling import balanced_subset
+
+        if seed not in self._loaded:
+            bundle = load_dataset(self.data, self.data_dir, seed=seed)
+            size = self.setting.test_size
+            if size and size < len(bundle.test):
+                full = len(bundle.test)
+                bundle.test = balanced_subset(bundle.test, size, 0)
+                bundle.notes.append(f"test set = a class-balanced subset of {size:,} of the {full:,} test "
+                                    f"examples (seed 0), the same for every run of the study")
+            self._loaded[seed] = bundle
+        return self._loaded[seed]
+
+    def train_size(self, seed: int) -> int | None:
+        size = self.setting.train_size
+        available = len(self._base(seed).train)
+        return None if size is None or size >= available else size
+
+    def bundle(self, seed: int):
+        """A fresh bundle for one run: its own notes, its seeded training subset."""
+        from ..data.sampling import with_train_size
+
+        base = self._base(seed)
+        bundle = dataclasses.replace(base, notes=list(base.notes))
+        return with_train_size(bundle, self.train_size(seed), seed)
+
+    def shape(self) -> tuple[int, int, int]:
+        return self._base(0).train.shape
+
+    def classes(self) -> int:
+        return len(self._base(0).train.classes)
+
+
+def _run_info(study: Study, setting_name: str, loader: _DataCache) -> dict:
+    """Parameters and multiply-adds of each run's model at the study's input size."""
+    from torch import nn
+
+    from ..analysis.flops import count_macs
+    from ..models import count_parameters, create_model
+
+    channels, height, width = loader.shape()
+    info = {}
+    for run in study.runs_for(setting_name):
+        model = create_model(run.model, num_classes=loader.classes(), in_channels=channels,
+                             input_size=(height, width), **run.kwargs_for(setting_name))
+        layers = sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.modules())
+        info[run.name] = {"params": count_parameters(model), "macs": count_macs(model, (1, channels, height, width)),
+                          "layers": layers}
+    return info
+
+
+# ---- outputs ---------------------------------------------------------------------------------
+
+def _claim_out(out: Path, study: Study, setting: str, data: str) -> None:
+    """Make OUT (or fail in one line) and check it holds this study, setting and dataset only."""
+    state = {"study": study.name, "setting": setting, "data": data}
+    path = out / STATE_FILE
+    if out.exists() and not out.is_dir():
+        raise ConvzooError(f"--out {out}: a file is in the way (a study writes a folder)")
+    if path.is_file():
+        try:
+            held = json.loads(path.read_text())
+        except (OSError, ValueError):
+            held = {}
+        if {k: held.get(k) for k in state} != state:
+            raise ConvzooError(f"--out {out} holds the {held.get('setting')} {held.get('study')} study on "
+                               f"{held.get('data')}; use another --out for {study.name} ({setting}) on {data}")
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(path, state)
+    except OSError as exc:
+        raise ConvzooError(f"cannot write --out {out} ({exc.strerror or exc})") from None
+
+
+def _command(name, quick, seeds, data, data_dir, out) -> str:
+    parts = ["convzoo", "study", name, *(["--quick"] if quick else []), "--seeds", str(seeds), "--data", data]
+    if data_dir:
+        parts += ["--data-dir", str(data_dir)]
+    return " ".join(parts + ["--out", str(out)])
+
+
+def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _write_outputs(results: Results, analysis: Analysis, command: str) -> list[str]:
+    out, study, setting = results.out, results.study, results.setting
+    where = (f"{results.data}, {setting.train_size or 'all'} training examples, {setting.epochs} epochs, "
+             f"batch {setting.batch_size}, lr {setting.lr}, {results.seeds} seed{'s' * (results.seeds > 1)}"
+             + (f", test subset {setting.test_size}" if setting.test_size else ""))
+    header = f"# convzoo study {study.name} ({results.setting_name})\n\n{study.question}\n\n`{command}`\n\n{where}\n\n"
+    notes = "".join(f"- {n}\n" for n in analysis.notes)
+    figures = "".join(f"![{f}]({f})\n" for f in analysis.figures)
+    write_text(out / "results.md", header + markdown_table(analysis.columns, analysis.rows)
+               + (f"\n{notes}" if notes else "") + (f"\n{figures}" if figures else ""))
+    write_text(out / "finding.md", f"# Finding: {study.name} ({results.setting_name})\n\n{analysis.finding.strip()}\n")
+    write_json(out / "results.json", {
+        "study": study.name, "setting": results.setting_name, "command": command, "data": results.data,
+        "seeds": results.seeds, "config": dataclasses.asdict(setting), "runs": results.info,
+        "table": {"columns": analysis.columns, "rows": analysis.rows}, "notes": analysis.notes,
+        "finding": analysis.finding, "claims": analysis.claims, "figures": analysis.figures,
+        "records": [_jsonable(r.to_dict()) for r in results.records],
+    })
+    return [str(out / n) for n in ("results.json", "results.md", "finding.md", *analysis.figures)]
+
+
+def _jsonable(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+# ---- processes -------------------------------------------------------------------------------
+
+def _run_jobs(jobs, name, quick, seeds, data, data_dir, out, log) -> None:
+    """N processes of this study, each a shard, sharing the cores; waits for all of them."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    base = [sys.executable, "-m", "convzoo", "study", name, *(["--quick"] if quick else []), "--seeds", str(seeds),
+            "--data", data, "--out", str(out), "--threads", str(threads)]
+    if data_dir:
+        base += ["--data-dir", str(data_dir)]
+    log(f"starting {jobs} processes of {threads} thread(s) each")
+    procs = [subprocess.Popen([*base, "--shard", f"{i}/{jobs}"], stdout=subprocess.DEVNULL) for i in range(jobs)]
+    codes = [p.wait() for p in procs]
+    if any(codes):
+        log(f"{sum(c != 0 for c in codes)} of {jobs} processes failed; this process retries what they left")
+
+
+class _Prefixed(io.TextIOBase):
+    """Lines written to it go to `log` indented: the engine's epoch lines under the study's own."""
+
+    def __init__(self, log):
+        self.log, self.buffer = log, ""
+
+    def write(self, text: str) -> int:
+        self.buffer += text
+        *lines, self.buffer = self.buffer.split("\n")
+        for line in lines:
+            if line.strip():
+                self.log(f"    {line}")
+        return len(text)
+
+
+@contextlib.contextmanager
+def _engine_output(log):
+    """The engine prints its progress on stdout; a study keeps stdout for its result (--json)."""
+    stream = _Prefixed(log)
+    with contextlib.redirect_stdout(stream):
+        yield
+    if stream.buffer.strip():
+        log(f"    {stream.buffer}")
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,118 @@
+"""Mean ± sd over seeds, and whether a difference stands out from the seed-to-seed noise.
+
+The rule, stated in every finding that uses it: with two or more seeds on each side, Welch's
+t-test (scipy's `ttest_ind(equal_var=False)`, two-sided, p < 0.05) where scipy is installed (it
+comes with scikit-learn), else the rule of thumb |difference| >= 2 x the pooled standard deviation.
+With one seed there is no spread to compare with, and the text says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass
+
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Stat:
+    mean: float
+    sd: float  # sample standard deviation (n - 1); 0 for one value
+    n: int
+
+    def fmt(self, digits: int = 3, scale: float = 1.0, unit: str = "") -> str:
+        """`0.912 ± 0.004` (the ± part only with two or more values)."""
+        if not self.n:
+            return "-"
+        mean = f"{self.mean * scale:.{digits}f}{unit}"
+        return mean if self.n < 2 else f"{mean} ± {self.sd * scale:.{digits}f}{unit}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def stat(values) -> Stat:
+    values = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return Stat(math.nan, math.nan, 0)
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return Stat(statistics.fmean(values), sd, len(values))
+
+
+def _welch_p(a: list[float], b: list[float]) -> float | None:
+    """Two-sided p-value of Welch's t-test, or None where scipy is not installed."""
+    try:
+        from scipy.stats import ttest_ind
+    except ImportError:
+        return None
+    return float(ttest_ind(a, b, equal_var=False).pvalue)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`b` against `a` (the reference): the difference of the means and whether it is noise."""
+
+    a: Stat
+    b: Stat
+    diff: float  # mean(b) - mean(a)
+    pooled_sd: float
+    method: str  # "welch" | "2sd" | "one seed"
+    p: float | None  # Welch's p-value when that was the test
+    distinct: bool | None  # None: cannot tell (one seed)
+
+    @property
+    def verdict(self) -> str:
+        """A few words for a table cell."""
+        if self.distinct is None:
+            return "one seed: no spread"
+        if self.method == "welch":
+            return f"{'real' if self.distinct else 'within noise'} (p={self.p:.2g})"
+        return "real (>= 2 sd)" if self.distinct else "within noise (< 2 sd)"
+
+    def to_dict(self) -> dict:
+        return {"a": self.a.to_dict(), "b": self.b.to_dict(), "diff": self.diff, "pooled_sd": self.pooled_sd,
+                "method": self.method, "p": self.p, "distinct": self.distinct}
+
+
+def compare(a_values, b_values) -> Comparison:
+    """Is mean(b) - mean(a) more than seed noise? See the module docstring for the rule."""
+    a_list = [float(v) for v in a_values if v is not None and math.isfinite(v)]
+    b_list = [float(v) for v in b_values if v is not None and math.isfinite(v)]
+    a, b = stat(a_list), stat(b_list)
+    diff = b.mean - a.mean
+    if a.n < 2 or b.n < 2:
+        return Comparison(a, b, diff, math.nan, "one seed", None, None)
+    pooled = math.sqrt(((a.n - 1) * a.sd ** 2 + (b.n - 1) * b.sd ** 2) / (a.n + b.n - 2))
+    if pooled == 0:  # identical seeds on both sides: any difference is exact, none is noise
+        return Comparison(a, b, diff, 0.0, "2sd", None, diff != 0)
+    p = _welch_p(a_list, b_list)
+    if p is not None and math.isfinite(p):
+        return Comparison(a, b, diff, pooled, "welch", p, p < ALPHA)
+    return Comparison(a, b, diff, pooled, "2sd", None, abs(diff) >= 2 * pooled)
+
+
+def rule_text(comparisons) -> str:
+    """One sentence naming the rule the comparisons used."""
+    methods = {c.method for c in comparisons}
+    if methods <= {"one seed"}:
+        return ("One seed per run: there is no spread to compare with, so no difference here can be "
+                "told apart from seed noise; run with --seeds 3 or more.")
+    parts = []
+    if "welch" in methods:
+        parts.append(f"Welch's t-test over the seeds (two-sided, p < {ALPHA} counts as a real difference)")
+    if "2sd" in methods:
+        parts.append("|difference| >= 2 x the pooled standard deviation counts as real")
+    return "Noise rule: " + "; ".join(parts) + "."
+
+
+def describe(comparison: Comparison, what: str, scale: float = 100.0, unit: str = " points") -> str:
+    """`3.1 points (real, p=0.01)` / `0.4 points, within the noise (p=0.6)`."""
+    amount = f"{comparison.diff * scale:+.1f}{unit}"
+    if comparison.distinct is None:
+        return f"{what} {amount} (one seed: cannot tell from noise)"
+    if comparison.method == "welch":
+        tag = f"p={comparison.p:.2g}"
+    else:
+        tag = f"pooled sd {comparison.pooled_sd * scale:.1f}{unit}"
+    return f"{what} {amount} ({'real' if comparison.distinct else 'within the noise'}, {tag})"
