@@ -7,6 +7,9 @@ alternately for comparison.
 
 from __future__ import annotations
 
+from . import argtypes
+from .argtypes import MAX_BATCH, MAX_ROUNDS
+
 
 def add_data_arguments(p) -> None:
     p.add_argument("--data", default="fashion-mnist", help="dataset (default fashion-mnist)")
@@ -22,8 +25,8 @@ def load_bench_data(args):
 def register(bench_sub) -> None:
     p = bench_sub.add_parser("data", help="seconds per epoch of augmented batches, no model",
                              description=__doc__.splitlines()[0])
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--rounds", type=int, default=3, help="alternating epochs of each (default 3; medians)")
+    p.add_argument("--batch-size", type=argtypes.integer(1, MAX_BATCH), default=128)
+    p.add_argument("--rounds", type=argtypes.integer(1, MAX_ROUNDS), default=3, help="alternating epochs of each (default 3; medians)")
     p.add_argument("--augment", default="crop+flip", help="convzoo's augmentation (default crop+flip)")
     add_data_arguments(p)
     p.set_defaults(func=run)
@@ -33,8 +36,6 @@ def run(args) -> int:
     from ..analysis.bench import bench_data, machine, peak_rss_mib, table
     from ..errors import ConvzooError
 
-    if min(args.batch_size, args.rounds) < 1:
-        raise ConvzooError("--batch-size and --rounds must be at least 1")
     bundle = load_bench_data(args)
     try:
         result = bench_data(bundle, args.batch_size, args.rounds, args.augment)

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+from . import argtypes
+
 
 def register(bench_sub) -> None:
     p = bench_sub.add_parser("demo", help="web demo: /api/predict latency against a real local server",
                              description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", help="served model (default: the pretrained digits)")
     p.add_argument("--mode", help="digits or fashion (default: the server's first mode)")
-    p.add_argument("--requests", type=int, default=300, help="timed requests, one at a time")
-    p.add_argument("--warmup", type=int, default=20, help="untimed requests first")
+    p.add_argument("--requests", type=argtypes.integer(1, 100_000), default=300, help="timed requests, one at a time")
+    p.add_argument("--warmup", type=argtypes.integer(0, 10_000), default=20, help="untimed requests first")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..analysis.bench import machine, table
-    from ..errors import ConvzooError
     from ..serve.bench import bench_demo
 
-    if args.requests < 1 or args.warmup < 0:
-        raise ConvzooError("--requests must be at least 1 and --warmup at least 0")
     result = bench_demo(args.checkpoint, args.mode, args.requests, args.warmup)
     ms = sorted(result.latency_ms)
     print(f"bench demo: POST /api/predict, mode {result.mode} ({result.model}), "

@@ -3,27 +3,27 @@ and bf16 (eval mode, inference_mode, channels_last, random inputs of the model's
 
 from __future__ import annotations
 
+from . import argtypes
+from .argtypes import MAX_BATCH, MAX_ROUNDS
+
 
 def register(bench_sub) -> None:
     p = bench_sub.add_parser("infer", help="batch-1 latency and batch-256 throughput, fp32 and bf16",
                              description=__doc__.splitlines()[0])
     p.add_argument("model", help="a registered model")
-    p.add_argument("--input-size", type=int, help="H = W (default: the model's own input size)")
-    p.add_argument("--in-channels", type=int, help="default: the model's own")
-    p.add_argument("--num-classes", type=int, default=10)
-    p.add_argument("--calls", type=int, default=200, help="batch-1 calls for the percentiles")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--batches", type=int, default=5, help="large-batch calls (median)")
+    p.add_argument("--input-size", type=argtypes.integer(1, 1024), help="H = W (default: the model's own input size)")
+    p.add_argument("--in-channels", type=argtypes.integer(1, 64), help="default: the model's own")
+    p.add_argument("--num-classes", type=argtypes.integer(1, 100_000), default=10)
+    p.add_argument("--calls", type=argtypes.integer(1, 100_000), default=200, help="batch-1 calls for the percentiles")
+    p.add_argument("--batch-size", type=argtypes.integer(1, MAX_BATCH), default=256)
+    p.add_argument("--batches", type=argtypes.integer(1, MAX_ROUNDS), default=5, help="large-batch calls (median)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..analysis.bench import bench_infer, machine, peak_rss_mib, table
-    from ..errors import ConvzooError
     from ..models import create_model, model_info
 
-    if min(args.calls, args.batch_size, args.batches) < 1:
-        raise ConvzooError("--calls, --batch-size and --batches must be at least 1")
     info = model_info(args.model)
     channels = args.in_channels or info.input_size[0]
     size = args.input_size or info.input_size[1]

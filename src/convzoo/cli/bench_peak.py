@@ -3,21 +3,21 @@ large square products and cached in ~/.cache/convzoo/peak.json for `bench train`
 
 from __future__ import annotations
 
+from . import argtypes
+from .argtypes import MAX_ROUNDS
+
 
 def register(bench_sub) -> None:
     p = bench_sub.add_parser("peak", help="fp32 and bf16 matmul GFLOP/s of this machine (cached)",
                              description=__doc__.splitlines()[0])
-    p.add_argument("--size", type=int, default=3072, help="matrix side (default 3072)")
-    p.add_argument("--repeats", type=int, default=5, help="products per dtype; the best is kept")
+    p.add_argument("--size", type=argtypes.integer(1, 8192), default=3072, help="matrix side (default 3072)")
+    p.add_argument("--repeats", type=argtypes.integer(1, MAX_ROUNDS), default=5, help="products per dtype; the best is kept")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..analysis.bench import machine_peak, peak_cache_path, peak_rss_mib, table
-    from ..errors import ConvzooError
 
-    if args.size < 1 or args.repeats < 1:
-        raise ConvzooError("--size and --repeats must be at least 1")
     peak, _ = machine_peak(refresh=True, size=args.size, repeats=args.repeats)
     print(f"bench peak: {args.size}x{args.size} matmul, best of {args.repeats}; {peak['cpu']}, "
           f"{peak['threads']} threads, torch {peak['torch']}")

@@ -14,6 +14,9 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from . import argtypes
+from .argtypes import MAX_ROUNDS
+
 
 @dataclass(frozen=True)
 class Layer:
@@ -37,7 +40,7 @@ QUICK_LAYERS = [Layer("tiny", 4, 3, 4, 3, 1, 8)]
 def register(bench_sub) -> None:
     p = bench_sub.add_parser("reference", help="NumPy conv2d (vectorised, loop) against torch's",
                              description=__doc__.splitlines()[0])
-    p.add_argument("--repeats", type=int, default=7, help="timed runs per measurement (median)")
+    p.add_argument("--repeats", type=argtypes.integer(1, MAX_ROUNDS), default=7, help="timed runs per measurement (median)")
     p.add_argument("--quick", action="store_true", help="one tiny layer: checks the command runs")
     # One thread each by default: alternating the two libraries with all cores each makes them fight
     # (each one's idle pool still spins while the other runs). Measured on the quiet 2-core machine:
@@ -76,7 +79,7 @@ def _run(args) -> int:
     header = ("layer", "pass", "numpy ms", "torch ms", "numpy/torch", "loop ms (est.)", "loop/numpy")
     rows = []
     for layer in QUICK_LAYERS if args.quick else LAYERS:
-        rows.extend(_measure(layer, max(args.repeats, 1)))
+        rows.extend(_measure(layer, args.repeats))
         print(f"  {layer.name}: {layer.describe()}")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     print("  ".join(h.rjust(w) for h, w in zip(header, widths)))

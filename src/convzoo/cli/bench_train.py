@@ -10,6 +10,8 @@ FlopCounterMode) as a share of `bench peak`'s rate.
 
 from __future__ import annotations
 
+from . import argtypes
+from .argtypes import MAX_BATCH, MAX_ROUNDS
 from .bench_data import add_data_arguments, load_bench_data
 
 
@@ -17,9 +19,9 @@ def register(bench_sub) -> None:
     p = bench_sub.add_parser("train", help="convzoo's training step vs the textbook loop (examples/s)",
                              description=__doc__.splitlines()[0])
     p.add_argument("model", help="a registered model; built for the dataset's shape")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--steps", type=int, default=20, help="steps per round and loop (default 20)")
-    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5; medians)")
+    p.add_argument("--batch-size", type=argtypes.integer(1, MAX_BATCH), default=128)
+    p.add_argument("--steps", type=argtypes.integer(1, 100_000), default=20, help="steps per round and loop (default 20)")
+    p.add_argument("--rounds", type=argtypes.integer(1, MAX_ROUNDS), default=5, help="alternating rounds (default 5; medians)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="convzoo's precision (default auto: the faster for this model, measured; the textbook loop is fp32)")
     add_data_arguments(p)
@@ -31,8 +33,6 @@ def run(args) -> int:
     from ..errors import ConvzooError
     from ..models import model_info
 
-    if min(args.batch_size, args.steps, args.rounds) < 1:
-        raise ConvzooError("--batch-size, --steps and --rounds must be at least 1")
     model_info(args.model)
     bundle = load_bench_data(args)
     if len(bundle.train) < args.batch_size:

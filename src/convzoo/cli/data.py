@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
+from ..analysis.gallery import MAX_GRID
 from ..data import DATASETS, find_files, load_dataset, obtain
+from . import argtypes
 
 
 def register(sub) -> None:
@@ -24,9 +26,10 @@ def register(sub) -> None:
     q = data_sub.add_parser("show", help="draw a labelled grid of examples to a PNG (masks as a colour overlay)")
     q.add_argument("name")
     q.add_argument("-o", "--output", default="grid.png", help="PNG to write (default grid.png)")
-    q.add_argument("-n", type=int, default=36, help="number of examples (default 36)")
+    q.add_argument("-n", type=argtypes.positive, default=36,
+                   help=f"number of examples (default 36; at most {MAX_GRID}, and the split's size)")
     q.add_argument("--split", choices=("train", "test"), default="train")
-    q.add_argument("--seed", type=int, default=0, help="which examples (random, seeded)")
+    q.add_argument("--seed", type=argtypes.non_negative, default=0, help="which examples (random, seeded)")
     q.add_argument("--data-dir", help="where the files are")
     q.set_defaults(func=run_show)
 
@@ -53,13 +56,12 @@ def run_get(args) -> int:
 def run_show(args) -> int:
     from ..analysis.gallery import image_grid
     from ..data.scenes import overlay
-    from ..errors import ConvzooError
 
-    if args.n < 1:
-        raise ConvzooError("-n must be at least 1")
     bundle = load_dataset(args.name, args.data_dir)
     data = bundle.train if args.split == "train" else bundle.test
-    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.n]
+    n = argtypes.capped(args.n, MAX_GRID, "-n", "the most one grid shows")
+    n = argtypes.capped(n, len(data), "-n", f"the {args.split} split's size")
+    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:n]
     images, labels = data.images[pick].numpy(), data.labels[pick]
     if data.task == "segmentation":  # titles: the classes present; the mask tints their pixels
         titles = [", ".join(data.classes[k] for k in mask.unique().tolist() if k) for mask in labels]

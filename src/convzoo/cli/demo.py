@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import argtypes
+
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="web demo: draw a digit in the browser and watch LeNet read it",
@@ -11,8 +13,8 @@ def register(sub) -> None:
                                         "mode; other installed pretrained models fill the other modes")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this "
                                                        "machine only)")
-    p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--port", type=argtypes.port, default=8000, help="0 picks a free port")
+    p.add_argument("--threads", type=argtypes.threads, default=1,
                    help="torch threads (default 1: one small image per request gains nothing from more)")
     p.set_defaults(func=run)
 
@@ -22,12 +24,9 @@ def run(args) -> int:
 
     import torch
 
-    from ..errors import ConvzooError
     from ..serve import create_app
     from ..serve.server import address, bind, serve
 
-    if not 0 <= args.port <= 65535 or args.threads < 1:
-        raise ConvzooError("--port must be 0-65535 and --threads at least 1")
     torch.set_num_threads(args.threads)
     app = create_app(args.checkpoint)
     sock = bind(args.host, args.port)

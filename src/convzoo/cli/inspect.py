@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+from . import argtypes
+
 MODEL_HELP = "a registered model (untrained) or a checkpoint: file, run directory or pretrained name"
 INPUT_HELP = "input CxHxW, e.g. 1x28x28 (default: the model's registry input, or the checkpoint's data)"
 
@@ -15,7 +17,7 @@ def register(sub) -> None:
                                    "1 MAC = 2 FLOPs); totals with activation and parameter memory.")
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--input", help=INPUT_HELP)
-    p.add_argument("--depth", type=int, help="show modules nested at most this deep (default: every module)")
+    p.add_argument("--depth", type=argtypes.positive, help="show modules nested at most this deep (default: every module)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run_summary)
 
@@ -39,10 +41,7 @@ def register(sub) -> None:
 
 def run_summary(args) -> int:
     from ..analysis.summary import format_summary, load_model, summarize
-    from ..errors import ConvzooError
 
-    if args.depth is not None and args.depth < 1:
-        raise ConvzooError("--depth must be at least 1")
     loaded = load_model(args.model, args.input, weights=False, device="meta")
     summary = summarize(loaded.model, loaded.input_shape, args.depth, loaded.label)
     print(json.dumps(summary.to_dict(), indent=2) if args.json else format_summary(summary))

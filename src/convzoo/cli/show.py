@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ..analysis.gallery import MAX_GRID
+from . import argtypes
+
 CKPT_HELP = "a checkpoint (file, run directory, pretrained name) or a registered model (untrained)"
 RUN_HELP = "a run directory (or a checkpoint file / pretrained name)"
 
@@ -15,7 +18,7 @@ def register(sub) -> None:
     p = _picture(what, "filters", "grid of a conv layer's kernels (default: the first conv layer)")
     p.add_argument("checkpoint", help=CKPT_HELP)
     p.add_argument("--layer", help="a conv layer's name (see `convzoo summary`); shown one input channel at a time")
-    p.add_argument("--max", type=int, default=64, help="at most this many filters (default 64)")
+    p.add_argument("--max", type=argtypes.integer(1, MAX_GRID), default=64, help="at most this many filters (default 64)")
     p.set_defaults(func=run_filters)
 
     p = _picture(what, "features", "feature maps of an image at each conv stage, beside the image")
@@ -29,15 +32,15 @@ def register(sub) -> None:
     p.add_argument("--layer", help="layer name (default: the last conv layer)")
     p.add_argument("--channel", default="0-7", help="channel(s): 3, 0,4,9 or 0-7 (default 0-7)")
     p.add_argument("--class", dest="class_", metavar="K", help="maximise class K's logit instead (index or name)")
-    p.add_argument("--steps", type=int, default=128, help="gradient-ascent steps (default 128)")
-    p.add_argument("--lr", type=float, default=0.05, help="Adam step size on pixels in [0, 1] (default 0.05)")
-    p.add_argument("--jitter", type=int, default=2, help="random shift in pixels per step (default 2)")
-    p.add_argument("--tv", type=float, default=0.1, help="total-variation penalty weight (default 0.1)")
-    p.add_argument("--blur-every", type=int, default=4, help="3x3 Gaussian blur every N steps (0: never)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=argtypes.integer(1, 10_000), default=128, help="gradient-ascent steps (default 128)")
+    p.add_argument("--lr", type=argtypes.number(0, 10, above=True), default=0.05, help="Adam step size on pixels in [0, 1] (default 0.05)")
+    p.add_argument("--jitter", type=argtypes.integer(0, 64), default=2, help="random shift in pixels per step (default 2)")
+    p.add_argument("--tv", type=argtypes.number(0, 1e6), default=0.1, help="total-variation penalty weight (default 0.1)")
+    p.add_argument("--blur-every", type=argtypes.non_negative, default=4, help="3x3 Gaussian blur every N steps (0: never)")
+    p.add_argument("--seed", type=argtypes.non_negative, default=0)
     p.add_argument("--deepdream", metavar="IMAGE", help="amplify what --layer sees in IMAGE, across octaves")
-    p.add_argument("--octaves", type=int, default=3, help="DeepDream octaves (default 3)")
-    p.add_argument("--size", type=int, help="DeepDream image size (default: the model's input size)")
+    p.add_argument("--octaves", type=argtypes.integer(1, 8), default=3, help="DeepDream octaves (default 3)")
+    p.add_argument("--size", type=argtypes.integer(8, 1024), help="DeepDream image size (default: the model's input size)")
     p.set_defaults(func=run_maximize)
 
     p = _picture(what, "confusion", "confusion matrix, counts and normalised")
@@ -46,7 +49,7 @@ def register(sub) -> None:
 
     p = _picture(what, "mistakes", "the most confident mistakes on the run's test set")
     p.add_argument("run", help=RUN_HELP)
-    p.add_argument("-n", type=int, default=36, help="how many (default 36)")
+    p.add_argument("-n", type=argtypes.positive, default=36, help=f"how many (default 36, at most {MAX_GRID})")
     p.set_defaults(func=run_mistakes)
 
     p = _picture(what, "curves", "loss and accuracy curves of one or several runs, overlaid")
@@ -74,10 +77,7 @@ def _wrote(path) -> int:
 
 def run_filters(args) -> int:
     from ..analysis.visualize import open_subject, plot_filters
-    from ..errors import ConvzooError
 
-    if args.max < 1:
-        raise ConvzooError("--max must be at least 1")
     return _wrote(plot_filters(open_subject(args.checkpoint), args.output, args.layer, max_filters=args.max))
 
 
@@ -107,14 +107,11 @@ def parse_channels(text: str) -> list[int]:
 def run_maximize(args) -> int:
     from ..analysis.maximize import deepdream, default_layer, maximize, plot_pictures
     from ..analysis.visualize import open_subject
-    from ..errors import ConvzooError
 
-    if args.steps < 1:
-        raise ConvzooError("--steps must be at least 1")
     subject = open_subject(args.checkpoint)
     if args.deepdream:
         layer = args.layer or default_layer(subject)
-        pictures = deepdream(subject, layer, args.deepdream, octaves=max(1, args.octaves), jitter=args.jitter,
+        pictures = deepdream(subject, layer, args.deepdream, octaves=args.octaves, jitter=args.jitter,
                              size=args.size, seed=args.seed)
         return _wrote(plot_pictures(list(pictures), args.output, f"{subject.label}: DeepDream on {layer}"))
     options = {"steps": args.steps, "lr": args.lr, "jitter": args.jitter, "blur_every": args.blur_every,
@@ -157,7 +154,8 @@ def run_mistakes(args) -> int:
 
     from ..analysis.visualize import evaluate_run, plot_mistakes
 
-    return _wrote(plot_mistakes(evaluate_run(args.run), args.output, args.n, title=Path(args.run.rstrip("/")).name))
+    n = argtypes.capped(args.n, MAX_GRID, "-n", "the most one grid shows")
+    return _wrote(plot_mistakes(evaluate_run(args.run), args.output, n, title=Path(args.run.rstrip("/")).name))
 
 
 def run_curves(args) -> int:

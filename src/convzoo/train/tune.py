@@ -27,6 +27,8 @@ from .runtime import machine
 from .tasks import CLASSIFICATION, Task
 
 TUNE_CACHE = "tune.json"
+MAX_TIMED_BATCH = 512  # examples per timed step: larger batches cost proportionally more, and rank the same
+LIMIT_S = 30.0  # seconds of timing at most; setups not reached by then are not candidates
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,14 @@ def candidate_setups(precision: str, channels_last: bool | None, fast_bf16: bool
 
 def time_setups(build: Callable[[], torch.nn.Module], input_shape: tuple[int, int, int], num_classes: int,
                 batch_size: int, setups: list[Setup], budget_s: float = 1.5, rounds: int = 3,
-                max_steps: int = 5, task: Task = CLASSIFICATION) -> dict[Setup, float]:
+                max_steps: int = 5, task: Task = CLASSIFICATION, limit_s: float = LIMIT_S) -> dict[Setup, float]:
     """Median milliseconds per training step (forward, backward, SGD) of each setup, on random data.
 
     One warm-up step each (kernel selection, first allocations), then `rounds` alternating rounds
     of 1 to `max_steps` steps, as many as fit in about `budget_s` judging by the warm-up. When the
     warm-up steps alone exceed the budget (a large model: its step is compute-bound and steady),
-    one timed step each decides.
+    one timed step each decides. Once the warm-ups have taken `limit_s`, the setups not reached are
+    left out and the warm-up times decide: the answer may then hold fewer setups than asked.
     """
     steps, first = {}, {}
     x = torch.randn(batch_size, *input_shape)
@@ -63,6 +66,8 @@ def time_setups(build: Callable[[], torch.nn.Module], input_shape: tuple[int, in
     for setup in setups:
         steps[setup] = _step_fn(build(), x, y, setup, task)
         first[setup] = _seconds(steps[setup], 1)
+        if sum(first.values()) > limit_s:
+            return {s: seconds * 1e3 for s, seconds in first.items()}
     warmup = sum(first.values())
     rounds = rounds if warmup <= budget_s else 1
     per_round = min(max_steps, max(1, round(budget_s / rounds / max(warmup, 1e-6))))
@@ -105,7 +110,8 @@ def fastest_setup(key: dict, build: Callable[[], torch.nn.Module], input_shape: 
     """The fastest of `setups` for this key (from the cache, else measured now and cached)."""
     if len(setups) == 1:
         return setups[0]
-    cache_key = json.dumps({**key, "batch_size": batch_size, "input": list(input_shape),
+    timed_batch = min(batch_size, MAX_TIMED_BATCH)
+    cache_key = json.dumps({**key, "batch_size": timed_batch, "input": list(input_shape),
                             "classes": num_classes, "setups": [asdict(s) for s in setups], **machine(),
                             **({"task": task.name} if task.name != "classification" else {})},
                            sort_keys=True)
@@ -113,12 +119,15 @@ def fastest_setup(key: dict, build: Callable[[], torch.nn.Module], input_shape: 
     if cache_key in cache:
         return Setup(**cache[cache_key]["setup"])
     started = time.perf_counter()
-    log(f"auto setup: timing {len(setups)} setups ({', '.join(s.label for s in setups)}) for a few steps each")
-    times = time_setups(build, input_shape, num_classes, batch_size, setups, task=task)
+    batch_note = f" at batch {timed_batch} (of {batch_size})" if timed_batch < batch_size else ""
+    log(f"auto setup: timing {len(setups)} setups ({', '.join(s.label for s in setups)}) for a few steps "
+        f"each{batch_note}, at most {LIMIT_S:.0f} s (--precision with --[no-]channels-last skips it)")
+    times = time_setups(build, input_shape, num_classes, timed_batch, setups, task=task)
     best = min(times, key=times.get)
+    cut = f"; stopped at the {LIMIT_S:.0f} s limit, {len(times)} of {len(setups)} timed" if len(times) < len(setups) else ""
     log(f"auto setup: {best.label} (ms per step measured now: "
         + ", ".join(f"{s.label} {ms:.1f}" for s, ms in times.items())
-        + f"; {time.perf_counter() - started:.1f} s, cached in {cache_root() / TUNE_CACHE})")
+        + f"; {time.perf_counter() - started:.1f} s{cut}, cached in {cache_root() / TUNE_CACHE})")
     cache[cache_key] = {"setup": asdict(best), "ms_per_step": {s.label: ms for s, ms in times.items()}}
     try:
         write_json(cache_root() / TUNE_CACHE, cache)
