@@ -1,7 +1,12 @@
 """Write files so that a crash or a bad input never leaves a partial file behind.
 
 Everything is written to a temporary file in the destination's folder and renamed into place
-(`os.replace` is atomic on one filesystem). Any exception removes the temporary file.
+(`os.replace` is atomic on one filesystem). Any exception removes the temporary file; a process
+killed mid-write leaves one behind, named `.NAME.HOST.PID.XXXX.tmp`, which `clean_stale_temporaries`
+removes the next time its folder is opened (once that process is gone). Every file written here
+gets the mode any new file gets (0644 under the usual umask), not mkstemp's private 0600. A path
+that cannot be written (a missing or read-only folder, a folder in the way) is a one-line
+`WriteError` (a ConvzooError): "cannot write PATH (why)".
 """
 
 from __future__ import annotations
@@ -9,24 +14,93 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import socket
 import tempfile
+import time
 from pathlib import Path
+
+from .errors import WriteError
+
+STALE_AFTER = 24 * 3600  # seconds: a temporary this old is stale whoever wrote it
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32] or "host"
+_TEMPORARY = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.[^.]+\.(?:tmp|part)(?:\.gz)?$")
+
+
+def cannot_write(path, exc: OSError) -> WriteError:
+    if isinstance(exc, WriteError):
+        return exc
+    why = "a folder is in the way" if isinstance(exc, IsADirectoryError) else exc.strerror or str(exc)
+    return WriteError(f"cannot write {path} ({why})")
+
+
+def new_temporary(path: str | Path, suffix: str = ".tmp") -> Path:
+    """An empty file beside `path`, named for this host and process, with a new file's usual mode."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "Is a directory", str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_HOST}.{os.getpid()}.", suffix=suffix, dir=path.parent)
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the result should look like any new file
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    return Path(tmp)
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path):
-    """Yield a temporary path beside `path`; on success it replaces `path`."""
+    """Yield a temporary path beside `path`; on success it replaces `path`. An OSError while writing
+    (a full disk, say) becomes "cannot write PATH"."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the result should look like any new file
+    tmp = new_temporary(path)
     try:
-        yield Path(tmp)
-        os.replace(tmp, path)
+        try:
+            yield tmp
+            os.chmod(tmp, 0o666 & ~_umask())  # again: a writer may have replaced the file (safetensors does)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise cannot_write(path, exc) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def clean_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Remove the temporaries a killed writer left in `folder`: those of a process of this host that
+    no longer runs, and any older than STALE_AFTER. Returns what was removed; never raises."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if not match or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER
+            gone = match["host"] == _HOST and not _running(int(match["pid"]))
+            if old or gone:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or not a pid: leave it
+    return True
 
 
 def _umask() -> int:

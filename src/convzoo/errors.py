@@ -18,6 +18,11 @@ class DataError(ConvzooError):
     """A missing, corrupt or mismatched data file."""
 
 
+class WriteError(ConvzooError, OSError):
+    """A file that cannot be written ("cannot write PATH (why)"); an OSError too, so code that
+    already handles a failed write (a cache that is only nice to have) keeps doing so."""
+
+
 def unknown_name(kind: str, name: str, known: list[str]) -> ConvzooError:
     """An error for an unknown name, with close-match suggestions."""
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)

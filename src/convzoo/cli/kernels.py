@@ -6,8 +6,6 @@ to keep its size, and draws the picture and the response side by side.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from ..errors import ConvzooError, unknown_name
@@ -83,6 +81,8 @@ def _write_figure(image, response, kernel, source_name: str, output: Path) -> No
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from ..atomic import save_figure
+
     figure = Figure(figsize=(10, 5), layout="constrained")
     FigureCanvasAgg(figure)
     left, right = figure.subplots(1, 2)
@@ -94,12 +94,4 @@ def _write_figure(image, response, kernel, source_name: str, output: Path) -> No
     figure.colorbar(shown, ax=right, shrink=0.8)
     for axes in (left, right):
         axes.set_axis_off()
-    # A temporary file in the same folder, renamed over the target: a reader never sees half a PNG.
-    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format="png", dpi=100)
-        os.replace(temporary, output)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    save_figure(figure, output, format="png", dpi=100)  # atomic: a reader never sees half a PNG

@@ -11,12 +11,12 @@ import gzip
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
 
+from ..atomic import cannot_write, new_temporary
 from ..errors import DataError
 
 CHUNK = 1 << 20
@@ -42,16 +42,20 @@ def download(url: str, dest: Path, sha256: str, *, payload: bool = False, timeou
     untouched and no temporary file remains.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
+    tmp = new_temporary(dest, ".part")
     try:
-        with os.fdopen(fd, "wb") as out:
-            _stream(url, out, timeout, progress)
+        try:
+            with open(tmp, "wb") as out:
+                _stream(url, out, timeout, progress)
+        except OSError as exc:  # the network's errors are DataErrors already: this is the disk
+            raise cannot_write(dest, exc) from None
         actual = sha256_file(tmp, decompress=payload)
         if actual != sha256:
             raise DataError(f"{url}: checksum mismatch (sha256 {actual[:16]}…, expected {sha256[:16]}…)")
-        os.replace(tmp, dest)
+        try:
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise cannot_write(dest, exc) from None
     finally:
         tmp.unlink(missing_ok=True)
     return dest

@@ -21,12 +21,12 @@ import gzip
 import hashlib
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import cannot_write, new_temporary
 from ..errors import DataError
 from .catalog import SCENE_FILES, dataset_spec, locate, recorded_file
 from .download import sha256_file
@@ -180,7 +180,10 @@ def generate(name: str, folder: str | Path) -> dict[str, Path]:
     arrays = {"train-images-idx3-ubyte": scenes["train"].images, "train-masks-idx3-ubyte": scenes["train"].masks,
               "t10k-images-idx3-ubyte": scenes["test"].images, "t10k-masks-idx3-ubyte": scenes["test"].masks}
     assert tuple(arrays) == SCENE_FILES
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(folder, exc) from None
     temps = {}
     try:
         for stem, array in arrays.items():
@@ -191,7 +194,10 @@ def generate(name: str, folder: str | Path) -> dict[str, Path]:
                 raise DataError(f"{name}: the generated {stem} has payload SHA-256 {actual[:12]}…, the catalog "
                                 f"records {expected[:12]}…; the generator or its source changed")
         for stem, tmp in temps.items():
-            os.replace(tmp, folder / f"{stem}.gz")
+            try:
+                os.replace(tmp, folder / f"{stem}.gz")
+            except OSError as exc:
+                raise cannot_write(folder / f"{stem}.gz", exc) from None
     finally:
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)
@@ -204,16 +210,16 @@ def _write_gzipped_idx(folder: Path, stem: str, array: np.ndarray) -> Path:
     write_idx gzips at level 9, which takes ~8 s for 41 MB of canvases; level 1 takes 0.4 s and is
     17% larger. No name or time goes into the gzip header, so the same array gives the same bytes.
     """
-    fd, raw = tempfile.mkstemp(prefix=f".{stem}.", suffix=".part", dir=folder)
-    os.close(fd)
-    fd, packed = tempfile.mkstemp(prefix=f".{stem}.", suffix=".part.gz", dir=folder)
-    os.close(fd)
+    raw = new_temporary(folder / stem, ".part")
+    packed = new_temporary(folder / stem, ".part.gz")  # a new file's usual mode, not mkstemp's private one
     try:
         write_idx(Path(raw), array)  # uncompressed: the name does not end in .gz
         with open(raw, "rb") as src, open(packed, "wb") as out, \
                 gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=1, mtime=0) as gz:
             shutil.copyfileobj(src, gz, 1 << 20)
-        os.chmod(packed, 0o644)  # mkstemp makes files private; datasets are for everyone who can read the folder
+    except OSError as exc:
+        Path(packed).unlink(missing_ok=True)
+        raise cannot_write(folder / stem, exc) from None
     except BaseException:
         Path(packed).unlink(missing_ok=True)
         raise

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, clean_stale_temporaries
 from ..errors import ConvzooError
 
 FORMAT = "convzoo-checkpoint"
@@ -38,6 +38,8 @@ def resolve_checkpoint(ref: str | Path) -> Path:
         return path
     if path.is_dir():
         path = path / CHECKPOINT_NAME
+    if path.parent.is_dir():
+        clean_stale_temporaries(path.parent)  # what a killed checkpoint write left in the run directory
     if not path.is_file():
         hint = f" (pretrained names: {', '.join(PRETRAINED)})" if not path.suffix else ""
         raise ConvzooError(f"{ref}: no such checkpoint{hint}")
