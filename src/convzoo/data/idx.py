@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_bytes
 from ..errors import DataError
 
 IMAGES_MAGIC = 2051
@@ -22,21 +23,64 @@ LABELS_MAGIC = 2049
 _UINT8 = 0x08
 
 
+MAX_PAYLOAD = 1 << 30  # bytes: an in-memory dataset file larger than 1 GiB is not one of ours
+CHUNK = 1 << 20
+
+
 def read_idx_bytes(path: Path) -> bytes:
-    """The decompressed payload of `path` (gzip if it ends in .gz), or a DataError naming it."""
+    """The decompressed payload of `path` (gzip if it ends in .gz), or a DataError naming it.
+
+    A gzip file is inflated in chunks and never past the size its IDX header announces (plus one
+    byte, to tell a file with trailing bytes): a small file that inflates to gigabytes (a gzip bomb)
+    is refused after at most that many bytes, and a header that announces more than MAX_PAYLOAD
+    is refused before anything else is read."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            magic = f.read(2)
+            f.seek(0)
+            if path.suffix == ".gz" or magic == b"\x1f\x8b":
+                return _inflate_idx(f, path)
+            size = path.stat().st_size
+            if size > MAX_PAYLOAD + 4 + 4 * 255:
+                raise DataError(f"{path}: {size:,} bytes is over the {MAX_PAYLOAD:,}-byte limit of an IDX file")
+            return f.read()
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: a folder, not an IDX file") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-    if path.suffix == ".gz" or raw[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(f"{path}: corrupt gzip data ({exc})") from None
-    return raw
+
+
+def _inflate_idx(f, path: Path) -> bytes:
+    out = bytearray()
+    limit = None  # the announced size + 1, once the header is in
+    inflater = zlib.decompressobj(wbits=31)  # gzip framing
+    pending = b""
+    try:
+        while limit is None or len(out) < limit:
+            data = pending or f.read(CHUNK)
+            pending = b""
+            if not data:
+                break
+            want = CHUNK if limit is None else limit - len(out)
+            out += inflater.decompress(data, want)
+            pending = inflater.unconsumed_tail
+            if inflater.eof and inflater.unused_data:  # a second gzip member follows (gzip allows it)
+                pending, inflater = inflater.unused_data, zlib.decompressobj(wbits=31)
+            if limit is None and len(out) >= 4 and len(out) >= 4 + 4 * out[3]:
+                header = 4 + 4 * out[3]
+                size = header + int(np.prod(struct.unpack(f">{out[3]}I", out[4:header]), dtype=np.int64))
+                if size > MAX_PAYLOAD:
+                    raise DataError(f"{path}: its header announces {size:,} bytes, over the "
+                                    f"{MAX_PAYLOAD:,}-byte limit of an IDX file")
+                limit = size + 1
+        if not inflater.eof and (limit is None or len(out) < limit):
+            raise EOFError("compressed data ended before the end-of-stream marker")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: corrupt gzip data ({exc})") from None
+    return bytes(out)
 
 
 def parse_idx(data: bytes, name: str, expect_magic: int | None = None) -> np.ndarray:
@@ -88,4 +132,4 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     array = np.ascontiguousarray(array, dtype=np.uint8)
     data = bytes([0, 0, _UINT8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
     path = Path(path)
-    path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
+    write_bytes(path, gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
