@@ -95,8 +95,12 @@ def test_train_eval_predict_round_trip(capsys, tmp_path, tiny_data_dir):
     evaluation = json.loads(stdout)
     assert code == 0 and evaluation["accuracy"] == pytest.approx(result["test_acc"])
     assert len(evaluation["confusion"]) == 10
+    from PIL import ImageDraw
+
     image = tmp_path / "shirt.png"
-    Image.new("L", (50, 40), 200).save(image)
+    picture = Image.new("L", (50, 40), 255)  # a dark garment on white (a flat picture is "empty image")
+    ImageDraw.Draw(picture).rectangle((12, 6, 38, 34), fill=40)
+    picture.save(image)
     code, stdout, _ = run_cli(capsys, "predict", out, image, "--top-k", "2", "--json")
     top = json.loads(stdout)[0]["top"]
     assert code == 0 and len(top) == 2 and top[0]["probability"] >= top[1]["probability"]

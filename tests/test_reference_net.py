@@ -28,7 +28,10 @@ def test_train_numpy_learns_a_separable_problem():
     # 50 steps per epoch, 4 epochs: 200 SGD steps
     result = train_numpy(train_images, train_labels, test_images[:, None], test_labels, epochs=4,
                          batch_size=32, lr=0.05, seed=0, log=lines.append)
-    assert set(result) == {"test_acc", "test_loss", "train_loss", "examples_per_sec", "seconds", "epochs"}
+    assert set(result) == {"test_acc", "test_loss", "train_loss", "examples_per_sec", "seconds", "epochs",
+                           "history", "model"}
+    assert [row["epoch"] for row in result["history"]] == [1, 2, 3, 4]
+    assert result["history"][-1]["test_acc"] == result["test_acc"]
     assert result["epochs"] == 4 and result["examples_per_sec"] > 0
     assert result["test_acc"] >= 0.9, result  # chance is 0.1
     assert result["train_loss"] < 0.5 < np.log(10)  # the untrained loss is about log(10) = 2.3

@@ -90,20 +90,18 @@ def build_report(run: str, path: str | Path | None = None) -> Path:
     evaluation = evaluate_run(run)
     subject = open_subject(run)
     uris = _pictures(subject, label, history, evaluation)
-    accuracy = float(evaluation.confusion.trace() / max(evaluation.confusion.sum(), 1))
     overview = [
         ["model", payload["model"]["name"]],
         ["parameters", count_parameters(subject.model)],
         ["data", (f"{data['name']} ({'x'.join(map(str, data['shape']))}, {len(data['classes'])} classes; "
                   f"{data['train']:,} train, {data['test']:,} test)")],
         ["epochs", payload.get("epoch", len(history))],
-        ["test accuracy", accuracy],
+        ["test accuracy", evaluation.accuracy],
         *([["note", note]] for note in data.get("notes", [])),
     ]
     metric_keys = [k for k in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
                                "lr", "examples_per_sec", "seconds") if any(k in r for r in history)]
-    per_class = [[c, float(evaluation.confusion[i, i] / max(evaluation.confusion[i].sum(), 1))]
-                 for i, c in enumerate(evaluation.classes)]
+    per_class = [[c, acc] for c, acc in zip(evaluation.classes, evaluation.evaluation.per_class_accuracy)]
     from .. import __version__
 
     sections = [

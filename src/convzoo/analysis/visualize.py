@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -19,12 +18,12 @@ import torch
 from torch import nn
 
 from ..atomic import save_figure
-from ..data import BatchLoader, Normalizer
+from ..data import Normalizer
 from ..errors import ConvzooError, unknown_name
 from ..models import model_info
-from ..train.checkpoint import load_checkpoint, model_from_checkpoint
+from ..train.checkpoint import load_checkpoint
 from ..train.curves import plot_curves
-from ..train.metrics import checkpoint_test_set, predict_logits
+from ..train.metrics import Evaluation, evaluate_checkpoint
 from ..train.predict import Predictor, conv_map_modules, read_image, to_uint8_input
 from .gallery import image_grid
 from .summary import is_model_name, load_model
@@ -197,36 +196,35 @@ def _show_input(ax, pixels: np.ndarray) -> None:
 # ---- a run's test set: confusion matrix and mistakes ------------------------------------------
 @dataclass
 class RunEvaluation:
+    """A run's test set with its evaluation and, for a classifier, every example's probabilities:
+    all from `evaluate_checkpoint`, the evaluation `convzoo eval` prints."""
+
     classes: list[str]
     images: torch.Tensor  # (N, C, H, W) uint8, the test set
-    labels: torch.Tensor  # (N,)
-    probabilities: torch.Tensor  # (N, classes)
+    labels: torch.Tensor  # (N,), or (N, H, W) masks
+    evaluation: Evaluation
+    probabilities: torch.Tensor | None  # (N, classes); None for segmentation
 
     @property
     def confusion(self) -> np.ndarray:
-        k = len(self.classes)
-        predicted = self.probabilities.argmax(1)
-        return torch.bincount(self.labels * k + predicted, minlength=k * k).reshape(k, k).numpy()
+        return self.evaluation.confusion.numpy()
+
+    @property
+    def accuracy(self) -> float:
+        return self.evaluation.accuracy
 
 
 def evaluate_run(ref) -> RunEvaluation:
-    """Evaluate a checkpoint on the test set it was trained with (same data dir, holdout, seed)."""
-    model, payload = model_from_checkpoint(ref)
-    data = payload["data"]
-    test = checkpoint_test_set(payload)
-    logits, labels = predict_logits(model, BatchLoader(test, 512), nullcontext)
-    return RunEvaluation(list(data["classes"]), test.images, labels, torch.softmax(logits, 1))
+    """Evaluate a checkpoint on the test set it was trained with (same data dir, holdout, seed), the
+    way the run did (its precision): the numbers `convzoo eval` prints."""
+    checked = evaluate_checkpoint(ref, keep_logits=True)
+    probabilities = torch.softmax(checked.logits, 1) if checked.logits is not None else None
+    return RunEvaluation(checked.classes, checked.test.images, checked.test.labels, checked.evaluation,
+                         probabilities)
 
 
 def run_confusion(ref) -> tuple[np.ndarray, list[str]]:
-    """The confusion matrix from the run's eval.json when it has one, else by evaluating."""
-    run = Path(ref)
-    eval_file = run / "eval.json" if run.is_dir() else None
-    if eval_file is not None and eval_file.is_file():
-        saved = json.loads(eval_file.read_text())
-        classes = saved.get("per_class_accuracy")
-        if isinstance(classes, dict):
-            return np.asarray(saved["confusion"]), list(classes)
+    """The confusion matrix of `convzoo eval` on the run's test set."""
     result = evaluate_run(ref)
     return result.confusion, result.classes
 
@@ -266,6 +264,8 @@ def plot_mistakes(result: RunEvaluation, path, n: int = 36, title: str = "") -> 
     """The `n` most confident wrong predictions, most confident first."""
     if n < 1:
         raise ConvzooError("-n must be at least 1")
+    if result.probabilities is None:
+        raise ConvzooError("mistakes are drawn for classifiers; a segmentation run's are in its confusion matrix")
     confidence, predicted = result.probabilities.max(1)
     wrong = (predicted != result.labels).nonzero().flatten()
     if len(wrong) == 0:

@@ -80,17 +80,22 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the final result as JSON")
     p.set_defaults(func=run_train)
 
+    from . import argtypes  # the eval and predict flags' types
+
     p = sub.add_parser("eval", help="evaluate a checkpoint on a dataset's test set")
     p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
     p.add_argument("--data", help="dataset (default: the one it was trained on)")
-    p.add_argument("--data-dir")
+    p.add_argument("--data-dir", help="where the dataset's files are (default: the run's, else the usual search)")
+    p.add_argument("--force", action="store_true",
+                   help="evaluate on a dataset whose classes differ from the checkpoint's (the numbers then "
+                        "compare class indices, not meanings)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_eval)
 
     p = sub.add_parser("predict", help="classify image files (or segment them) with a checkpoint")
     p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--top-k", type=argtypes.positive, default=3, metavar="K", help="answers per image (default 3)")
     p.add_argument("-o", "--out", metavar="DIR",
                    help="segmentation: folder for the masks (IMAGE.mask.png, default: beside each image)")
     p.add_argument("--json", action="store_true")
@@ -150,7 +155,7 @@ def run_train(args) -> int:
         if args.download:
             locate(config.data, config.data_dir, allow_download=True, progress=True)
         if args.engine == "numpy":
-            return _train_numpy(config)
+            return _train_numpy(config, args.json)
         trainer = Trainer(config)
     try:
         result = trainer.fit()
@@ -189,43 +194,32 @@ def _interrupted(trainer) -> str:
     return f"interrupted after epoch {trainer.epoch}; continue with `convzoo train --resume {trainer.run_dir}{more}`"
 
 
-def _train_numpy(config: TrainConfig) -> int:
-    from ..data import load_dataset
-    from ..errors import ConvzooError
+def _train_numpy(config: TrainConfig, as_json: bool = False) -> int:
+    """`--engine numpy`: a run directory like the torch engine's, printed the same way."""
+    from ..train.numpy_engine import train_with_numpy
 
-    if config.model != "lenet_modern":
-        raise ConvzooError("--engine numpy trains lenet_modern only (the reference ops' LeNet)")
-    from ..reference.net import train_numpy
-
-    bundle = load_dataset(config.data, config.data_dir, test_holdout=config.test_holdout, seed=config.seed)
-    result = train_numpy(bundle.train.images.numpy(), bundle.train.labels.numpy(),
-                         bundle.test.images.numpy(), bundle.test.labels.numpy(), epochs=config.epochs,
-                         batch_size=config.batch_size, lr=config.lr, seed=config.seed,
-                         mean=bundle.train.mean[0], std=bundle.train.std[0])
-    print(f"test accuracy {result['test_acc']:.4f}  ({result['examples_per_sec']:,.0f} examples/s, "
-          f"numpy engine, {result['seconds']:.0f} s)")
+    result = train_with_numpy(config)
+    evaluation = result.pop("evaluation")
+    if as_json:
+        print(json.dumps({**result, **_per_class(evaluation)}))
+        return 0
+    print(f"test accuracy {result['test_acc']:.4f}  (loss {result['test_loss']:.4f}, {result['epochs']} epochs, "
+          f"{result['examples_per_sec']:,.0f} examples/s, numpy engine, {result['seconds']:.0f} s)")
+    print(f"run saved in {result['run_dir']}")
     return 0
 
 
 def run_eval(args) -> int:
-    from ..data import BatchLoader
-    from ..train import Runtime, evaluate, model_from_checkpoint
-    from ..train.metrics import checkpoint_test_set
-    from ..train.tasks import task_of_targets
+    from ..train.metrics import evaluate_checkpoint
 
-    model, payload = model_from_checkpoint(args.checkpoint)
-    test = checkpoint_test_set(payload, args.data, args.data_dir)
-    task = task_of_targets(test.labels)
-    name = args.data or payload["data"]["name"]
-    runtime = Runtime.create(precision=payload.get("setup", {}).get("precision", "fp32"))
-    result = evaluate(model.to(runtime.device), BatchLoader(test, 512 if task.name == "classification" else 64,
-                                                            device=runtime.device),
-                      len(test.classes), runtime.autocast, task=task)
+    checked = evaluate_checkpoint(args.checkpoint, args.data, args.data_dir, force=args.force)
+    test, result, name = checked.test, checked.evaluation, checked.data
+    task = result.task
     if args.json:
-        print(json.dumps({"data": name, **result.to_dict(list(test.classes))}))
+        print(json.dumps({"data": name, "precision": checked.precision, **result.to_dict(list(test.classes))}))
         return 0
     width = max(len(c) for c in test.classes)
-    if task.name == "segmentation":
+    if task == "segmentation":
         print(f"{name} test: pixel accuracy {result.accuracy:.4f}, mean IoU {result.mean_iou:.4f}, "
               f"loss {result.loss:.4f} ({len(test):,} images)")
         print(f"  {'class':{width}}  IoU     pixel accuracy")
@@ -242,26 +236,25 @@ def run_eval(args) -> int:
 
 
 def run_predict(args) -> int:
-    from ..errors import ConvzooError
+    """Every good file's answer on stdout; each file without one named on a stderr line of its own
+    (`convzoo: error: FILE: why`), and then a non-zero exit."""
+    import sys
+
     from ..train.predict import Predictor
 
-    if args.top_k < 1:
-        raise ConvzooError("--top-k must be at least 1")
     predictor = Predictor(args.checkpoint)
-    if predictor.task == "segmentation":
-        results = predictor.segment_files(args.images, args.out)
-        if args.json:
-            print(json.dumps(results, indent=2))
-            return 0
-        for r in results:
-            found = ", ".join(r["found"]) or "only background"
-            print(f"{r['image']}: {found} -> {r['mask']}")
-        return 0
-    results = predictor.predict_files(args.images, args.top_k)
+    segmentation = predictor.task == "segmentation"
+    results = (predictor.segment_files(args.images, args.out) if segmentation
+               else predictor.predict_files(args.images, args.top_k))
     if args.json:
         print(json.dumps(results, indent=2))
-        return 0
     for r in results:
-        guesses = ", ".join(f"{t['class']} {t['probability']:.3f}" for t in r["top"])
-        print(f"{r['image']}: {guesses}")
-    return 0
+        if "error" in r:
+            print(f"convzoo: error: {r['image']}: {r['error']}", file=sys.stderr)
+        elif args.json:
+            continue
+        elif segmentation:
+            print(f"{r['image']}: {', '.join(r['found']) or 'only background'} -> {r['mask']}")
+        else:
+            print(f"{r['image']}: " + ", ".join(f"{t['class']} {t['probability']:.3f}" for t in r["top"]))
+    return 1 if any("error" in r for r in results) else 0

@@ -149,6 +149,19 @@ class LeNetBN:
     def num_parameters(self) -> int:
         return sum(layer.params[name].size for layer, name in self.parameters())
 
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Every learnt array and batch-norm statistic, named as torch names the same layers of an
+        `nn.Sequential` (index.weight, index.running_mean, ...): convzoo's `lenet_modern` loads them."""
+        names = {"w": "weight", "b": "bias", "gamma": "weight", "beta": "bias"}
+        arrays = {}
+        for index, layer in enumerate(self.layers):
+            for key, value in layer.params.items():
+                arrays[f"{index}.{names[key]}"] = value.copy()
+            if isinstance(layer, BatchNorm):
+                arrays[f"{index}.running_mean"] = layer.running_mean.copy()
+                arrays[f"{index}.running_var"] = layer.running_var.copy()
+        return arrays
+
 
 class SGDMomentum:
     """v = momentum*v + grad; param -= lr*v (torch's SGD with momentum, no dampening)."""
@@ -190,8 +203,10 @@ def evaluate(model: LeNetBN, images, labels, *, mean, std, batch_size: int = 100
 def train_numpy(train_images, train_labels, test_images, test_labels, *, epochs=1, batch_size=64,
                 lr=0.05, seed=0, mean=0.2860, std=0.3530, log=print) -> dict:
     """train_images: uint8 (N, H, W) or (N, 1, H, W); labels int64 (N,). Returns
-    {"test_acc", "test_loss", "train_loss", "examples_per_sec", "seconds", "epochs"}.
-    Calls log(str) with progress lines, including examples/sec."""
+    {"test_acc", "test_loss", "train_loss", "examples_per_sec", "seconds", "epochs", "history",
+    "model"}: `history` has one row per epoch, `model` is the trained LeNetBN. Calls log(str) with
+    progress lines, including examples/sec. A loss, weight or batch-norm statistic that stops being
+    finite (a learning rate too high) raises FloatingPointError at the end of that epoch."""
     if train_images.shape[-2:] != (28, 28) or test_images.shape[-2:] != (28, 28):
         raise ValueError(f"LeNet expects 28x28 images, got {train_images.shape[-2:]}")
     if epochs < 1 or len(train_labels) < batch_size:
@@ -212,9 +227,10 @@ def _train(train_images, train_labels, test_images, test_labels, *, epochs, batc
     log(f"numpy LeNet-BN: {model.num_parameters():,} parameters, {len(train_labels):,} training "
         f"images, batch {batch_size}, SGD lr {lr} momentum {MOMENTUM} linear decay, {epochs} epoch(s)")
     step, seen, train_seconds, epoch_loss = 0, 0, 0.0, float("nan")
+    history = []
     for epoch in range(1, epochs + 1):
         order = rng.permutation(len(train_labels))
-        loss_sum, started = 0.0, time.perf_counter()
+        loss_sum, correct, started = 0.0, 0, time.perf_counter()
         for batch in range(steps_per_epoch):
             index = order[batch * batch_size:(batch + 1) * batch_size]
             x, y = _as_float_batch(train_images[index], mean, std), train_labels[index]
@@ -223,14 +239,27 @@ def _train(train_images, train_labels, test_images, test_labels, *, epochs, batc
             model.backward(softmax_cross_entropy_backward(np.float32(1.0), loss_cache))
             optimiser.step(lr * (1 - step / total_steps))
             step, seen, loss_sum = step + 1, seen + len(y), loss_sum + float(loss)
+            correct += int((logits.argmax(axis=1) == y).sum())
             if (batch + 1) % 200 == 0 or batch + 1 == steps_per_epoch:
                 elapsed = train_seconds + time.perf_counter() - started
                 log(f"epoch {epoch} step {batch + 1}/{steps_per_epoch} loss {loss_sum / (batch + 1):.4f} "
                     f"{seen / elapsed:,.0f} examples/s")
-        train_seconds += time.perf_counter() - started
+        epoch_seconds = time.perf_counter() - started
+        train_seconds += epoch_seconds
         epoch_loss = loss_sum / max(steps_per_epoch, 1)
+        if not np.isfinite(epoch_loss):
+            raise FloatingPointError(f"the loss is {epoch_loss} in epoch {epoch}")
+        broken = [name for name, array in model.state_arrays().items() if not np.isfinite(array).all()]
+        if broken:  # batch norm can keep the loss finite while a weight or a statistic overflows
+            raise FloatingPointError(f"{broken[0]} holds non-finite values after epoch {epoch}")
         test_acc, test_loss = evaluate(model, test_images, test_labels, mean=mean, std=std)
         log(f"epoch {epoch}: train loss {epoch_loss:.4f}, test loss {test_loss:.4f}, "
             f"test accuracy {test_acc:.4f}, {seen / train_seconds:,.0f} examples/s")
+        history.append({"epoch": epoch, "train_loss": epoch_loss,
+                        "train_acc": correct / max(steps_per_epoch * batch_size, 1),
+                        "test_loss": test_loss, "test_acc": test_acc,
+                        "lr": lr * (1 - step / total_steps), "seconds": time.perf_counter() - started,
+                        "examples_per_sec": steps_per_epoch * batch_size / epoch_seconds})
     return {"test_acc": test_acc, "test_loss": test_loss, "train_loss": epoch_loss,
-            "examples_per_sec": seen / train_seconds, "seconds": train_seconds, "epochs": epochs}
+            "examples_per_sec": seen / train_seconds, "seconds": train_seconds, "epochs": epochs,
+            "history": history, "model": model}

@@ -144,9 +144,12 @@ def _streaming_evaluation(model, batches, num_classes, autocast, views, task, re
     return results
 
 
-def checkpoint_test_set(payload: dict, name: str | None = None, data_dir=None):
+def checkpoint_test_set(payload: dict, name: str | None = None, data_dir=None, *, force: bool = False):
     """The test set a checkpoint was evaluated on (same data dir, holdout and seed), or the test set
-    of another dataset `name` of the same shape, normalised as the model was trained."""
+    of another dataset `name` of the same shape and classes, normalised as the model was trained.
+
+    A dataset whose class names differ from the checkpoint's is refused unless `force`: its labels
+    mean other things, so the model's answers would be scored against the wrong classes."""
     from ..data import load_dataset
     from ..errors import ConvzooError
 
@@ -160,5 +163,66 @@ def checkpoint_test_set(payload: dict, name: str | None = None, data_dir=None):
     if list(test.shape) != list(trained_on["shape"]) or len(test.classes) != len(trained_on["classes"]):
         raise ConvzooError(f"{name} ({'x'.join(map(str, test.shape))}, {len(test.classes)} classes) does not "
                            f"fit this model (trained on {trained_on['name']})")
+    if list(test.classes) != list(trained_on["classes"]) and not force:
+        raise ConvzooError(f"{name}'s classes ({_few(test.classes)}) are not this model's ({_few(trained_on['classes'])}, "
+                           f"from {trained_on['name']}): its answers would be scored against other classes; "
+                           "--force evaluates anyway")
     test.mean, test.std = tuple(trained_on["mean"]), tuple(trained_on["std"])
     return test
+
+
+def _few(names, shown: int = 3) -> str:
+    return ", ".join(list(names)[:shown]) + (", ..." if len(names) > shown else "")
+
+
+@dataclass
+class CheckpointEvaluation:
+    """A checkpoint evaluated on a test set: what `convzoo eval`, `report` and `show` all print."""
+
+    data: str  # the dataset's name
+    test: object  # the ArrayDataset evaluated
+    evaluation: Evaluation
+    precision: str  # what the forward passes ran in: the run's own precision
+    logits: torch.Tensor | None = None  # (N, classes) fp32, classification, when asked for
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.test.classes)
+
+
+def evaluate_checkpoint(ref, name: str | None = None, data_dir=None, *, force: bool = False,
+                        keep_logits: bool = False, model=None) -> CheckpointEvaluation:
+    """Evaluate checkpoint `ref` (a file, run directory or pretrained name) the way its run did: the
+    precision and memory format the run trained and evaluated with (the checkpoint's "setup"), its
+    evaluation batch size, on its own test set (or dataset `name`'s, see `checkpoint_test_set`).
+    The one evaluation path of `convzoo eval`, `convzoo report` and `convzoo show`, so they agree with
+    each other and with the run's last test accuracy. `keep_logits` also returns every test
+    example's logits (classification), from the same forward passes."""
+    from ..data import BatchLoader
+    from .checkpoint import model_from_checkpoint
+    from .runtime import Runtime
+    from .tasks import task_of_targets
+
+    model, payload = model_from_checkpoint(ref, model=model)
+    test = checkpoint_test_set(payload, name, data_dir, force=force)
+    task = task_of_targets(test.labels)
+    setup, config = payload.get("setup", {}), payload.get("config", {})
+    precision = setup.get("precision", "fp32")
+    if precision == "fp16" and not torch.cuda.is_available():
+        precision = "fp32"  # a CUDA run evaluated on a CPU: the nearest is fp32
+    runtime = Runtime.create(precision=precision, progress=False)
+    channels_last = bool(setup.get("channels_last"))
+    model.to(runtime.device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    batch_size = max(config.get("batch_size") or 0, 512 if task.name == "classification" else 64)
+    batches = BatchLoader(test, batch_size, device=runtime.device, channels_last=channels_last)
+    kept: list[torch.Tensor] = []
+    hook = None
+    if keep_logits and task.name == "classification":
+        hook = model.register_forward_hook(lambda _module, _inputs, output: kept.append(output.detach().float().cpu()))
+    try:
+        evaluation = evaluate(model, batches, len(test.classes), runtime.autocast, task=task)
+    finally:
+        if hook is not None:
+            hook.remove()
+    return CheckpointEvaluation(name or payload["data"]["name"], test, evaluation, runtime.precision,
+                                torch.cat(kept) if kept else None)
