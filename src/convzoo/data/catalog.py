@@ -44,6 +44,7 @@ class DatasetSpec:
     mirrors: tuple[str, ...] = ()
     system_dirs: tuple[str, ...] = ()
     how_to_get: str = ""
+    offline: str = ""  # what to do when the download fails (no network): never the download again
     flippable: bool = True  # horizontal flips keep the label (not so for digits)
     origin: str = "download"  # "download", "package" (ships with convzoo) or "generated"
     source: str | None = None  # what a generated dataset is made from
@@ -54,6 +55,13 @@ class DatasetSpec:
     def checked_on_load(self) -> bool:
         """Whether loading verifies every file's payload SHA-256 (files with exactly one truth)."""
         return self.origin in ("package", "generated")
+
+    @property
+    def offline_remedy(self) -> str:
+        """Ways to get the files that do not download them (what to say when a download failed)."""
+        names = ", ".join(f.name for f in self.files if not f.optional)
+        copy = f"copy {names} into {cache_root() / self.name} (e.g. from a machine with internet), or pass --data-dir DIR"
+        return f"{self.offline}; or {copy}" if self.offline else copy
 
     @property
     def remedy(self) -> str:
@@ -101,7 +109,7 @@ DATASETS: dict[str, DatasetSpec] = {
                 "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
             mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
             system_dirs=("/usr/share/datasets/fashion-mnist",),
-            how_to_get=_GET_FASHION,
+            how_to_get=_GET_FASHION, offline="`apt-get install dataset-fashion-mnist` (Debian, Ubuntu)",
         ),
         DatasetSpec(
             "mnist", "LeCun et al.'s MNIST digits: 60,000 + 10,000 28x28 grey images",
@@ -115,6 +123,7 @@ DATASETS: dict[str, DatasetSpec] = {
                      "https://storage.googleapis.com/cvdf-datasets/mnist/"),
             how_to_get="`convzoo data get mnist` (needs internet), or --data-dir pointing at IDX files; "
                        "10,000 real digits ship with convzoo as `mnist-sample`",
+            offline="`--data mnist-sample` trains on the 10,000 real MNIST digits that ship with convzoo",
         ),
         DatasetSpec(
             "mnist-sample", "10,000 real MNIST digits that ship with convzoo (no test split: "
@@ -309,6 +318,11 @@ def fetch(spec: DatasetSpec, folder: Path, mirrors: tuple[str, ...] | None = Non
             except DataError as exc:
                 errors.append(str(exc))
         else:
-            raise DataError(f"could not download {spec.name} ({'; '.join(errors)}); "
-                            f"other ways: {spec.how_to_get}")
+            raise DataError(f"could not download {spec.name} ({_summary(errors)}); without a network: "
+                            f"{spec.offline_remedy}")
     return paths
+
+
+def _summary(errors: list[str]) -> str:
+    """The mirrors' errors, the first in full and a count of the others (one line stays readable)."""
+    return errors[0] + (f"; {len(errors) - 1} other mirror(s) failed too" if len(errors) > 1 else "")

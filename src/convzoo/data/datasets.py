@@ -76,6 +76,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, val_split: fl
     say so.
     """
     spec = dataset_spec(name)
+    if test_holdout is not None and not test_holdout > 0:  # 0 would silently mean "the default 10%"
+        raise DataError(f"--test-holdout must be above 0 (a fraction below 1, or a count), not {test_holdout}")
     files = locate(name, data_dir, allow_download=allow_download, progress=progress)
     if name == "cifar10":
         train, test = _load_cifar10(files["cifar-10-python.tar.gz"], spec)
@@ -223,6 +225,13 @@ def _load_imagefolder(root: Path, image_size: int | None):
     train_files = files_of(train_dir)
     if not train_files:
         raise DataError(f"{train_dir}: no PNG or JPEG images in the class folders")
+    _check_image_classes(train_dir, classes, train_files)
+    if test_dir is not None:
+        unknown = sorted(p.name for p in test_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+                         and p.name not in classes)
+        if unknown:
+            raise DataError(f"{test_dir}: class folder(s) {', '.join(unknown)} are not in {train_dir} "
+                            f"(the classes are {', '.join(classes)})")
     first = _open_image(train_files[0][0])
     size = (image_size, image_size) if image_size else first.size
     grey = all(_open_image(p).mode in ("L", "1", "I;16") for p, _ in train_files[:64])
@@ -248,6 +257,19 @@ def _load_imagefolder(root: Path, image_size: int | None):
         if test_files:
             test = _as_dataset(*load(test_files), spec, mean, std, classes)
     return train, test
+
+
+def _check_image_classes(folder: Path, classes: list[str], files: list[tuple[Path, int]]) -> None:
+    """A classifier needs two classes or more, each with examples: with one class, or an empty class
+    folder, every answer would be right by construction (a test accuracy of 1.0 that means nothing)."""
+    if len(classes) < 2:
+        raise DataError(f"{folder}: one class folder ({classes[0]}); a classifier needs at least two, "
+                        f"one folder per class")
+    counts = np.bincount([label for _, label in files], minlength=len(classes))
+    empty = [c for c, n in zip(classes, counts) if n == 0]
+    if empty:
+        raise DataError(f"{folder}: class folder(s) {', '.join(empty)} hold no PNG or JPEG images; "
+                        "every class needs examples (remove the folder or add images)")
 
 
 def _open_image(path: Path):
