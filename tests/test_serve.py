@@ -4,8 +4,11 @@ form, every kind of bad request (400/413/415 with a JSON error), and a server th
 from __future__ import annotations
 
 import io
+import logging
 import re
+import socket
 import struct
+import time
 import zlib
 
 import httpx
@@ -16,7 +19,7 @@ from PIL import Image
 from convzoo.serve import create_app
 from convzoo.serve.app import MAX_BODY
 from convzoo.serve.bench import drawing_png
-from convzoo.serve.server import ServerThread
+from convzoo.serve.server import ServerThread, guarded_protocol
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +159,9 @@ BAD_REQUESTS = [
     ("JSON wrong pixel count", {"json": {"width": 3, "height": 3, "pixels": [0] * 8}}, 400, "needs 9"),
     ("JSON pixels out of range", {"json": {"width": 1, "height": 1, "pixels": [300]}}, 400, "0-255"),
     ("JSON nested pixels", {"json": {"width": 2, "height": 1, "pixels": [[0], [1]]}}, 400, "flat"),
+    ("JSON ragged pixels", {"json": {"width": 2, "height": 1, "pixels": [[0], [1, 2]]}}, 400, "flat"),
+    ("JSON nested 200,000 deep", {"content": b"[" * 200_000 + b"]" * 200_000,
+                                  "headers": {"Content-Type": "application/json"}}, 400, "nested too deeply"),
     ("JSON mode not a string", {"json": {"width": 1, "height": 1, "pixels": [0], "mode": ["digits"]}}, 400,
      "mode"),
     ("JSON huge dimensions", {"json": {"width": 100000, "height": 1, "pixels": []}}, 413, "4096"),
@@ -213,3 +219,84 @@ def test_bench_demo_runs_a_real_server_and_stops(capsys):
     assert "p50 ms" in out and "lenet_wide" in out
     p50 = float(out.splitlines()[2].split()[0])
     assert p50 > 0
+
+
+# ---- slow, dead and too many clients ---------------------------------------------------------
+def _raw(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes `sock` within `within` seconds (a byte trickled every 0.2 s)."""
+    deadline = time.monotonic() + within
+    sock.settimeout(0.2)
+    while time.monotonic() < deadline:
+        try:
+            if sock.recv(4096) == b"":
+                return True
+        except TimeoutError:
+            pass
+        except OSError:  # reset
+            return True
+        try:
+            sock.sendall(b"X")
+        except OSError:
+            return True
+    return False
+
+
+@pytest.fixture
+def server_log():
+    """Records of the server's log (uvicorn's own logger, which does not propagate to the root)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("uvicorn.error")
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def test_trickling_clients_are_dropped(client, monkeypatch, server_log):
+    """A client that trickles its headers, or its body, a byte at a time is dropped at the request
+    deadline (uvicorn's own keep-alive timer stops at the first byte), with one line in the log."""
+    monkeypatch.setattr(guarded_protocol(), "read_timeout", 1.0)
+    url = str(client.base_url)
+    for start in (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+                  b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                  b"Content-Length: 100000\r\n\r\n"):
+        with _raw(url) as sock:
+            sock.sendall(start)
+            assert _closed_by_server(sock, within=8)
+    dropped = [r for r in server_log if "dropped a client" in r.getMessage()]
+    assert dropped and all(r.exc_info is None for r in dropped)
+    assert client.get("/api/health").status_code == 200
+
+
+def test_a_client_gone_midway_is_one_line_in_the_log(client, server_log):
+    with _raw(str(client.base_url)) as sock:
+        sock.sendall(b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                     b"Content-Length: 5000\r\n\r\n" + b"\x89PNG" * 10)
+        time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while not any("went away" in r.getMessage() for r in server_log) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [r.getMessage() for r in server_log if "went away" in r.getMessage()]
+    assert not [r for r in server_log if r.exc_info is not None or "Traceback" in r.getMessage()]
+    assert client.get("/api/health").status_code == 200
+
+
+def test_connections_beyond_the_limit_are_closed(client, monkeypatch):
+    monkeypatch.setattr(guarded_protocol(), "max_connections", 3)
+    url = str(client.base_url)
+    socks = [_raw(url) for _ in range(6)]
+    try:
+        time.sleep(0.3)
+        closed = sum(_closed_by_server(s, within=1) for s in socks)
+        assert closed >= 3  # the client fixture's own connection may hold one of the three
+    finally:
+        for s in socks:
+            s.close()
+    time.sleep(0.3)
+    assert client.get("/api/health").status_code == 200

@@ -65,7 +65,10 @@ def image_from_pixels(width, height, pixels):
         raise ConvzooError("width and height must be integers")
     if width < 1 or height < 1:
         raise ConvzooError("width and height must be positive")
-    values = np.asarray(pixels)
+    try:
+        values = np.asarray(pixels)
+    except (ValueError, TypeError, OverflowError):  # ragged nesting, huge integers
+        raise ConvzooError("pixels must be a flat list of numbers 0-255") from None
     numeric = np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)
     if values.ndim != 1 or not numeric:
         raise ConvzooError("pixels must be a flat list of numbers 0-255")

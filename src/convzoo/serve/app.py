@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -23,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
 
 from ..data.preprocess import image_from_pixels
 from ..errors import ConvzooError
@@ -38,6 +40,10 @@ IMAGE_TYPES = ("image/png", "image/jpeg")
 
 class BodyTooLarge(ConvzooError):
     pass
+
+
+class ClientGone(ConvzooError):
+    """The client closed the connection before its request arrived: nobody to answer."""
 
 
 def load_predictors(checkpoint: str | Path | None) -> dict[str, Predictor]:
@@ -68,15 +74,22 @@ async def read_body(request: Request) -> bytes:
         if int(declared) > MAX_BODY:
             raise BodyTooLarge(f"request body of {int(declared):,} bytes is over the {MAX_BODY:,}-byte limit")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise BodyTooLarge(f"request body is over the {MAX_BODY:,}-byte limit")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise BodyTooLarge(f"request body is over the {MAX_BODY:,}-byte limit")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientGone(f"client {_client(request)} went away after {size:,} bytes of its request body") from None
     body = b"".join(chunks)
     if not body:
         raise ConvzooError("empty request body: send JSON pixels or a PNG/JPEG image")
     return body
+
+
+def _client(request: Request) -> str:
+    return f"{request.client.host}:{request.client.port}" if request.client else "unknown"
 
 
 def image_from_json(body: bytes):
@@ -84,6 +97,8 @@ def image_from_json(body: bytes):
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ConvzooError("body is not valid JSON") from None
+    except RecursionError:  # e.g. 200,000 nested brackets: bad input, not a server fault
+        raise ConvzooError("body is JSON nested too deeply (pixels are a flat list)") from None
     if not isinstance(data, dict) or not {"width", "height", "pixels"} <= data.keys():
         raise ConvzooError('JSON must be an object {"width": W, "height": H, "pixels": [...]}')
     width, height, pixels = data["width"], data["height"], data["pixels"]
@@ -138,6 +153,8 @@ def create_app(checkpoint: str | Path | None = None) -> FastAPI:
 
     @app.exception_handler(ConvzooError)
     async def user_error(_request, exc: ConvzooError):
+        if isinstance(exc, ClientGone):  # one line in the log; the answer goes nowhere
+            logging.getLogger("uvicorn.error").warning("%s", exc)
         status = 413 if isinstance(exc, (BodyTooLarge, ImageTooLarge)) else 415 if isinstance(
             exc, UnsupportedImage) else 400
         return error(status, str(exc))
