@@ -19,7 +19,7 @@ from convzoo.layers import BasicBlock
 from convzoo.models import create_model, model_info
 
 # LeNet plus one model of each zoo family.
-SUMMARY_MODELS = ["lenet", "lenet_bn", "lenet_modern", "alexnet_small", "vgg16", "resnet18", "resnet20",
+SUMMARY_MODELS = ["lenet", "lenet5_1998", "lenet_bn", "lenet_modern", "alexnet_small", "vgg16", "resnet18", "resnet20",
                   "se_resnet50", "googlenet", "densenet_bc_100_12", "nin", "shufflenet_v2_x1_0", "unet"]
 
 
@@ -31,9 +31,22 @@ def test_summary_totals_match_the_registry_and_the_rows_add_up(name):
         assert s.params == model_info(name).params
         assert sum(r.params or 0 for r in s.rows) == s.params
         assert sum(r.macs or 0 for r in s.rows) == s.macs > 0
+        assert all((r.macs or 0) >= 0 and (r.params or 0) >= 0 for r in s.rows)  # no row is negative
         assert s.param_bytes == 4 * s.params and s.activation_bytes > 0
     assert s.flops == 2 * s.macs
     assert s.macs == count_macs(loaded.model, (1, *loaded.input_shape))  # the project's one MAC counter
+
+
+def test_lenet5_1998_c3_is_its_three_partial_convolutions():
+    """C3's convolutions live in a ModuleList its module loops over: the list is never called, so its
+    rows are its convolutions' (no negative count), and at depth 1 C3 shows their totals."""
+    loaded = load_model("lenet5_1998", device="meta")
+    rows = {r.name: r for r in summarize(loaded.model, loaded.input_shape).rows}
+    assert "4.convs" not in rows and [rows[f"4.convs.{i}"].macs for i in range(3)] == [45_000, 90_000, 15_000]
+    shallow = {r.name: r for r in summarize(loaded.model, loaded.input_shape, depth=1).rows}
+    assert (shallow["4"].params, shallow["4"].macs) == (1_516, 150_000)  # the lecture's C3
+    held = {r.name: r for r in summarize(loaded.model, loaded.input_shape, depth=2).rows}["4.convs"]
+    assert held.held and (held.params, held.macs) == (1_516, 150_000)
 
 
 def test_lenet_summary_by_hand():

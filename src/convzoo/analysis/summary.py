@@ -101,6 +101,7 @@ class LayerRow:
     kind: str  # "conv", "dense" or "other"
     expanded: bool  # a container whose children are rows too (its numbers are only its own)
     calls: int = 1
+    held: bool = False  # never called itself, but its layers ran (a ModuleList its parent loops over)
 
 
 @dataclass
@@ -204,37 +205,64 @@ def summarize(model: nn.Module, input_shape, depth: int | None = None, label: st
     root = type(model).__name__
     flop_counts = counter.get_flop_counts()
 
-    def total_macs(name: str) -> int:
-        key = f"{root}.{name}" if name else root
-        return sum(flop_counts.get(key, {}).values()) // FLOPS_PER_MAC
-
     modules = dict(model.named_modules())
+
+    def child_names(name: str) -> list[str]:
+        return [f"{name}.{c}" if name else c for c, _ in modules[name].named_children()]
+
+    def subtree_macs(name: str) -> int:
+        """MACs of `name` with everything inside it. A module that ran is on FlopCounterMode's stack
+        and counted whole; one that never ran (a ModuleList its parent loops over) holds only what
+        its children counted, so a container's own share is never negative."""
+        if calls[name] or not name:
+            key = f"{root}.{name}" if name else root
+            return sum(flop_counts.get(key, {}).values()) // FLOPS_PER_MAC
+        return sum(subtree_macs(c) for c in child_names(name))
+
+    def ran_inside(name: str) -> bool:
+        return any(calls[c] or ran_inside(c) for c in child_names(name))
+
     rows = []
     for name, module in modules.items():
         level = name.count(".") + 1 if name else 0
-        children = [f"{name}.{c}" if name else c for c, _ in module.named_children()]
+        children = child_names(name)
         expanded = bool(children) and (depth is None or level < depth)
         if depth is not None and level > depth:
             continue
         own = list(module.parameters(recurse=not expanded))
-        macs = total_macs(name) - (sum(total_macs(c) for c in children) if expanded else 0)
+        macs = subtree_macs(name) - (sum(subtree_macs(c) for c in children) if expanded else 0)
         if name == "" and not own and not macs:
             continue  # the model itself, when it only arranges its children
+        if name and expanded and not calls[name] and not own and ran_inside(name):
+            continue  # a holder its parent loops over (ModuleList): its children are rows of their own
         rows.append(LayerRow(
             name=name or "(model)", type=type(module).__name__, depth=level, shape=shapes.get(name),
             params=sum(p.numel() for p in own) if own or not expanded else None,
             trainable=sum(p.numel() for p in own if p.requires_grad),
-            macs=macs or None, kind=_kind(module), expanded=expanded, calls=calls[name]))
-    # Execution order reads like the network; modules never called go last.
+            macs=macs or None, kind=_kind(module), expanded=expanded, calls=calls[name],
+            held=bool(name) and not calls[name] and ran_inside(name)))
+    # Execution order reads like the network (a holder where its first layer ran); modules never called go last.
     position = {name: i for i, name in enumerate(modules)}
-    rows.sort(key=lambda r: (order.get(r.name if r.depth else "", len(order) + position.get(r.name, 0))))
+
+    def first_run(name: str) -> int | None:
+        if name in order:
+            return order[name]
+        return min((o for c in child_names(name) if (o := first_run(c)) is not None), default=None)
+
+    def sort_key(r: LayerRow):
+        ran = first_run(r.name if r.depth else "")
+        return ran if ran is not None else len(order) + position.get(r.name, 0)
+
+    rows.sort(key=sort_key)
 
     params = list(model.parameters())
     notes = [NOT_COUNTED] if any(r.macs is None and not r.expanded for r in rows) else []
     if any(r.calls > 1 for r in rows):
         notes.append("×n: a module called n times; its MACs are summed over the calls, its shape is the first call's")
-    if any(r.shape is None for r in rows if not r.expanded):
+    if any(r.shape is None and not r.held for r in rows if not r.expanded):
         notes.append("'not called': a module the forward pass never used")
+    if any(r.held for r in rows):
+        notes.append("'(its layers ran)': a container its parent ran layer by layer; the numbers are its layers'")
     return Summary(
         model=label, input_shape=tuple(input_shape), rows=rows,
         params=sum(p.numel() for p in params), trainable=sum(p.numel() for p in params if p.requires_grad),
@@ -276,7 +304,7 @@ def format_summary(s: Summary) -> str:
         name = "  " * max(r.depth - 1, 0) + r.name + (f" ×{r.calls}" if r.calls > 1 else "")
         macs = "" if r.expanded and r.macs is None else "—" if r.macs is None else f"{r.macs:,}"
         params = "" if r.params is None else f"{r.params:,}"
-        table.append([name, r.type, format_shape(r.shape), params,
+        table.append([name, r.type, "(its layers ran)" if r.held else format_shape(r.shape), params,
                       *([f"{r.trainable:,}" if r.params is not None else ""] if frozen else []), macs])
     widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(header)]
     right = {"params", "trainable", "MACs"}
