@@ -78,13 +78,13 @@ def analyse(results: Results) -> Analysis:
         names = _first_last(results, sig, "grad_init")[2]
         first_layer = names[0] if names else "first layer"
         orders = -grad.diff
+        held = orders >= 1 and grad.distinct is not False
         lines.append(
             f"\n{net}: at initialisation the {first_layer} gradient of the sigmoid net is "
-            f"{f'{orders:.1f}' if not math.isnan(orders) else '?'} orders of magnitude "
-            f"{'smaller' if orders > 0 else 'larger'} than the ReLU net's "
-            f"({describe(grad, 'log10 difference', scale=1.0, unit='')}); "
-            f"{'the lecture holds: ' if orders >= 1 and grad.distinct is not False else ''}"
-            f"test accuracy ReLU vs sigmoid {describe(acc, 'differs by')}.")
+            f"{orders:.1f} orders of magnitude {'smaller' if orders > 0 else 'larger'} than the ReLU net's "
+            f"({describe(grad, 'log10 sigmoid - ReLU:', scale=1.0, unit='')})"
+            + (": the lecture's vanishing gradient holds. " if held else ". ")
+            + f"Test accuracy, ReLU against sigmoid: {describe(acc, 'difference')}.")
         reached = {act: to_target(results, f"{net}-{act}", target)[0] for act in ACTIVATIONS}
         lines.append(f"Epochs to {target * 100:.0f} % test accuracy: "
                      + ", ".join(f"{act} {reached[act]}" for act in ACTIVATIONS) + ".")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import warnings
 from dataclasses import asdict, dataclass
 
 ALPHA = 0.05
@@ -46,7 +47,9 @@ def _welch_p(a: list[float], b: list[float]) -> float | None:
         from scipy.stats import ttest_ind
     except ImportError:
         return None
-    return float(ttest_ind(a, b, equal_var=False).pvalue)
+    with warnings.catch_warnings():  # nearly identical seeds: scipy warns, the p-value still answers
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(ttest_ind(a, b, equal_var=False).pvalue)
 
 
 @dataclass(frozen=True)
