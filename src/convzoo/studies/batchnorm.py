@@ -47,23 +47,20 @@ def analyse(results: Results) -> Analysis:
         rows.append([f"{lr:g}", _cell(results, plain), to_target(results, plain, target)[0], _cell(results, bn),
                      to_target(results, bn, target)[0], f"{c.diff * 100:+.1f}", c.verdict])
     lines = []
+    reached = {}
     for bn in (False, True):
         means = {lr: results.stat(_name(bn, lr), "test_acc").mean for lr in rates}
-        best = max(means.values())
-        tolerant = [lr for lr, m in means.items() if m >= best - 0.02]
-        lines.append(f"- {'with' if bn else 'without'} BN: best {best * 100:.1f} % at lr "
-                     f"{max(means, key=means.get):g}; within 2 points of it at lr "
-                     + ", ".join(f"{lr:g}" for lr in tolerant)
-                     + ("; diverged runs at lr " + ", ".join(f"{lr:g}" for lr in rates
-                                                            if results.diverged(_name(bn, lr)))
-                        if any(results.diverged(_name(bn, lr)) for lr in rates) else "") + ".")
-    width = {bn: sum(results.stat(_name(bn, lr), "test_acc").mean >=
-                     max(results.stat(_name(bn, r), "test_acc").mean for r in rates) - 0.02 for lr in rates)
-             for bn in (False, True)}
-    lines.insert(0, f"Learning-rate tolerance: BN kept within 2 points of its best at {width[True]} of "
-                    f"{len(rates)} learning rates, the plain net at {width[False]}: "
-                    + ("the lecture's tolerance held." if width[True] > width[False] else
-                       "no wider tolerance with BN here." if width[True] == width[False] else
+        reached[bn] = [lr for lr, m in means.items() if m >= target]
+        diverged = [lr for lr in rates if results.diverged(_name(bn, lr))]
+        lines.append(f"- {'with' if bn else 'without'} BN: best {max(means.values()) * 100:.1f} % (lr "
+                     f"{max(means, key=means.get):g}); reached {target * 100:.0f} % at lr "
+                     + (", ".join(f"{lr:g}" for lr in reached[bn]) or "none")
+                     + (f"; diverged at lr {', '.join(f'{lr:g}' for lr in diverged)}" if diverged else "") + ".")
+    wider = len(reached[True]) - len(reached[False])
+    lines.insert(0, f"Learning-rate tolerance: with BN the net reached {target * 100:.0f} % test accuracy at "
+                    f"{len(reached[True])} of {len(rates)} learning rates, without BN at {len(reached[False])}: "
+                    + ("BN's wider tolerance held." if wider > 0 else
+                       "no wider tolerance with BN here." if wider == 0 else
                        "the plain net was more tolerant here, against the lecture."))
     mid = 0.1 if 0.1 in rates else rates[len(rates) // 2]
     speed = compare(results.values(_name(False, mid), "test_acc"), results.values(_name(True, mid), "test_acc"))

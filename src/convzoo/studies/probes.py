@@ -74,8 +74,15 @@ def analyse(results: Results) -> Analysis:
                   + ("what each layer knows grows with depth, as the lecture says."
                      if rises >= 0.75 * (len(layers) - 1) else "it does not grow steadily with depth here."),
                   "At initialisation the same probes reach "
-                  + ", ".join(f"{k} {pct(stat(init[k]))} %" for k in (layers[0], layers[-1]) if k in init)
-                  + ": training, not the architecture alone, makes the deep features linearly separable."]
+                  + ", ".join(f"{k} {pct(stat(init[k]))} %" for k in (layers[0], layers[-1]) if k in init) + "."]
+        top = layers[-2] if len(layers) > 1 else first
+        learned = compare(init.get(top, []), trained[top])
+        claims.append(claim(f"probe accuracy at {top}, trained vs init", learned))
+        lines.append(f"At {top}, trained against random features: {describe(learned, '')}: "
+                     + ("training, not the architecture alone, makes the deep features linearly separable."
+                        if learned.distinct and learned.diff > 0 else
+                        "random features of this architecture do as well here." if learned.distinct is False else
+                        "training made them worse here." if learned.distinct else "one seed: not decided."))
     lines.append("\n" + rule_text(comparisons))
     figure = _figure(results, layers, trained, init, pixels)
     return Analysis(["depth", "layer", "features", "probe accuracy % (trained)", "at initialisation",

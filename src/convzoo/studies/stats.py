@@ -111,11 +111,12 @@ def rule_text(comparisons) -> str:
 
 def describe(comparison: Comparison, what: str, scale: float = 100.0, unit: str = " points") -> str:
     """`3.1 points (real, p=0.01)` / `0.4 points, within the noise (p=0.6)`."""
-    amount = f"{comparison.diff * scale:+.1f}{unit}"
+    amount = f"{comparison.diff * scale:+.1f}{unit}".strip()
+    what = f"{what} " if what else ""
     if comparison.distinct is None:
-        return f"{what} {amount} (one seed: cannot tell from noise)"
+        return f"{what}{amount} (one seed: cannot tell from noise)"
     if comparison.method == "welch":
         tag = f"p={comparison.p:.2g}"
     else:
         tag = f"pooled sd {comparison.pooled_sd * scale:.1f}{unit}"
-    return f"{what} {amount} ({'real' if comparison.distinct else 'within the noise'}, {tag})"
+    return f"{what}{amount} ({'real' if comparison.distinct else 'within the noise'}, {tag})"
