@@ -14,7 +14,7 @@ import sys
 
 from ..errors import ConvzooError
 
-COMMAND_MODULES = ["data", "models", "train", "bench", "kernels", "inspect", "show", "demo", "export", "study"]
+COMMAND_MODULES = ["data", "models", "train", "bench", "kernels", "inspect", "show", "demo", "export", "study", "baseline"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -210,6 +210,12 @@ def _train_numpy(config: TrainConfig, as_json: bool = False) -> int:
 
 
 def run_eval(args) -> int:
+    from ..baselines import is_baseline_dir
+
+    if is_baseline_dir(args.checkpoint):
+        from .baseline import print_eval
+
+        return print_eval(args)
     from ..train.metrics import evaluate_checkpoint
 
     checked = evaluate_checkpoint(args.checkpoint, args.data, args.data_dir, force=args.force)
@@ -240,6 +246,12 @@ def run_predict(args) -> int:
     (`convzoo: error: FILE: why`), and then a non-zero exit."""
     import sys
 
+    from ..baselines import is_baseline_dir
+
+    if is_baseline_dir(args.checkpoint):
+        from .baseline import print_predict
+
+        return print_predict(args)
     from ..train.predict import Predictor
 
     predictor = Predictor(args.checkpoint)

@@ -1,0 +1,360 @@
+"""Fit, evaluate, save, load and use a classical baseline; cross-validated grid search; the
+lectures' MNIST table re-measured.
+
+A baseline run directory holds baseline.json (what was fitted, on what data, with which features),
+model.json + model.npz (the fitted estimator, see store.py) and eval.json (the format of
+`convzoo eval --json`: data, precision, task, loss, accuracy, per_class_accuracy, confusion).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..atomic import write_json
+from ..errors import ConvzooError
+from .features import FEATURES, extract
+from .store import BadModelFile, load_model, save_model
+from .table import BASELINES, OTHER_REFERENCES, get_baseline, parse_value, resolve_options
+
+MARKER = "baseline.json"
+BASELINE_FORMAT = "convzoo-baseline/1"
+
+
+def is_baseline_dir(path) -> bool:
+    return Path(path).is_dir() and (Path(path) / MARKER).is_file()
+
+
+def load_data(data: str, data_dir=None, train_size: int | None = None, seed: int = 0, test_holdout=None):
+    from ..data import load_dataset
+    from ..data.sampling import with_train_size
+
+    bundle = load_dataset(data, data_dir, test_holdout=test_holdout, seed=seed)
+    if bundle.train.task != "classification" or bundle.train.shape[0] != 1:
+        raise ConvzooError(f"the baselines classify grey images; {data} is not such a dataset")
+    return with_train_size(bundle, train_size, seed)
+
+
+def arrays(dataset, features: str) -> tuple[np.ndarray, np.ndarray]:
+    return extract(dataset.images.numpy(), features), dataset.labels.numpy()
+
+
+def evaluation_of(estimator, x: np.ndarray, y: np.ndarray, classes: int):
+    """convzoo's Evaluation (the one `convzoo eval` prints) for `estimator` on (x, y). The loss is the
+    mean cross-entropy of predict_proba where the estimator has one, else None (an SVM's scores are
+    not probabilities)."""
+    from ..train.metrics import Evaluation
+
+    predicted = estimator.predict(x)
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(confusion, (y, predicted), 1)
+    loss = None
+    if hasattr(estimator, "predict_proba"):
+        p = np.zeros((len(x), classes))
+        p[:, estimator.classes_] = estimator.predict_proba(x)
+        loss = float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-15, 1)).mean())
+    accuracy = float(np.trace(confusion) / max(len(y), 1))
+    return Evaluation(loss, accuracy, torch.from_numpy(confusion), "classification"), predicted
+
+
+def eval_dict(name: str, evaluation, classes) -> dict:
+    return {"data": name, "precision": "fp64", **evaluation.to_dict(list(classes))}
+
+
+@dataclass
+class BaselineResult:
+    name: str
+    data: str
+    features: str
+    options: dict
+    train: int
+    test: int
+    evaluation: object
+    classes: list
+    fit_seconds: float
+    predict_seconds: float
+    run_dir: str | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def error_percent(self) -> float:
+        return 100.0 * (1.0 - self.evaluation.accuracy)
+
+    def to_dict(self) -> dict:
+        return {"baseline": self.name, "data": self.data, "features": self.features, "options": self.options,
+                "train": self.train, "test": self.test, "test_error_percent": round(self.error_percent, 3),
+                "fit_seconds": round(self.fit_seconds, 3), "predict_seconds": round(self.predict_seconds, 3),
+                "run_dir": self.run_dir, "notes": self.notes,
+                "eval": eval_dict(self.data, self.evaluation, self.classes)}
+
+
+def fit_baseline(name: str, data: str, *, data_dir=None, train_size: int | None = None, features: str = "raw",
+                 options: dict | None = None, seed: int = 0, out: str | Path | None = None,
+                 test_holdout=None) -> BaselineResult:
+    """Fit baseline `name` on `data`'s training set (a balanced subset of `train_size`), evaluate it on
+    the test set and, with `out`, write the run directory."""
+    baseline = get_baseline(name)
+    opts = resolve_options(baseline, options or {})
+    if features not in FEATURES:
+        from ..errors import unknown_name
+
+        raise unknown_name("feature", features, list(FEATURES))
+    bundle = load_data(data, data_dir, train_size, seed, test_holdout)
+    x, y = arrays(bundle.train, features)
+    estimator = baseline.factory(opts)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence and collinearity notes: the test error says it all
+        estimator.fit(x, y)
+    fit_seconds = time.perf_counter() - start
+    xt, yt = arrays(bundle.test, features)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        evaluation, _ = evaluation_of(estimator, xt, yt, len(bundle.test.classes))
+    predict_seconds = time.perf_counter() - start
+    result = BaselineResult(name, data, features, opts, len(y), len(yt), evaluation, list(bundle.test.classes),
+                            fit_seconds, predict_seconds, notes=list(bundle.notes))
+    if out is not None:
+        run_dir = Path(out)
+        save_model(estimator, run_dir)
+        write_json(run_dir / "eval.json", eval_dict(data, evaluation, bundle.test.classes))
+        write_json(run_dir / MARKER, {
+            "format": BASELINE_FORMAT, "baseline": name, "features": features, "options": opts,
+            "data": {"name": data, "data_dir": None if data_dir is None else str(data_dir), "seed": seed,
+                     "train_size": train_size, "test_holdout": test_holdout, "classes": list(bundle.test.classes),
+                     "shape": list(bundle.test.shape), "train": len(y), "test": len(yt), "notes": bundle.notes},
+            "fit_seconds": fit_seconds})
+        result.run_dir = str(run_dir)
+    return result
+
+
+@dataclass
+class SavedBaseline:
+    """A baseline run directory, loaded: its description and its estimator."""
+
+    path: Path
+    meta: dict
+    estimator: object
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.meta["data"]["classes"])
+
+    @property
+    def features(self) -> str:
+        return self.meta["features"]
+
+
+def load_baseline(path) -> SavedBaseline:
+    path = Path(path)
+    try:
+        meta = json.loads((path / MARKER).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadModelFile(f"{path / MARKER}: not readable ({type(exc).__name__})") from None
+    if not isinstance(meta, dict) or meta.get("format") != BASELINE_FORMAT:
+        raise BadModelFile(f"{path / MARKER}: not a {BASELINE_FORMAT} file")
+    return SavedBaseline(path, meta, load_model(path))
+
+
+def evaluate_saved(path, data: str | None = None, data_dir=None, *, force: bool = False) -> dict:
+    """`convzoo eval` on a baseline directory: its own test set (same data, holdout and seed), or
+    dataset `data`'s of the same shape; the JSON is `convzoo eval --json`'s."""
+    saved = load_baseline(path)
+    d = saved.meta["data"]
+    same = data in (None, d["name"])
+    name = d["name"] if same else data
+    from ..data import load_dataset
+
+    bundle = load_dataset(name, (data_dir or d.get("data_dir")) if same else data_dir,
+                          test_holdout=d.get("test_holdout") if same else None, seed=d.get("seed", 0))
+    test = bundle.test
+    if list(test.shape) != list(d["shape"]) or len(test.classes) != len(d["classes"]):
+        raise ConvzooError(f"{name} does not fit this baseline (fitted on {d['name']})")
+    if list(test.classes) != list(d["classes"]) and not force:
+        raise ConvzooError(f"{name}'s classes are not this baseline's (from {d['name']}): its answers would be "
+                           "scored against other classes; --force evaluates anyway")
+    x, y = arrays(test, saved.features)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        evaluation, _ = evaluation_of(saved.estimator, x, y, len(test.classes))
+    return {"evaluation": evaluation, "classes": list(test.classes), "count": len(y),
+            "json": eval_dict(name, evaluation, test.classes)}
+
+
+def predict_saved(path, images, top_k: int = 3) -> list[dict]:
+    """`convzoo predict` on a baseline directory: each image prepared exactly as for a CNN trained on
+    the same data (convzoo.data.preprocess's style for MNIST and Fashion-MNIST), then classified.
+    Results as the CNN predictor's: {"image", "top": [{"class", "index", "probability"}]} or
+    {"image", "error"}; a model without probabilities (an SVM) ranks by its decision score."""
+    from ..data.preprocess import Prepared, style_for
+    from ..train.predict import EMPTY_IMAGE, file_error, read_image, to_uint8_input
+
+    saved = load_baseline(path)
+    d = saved.meta["data"]
+    channels, height, width = d["shape"]
+    style = style_for(d["name"]) if (height, width) == (28, 28) else None
+    results, ready = [], []
+    for image in images:
+        try:
+            img = read_image(image)
+            if style is not None:
+                prepared = style(img)
+            else:
+                arr = to_uint8_input(img, channels, (height, width))
+                prepared = Prepared(arr[0], inverted=False, empty=bool(arr.min() == arr.max()))
+        except ConvzooError as exc:
+            results.append(file_error(image, exc))
+            continue
+        if prepared.empty:
+            results.append({"image": str(image), "empty": True, "error": EMPTY_IMAGE})
+            continue
+        results.append({"image": str(image)})
+        ready.append((results[-1], prepared.image))
+    if ready:
+        x = extract(np.stack([im for _, im in ready]), saved.features)
+        est, classes = saved.estimator, saved.classes
+        if hasattr(est, "predict_proba"):
+            scores, key = np.zeros((len(x), len(classes))), "probability"
+            scores[:, est.classes_] = est.predict_proba(x)
+        else:
+            scores, key = np.full((len(x), len(classes)), -np.inf), "score"
+            scores[:, est.classes_] = est.decision_function(x)
+        predicted = est.predict(x)
+        for (result, _), row, answer in zip(ready, scores, predicted):
+            order = [int(answer)] + [int(i) for i in np.argsort(-row, kind="stable") if i != answer]
+            result["top"] = [{"class": classes[i], "index": i, key: float(row[i])} for i in order[:top_k]]
+    return results
+
+
+# ---- model selection -----------------------------------------------------------------------
+
+
+def parse_grid(baseline, items: list[str]) -> dict:
+    """["k=1,3,5", "weights=uniform,distance"] -> {"k": [1, 3, 5], ...}, each value of its option's type."""
+    if not items:
+        raise ConvzooError("--grid is empty: give at least one KEY=V1,V2,...")
+    grid = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        key = key.strip()
+        parts = [v.strip() for v in values.split(",")]
+        if not sep or not key or not any(parts) or not all(parts):
+            raise ConvzooError(f"--grid takes KEY=V1,V2,..., not {item!r}")
+        resolve_options(baseline, {key: parts[0]})  # an unknown key fails here, with a suggestion
+        grid[key] = [parse_value(v, baseline.options[key], key) for v in parts]
+        for v in grid[key]:
+            resolve_options(baseline, {key: v})
+    return grid
+
+
+@dataclass
+class SearchResult:
+    baseline: str
+    data: str
+    features: str
+    folds: int
+    train: int
+    cells: list  # [{"options": {...}, "mean": float, "sd": float, "folds": [...]}]
+    best: dict
+    test_accuracy: float
+    test: int
+
+    def to_dict(self) -> dict:
+        return {"baseline": self.baseline, "data": self.data, "features": self.features, "folds": self.folds,
+                "train": self.train, "test": self.test, "cells": self.cells, "best": self.best,
+                "test_accuracy": self.test_accuracy,
+                "note": "chosen by stratified K-fold cross-validation on the training set only; "
+                        "the test set is used once, for the chosen cell"}
+
+
+def select(baseline, options: dict, grid: dict, x: np.ndarray, y: np.ndarray, folds: int, seed: int = 0):
+    """GridSearchCV with StratifiedKFold on (x, y) (training data only). Returns (cells, best cell,
+    the best estimator refitted on all of x)."""
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    smallest = int(np.bincount(y).min()) if len(y) else 0
+    if not 2 <= folds <= smallest:
+        raise ConvzooError(f"--folds must be between 2 and the smallest class's {smallest} training examples, "
+                           f"not {folds}")
+    search = GridSearchCV(baseline.factory(options), {baseline.param(k): v for k, v in grid.items()},
+                          cv=StratifiedKFold(folds, shuffle=True, random_state=seed), refit=True, n_jobs=1,
+                          error_score="raise")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(x, y)
+    r = search.cv_results_
+    back = {baseline.param(k): k for k in grid}
+    cells = []
+    for i, params in enumerate(r["params"]):
+        per_fold = [float(r[f"split{f}_test_score"][i]) for f in range(folds)]
+        cells.append({"options": {back[k]: _plain(v) for k, v in params.items()},
+                      "mean": float(r["mean_test_score"][i]), "sd": float(r["std_test_score"][i]), "folds": per_fold})
+    return cells, cells[search.best_index_], search.best_estimator_
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def cross_validate(name: str, data: str, grid_items: list[str], *, folds: int = 5, data_dir=None,
+                   train_size: int | None = None, features: str = "raw", options: dict | None = None,
+                   seed: int = 0) -> SearchResult:
+    baseline = get_baseline(name)
+    opts = resolve_options(baseline, options or {})
+    grid = parse_grid(baseline, grid_items)
+    if folds < 2:
+        raise ConvzooError(f"--folds must be at least 2, not {folds}")
+    bundle = load_data(data, data_dir, train_size, seed)
+    x, y = arrays(bundle.train, features)
+    cells, best, estimator = select(baseline, opts, grid, x, y, folds, seed)
+    xt, yt = arrays(bundle.test, features)  # first touched here, after the choice is made
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        evaluation, _ = evaluation_of(estimator, xt, yt, len(bundle.test.classes))
+    return SearchResult(name, data, features, folds, len(y), cells, best, evaluation.accuracy, len(yt))
+
+
+# ---- the lectures' table ----------------------------------------------------------------------
+
+QUICK_TRAIN = 2000
+QUICK_OPTIONS = {"stumps": {"n_estimators": 100}}
+
+
+def lecture_table(data: str = "mnist-sample", *, data_dir=None, quick: bool = False,
+                  train_size: int | None = None, seed: int = 0) -> dict:
+    """Every baseline fitted on `data` (raw pixels, default options) beside the lectures' figure."""
+    size = train_size or (QUICK_TRAIN if quick else None)
+    rows = []
+    for name, baseline in BASELINES.items():
+        r = fit_baseline(name, data, data_dir=data_dir, train_size=size, seed=seed,
+                         options=QUICK_OPTIONS.get(name) if quick else None)
+        rows.append({"method": name, "published": baseline.reference, "published_error_percent": baseline.reference_error,
+                     "measured_error_percent": round(r.error_percent, 2), "train": r.train, "test": r.test,
+                     "fit_seconds": round(r.fit_seconds, 2), "options": r.options})
+    for method, text, error in OTHER_REFERENCES:
+        rows.append({"method": method, "published": text, "published_error_percent": error,
+                     "measured_error_percent": None, "train": None, "test": None, "fit_seconds": None,
+                     "options": None})
+    train, test = rows[0]["train"], rows[0]["test"]
+    setting = (f"convzoo measured on {data}: {train:,} training / {test:,} test images "
+               f"(published figures: MNIST, 60,000 / 10,000)")
+    return {"data": data, "quick": quick, "setting": setting, "rows": rows}
+
+
+def table_markdown(table: dict) -> str:
+    lines = [table["setting"], "",
+             "| method | published MNIST error (source) | convzoo error % | train / test | fit s |",
+             "|---|---|---:|---|---:|"]
+    for r in table["rows"]:
+        measured = "—" if r["measured_error_percent"] is None else f"{r['measured_error_percent']:.2f}"
+        sizes = "—" if r["train"] is None else f"{r['train']:,} / {r['test']:,}"
+        secs = "—" if r["fit_seconds"] is None else f"{r['fit_seconds']:.1f}"
+        lines.append(f"| {r['method']} | {r['published']} | {measured} | {sizes} | {secs} |")
+    return "\n".join(lines)

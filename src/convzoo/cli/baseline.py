@@ -1,0 +1,140 @@
+"""`convzoo baseline NAME`, `convzoo baseline cv NAME`, `convzoo baseline table`: the classical
+baselines (src/convzoo/baselines); and the printers `convzoo eval` / `convzoo predict` use on a
+baseline directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import argtypes
+
+
+def register(sub) -> None:
+    from ..baselines import BASELINES, FEATURES
+
+    names = ", ".join(BASELINES)
+    p = sub.add_parser(
+        "baseline", help="classical baselines (linear, k-NN, SVM, PCA+quadratic, boosted stumps), CV and the MNIST table",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="convzoo baseline NAME --data D: fit a scikit-learn baseline, evaluate it on the test set and "
+                    "save a run directory (baseline.json, model.json + model.npz without pickle, eval.json) that "
+                    "`convzoo eval` and `convzoo predict` accept.\n"
+                    "convzoo baseline cv NAME --grid KEY=V1,V2 [--folds K]: grid search by stratified K-fold "
+                    "cross-validation on the training set only; the chosen cell is tested once.\n"
+                    "convzoo baseline table [--quick]: the lectures' MNIST error table beside convzoo's measurements.\n"
+                    f"baselines: {names}")
+    p.add_argument("name", metavar="NAME", help=f"a baseline ({names}), or `cv` or `table`")
+    p.add_argument("target", nargs="?", metavar="BASELINE", help="after `cv`: the baseline to tune")
+    p.add_argument("--data", help="dataset (default mnist-sample)")
+    p.add_argument("--data-dir", metavar="DIR", help="where the dataset's files are (else the usual search)")
+    p.add_argument("--test-holdout", type=float, metavar="N",
+                   help="hold out N training examples (or a fraction) as the test set")
+    p.add_argument("--train-size", type=argtypes.positive, metavar="N",
+                   help="fit on a class-balanced subset of N training examples")
+    p.add_argument("--features", choices=FEATURES, default="raw",
+                   help="raw pixels in [0, 1], deskew (second moments, LeCun's table), or hog")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a baseline option, repeatable (e.g. --option k=5, --option degree=9)")
+    p.add_argument("--seed", type=int, default=0, help="subset, holdout and fold seed (default 0)")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/baseline-NAME-DATA-FEATURES)")
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...", help="cv: an option's values")
+    p.add_argument("--folds", type=int, default=5, metavar="K", help="cv: folds (default 5)")
+    p.add_argument("--quick", action="store_true", help=f"table: fit on 2,000 training images")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=run_baseline)
+
+
+def run_baseline(args) -> int:
+    from .. import baselines
+    from ..errors import ConvzooError
+
+    if args.name == "table":
+        table = baselines.lecture_table(args.data or "mnist-sample", data_dir=args.data_dir, quick=args.quick,
+                                        train_size=args.train_size, seed=args.seed)
+        print(json.dumps(table, indent=2) if args.json else baselines.table_markdown(table))
+        return 0
+    options = baselines.parse_key_values(args.option)
+    if args.name == "cv":
+        if not args.target:
+            raise ConvzooError(f"baseline cv needs a baseline to tune: one of {', '.join(baselines.BASELINES)}")
+        result = baselines.cross_validate(args.target, args.data or "mnist-sample", args.grid, folds=args.folds,
+                                          data_dir=args.data_dir, train_size=args.train_size,
+                                          features=args.features, options=options, seed=args.seed)
+        return _print_search(result, args.json)
+    if args.target:
+        raise ConvzooError(f"unexpected {args.target!r} after the baseline name (only `cv` takes a second name)")
+    baselines.get_baseline(args.name)  # an unknown name fails before the data loads
+    data = args.data or "mnist-sample"
+    out = args.out or f"runs/baseline-{args.name}-{data}-{args.features}"
+    result = baselines.fit_baseline(args.name, data, data_dir=args.data_dir, train_size=args.train_size,
+                                    features=args.features, options=options, seed=args.seed, out=out,
+                                    test_holdout=args.test_holdout)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    e = result.evaluation
+    loss = "-" if e.loss is None else f"{e.loss:.4f}"
+    print(f"{result.name} ({result.features}, {_opts(result.options)}) on {result.data}: test accuracy "
+          f"{e.accuracy:.4f}, error {result.error_percent:.2f} %, loss {loss} "
+          f"({result.train:,} train / {result.test:,} test; fit {result.fit_seconds:.1f} s)")
+    for note in result.notes:
+        print(f"note: {note}")
+    print(f"saved in {result.run_dir} (eval.json; model.json + model.npz, no pickle)")
+    return 0
+
+
+def _opts(options: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in options.items())
+
+
+def _print_search(result, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    print(f"{result.baseline} on {result.data} ({result.features}): {result.folds}-fold stratified CV on "
+          f"{result.train:,} training examples")
+    for cell in result.cells:
+        mark = "  <- chosen" if cell is result.best else ""
+        print(f"  {_opts(cell['options']):30s} {cell['mean']:.4f} ± {cell['sd']:.4f}{mark}")
+    print(f"chosen {_opts(result.best['options'])}: test accuracy {result.test_accuracy:.4f} "
+          f"({result.test:,} test examples, used once, after the choice)")
+    return 0
+
+
+def print_eval(args) -> int:
+    """`convzoo eval BASELINE_DIR`: printed as for a checkpoint."""
+    from ..baselines import evaluate_saved
+
+    r = evaluate_saved(args.checkpoint, args.data, args.data_dir, force=args.force)
+    if args.json:
+        print(json.dumps(r["json"]))
+        return 0
+    e, classes = r["evaluation"], r["classes"]
+    loss = "-" if e.loss is None else f"{e.loss:.4f}"
+    print(f"{r['json']['data']} test: accuracy {e.accuracy:.4f}, loss {loss} ({r['count']:,} examples)")
+    width = max(len(c) for c in classes)
+    for cls, acc in zip(classes, e.per_class_accuracy):
+        print(f"  {cls:{width}}  {acc:.4f}")
+    print("confusion matrix (rows: true, columns: predicted):")
+    for row in e.confusion.tolist():
+        print("  " + " ".join(f"{v:5d}" for v in row))
+    return 0
+
+
+def print_predict(args) -> int:
+    """`convzoo predict BASELINE_DIR IMAGE...`: answers on stdout, each bad file on a stderr line."""
+    from ..baselines import predict_saved
+
+    results = predict_saved(args.checkpoint, args.images, args.top_k)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    for r in results:
+        if "error" in r:
+            print(f"convzoo: error: {r['image']}: {r['error']}", file=sys.stderr)
+        elif not args.json:
+            print(f"{r['image']}: " + ", ".join(
+                f"{t['class']} {t['probability']:.3f}" if "probability" in t else f"{t['class']} (score {t['score']:.3f})"
+                for t in r["top"]))
+    return 1 if any("error" in r for r in results) else 0
