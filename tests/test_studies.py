@@ -83,7 +83,7 @@ def test_noise_rule():
 
 
 def test_noise_rule_without_scipy_uses_two_sd(monkeypatch):
-    monkeypatch.setattr(stats, "_welch_p", lambda a, b: None)
+    monkeypatch.setattr(stats, "_welch_p", lambda *_: None)
     small = stats.compare([1.0, 2.0], [1.5, 2.5])  # diff 0.5, pooled sd 0.71
     big = stats.compare([1.0, 1.2], [3.0, 3.2])  # diff 2.0, pooled sd 0.14
     assert small.method == big.method == "2sd"
@@ -180,7 +180,7 @@ def test_a_study_end_to_end_then_resumes_without_training(tiny_data_dir, tmp_pat
 
 
 @pytest.mark.slow
-def test_invariance_study_end_to_end_then_resumes_without_training(tiny_data_dir, tmp_path, capsys):
+def test_invariance_study_end_to_end_then_resumes_without_training(tiny_data_dir, tmp_path):
     study = _tiny(get_study("invariance"), options={"images": 50})
     out = tmp_path / "inv"
     first = run_study(study, quick=True, data_dir=str(tiny_data_dir), out=out, threads=1)

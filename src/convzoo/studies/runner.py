@@ -138,8 +138,7 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
         # Every run is done: this shard assembles the outputs.
         for run, seed in plan:
             if (run.name, seed) not in records:
-                records[run.name, seed] = _read_back(study, run, seed, setting_name, setting, loader, out,
-                                                     data_dir, threads)
+                records[run.name, seed] = _read_back(study, run, seed, setting, loader, out)
 
     ordered = [records[run.name, seed] for run, seed in plan]
     for record in ordered:
@@ -217,7 +216,7 @@ def _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_
             _check_same(run_dir, payload["config"], config)
         if state in ("finished", "diverged"):
             log(f"{tag} {name}: {state}, read back ({left} left)")
-            return _record(study, run, seed, setting_name, setting, bundle, run_dir, payload, "")
+            return _record(study, run, seed, setting, bundle, run_dir, payload, "")
         verb = "resuming from epoch " + str(payload["epoch"]) if state == "partial" else "training"
         log(f"{tag} {name}: {verb} ({run.model}, {config.epochs} epochs; {left} left after this)")
         with _engine_output(log):
@@ -227,7 +226,7 @@ def _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_
                 trainer = Trainer(config, data=bundle)
             trainer.fit()
         trained = "resumed" if state == "partial" else "started"
-        return _record(study, run, seed, setting_name, setting, bundle, run_dir, None, trained)
+        return _record(study, run, seed, setting, bundle, run_dir, None, trained)
     except ConvzooError as exc:
         message = str(exc)
         if message.startswith("training diverged"):
@@ -238,15 +237,15 @@ def _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_
         return Record(run, seed, run_dir, "failed", message=message)
 
 
-def _read_back(study, run, seed, setting_name, setting, loader, out, data_dir, threads) -> Record:
+def _read_back(study, run, seed, setting, loader, out) -> Record:
     run_dir = _run_dir(out, run, seed)
     state, payload = _inspect(run_dir)
     if state not in ("finished", "diverged"):
         return Record(run, seed, run_dir, "failed", message=f"not finished ({state})")
-    return _record(study, run, seed, setting_name, setting, loader.bundle(seed), run_dir, payload, "")
+    return _record(study, run, seed, setting, loader.bundle(seed), run_dir, payload, "")
 
 
-def _record(study, run, seed, setting_name, setting, bundle, run_dir, payload, trained) -> Record:
+def _record(study, run, seed, setting, bundle, run_dir, payload, trained) -> Record:
     """The record of a finished (or diverged) run, measured if the study measures and it is not yet."""
     from ..train import load_checkpoint
 
