@@ -52,7 +52,9 @@ from convzoo.reference import activations, conv, kernels, net, norm, pool, shape
 images = np.random.default_rng(0).integers(0, 255, (130, 28, 28), dtype=np.uint8)
 labels = np.arange(130) % 10
 result = ref.train_numpy(images, labels, images[:20], labels[:20], batch_size=64, log=lambda line: None)
-assert set(result) == {{"test_acc", "test_loss", "train_loss", "examples_per_sec", "seconds", "epochs"}}
+assert set(result) == {{"test_acc", "test_loss", "train_loss", "examples_per_sec", "seconds", "epochs",
+                        "history", "model"}}
+assert sorted(result["model"].state_arrays())[:2] == ["0.weight", "1.bias"]
 assert not any(name == "torch" or name.startswith("torch.") for name in sys.modules if sys.modules[name])
 print("ok")
 """
