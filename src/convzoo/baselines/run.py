@@ -111,7 +111,11 @@ def fit_baseline(name: str, data: str, *, data_dir=None, train_size: int | None 
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence and collinearity notes: the test error says it all
-        estimator.fit(x, y)
+        try:
+            estimator.fit(x, y)
+        except np.linalg.LinAlgError as exc:  # QDA: fewer examples in a class than PCA components
+            raise ConvzooError(f"{name} cannot be fitted on these {len(y):,} examples ({str(exc).split('. ')[0]}); "
+                               "give more training examples, fewer components or --option reg_param=0.1") from None
     fit_seconds = time.perf_counter() - start
     xt, yt = arrays(bundle.test, features)
     start = time.perf_counter()

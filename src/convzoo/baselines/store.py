@@ -179,6 +179,8 @@ def load_model(folder: str | Path):
         raise BadModelFile(f"{folder / 'model.json'}: not readable JSON ({type(exc).__name__})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise BadModelFile(f"{folder / 'model.json'}: not a {FORMAT} file")
+    if (folder / "model.npz").is_file() and not zipfile.is_zipfile(folder / "model.npz"):
+        raise BadModelFile(f"{folder / 'model.npz'}: corrupt (not an npz archive)")
     try:
         with np.load(folder / "model.npz", allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
