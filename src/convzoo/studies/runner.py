@@ -147,7 +147,7 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
     results = Results(study, setting_name, setting, data, seeds, ordered, _run_info(study, setting_name, loader),
                       out)
     analysis = study.analyse(results)
-    result.files = _write_outputs(results, analysis, command)
+    result.files = _write_outputs(results, analysis, command, loader.sizes())
     result.columns, result.rows, result.finding, result.notes = (analysis.columns, analysis.rows,
                                                                  analysis.finding, analysis.notes)
     result.counts, result.failures = counts, failures
@@ -310,6 +310,10 @@ class _DataCache:
         bundle = dataclasses.replace(base, notes=list(base.notes))
         return with_train_size(bundle, self.train_size(seed), seed)
 
+    def sizes(self) -> tuple[int, int]:
+        """(training examples per run, test examples) as the runs saw them."""
+        return len(self.bundle(0).train), len(self._base(0).test)
+
     def shape(self) -> tuple[int, int, int]:
         return self._base(0).train.shape
 
@@ -375,11 +379,10 @@ def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_outputs(results: Results, analysis: Analysis, command: str) -> list[str]:
+def _write_outputs(results: Results, analysis: Analysis, command: str, sizes: tuple[int, int]) -> list[str]:
     out, study, setting = results.out, results.study, results.setting
-    where = (f"{results.data}, {setting.train_size or 'all'} training examples, {setting.epochs} epochs, "
-             f"batch {setting.batch_size}, lr {setting.lr}, {results.seeds} seed{'s' * (results.seeds > 1)}"
-             + (f", test subset {setting.test_size}" if setting.test_size else ""))
+    where = (f"{results.data}, {sizes[0]:,} training and {sizes[1]:,} test examples, {setting.epochs} epochs, "
+             f"batch {setting.batch_size}, lr {setting.lr}, {results.seeds} seed{'s' * (results.seeds > 1)}")
     header = f"# convzoo study {study.name} ({results.setting_name})\n\n{study.question}\n\n`{command}`\n\n{where}\n\n"
     notes = "".join(f"- {n}\n" for n in analysis.notes)
     figures = "".join(f"![{f}]({f})\n" for f in analysis.figures)
