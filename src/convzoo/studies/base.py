@@ -142,12 +142,16 @@ def _figure(path: Path, *subplots, **kwargs):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from ..atomic import save_figure
 
     fig, axes = plt.subplots(*subplots, constrained_layout=True, **kwargs)
     try:
         yield fig, axes
+        for ax in fig.axes:
+            if ax.get_xlabel() == "epoch":  # whole epochs only
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         save_figure(fig, path, dpi=100)
     finally:
         plt.close(fig)
