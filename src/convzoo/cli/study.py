@@ -58,10 +58,16 @@ def run_study_command(args) -> int:
 
     if args.name == "list":
         return _print_list(studies.list_studies(), args.json)
+    from ..errors import ConvzooError
+
     study = studies.get_study(args.name)  # an unknown name fails before anything else
-    result = studies.run_study(study, quick=args.quick, seeds=args.seeds, data=args.data, data_dir=args.data_dir,
-                               out=args.out, threads=args.threads, jobs=args.jobs,
-                               shard=studies.parse_shard(args.shard))
+    try:
+        result = studies.run_study(study, quick=args.quick, seeds=args.seeds, data=args.data,
+                                   data_dir=args.data_dir, out=args.out, threads=args.threads, jobs=args.jobs,
+                                   shard=studies.parse_shard(args.shard))
+    except KeyboardInterrupt:
+        raise ConvzooError("interrupted; the same command resumes the study where it stopped (finished runs and "
+                           "each run's last finished epoch are kept)") from None
     _print_result(result, args.json)
     return 0
 
