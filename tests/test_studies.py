@@ -304,6 +304,8 @@ def test_study_list(capsys):
     (["study", "ablation", "--seeds", "two"], 2, "--seeds takes a whole number"),
     (["study", "ablation", "--quick", "--data", "fashion-mnst"], 1, "unknown dataset 'fashion-mnst'"),
     (["study", "ablation", "--quick", "--shard", "2/2"], 1, "--shard 2/2"),
+    (["study", "kernel", "--quick", "--threads", "-1"], 1, "--threads must be >= 0"),
+    (["study", "kernel", "--quick", "--data", "mnist"], 1, "dataset mnist not found"),
 ])
 def test_bad_input_is_one_line(argv, code, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

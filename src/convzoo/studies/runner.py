@@ -111,6 +111,10 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
     plan = [(run, seed) for run in study.runs_for(setting_name) for seed in range(seeds)]
     mine = plan if shard is None else plan[shard[0]::shard[1]]
     loader = _DataCache(data, data_dir, setting)
+    loader.shape()  # a missing or corrupt dataset fails here, once, not once per run
+    run0, seed0 = plan[0]  # and so does a bad flag (--threads), before any training
+    _config(run0, seed0, setting_name, setting, data, data_dir, loader.train_size(seed0), _run_dir(out, run0, seed0),
+            threads)
     records: dict[tuple[str, int], Record] = {}
     counts = {"started": 0, "resumed": 0, "read back": 0, "diverged": 0, "failed": 0}
     where = f" (shard {shard[0]}/{shard[1]}: {len(mine)} of {len(plan)} runs)" if shard else ""
