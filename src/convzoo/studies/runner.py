@@ -101,20 +101,19 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
     if spec.task != "classification":
         raise ConvzooError(f"study {study.name} needs a classification dataset; {data} is {spec.task}")
     out = Path(out) if out else default_out(study.name, data, quick)
+    loader = _DataCache(data, data_dir, setting)
+    loader.shape()  # a missing or corrupt dataset fails here, once, not once per run
     _claim_out(out, study, setting_name, data)
     command = _command(study.name, quick, seeds, data, data_dir, out)
     result = StudyResult(study.name, setting_name, data, seeds, str(out), command)
 
-    if jobs > 1 and shard is None:
-        _run_jobs(jobs, study.name, quick, seeds, data, data_dir, out, log)
-
     plan = [(run, seed) for run in study.runs_for(setting_name) for seed in range(seeds)]
     mine = plan if shard is None else plan[shard[0]::shard[1]]
-    loader = _DataCache(data, data_dir, setting)
-    loader.shape()  # a missing or corrupt dataset fails here, once, not once per run
-    run0, seed0 = plan[0]  # and so does a bad flag (--threads), before any training
+    run0, seed0 = plan[0]  # a bad flag (--threads) fails here, before any training
     _config(run0, seed0, setting_name, setting, data, data_dir, loader.train_size(seed0), _run_dir(out, run0, seed0),
             threads)
+    if jobs > 1 and shard is None:
+        _run_jobs(jobs, study.name, quick, seeds, data, data_dir, out, log)
     records: dict[tuple[str, int], Record] = {}
     counts = {"started": 0, "resumed": 0, "read back": 0, "diverged": 0, "failed": 0}
     where = f" (shard {shard[0]}/{shard[1]}: {len(mine)} of {len(plan)} runs)" if shard else ""
