@@ -19,7 +19,7 @@ def _seeds(text: str) -> int:
 def _epilog() -> str:
     from ..studies import list_studies
 
-    lines = ["studies (quick / full time on 2 cores, default seeds):"]
+    lines = ["studies (estimated time on 2 quiet cores, default seeds):"]
     for s in list_studies():
         lines.append(f"  {s.name:11s} {s.summary}")
         lines.append(f"  {'':11s} --quick ~{s.quick.minutes:g} min ({_count(s.quick.seeds, 'seed')}); "
@@ -41,7 +41,7 @@ def register(sub) -> None:
                     "of minutes on 2 cores; the full study up to about 20 minutes (docs/studies.md).")
     p.add_argument("name", metavar="NAME", help="a study, or `list`")
     p.add_argument("--quick", action="store_true", help="the small setting (minutes; what the tests run)")
-    p.add_argument("--seeds", type=_seeds, metavar="K", help="seeds per run (default: the study's, 2 quick / 3 full)")
+    p.add_argument("--seeds", type=_seeds, metavar="K", help="seeds per run (default: the study's, listed below)")
     p.add_argument("--data", metavar="NAME", help="dataset (default: the study's, fashion-mnist)")
     p.add_argument("--data-dir", metavar="DIR", help="where the dataset's files are (else the usual search)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: studies/<name>-<data>[-quick])")
