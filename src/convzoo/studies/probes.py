@@ -81,7 +81,8 @@ def analyse(results: Results) -> Analysis:
         lines.append(f"At {top}, trained against random features: {describe(learned, '')}: "
                      + ("training, not the architecture alone, makes the deep features linearly separable."
                         if learned.distinct and learned.diff > 0 else
-                        "random features of this architecture do as well here." if learned.distinct is False else
+                        "not decided: the difference is within the noise of these seeds." if learned.distinct is False
+                        else
                         "training made them worse here." if learned.distinct else "one seed: not decided."))
     lines.append("\n" + rule_text(comparisons))
     figure = _figure(results, layers, trained, init, pixels)
