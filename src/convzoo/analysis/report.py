@@ -19,7 +19,8 @@ from ..errors import ConvzooError
 from ..models import count_parameters
 from ..train.checkpoint import load_checkpoint
 from ..train.curves import plot_curves
-from .visualize import evaluate_run, open_subject, plot_confusion, plot_filters, plot_mistakes, run_history
+from .visualize import (evaluate_run, open_subject, plot_confusion, plot_filters, plot_mistakes, plot_segmentations,
+                        run_history)
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
@@ -65,10 +66,13 @@ def _pictures(subject, label: str, history: list[dict], evaluation) -> dict[str,
         plot_curves({label: history}, folder / "curves.png")
         plot_confusion(evaluation.confusion, evaluation.classes, folder / "confusion.png", title=label)
         plot_filters(subject, folder / "filters.png")
-        try:
-            plot_mistakes(evaluation, folder / "mistakes.png", n=36, title=label)
-        except ConvzooError:
-            pass  # a run without mistakes: the section says so
+        if evaluation.evaluation.task == "segmentation":
+            plot_segmentations(subject, evaluation, folder / "mistakes.png", title=label)
+        else:
+            try:
+                plot_mistakes(evaluation, folder / "mistakes.png", n=36, title=label)
+            except ConvzooError:
+                pass  # a run without mistakes: the section says so
         for name in ("curves", "confusion", "mistakes", "filters"):
             png = folder / f"{name}.png"
             uris[name] = _data_uri(png) if png.is_file() else None
@@ -90,18 +94,26 @@ def build_report(run: str, path: str | Path | None = None) -> Path:
     evaluation = evaluate_run(run)
     subject = open_subject(run)
     uris = _pictures(subject, label, history, evaluation)
+    segmentation = evaluation.evaluation.task == "segmentation"
     overview = [
         ["model", payload["model"]["name"]],
         ["parameters", count_parameters(subject.model)],
         ["data", (f"{data['name']} ({'x'.join(map(str, data['shape']))}, {len(data['classes'])} classes; "
                   f"{data['train']:,} train, {data['test']:,} test)")],
         ["epochs", payload.get("epoch", len(history))],
-        ["test accuracy", evaluation.accuracy],
+        *([["test pixel accuracy", evaluation.accuracy], ["test mean IoU", evaluation.evaluation.mean_iou]]
+          if segmentation else [["test accuracy", evaluation.accuracy]]),
         *([["note", note]] for note in data.get("notes", [])),
     ]
-    metric_keys = [k for k in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
-                               "lr", "examples_per_sec", "seconds") if any(k in r for r in history)]
+    metric_keys = [k for k in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_miou", "test_loss",
+                               "test_acc", "test_miou", "lr", "examples_per_sec", "seconds")
+                   if any(k in r for r in history)]
     per_class = [[c, acc] for c, acc in zip(evaluation.classes, evaluation.evaluation.per_class_accuracy)]
+    per_class_header = ["class", "accuracy"]
+    if segmentation:  # IoU per class: the segmentation metric; accuracy per class is its pixel recall
+        per_class = [[c, acc, "-" if iou is None else iou]
+                     for (c, acc), iou in zip(per_class, evaluation.evaluation.per_class_iou)]
+        per_class_header = ["class", "pixel accuracy", "IoU"]
     from .. import __version__
 
     sections = [
@@ -109,10 +121,11 @@ def build_report(run: str, path: str | Path | None = None) -> Path:
         ("Configuration", _table(["setting", "value"], [[k, v] for k, v in config.items()])),
         ("Metrics per epoch", _table(metric_keys, [[r.get(k, "") for k in metric_keys] for r in history])),
         ("Curves", _figure(uris["curves"], "loss and accuracy curves")),
-        ("Confusion matrix", _figure(uris["confusion"], "confusion matrix")
-         + _table(["class", "accuracy"], per_class)),
-        ("Most confident mistakes", _figure(uris["mistakes"], "most confident mistakes",
-                                            "no mistakes on the test set")),
+        ("Confusion matrix" + (" (pixels)" if segmentation else ""), _figure(uris["confusion"], "confusion matrix")
+         + _table(per_class_header, per_class)),
+        ("Predicted masks" if segmentation else "Most confident mistakes",
+         _figure(uris["mistakes"], "test images with true and predicted masks" if segmentation
+                 else "most confident mistakes", "no mistakes on the test set")),
         ("First-layer filters", _figure(uris["filters"], "first-layer filters")),
     ]
     body = "".join(f"<section><h2>{escape(title)}</h2>{content}</section>" for title, content in sections)

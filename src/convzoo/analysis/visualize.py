@@ -223,6 +223,45 @@ def evaluate_run(ref) -> RunEvaluation:
                          probabilities)
 
 
+def plot_segmentations(subject, result: RunEvaluation, path, n: int = 8, title: str = "") -> Path:
+    """The first `n` test images of a segmentation run: the image, its true mask and the predicted
+    mask, one row each (masks in the palette `convzoo predict` writes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    from ..data import Normalizer
+    from ..train.predict import mask_palette
+
+    n = min(n, len(result.images))
+    images = result.images[:n]
+    with torch.inference_mode():
+        x = Normalizer(subject.mean, subject.std)(images)
+        predicted = subject.model.eval()(x).float().argmax(1).cpu()
+    k = len(result.classes)
+    palette = np.asarray(mask_palette(k), dtype=float).reshape(-1, 3) / 255
+    cmap = ListedColormap(palette)
+    fig, axes = plt.subplots(3, n, figsize=(1.6 * n, 5.2), squeeze=False)
+    rows = [("image", images[:, 0].numpy(), "gray", None), ("truth", result.labels[:n].numpy(), cmap, k - 1),
+            ("predicted", predicted.numpy(), cmap, k - 1)]
+    for r, (name, arrays, colours, top) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r][c]
+            ax.imshow(arrays[c], cmap=colours, vmin=0, vmax=top if top is not None else 255, interpolation="nearest")
+            ax.set_xticks([]), ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name)
+    handles = [matplotlib.patches.Patch(color=palette[i], label=result.classes[i]) for i in range(1, k)]
+    fig.legend(handles=handles, loc="lower center", ncol=min(k - 1, 10), fontsize=7, frameon=False)
+    fig.suptitle(title or "test images, true and predicted masks")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    save_figure(fig, path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
 def run_confusion(ref) -> tuple[np.ndarray, list[str]]:
     """The confusion matrix of `convzoo eval` on the run's test set."""
     result = evaluate_run(ref)

@@ -188,7 +188,9 @@ def _per_class(evaluation) -> dict:
 
 def _interrupted(trainer) -> str:
     """A hint that always continues the run: none before the first checkpoint exists."""
-    if not trainer.epoch or trainer.run_dir is None:
+    from ..train.checkpoint import CHECKPOINT_NAME
+
+    if not trainer.epoch or trainer.run_dir is None or not (trainer.run_dir / CHECKPOINT_NAME).is_file():
         return "interrupted before the first epoch ended; nothing was saved"
     more = f" --epochs {trainer.config.epochs}"
     return f"interrupted after epoch {trainer.epoch}; continue with `convzoo train --resume {trainer.run_dir}{more}`"

@@ -111,6 +111,7 @@ class Trainer:
         if self.prepared:
             return self
         config = self.config
+        self._check_out()  # before anything slow: a bad --out costs no data loading or timing
         self.runtime = self.runtime or Runtime.create(config.precision, config.threads, config.progress,
                                                       config.device, config.dist_timeout)
         runtime = self.runtime
@@ -122,6 +123,9 @@ class Trainer:
         train = self.data.train
         self.classes = train.classes
         self.task = task_of_targets(train.labels, config.aux_weight)
+        if config.batch_size > len(train):
+            runtime.log(f"note: --batch-size {config.batch_size} is more than the {len(train):,} training examples: "
+                        f"one step of {len(train):,} per epoch")
         if config.batch_size < runtime.world_size:
             raise ConvzooError(f"--batch-size {config.batch_size} is the global batch: it needs at least one "
                                f"example for each of the {runtime.world_size} processes")
@@ -232,6 +236,14 @@ class Trainer:
     def _default_run_dir(self) -> Path:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         return Path("runs") / f"{self.model_name}-{self.data.name}-{stamp}"
+
+    def _check_out(self) -> None:
+        if self.run_dir is None:
+            return
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise ConvzooError(f"--out {self.run_dir}: a file is in the way (a run directory is a folder)")
+        if self.epoch == 0 and (self.run_dir / CHECKPOINT_NAME).exists():
+            raise ConvzooError(f"{self.run_dir} already holds a run; use --resume {self.run_dir} or another --out")
 
     def _prepare_run_dir(self) -> None:
         """Rank 0 names and checks the run directory, and every process learns the answer."""
@@ -463,7 +475,9 @@ class Trainer:
         if config.channels_last is None and "channels_last" in saved:
             config.channels_last = saved["channels_last"]
         config = dataclasses.replace(config, **overrides)  # validated like any config
-        trainer = cls(config, data=data, model=model).prepare()
+        trainer = cls(config, data=data, model=model)
+        trainer.epoch = payload["epoch"]  # a run to continue, not a new one in an occupied directory
+        trainer.prepare()
         trainer.model.load_state_dict(payload.get("train_state_dict", payload["state_dict"]))
         if trainer.ema is not None:
             trainer.ema.model.load_state_dict(payload["state_dict"])
