@@ -155,6 +155,27 @@ def test_a_unet_learns_to_segment_and_reports_iou(tmp_path):
     assert torch.load(tmp_path / "seg" / "checkpoint.pt", weights_only=True)["task"] == "segmentation"
 
 
+@pytest.mark.slow
+def test_digit_scenes_train_evaluate_and_report(tmp_path, monkeypatch, capsys):
+    """The real segmentation data end to end: generated from the shipped digits, trained briefly,
+    evaluated by `convzoo eval` and reported with IoU per class and predicted masks."""
+    monkeypatch.setenv("CONVZOO_DATA", str(tmp_path / "data"))
+    assert run_cli(capsys, "data", "get", "digit-scenes")[0] == 0
+    code, out, err = run_cli(capsys, "train", "unet_padded", "--data", "digit-scenes", "--model-arg", "width=4",
+                             "--train-size", "64", "--batch-size", "32", "--epochs", "1", "--precision", "fp32",
+                             "--out", tmp_path / "run", "--json")
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["task"] == "segmentation" and len(result["per_class_iou"]) == 11
+    code, out, _ = run_cli(capsys, "eval", tmp_path / "run", "--json")
+    evaluation = json.loads(out)
+    assert code == 0 and evaluation["mean_iou"] == pytest.approx(result["test_miou"])  # one evaluation path
+    assert sum(map(sum, evaluation["confusion"])) == 2000 * 64 * 64
+    code, out, _ = run_cli(capsys, "report", tmp_path / "run")
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert code == 0 and "Predicted masks" in page and "<th>IoU</th>" in page and "test mean IoU" in page
+
+
 def test_masks_move_with_their_images():
     images = torch.zeros(16, 1, 12, 12, dtype=torch.uint8)
     images[:, :, 4:8, 5:9] = 200
