@@ -57,7 +57,8 @@ def analyse(results: Results) -> Analysis:
                      + (", ".join(f"{lr:g}" for lr in reached[bn]) or "none")
                      + (f"; diverged at lr {', '.join(f'{lr:g}' for lr in diverged)}" if diverged else "") + ".")
     wider = len(reached[True]) - len(reached[False])
-    lines.insert(0, f"Learning-rate tolerance: with BN the net reached {target * 100:.0f} % test accuracy at "
+    caveat = " (one seed: not weighed against seed noise)" if results.seeds < 2 else ""
+    lines.insert(0, f"Learning-rate tolerance{caveat}: with BN the net reached {target * 100:.0f} % test accuracy at "
                     f"{len(reached[True])} of {len(rates)} learning rates, without BN at {len(reached[False])}: "
                     + ("BN's wider tolerance held." if wider > 0 else
                        "no wider tolerance with BN here." if wider == 0 else
