@@ -6,12 +6,24 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from convzoo.baselines import (BASELINES, BadModelFile, cross_validate, deskew, extract, fit_baseline, hog,
-                               load_baseline, load_model, save_model, skew)
+from convzoo.baselines import (
+    BASELINES,
+    BadModelFile,
+    cross_validate,
+    deskew,
+    extract,
+    fit_baseline,
+    hog,
+    load_baseline,
+    load_model,
+    save_model,
+    skew,
+)
 from convzoo.cli import main
 
 SMALL = {"stumps": {"n_estimators": 30, "learning_rate": 1.0}, "linear": {"max_iter": 50}, "pca-quadratic": {"components": 20, "reg_param": 0.1}}
@@ -121,8 +133,7 @@ def test_eval_json_has_convzoo_evals_keys(fitted, tiny_run, capsys):
     code, out, _ = run(capsys, "eval", tiny_run, "--json")
     assert code == 0
     cnn = json.loads(out)
-    written = json.loads((fitted["knn"].run_dir / "eval.json").read_text() if hasattr(fitted["knn"].run_dir, "read_text")
-                         else open(f"{fitted['knn'].run_dir}/eval.json").read())
+    written = json.loads((Path(fitted["knn"].run_dir) / "eval.json").read_text())
     assert set(written) == set(cnn)
     code, out, _ = run(capsys, "eval", fitted["knn"].run_dir, "--json")
     assert code == 0
@@ -206,7 +217,7 @@ def test_cli_cv_prints_mean_and_sd(capsys, tiny_data_dir):
     (["baseline", "knn", "--features", "sift"], "invalid choice"),
 ])
 def test_bad_input_is_one_line(capsys, args, message):
-    code, out, err = run(capsys, *args)
+    code, _, err = run(capsys, *args)
     assert code != 0
     assert message in err and len(err.strip().splitlines()) == 1
 

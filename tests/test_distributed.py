@@ -27,8 +27,9 @@ def _env(tmp_path):
 def _train(tmp_path, out, args, processes=1, **popen):
     command = ([*TORCHRUN, f"--nproc-per-node={processes}", "-m", "convzoo"] if processes > 1
                else [sys.executable, "-m", "convzoo"])
-    return subprocess.run([*command, "train", *args, "--out", str(tmp_path / out)], env=_env(tmp_path),
-                          capture_output=True, text=True, timeout=180, **popen)
+    return subprocess.run(  # noqa: PLW1510 - the tests read the exit code
+        [*command, "train", *args, "--out", str(tmp_path / out)], env=_env(tmp_path),
+        capture_output=True, text=True, timeout=180, **popen)
 
 
 def _common(data_dir, model="lenet", *extra):
@@ -91,7 +92,7 @@ def test_resume_with_two_processes_continues_the_run(tmp_path, tiny_data_dir):
     whole = _train(tmp_path, "whole", [*args, "--epochs", "2"])
     first = _train(tmp_path, "parts", [*args, "--epochs", "1"], processes=2)
     assert whole.returncode == 0 and first.returncode == 0, first.stderr[-2000:]
-    resumed = subprocess.run([*TORCHRUN, "--nproc-per-node=2", "-m", "convzoo", "train", "--resume",
+    resumed = subprocess.run([*TORCHRUN, "--nproc-per-node=2", "-m", "convzoo", "train", "--resume",  # noqa: PLW1510
                               str(tmp_path / "parts"), "--epochs", "2"], env=_env(tmp_path),
                              capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -125,5 +126,5 @@ def test_a_dead_rank_stops_the_run_with_an_error_and_no_partial_checkpoint(tmp_p
 
 def _children(pid: int) -> list[int]:
     """The worker processes torchrun started (its direct children running Python)."""
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=True).stdout
     return [int(p) for p in out.split()]

@@ -35,7 +35,7 @@ def run_cli(capsys, *args):
 def test_the_docs_custom_model_example_runs(tmp_path, monkeypatch):
     """docs/training.md's worked example, executed as written (in a scratch directory)."""
     text = (ROOT / "docs" / "training.md").read_text()
-    example = next(block for block in re.findall(r"```python\n(.*?)```", text, re.S) if "class TinyNet" in block)
+    example = next(block for block in re.findall(r"```python\n(.*?)```", text, re.DOTALL) if "class TinyNet" in block)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(example, "docs/training.md", "exec"), namespace)  # noqa: S102 - our own docs
@@ -111,7 +111,7 @@ def test_an_auxiliary_head_is_trained(tiny_data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_googlenet_trains_with_its_auxiliary_heads(tiny_data_dir, tmp_path, capsys):
-    code, out, err = run_cli(capsys, "train", "googlenet", "--data-dir", tiny_data_dir, "--train-size", "32",
+    code, _, err = run_cli(capsys, "train", "googlenet", "--data-dir", tiny_data_dir, "--train-size", "32",
                              "--batch-size", "16", "--epochs", "1", "--precision", "fp32",
                              "--no-channels-last", "--out", tmp_path / "g")
     assert code == 0, err

@@ -4,8 +4,18 @@ format (store.py), and fitting, evaluation, prediction, cross-validated grid sea
 lectures' MNIST error table (run.py)."""
 
 from .features import FEATURES, deskew, extract, hog, skew
-from .run import (BaselineResult, SearchResult, cross_validate, evaluate_saved, fit_baseline, is_baseline_dir,
-                  lecture_table, load_baseline, predict_saved, table_markdown)
+from .run import (
+                  BaselineResult,
+                  SearchResult,
+                  cross_validate,
+                  evaluate_saved,
+                  fit_baseline,
+                  is_baseline_dir,
+                  lecture_table,
+                  load_baseline,
+                  predict_saved,
+                  table_markdown,
+)
 from .store import BadModelFile, load_model, save_model
 from .table import BASELINES, Baseline, get_baseline, parse_key_values, resolve_options
 

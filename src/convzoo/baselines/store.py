@@ -136,7 +136,7 @@ class _Decoder:
             return tree
         if "__estimator__" in value:
             return self.estimator(value)
-        raise BadModelFile(f"unknown entry {sorted(value)[0]!r} in the model file")
+        raise BadModelFile(f"unknown entry {min(value)!r} in the model file")
 
     def estimator(self, value):
         name = value["__estimator__"]

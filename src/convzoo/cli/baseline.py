@@ -41,7 +41,7 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/baseline-NAME-DATA-FEATURES)")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...", help="cv: an option's values")
     p.add_argument("--folds", type=int, default=5, metavar="K", help="cv: folds (default 5)")
-    p.add_argument("--quick", action="store_true", help=f"table: fit on 2,000 training images")
+    p.add_argument("--quick", action="store_true", help="table: fit on 2,000 training images")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run_baseline)
 
