@@ -62,12 +62,16 @@ def analyse(results: Results) -> Analysis:
                claim(f"residual {deep} vs plain {deep} training accuracy", res_cmp),
                claim(f"residual {deep} vs plain {deep} test accuracy", test_cmp)]
     degraded = plain_cmp.diff < 0
-    lines.append(f"\nPlain nets, {shallow} -> {deep} layers: training accuracy "
-                 f"{describe(plain_cmp, 'changed by')}: "
-                 + ("the deeper plain net fits its own training data worse — degradation, as in the lecture."
-                    if degraded and plain_cmp.distinct else
-                    "degradation of the deeper plain net " + ("is within the noise here." if degraded else
-                                                              "did not show here.")))
+    if degraded and plain_cmp.distinct:
+        verdict = "the deeper plain net fits its own training data worse: degradation, as in the lecture."
+    elif degraded and plain_cmp.distinct is None:
+        verdict = "the deeper plain net fits its own training data worse (degradation), from one seed only."
+    elif degraded:
+        verdict = "the deeper plain net fits its training data worse, but within the noise here."
+    else:
+        verdict = "no degradation of the deeper plain net here."
+    lines.append(f"\nPlain nets, {shallow} -> {deep} layers: training accuracy {describe(plain_cmp, 'changed by')}: "
+                 + verdict)
     lines.append(f"Residual against plain at {deep} layers: training accuracy {describe(res_cmp, 'differs by')}; "
                  f"test accuracy {describe(test_cmp, 'differs by')}.")
     lines.append("\nTraining accuracy is the running accuracy over the last epoch (in training mode), as the "
