@@ -48,7 +48,7 @@ def analyse(results: Results) -> Analysis:
                      f"{describe(c, 'accuracy')}; the lecture's ImageNet drop: {lecture} points.")
     verdict = ("held: each larger cut cost more accuracy on average" if ordered else
                "did not hold in order: a smaller cut cost as much as or more than a larger one")
-    lines.append(f"\nRemoving more layers costs more accuracy: {verdict} (mean drops "
+    lines.append(f"\nThe lecture's \"removing more layers costs more accuracy\" {verdict} (mean drops "
                  + ", ".join(f"{d[2] * 100:.1f}" for d in drops) + " points).")
     small = [d for d in drops if d[3].distinct is not True]
     if small:
