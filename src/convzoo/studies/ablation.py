@@ -21,7 +21,7 @@ CUTS = [("whole", (), 0.0), ("no-fc7", ("fc7",), 1.1), ("no-fc6-fc7", ("fc6", "f
 # from converged after the few epochs a CPU allows, and the comparison would measure training
 # speed, not what the layers are worth.
 NARROW = {"quick": {"model_kwargs": {"widths": (16, 32, 48, 48, 32), "hidden": 256, "batch_norm": True}},
-          "full": {"model_kwargs": {"widths": (32, 64, 96, 96, 64), "hidden": 512, "batch_norm": True}}}
+          "full": {"model_kwargs": {"widths": (24, 48, 72, 72, 48), "hidden": 384, "batch_norm": True}}}
 
 
 def analyse(results: Results) -> Analysis:
@@ -96,7 +96,8 @@ STUDY = Study(
     runs=tuple(Run(name, "alexnet_small", {"remove": cut} if cut else {}, per_setting=NARROW) for name, cut, _ in CUTS),
     quick=Setting(train_size=2000, epochs=3, test_size=1000, batch_size=64, lr=0.05, seeds=2, minutes=1.5,
                   config={"precision": "fp32", "channels_last": False}),
-    full=Setting(train_size=10000, epochs=8, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=20),
+    full=Setting(train_size=8000, epochs=6, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=20,
+                 config={"precision": "fp32", "channels_last": False}),
     analyse=analyse,
     notes="narrowed AlexNet (widths and dense width below the paper's) with the 3x3 stride-1 stem for 28x28 "
           "and batch norm after every conv, so that each variant gets close to convergence in a few epochs",
