@@ -110,8 +110,7 @@ def evaluate_plain_and_tta(model, batches, num_classes: int, autocast, views: Vi
                            task: Task = CLASSIFICATION, reduce=None) -> tuple[Evaluation, Evaluation]:
     """The plain and the test-time-augmented evaluation from one pass: the first view is the batch
     itself (as `tta_views` returns it), so the plain logits are the first view's."""
-    plain, augmented = _streaming_evaluation(model, batches, num_classes, autocast, views, task, reduce)
-    return plain, augmented
+    return tuple(_streaming_evaluation(model, batches, num_classes, autocast, views, task, reduce))
 
 
 def _streaming_evaluation(model, batches, num_classes, autocast, views, task, reduce) -> list[Evaluation]:

@@ -250,10 +250,10 @@ class Trainer:
         problem = None
         if self.runtime.is_main:
             self.run_dir = self.run_dir or self._default_run_dir()
-            if self.run_dir.exists() and not self.run_dir.is_dir():
-                problem = f"--out {self.run_dir}: a file is in the way (a run directory is a folder)"
-            elif self.epoch == 0 and (self.run_dir / CHECKPOINT_NAME).exists():
-                problem = f"{self.run_dir} already holds a run; use --resume {self.run_dir} or another --out"
+            try:
+                self._check_out()  # again: the default name, or a directory filled since prepare()
+            except ConvzooError as exc:
+                problem = str(exc)
         self.run_dir, problem = distributed.broadcast((self.run_dir, problem))
         if problem:
             raise ConvzooError(problem)
