@@ -1,5 +1,4 @@
-"""Fit, evaluate, save, load and use a classical baseline; cross-validated grid search; the
-lectures' MNIST table re-measured.
+"""Fit, evaluate, save, load and use a classical baseline; cross-validated grid search.
 
 A baseline run directory holds baseline.json (what was fitted, on what data, with which features),
 model.json + model.npz (the fitted estimator, see store.py) and eval.json (the format of
@@ -21,7 +20,7 @@ from ..atomic import write_json
 from ..errors import ConvzooError
 from .features import FEATURES, extract
 from .store import BadModelFile, load_model, save_model
-from .table import BASELINES, OTHER_REFERENCES, get_baseline, parse_value, resolve_options
+from .table import get_baseline, parse_value, resolve_options
 
 MARKER = "baseline.json"
 BASELINE_FORMAT = "convzoo-baseline/1"
@@ -67,6 +66,27 @@ def eval_dict(name: str, evaluation, classes) -> dict:
     return {"data": name, "precision": "fp64", **evaluation.to_dict(list(classes))}
 
 
+def settle_options(options: dict, x: np.ndarray) -> tuple[dict, str]:
+    """Options that depend on the training data, decided: the SVM's `approx=auto` (exact libsvm up to
+    EXACT_SVM_LIMIT examples, else Nystroem) and, for Nystroem, gamma="scale" as SVC computes it
+    (1 / (features x variance)). Returns the options and a note saying what was chosen ("" if none)."""
+    from .table import EXACT_SVM_LIMIT
+
+    if options.get("approx") is None:
+        return options, ""
+    options = dict(options)
+    if options["approx"] == "auto":
+        options["approx"] = "exact" if len(x) <= EXACT_SVM_LIMIT else "nystroem"
+    if options["approx"] != "nystroem":
+        return options, ""
+    if options["gamma"] in ("scale", "auto"):
+        variance = float(x.var()) if options["gamma"] == "scale" else 1.0
+        options["gamma"] = 1.0 / (x.shape[1] * (variance or 1.0))
+    return options, (f"SVM approximated: Nystroem features from {options['components']:,} training examples, "
+                     f"then a linear SVM (an exact kernel SVM on {len(x):,} examples does not fit ~10 minutes "
+                     f"on 2 cores; approx=exact forces it)")
+
+
 @dataclass
 class BaselineResult:
     name: str
@@ -107,6 +127,9 @@ def fit_baseline(name: str, data: str, *, data_dir=None, train_size: int | None 
         raise unknown_name("feature", features, list(FEATURES))
     bundle = load_data(data, data_dir, train_size, seed, test_holdout)
     x, y = arrays(bundle.train, features)
+    opts, how = settle_options(opts, x)
+    if how:
+        bundle.notes.append(how)
     estimator = baseline.factory(opts)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -323,42 +346,3 @@ def cross_validate(name: str, data: str, grid_items: list[str], *, folds: int = 
         warnings.simplefilter("ignore")
         evaluation, _ = evaluation_of(estimator, xt, yt, len(bundle.test.classes))
     return SearchResult(name, data, features, folds, len(y), cells, best, evaluation.accuracy, len(yt))
-
-
-# ---- the lectures' table ----------------------------------------------------------------------
-
-QUICK_TRAIN = 2000
-QUICK_OPTIONS = {"stumps": {"n_estimators": 100}}
-
-
-def lecture_table(data: str = "mnist-sample", *, data_dir=None, quick: bool = False,
-                  train_size: int | None = None, seed: int = 0) -> dict:
-    """Every baseline fitted on `data` (raw pixels, default options) beside the lectures' figure."""
-    size = train_size or (QUICK_TRAIN if quick else None)
-    rows = []
-    for name, baseline in BASELINES.items():
-        r = fit_baseline(name, data, data_dir=data_dir, train_size=size, seed=seed,
-                         options=QUICK_OPTIONS.get(name) if quick else None)
-        rows.append({"method": name, "published": baseline.reference, "published_error_percent": baseline.reference_error,
-                     "measured_error_percent": round(r.error_percent, 2), "train": r.train, "test": r.test,
-                     "fit_seconds": round(r.fit_seconds, 2), "options": r.options})
-    for method, text, error in OTHER_REFERENCES:
-        rows.append({"method": method, "published": text, "published_error_percent": error,
-                     "measured_error_percent": None, "train": None, "test": None, "fit_seconds": None,
-                     "options": None})
-    train, test = rows[0]["train"], rows[0]["test"]
-    setting = (f"convzoo measured on {data}: {train:,} training / {test:,} test images "
-               f"(published figures: MNIST, 60,000 / 10,000)")
-    return {"data": data, "quick": quick, "setting": setting, "rows": rows}
-
-
-def table_markdown(table: dict) -> str:
-    lines = [table["setting"], "",
-             "| method | published MNIST error (source) | convzoo error % | train / test | fit s |",
-             "|---|---|---:|---|---:|"]
-    for r in table["rows"]:
-        measured = "—" if r["measured_error_percent"] is None else f"{r['measured_error_percent']:.2f}"
-        sizes = "—" if r["train"] is None else f"{r['train']:,} / {r['test']:,}"
-        secs = "—" if r["fit_seconds"] is None else f"{r['fit_seconds']:.1f}"
-        lines.append(f"| {r['method']} | {r['published']} | {measured} | {sizes} | {secs} |")
-    return "\n".join(lines)

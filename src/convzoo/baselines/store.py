@@ -37,14 +37,15 @@ def _trusted() -> dict:
     from sklearn.decomposition import PCA
     from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
     from sklearn.ensemble import AdaBoostClassifier
+    from sklearn.kernel_approximation import Nystroem
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import Pipeline
-    from sklearn.svm import SVC
+    from sklearn.svm import SVC, LinearSVC
     from sklearn.tree import DecisionTreeClassifier
 
     classes = [PCA, QuadraticDiscriminantAnalysis, AdaBoostClassifier, LogisticRegression,
-               KNeighborsClassifier, Pipeline, SVC, DecisionTreeClassifier]
+               KNeighborsClassifier, Pipeline, SVC, DecisionTreeClassifier, Nystroem, LinearSVC]
     return {f"{c.__module__}.{c.__name__}": c for c in classes}
 
 
@@ -150,6 +151,14 @@ class _Decoder:
         for k, v in self(value.get("state", {})).items():
             setattr(est, k, v)
         return est
+
+
+def stored_numbers(estimator) -> int:
+    """How many numbers the fitted model keeps (every array it would save): the classical models'
+    "parameters" (k-NN's are its training set; an SVM's its support vectors and their weights)."""
+    encoder = _Encoder()
+    encoder(estimator)
+    return int(sum(a.size for a in encoder.arrays.values() if a.dtype.kind in "fiub"))
 
 
 def save_model(estimator, folder: str | Path) -> None:

@@ -1,4 +1,4 @@
-"""`convzoo baseline NAME`, `convzoo baseline cv NAME`, `convzoo baseline table`: the classical
+"""`convzoo baseline NAME`, `convzoo baseline cv NAME`: the classical
 baselines (src/convzoo/baselines); and the printers `convzoo eval` / `convzoo predict` use on a
 baseline directory."""
 
@@ -23,9 +23,9 @@ def register(sub) -> None:
                     "`convzoo eval` and `convzoo predict` accept.\n"
                     "convzoo baseline cv NAME --grid KEY=V1,V2 [--folds K]: grid search by stratified K-fold "
                     "cross-validation on the training set only; the chosen cell is tested once.\n"
-                    "convzoo baseline table [--quick]: the lectures' MNIST error table beside convzoo's measurements.\n"
+                    "The lectures' error table, networks beside these: `convzoo compare`.\n"
                     f"baselines: {names}")
-    p.add_argument("name", metavar="NAME", help=f"a baseline ({names}), or `cv` or `table`")
+    p.add_argument("name", metavar="NAME", help=f"a baseline ({names}), or `cv`")
     p.add_argument("target", nargs="?", metavar="BASELINE", help="after `cv`: the baseline to tune")
     p.add_argument("--data", help="dataset (default mnist-sample)")
     p.add_argument("--data-dir", metavar="DIR", help="where the dataset's files are (else the usual search)")
@@ -41,7 +41,6 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/baseline-NAME-DATA-FEATURES)")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...", help="cv: an option's values")
     p.add_argument("--folds", type=int, default=5, metavar="K", help="cv: folds (default 5)")
-    p.add_argument("--quick", action="store_true", help="table: fit on 2,000 training images")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run_baseline)
 
@@ -50,11 +49,6 @@ def run_baseline(args) -> int:
     from .. import baselines
     from ..errors import ConvzooError
 
-    if args.name == "table":
-        table = baselines.lecture_table(args.data or "mnist-sample", data_dir=args.data_dir, quick=args.quick,
-                                        train_size=args.train_size, seed=args.seed)
-        print(json.dumps(table, indent=2) if args.json else baselines.table_markdown(table))
-        return 0
     options = baselines.parse_key_values(args.option)
     if args.name == "cv":
         if not args.target:

@@ -9,24 +9,24 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import types
-import typing
 
-from ..train.config import TrainConfig, flag_name
+from ..train.config import TrainConfig, field_type, flag_name
 from ..train.recipes import RECIPES
+from . import argtypes
 
+# Bounds are TrainConfig's (checked when the config is built); here only the type.
+_NUMBER = {int: argtypes.integer(), float: argtypes.number()}
 _RUN_FLAGS = ("model", "recipe", "resume", "download", "engine", "json", "model_arg")
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field (defaults None: a flag not given leaves the config's default,
     or the recipe's, and `--resume` can tell which flags were given)."""
-    hints = typing.get_type_hints(TrainConfig)
     for f in dataclasses.fields(TrainConfig):
         meta = f.metadata
         if not meta.get("cli", True):
             continue
-        kind = _base_type(hints[f.name])
+        kind = field_type(f.name)
         default = f.default if f.default is not dataclasses.MISSING else None
         help_text = meta["help"] + ("" if default is None else f" (default: {default})")
         if meta.get("resume"):
@@ -37,26 +37,9 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
             continue
         if meta.get("choices"):
             options["choices"] = meta["choices"]
-        parser.add_argument(flag_name(f.name), type=_number(kind, f.name) if kind in (int, float) else kind,
+        parser.add_argument(flag_name(f.name), type=_NUMBER.get(kind, kind),
                             metavar=meta.get("metavar") or (None if meta.get("choices") else f.name.upper()),
                             **options)
-
-
-def _base_type(hint):
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    return args[0] if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union else hint
-
-
-def _number(kind, name: str):
-    def parse(text: str):
-        try:
-            return kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag_name(name)} takes {'an integer' if kind is int else 'a number'}, "
-                                             f"not {text!r}") from None
-
-    parse.__name__ = kind.__name__
-    return parse
 
 
 def register(sub) -> None:

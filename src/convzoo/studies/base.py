@@ -133,11 +133,11 @@ class Results:
 
     def figure(self, name: str, *subplots, **kwargs):
         """`with results.figure("x.png", 1, 2, figsize=...) as (fig, axes):` draws and saves it atomically."""
-        return _figure(self.out / name, *subplots, **kwargs)
+        return figure_at(self.out / name, *subplots, **kwargs)
 
 
 @contextlib.contextmanager
-def _figure(path: Path, *subplots, **kwargs):
+def figure_at(path: Path, *subplots, **kwargs):
     import matplotlib
 
     matplotlib.use("Agg")

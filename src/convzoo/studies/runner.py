@@ -128,7 +128,7 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
 
     if shard is not None:
         left = [f"{run.name}-seed{seed}" for run, seed in plan if (run, seed) not in mine
-                and _inspect(out / "runs" / f"{run.name}-seed{seed}")[0] not in ("finished", "diverged")]
+                and inspect_run(out / "runs" / f"{run.name}-seed{seed}")[0] not in ("finished", "diverged")]
         if left:
             result.complete = False
             result.counts = {**counts, "left to other shards": len(left)}
@@ -168,7 +168,7 @@ def _run_dir(out: Path, run: Run, seed: int) -> Path:
     return out / "runs" / f"{run.name}-seed{seed}"
 
 
-def _inspect(run_dir: Path) -> tuple[str, dict | None]:
+def inspect_run(run_dir: Path) -> tuple[str, dict | None]:
     """("missing" | "partial" | "finished" | "diverged", the checkpoint payload or None)."""
     from ..train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 
@@ -214,7 +214,7 @@ def _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_
     config = _config(run, seed, setting_name, setting, loader.data, data_dir, loader.train_size(seed), run_dir,
                      threads)
     try:
-        state, payload = _inspect(run_dir)
+        state, payload = inspect_run(run_dir)
         if state in ("finished", "partial"):
             _check_same(run_dir, payload["config"], config)
         if state in ("finished", "diverged"):
@@ -222,7 +222,7 @@ def _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_
             return _record(study, run, seed, setting, bundle, run_dir, payload, "")
         verb = "resuming from epoch " + str(payload["epoch"]) if state == "partial" else "training"
         log(f"{tag} {name}: {verb} ({run.model}, {config.epochs} epochs; {left} left after this)")
-        with _engine_output(log):
+        with engine_output(log):
             if state == "partial":
                 trainer = Trainer.resume(run_dir, data=bundle, threads=threads, progress=False)
             else:
@@ -242,7 +242,7 @@ def _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_
 
 def _read_back(study, run, seed, setting, loader, out) -> Record:
     run_dir = _run_dir(out, run, seed)
-    state, payload = _inspect(run_dir)
+    state, payload = inspect_run(run_dir)
     if state not in ("finished", "diverged"):
         return Record(run, seed, run_dir, "failed", message=f"not finished ({state})")
     return _record(study, run, seed, setting, loader.bundle(seed), run_dir, payload, "")
@@ -269,7 +269,7 @@ def _measure(study, run, seed, setting, bundle, run_dir) -> dict:
     if path.is_file():
         return json.loads(path.read_text())
     model, payload = model_from_checkpoint(run_dir)
-    with _engine_output(_stderr):
+    with engine_output(_stderr):
         values = study.measure(Measurement(run, seed, run_dir, model, payload["model"], bundle, setting))
     write_json(path, values)
     return values
@@ -444,7 +444,7 @@ class _Prefixed(io.TextIOBase):
 
 
 @contextlib.contextmanager
-def _engine_output(log):
+def engine_output(log):
     """The engine prints its progress on stdout; a study keeps stdout for its result (--json)."""
     stream = _Prefixed(log)
     with contextlib.redirect_stdout(stream):

@@ -106,6 +106,40 @@ def flag_name(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def field_type(name: str) -> type:
+    """The plain type of TrainConfig field `name` (int, float, str or bool; Optional unwrapped)."""
+    import types
+    import typing
+
+    hint = typing.get_type_hints(TrainConfig)[name]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    return hint
+
+
+def parse_setting(name: str, text: str):
+    """`text` as a value of TrainConfig field `name`, checked against its choices and bounds:
+    `parse_setting("lr", "0.05") == 0.05`; a wrong type or value is a one-line ConvzooError."""
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    if name not in fields:
+        raise ConvzooError(f"{flag_name(name)} is not a training setting")
+    kind, flag = field_type(name), flag_name(name)
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+            raise ConvzooError(f"{flag} takes true or false, not {text!r}")
+        value = lowered in ("true", "yes", "on", "1")
+    elif kind in (int, float):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ConvzooError(f"{flag} takes {'an integer' if kind is int else 'a number'}, not {text!r}") from None
+    else:
+        value = text
+    _check(fields[name], value)
+    return value
+
+
 def _check(f: dataclasses.Field, value) -> None:
     meta, flag = f.metadata, flag_name(f.name)
     if value is None:

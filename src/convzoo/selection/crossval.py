@@ -1,0 +1,348 @@
+"""Grid search by stratified K-fold cross-validation, through the ordinary engine.
+
+For each cell of the grid and each of K folds (scikit-learn's shuffled StratifiedKFold over the
+training labels), the cell's configuration is trained on K-1 folds and scored by its final-epoch
+accuracy on the held-out fold; a cell's score is the mean ± sd over its folds. The best cell (highest
+mean; ties: smaller sd, then grid order) is retrained on the whole training set, and only that run
+sees the test set. Nothing is chosen on the test set: the retrained run's per-epoch test figures are
+a record, the final epoch's is the answer.
+
+Every training is a normal run directory, OUT/runs/cellNN-foldK and OUT/best, so an interrupted
+search resumes where it stopped (finished runs are read back, half-finished ones resumed), and
+`--shard I/N` / `--jobs N` spread the runs over processes as the studies do (studies/runner.py).
+A run whose loss blew up scores chance on its fold and is not retried.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..atomic import write_json, write_text
+from ..errors import ConvzooError
+from ..studies.base import figure_at
+from ..studies.runner import DIVERGED_FILE, engine_output, inspect_run, markdown_table
+from ..studies.stats import stat
+from .grid import Cell, cells_of, parse_grid
+
+STATE_FILE = "search.json"
+
+
+@dataclass
+class SearchResult:
+    model: str
+    data: str
+    folds: int
+    train: int
+    test: int
+    grid: dict
+    cells: list[dict]  # {"values", "label", "mean", "sd", "folds": [...], "diverged": n}
+    best: dict | None = None
+    test_accuracy: float | None = None
+    test_run: str | None = None
+    out: str = ""
+    files: list[str] = field(default_factory=list)
+    complete: bool = True
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self),
+                "rule": "chosen by mean validation accuracy over stratified K-fold CV on the training set; the "
+                        "test set is used only by the chosen cell's retrained run"}
+
+
+def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | None = None,
+           data: str = "fashion-mnist", data_dir=None, train_size: int | None = None, test_holdout=None,
+           settings: dict | None = None, model_args: list[str] | None = None, seed: int = 0, out=None,
+           threads: int = 0, shard: tuple[int, int] | None = None, jobs: int = 1, log=None) -> SearchResult:
+    """Run (or resume) the search; see the module docstring. `settings` are fixed TrainConfig values
+    (the flags given beside --grid), `model_args` fixed `--model-arg` pairs."""
+    from ..data import dataset_spec
+    from ..models.registry import model_info, parse_model_args
+
+    started = time.perf_counter()
+    log = log or _stderr
+    model_info(model)  # an unknown model fails first, with suggestions
+    grid = parse_grid(model, grid_items)
+    cells = cells_of(model, grid, sample, seed)
+    fixed_kwargs = parse_model_args(model, model_args or [])
+    settings = dict(settings or {})
+    data_dir = None if data_dir is None else str(data_dir)
+    if jobs < 1:
+        raise ConvzooError(f"--jobs must be at least 1, not {jobs}")
+    if dataset_spec(data).task != "classification":
+        raise ConvzooError(f"search needs a classification dataset (stratified folds); {data} is not one")
+    out = Path(out) if out else Path("runs") / f"search-{model}-{data}"
+    configs = [_config(model, cell, fixed_kwargs, settings, data, data_dir, seed, threads, out / "best")
+               for cell in cells]  # every cell's settings are checked before any data loads
+    bundle = _load(data, data_dir, train_size, test_holdout, seed)
+    splits = _folds(bundle.train.labels.numpy(), folds, seed)
+    _claim(out, {"model": model, "data": data, "grid": {k: [_plain(v) for v in vs] for k, vs in grid.items()},
+                 "cells": [c.key for c in cells], "folds": folds, "seed": seed, "train": len(bundle.train),
+                 "settings": settings, "model_kwargs": _plain(fixed_kwargs)})
+    if jobs > 1 and shard is None:
+        _run_jobs(jobs, model, grid_items, folds, sample, data, data_dir, train_size, test_holdout, settings,
+                  model_args or [], seed, out, log)
+
+    plan = [(i, k) for i in range(len(cells)) for k in range(folds)]
+    mine = plan if shard is None else plan[shard[0]::shard[1]]
+    log(f"search {model} on {data}: {len(cells)} cells x {folds} folds = {len(plan)} runs on "
+        f"{len(bundle.train):,} training examples, then the best cell on all of them; in {out}"
+        + (f" (shard {shard[0]}/{shard[1]}: {len(mine)} runs)" if shard else ""))
+    scores: dict[tuple[int, int], tuple[float, str]] = {}
+    failures = []
+    for index, (i, k) in enumerate(mine, 1):
+        fold_bundle = _fold_bundle(bundle, splits[k], k, folds)
+        config = dataclasses.replace(configs[i], out=str(out / "runs" / f"cell{i:02d}-fold{k}"))
+        tag = f"[{index}/{len(mine)}] cell {i + 1}/{len(cells)} ({cells[i].label}) fold {k + 1}/{folds}"
+        try:
+            scores[i, k] = train_or_read(config, fold_bundle, tag, len(mine) - index, log)
+        except ConvzooError as exc:
+            failures.append(f"cell{i:02d}-fold{k}: {exc}")
+            log(f"{tag}: failed: {exc}")
+    if shard is not None:
+        for i, k in plan:
+            if (i, k) not in scores:
+                done = _read(out / "runs" / f"cell{i:02d}-fold{k}")
+                if done is not None:
+                    scores[i, k] = done
+    result = SearchResult(model, data, folds, len(bundle.train), len(bundle.test),
+                          {k: [_plain(v) for v in vs] for k, vs in grid.items()}, [], out=str(out),
+                          notes=list(bundle.notes))
+    result.cells = [_cell_row(cell, [scores.get((i, k)) for k in range(folds)]) for i, cell in enumerate(cells)]
+    if failures:
+        raise ConvzooError(f"search: {len(failures)} run(s) failed ({'; '.join(failures)}); the finished runs are "
+                           f"kept in {out}; the same command retries the others")
+    if len(scores) < len(plan):
+        result.complete = False
+        result.seconds = time.perf_counter() - started
+        log(f"shard {shard[0]}/{shard[1]} done; {len(plan) - len(scores)} runs belong to other shards: run the "
+            "command without --shard to finish the search once they are done")
+        return result
+
+    best_index = max(range(len(cells)), key=lambda i: (result.cells[i]["mean"], -result.cells[i]["sd"], -i))
+    result.best = result.cells[best_index]
+    log(f"chosen: {result.best['label']} (validation {result.best['mean']:.4f} ± {result.best['sd']:.4f}); "
+        f"retraining it on all {len(bundle.train):,} training examples and testing it once")
+    accuracy, _ = train_or_read(configs[best_index], bundle, "[best]", 0, log)
+    result.test_accuracy, result.test_run = accuracy, str(out / "best")
+    result.files = _write_outputs(result, grid, out)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# ---- data and folds -----------------------------------------------------------------------------
+
+def _load(data, data_dir, train_size, test_holdout, seed):
+    from ..data import load_dataset
+    from ..data.sampling import with_train_size
+
+    return with_train_size(load_dataset(data, data_dir, test_holdout=test_holdout, seed=seed), train_size, seed)
+
+
+def _folds(labels, folds: int, seed: int) -> list[tuple]:
+    """StratifiedKFold's (train, validation) index pairs; K must leave every class in every fold."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
+    smallest = int(np.bincount(labels).min())
+    if isinstance(folds, bool) or not 2 <= folds <= smallest:
+        raise ConvzooError(f"--folds must be between 2 and {smallest} (the smallest class's training examples), "
+                           f"not {folds}")
+    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
+
+
+def _fold_bundle(bundle, split, k: int, folds: int):
+    import torch
+
+    train_index, val_index = (torch.from_numpy(s) for s in split)
+    note = (f"fold {k + 1} of {folds}: trained on {len(train_index):,}, scored on the held-out {len(val_index):,} "
+            "(reported as 'test'; the real test set is not used)")
+    return dataclasses.replace(bundle, train=bundle.train.subset(train_index), test=bundle.train.subset(val_index),
+                               val=None, notes=[*bundle.notes, note])
+
+
+# ---- runs ------------------------------------------------------------------------------------------
+
+def _config(model, cell: Cell, fixed_kwargs, settings, data, data_dir, seed, threads, run_dir):
+    from ..train import TrainConfig
+
+    values = {**settings, **dict(cell.settings)}
+    kwargs = {**fixed_kwargs, **dict(cell.model_kwargs)}
+    try:
+        return TrainConfig(model=model, model_kwargs=kwargs, data=data, data_dir=data_dir, seed=seed,
+                           threads=threads, progress=False, out=str(run_dir), **values)
+    except ConvzooError as exc:
+        raise ConvzooError(f"grid cell {cell.label}: {exc}") from None
+
+
+def train_or_read(config, bundle, tag: str, left: int, log) -> tuple[float, str]:
+    """(final-epoch accuracy on the bundle's test set, status) of the run at config.out, trained,
+    resumed or read back."""
+    from ..train import Trainer
+
+    run_dir = Path(config.out)
+    done = _read(run_dir)
+    if done is not None:
+        log(f"{tag}: {done[1]}, read back ({left} left)")
+        return done
+    state, payload = inspect_run(run_dir)
+    try:
+        with engine_output(log):
+            if state == "partial":
+                log(f"{tag}: resuming from epoch {payload['epoch']} ({left} left after this)")
+                trainer = Trainer.resume(run_dir, data=bundle, threads=config.threads, progress=False)
+            else:
+                log(f"{tag}: training ({config.epochs} epochs; {left} left after this)")
+                trainer = Trainer(config, data=bundle)
+            return trainer.fit()["test_acc"], "finished"
+    except ConvzooError as exc:
+        if not str(exc).startswith("training diverged"):
+            raise
+        chance = 1.0 / len(bundle.test.classes)
+        write_json(run_dir / DIVERGED_FILE, {"message": str(exc), "chance": chance})
+        log(f"{tag}: diverged; scored at chance")
+        return chance, "diverged"
+
+
+def _read(run_dir: Path) -> tuple[float, str] | None:
+    state, payload = inspect_run(run_dir)
+    if state == "diverged":
+        return json.loads((run_dir / DIVERGED_FILE).read_text()).get("chance", 0.0), "diverged"
+    if state == "finished":
+        return payload["history"][-1]["test_acc"], "finished"
+    return None
+
+
+def _cell_row(cell: Cell, scores: list) -> dict:
+    values = [s[0] for s in scores if s is not None]
+    s = stat(values)
+    return {"values": _plain(cell.values), "label": cell.label, "mean": s.mean, "sd": s.sd,
+            "folds": [None if x is None else x[0] for x in scores],
+            "diverged": sum(1 for x in scores if x is not None and x[1] == "diverged")}
+
+
+def _plain(value):
+    """JSON-friendly: tuples as lists, numpy scalars as Python numbers."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value.item() if hasattr(value, "item") else value
+
+
+# ---- the search's folder and outputs ------------------------------------------------------------
+
+def _claim(out: Path, state: dict) -> None:
+    """Make OUT, or check that it holds this same search (its runs would otherwise be reused)."""
+    path = out / STATE_FILE
+    if out.exists() and not out.is_dir():
+        raise ConvzooError(f"--out {out}: a file is in the way (a search writes a folder)")
+    state = json.loads(json.dumps(state, default=_plain))
+    if path.is_file():
+        try:
+            held = json.loads(path.read_text())
+        except (OSError, ValueError):
+            held = None
+        if held != state:
+            raise ConvzooError(f"--out {out} holds another search (other model, grid, folds, data or settings); "
+                               "use another --out, or remove it to start over")
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(path, state)
+    except OSError as exc:
+        raise ConvzooError(f"cannot write --out {out} ({exc.strerror or exc})") from None
+
+
+def _write_outputs(result: SearchResult, grid: dict, out: Path) -> list[str]:
+    keys = list(grid)
+    rows = [[*(_text(c["values"][k]) for k in keys), f"{c['mean']:.4f} ± {c['sd']:.4f}",
+             " ".join("-" if f is None else f"{f:.4f}" for f in c["folds"]),
+             "chosen" if c is result.best else ""] for c in result.cells]
+    table = markdown_table([*keys, f"validation acc ({result.folds}-fold)", "per fold", ""], rows)
+    text = (f"# convzoo search {result.model} on {result.data}\n\n{result.folds}-fold stratified cross-validation on "
+            f"{result.train:,} training examples; the chosen cell retrained on all of them and tested once on "
+            f"{result.test:,} test examples.\n\n{table}\nchosen: {result.best['label']}: validation "
+            f"{result.best['mean']:.4f} ± {result.best['sd']:.4f}; **test accuracy {result.test_accuracy:.4f}** "
+            f"(run {result.test_run})\n")
+    files = [out / "results.md", out / "results.json"]
+    write_text(files[0], text)
+    write_json(files[1], result.to_dict())
+    if len(keys) == 2 and len(result.cells) == len(grid[keys[0]]) * len(grid[keys[1]]):
+        files.append(out / "heatmap.png")
+        _heatmap(result, grid, keys, files[-1])
+    return [str(f) for f in files]
+
+
+def _text(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _heatmap(result: SearchResult, grid: dict, keys: list[str], path: Path) -> None:
+    """Mean validation accuracy over a 2-D grid, each square labelled mean ± sd; the chosen one boxed."""
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    rows, cols = ([_text(v) for v in grid[k]] for k in keys)
+    means, labels = np.full((len(rows), len(cols)), np.nan), [["" for _ in cols] for _ in rows]
+    for cell in result.cells:
+        r, c = rows.index(_text(cell["values"][keys[0]])), cols.index(_text(cell["values"][keys[1]]))
+        means[r, c] = cell["mean"]
+        labels[r][c] = f"{cell['mean']:.3f}\n± {cell['sd']:.3f}"
+    with figure_at(path, figsize=(max(5.5, 1.6 + 1.3 * len(cols)), max(3.5, 1.2 + 0.9 * len(rows)))) as (fig, ax):
+        image = ax.imshow(means, cmap="viridis", aspect="auto")
+        fig.colorbar(image, ax=ax, label="validation accuracy")
+        ax.set_xticks(range(len(cols)), cols)
+        ax.set_yticks(range(len(rows)), rows)
+        ax.set_xlabel(keys[1])
+        ax.set_ylabel(keys[0])
+        finite = means[np.isfinite(means)]
+        middle = (finite.min() + finite.max()) / 2 if finite.size else 0
+        for r in range(len(rows)):
+            for c in range(len(cols)):
+                ax.text(c, r, labels[r][c], ha="center", va="center", fontsize=8,
+                        color="black" if means[r, c] > middle else "white")
+        best = result.best["values"]
+        r, c = rows.index(_text(best[keys[0]])), cols.index(_text(best[keys[1]]))
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, lw=2.5, edgecolor="red"))
+        ax.set_title(f"{result.model}: {result.folds}-fold CV, {result.train:,} examples (box: chosen)", fontsize=9)
+
+
+# ---- processes ---------------------------------------------------------------------------------------
+
+def _run_jobs(jobs, model, grid_items, folds, sample, data, data_dir, train_size, test_holdout, settings,
+              model_args, seed, out, log) -> None:
+    """N processes of this search, each a shard, sharing the cores; waits for all of them."""
+    from ..train.config import flag_name
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    base = [sys.executable, "-m", "convzoo", "search", model, "--folds", str(folds), "--data", data,
+            "--seed", str(seed), "--out", str(out), "--threads", str(threads)]
+    base += [a for item in grid_items for a in ("--grid", item)]
+    base += [a for item in model_args for a in ("--model-arg", item)]
+    for flag, value in (("--random", sample), ("--data-dir", data_dir), ("--train-size", train_size),
+                        ("--test-holdout", test_holdout)):
+        if value is not None:
+            base += [flag, str(value)]
+    for key, value in settings.items():
+        if isinstance(value, bool):
+            base.append(flag_name(key) if value else "--no-" + flag_name(key)[2:])
+        else:
+            base += [flag_name(key), str(value)]
+    log(f"starting {jobs} processes of {threads} thread(s) each")
+    procs = [subprocess.Popen([*base, "--shard", f"{i}/{jobs}"], stdout=subprocess.DEVNULL) for i in range(jobs)]
+    codes = [p.wait() for p in procs]
+    if any(codes):
+        log(f"{sum(c != 0 for c in codes)} of {jobs} processes failed; this process retries what they left")
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
