@@ -11,9 +11,11 @@ STAMP   = $(VENV)/.installed
 run: install data
 	$(BIN)/convzoo train --recipe fast
 
-# Install what the tests need (including a headless Chromium) and run the whole suite.
+# Install what the tests need (including a headless Chromium) and run the whole suite: two
+# pytest-xdist workers (one torch thread each, tests/conftest.py), one per core; a test file stays
+# on one worker, so its module fixtures are built once.
 test: install browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 install: $(STAMP)
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# `make test` runs two pytest-xdist workers on the two cores: one thread each, so that they do not
+# fight over the cores (torch's default is a thread per core in every process).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
 
 import numpy as np
 import pytest

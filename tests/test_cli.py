@@ -41,7 +41,7 @@ def test_real_process_exit_code_and_message(tmp_path):
     (["train", "lenet", "--data", "cifar100"], ["unknown dataset 'cifar100'"]),
     (["train", "lenet", "--data", "mnist"], ["dataset mnist not found", "convzoo data get mnist"]),
     (["train", "lenet", "--optimizer", "rmsprop"], ["invalid choice: 'rmsprop'"]),
-    (["train", "lenet", "--epochs", "many"], ["--epochs takes an integer"]),
+    (["train", "lenet", "--epochs", "many"], ["argument --epochs: takes an integer, not 'many'"]),
     (["train", "lenet", "--augment", "rotate"], ["unknown augmentation 'rotate'"]),
     (["data", "show", "nope"], ["unknown dataset 'nope'"]),
     (["frobnicate"], ["invalid choice: 'frobnicate'"]),

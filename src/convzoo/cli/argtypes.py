@@ -26,12 +26,13 @@ def integer(low: int | None = None, high: int | None = None):
     return _bounded(int, low, high)
 
 
-def number(low: float | None = None, high: float | None = None, *, above: bool = False):
-    """An argparse type: a finite number within [low, high] (strictly above `low` if `above`)."""
-    return _bounded(float, low, high, above)
+def number(low: float | None = None, high: float | None = None, *, above: bool = False, finite: bool = True):
+    """An argparse type: a finite number within [low, high] (strictly above `low` if `above`);
+    `finite=False` passes inf and nan on to a later check (TrainConfig's bounds)."""
+    return _bounded(float, low, high, above, finite)
 
 
-def _bounded(kind, low, high, above: bool = False):
+def _bounded(kind, low, high, above: bool = False, finite: bool = True):
     what = "an integer" if kind is int else "a number"
 
     def parse(text: str):
@@ -39,7 +40,7 @@ def _bounded(kind, low, high, above: bool = False):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"takes {what}, not {text!r}") from None
-        if kind is float and not math.isfinite(value):
+        if kind is float and finite and not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"takes a finite number, not {text!r}")
         too_low = low is not None and (value <= low if above else value < low)
         if too_low or (high is not None and value > high):

@@ -15,7 +15,7 @@ from ..train.recipes import RECIPES
 from . import argtypes
 
 # Bounds are TrainConfig's (checked when the config is built); here only the type.
-_NUMBER = {int: argtypes.integer(), float: argtypes.number()}
+_NUMBER = {int: argtypes.integer(), float: argtypes.number(finite=False)}
 _RUN_FLAGS = ("model", "recipe", "resume", "download", "engine", "json", "model_arg")
 
 
