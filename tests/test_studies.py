@@ -177,6 +177,23 @@ def test_a_study_end_to_end_then_resumes_without_training(tiny_data_dir, tmp_pat
     second = run_study(_mini(), quick=True, data_dir=str(tiny_data_dir), out=out, threads=1)
     assert second.counts["started"] == second.counts["resumed"] == 0 and second.counts["read back"] == 4
     assert _mtimes(out) == before and second.rows == first.rows
+    _check_study_report(out, first)
+
+
+def _check_study_report(out, result):
+    """`convzoo report` on a study's folder: its table, finding and figures on one self-contained page."""
+    import base64
+    import html
+    import re
+
+    from convzoo.analysis.report import build_report
+
+    page = build_report(str(out)).read_text()
+    assert result.columns[0] in page and all(html.escape(str(cell)) in page for cell in result.rows[0])
+    assert html.escape(result.finding.strip().splitlines()[0]) in page
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 1 and base64.b64decode(images[0]) == (out / "mini.png").read_bytes()
+    assert "http" not in page.replace("http-equiv", "")  # nothing fetched from elsewhere
 
 
 @pytest.mark.slow

@@ -1,5 +1,7 @@
 """One self-contained HTML page for a trained run: its configuration, metrics table, curves,
-confusion matrix, most confident mistakes and first-layer filters.
+confusion matrix, most confident mistakes and first-layer filters. For a study's output folder
+(`convzoo study NAME --out DIR`), the study's page: its question, results table, finding, figures
+and every run with its status.
 
 Images are embedded as base64 data URIs, so the file opens from disk with no server and can be
 mailed around; every piece of text is escaped (class names and paths come from files).
@@ -87,8 +89,10 @@ def _pictures(subject, label: str, history: list[dict], evaluation) -> dict[str,
 
 
 def build_report(run: str, path: str | Path | None = None) -> Path:
-    """Write the report of `run` (a run directory, checkpoint or pretrained name) to `path`
-    (default: report.html in the run directory)."""
+    """Write the report of `run` (a run directory, checkpoint or pretrained name, or a study's
+    output folder) to `path` (default: report.html in that directory)."""
+    if Path(run).is_dir() and (Path(run) / STUDY_STATE).is_file():
+        return build_study_report(run, path)
     payload = load_checkpoint(run)
     run_dir = Path(run) if Path(run).is_dir() else None
     path = Path(path) if path else (run_dir or Path(".")) / "report.html"
@@ -121,8 +125,6 @@ def build_report(run: str, path: str | Path | None = None) -> Path:
         per_class = [[c, acc, "-" if iou is None else iou]
                      for (c, acc), iou in zip(per_class, evaluation.evaluation.per_class_iou)]
         per_class_header = ["class", "pixel accuracy", "IoU"]
-    from .. import __version__
-
     sections = [
         ("Run", _table(["", ""], overview)),
         ("Configuration", _table(["setting", "value"], [[k, v] for k, v in config.items()])),
@@ -135,12 +137,56 @@ def build_report(run: str, path: str | Path | None = None) -> Path:
                  else "most confident mistakes", "no mistakes on the test set")),
         ("First-layer filters", _figure(uris["filters"], "first-layer filters")),
     ]
+    write_text(path, _page(label, f"{label}: {payload['model']['name']} on {data['name']}", sections))
+    return path
+
+
+def _page(label: str, heading: str, sections: list[tuple[str, str]]) -> str:
+    from .. import __version__
+
     body = "".join(f"<section><h2>{escape(title)}</h2>{content}</section>" for title, content in sections)
-    heading = f"{label}: {payload['model']['name']} on {data['name']}"
     footer = f"convzoo {__version__}, {datetime.now():%Y-%m-%d %H:%M}"
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>convzoo report: {escape(label)}</title><style>{STYLE}</style></head>"
             f"<body><h1>{escape(heading)}</h1>{body}"
             f'<p class="muted">{escape(footer)}</p></body></html>\n')
-    write_text(path, page)
+
+
+STUDY_STATE = "study.json"  # studies/runner.py's marker of a study's folder
+
+
+def build_study_report(folder: str | Path, path: str | Path | None = None) -> Path:
+    """A study's page from its results.json: the question, setting and command, the results table
+    and notes, the finding, every figure (embedded) and each run's status and final accuracies."""
+    folder = Path(folder)
+    try:
+        results = json.loads((folder / "results.json").read_text())
+    except FileNotFoundError:
+        raise ConvzooError(f"{folder}: the study has no results yet (results.json); run it to the end first, "
+                           "or run the same `convzoo study` command again to write them") from None
+    except (OSError, ValueError) as exc:
+        raise ConvzooError(f"{folder / 'results.json'}: not readable ({type(exc).__name__})") from None
+    path = Path(path) if path else folder / "report.html"
+    table = results.get("table", {})
+    overview = [["study", results.get("study", "?")], ["setting", results.get("setting", "?")],
+                ["data", results.get("data", "?")], ["seeds", results.get("seeds", "?")],
+                ["command", results.get("command", "")]]
+    figures = "".join(_figure(_data_uri(folder / f), f) if (folder / f).is_file()
+                      else _figure(None, f, f"figure {f} is missing") for f in results.get("figures", []))
+    finding = "".join(f"<p>{escape(par)}</p>" for par in str(results.get("finding", "")).split("\n\n") if par.strip())
+    notes = "".join(f"<li>{escape(n)}</li>" for n in results.get("notes", []))
+    runs = [[r.get("run", ""), r.get("seed", ""), r.get("status", ""),
+             "-" if r.get("test_acc") is None else r["test_acc"], "-" if r.get("train_acc") is None else r["train_acc"],
+             "-" if r.get("seconds") is None else round(r["seconds"], 1), r.get("message", "")[:120]]
+            for r in results.get("records", [])]
+    sections = [
+        ("Study", _table(["", ""], overview)),
+        ("Results", _table(table.get("columns", []), table.get("rows", [])) + (f"<ul>{notes}</ul>" if notes else "")),
+        ("Finding", finding or '<p class="muted">no finding recorded</p>'),
+        ("Figures", figures or '<p class="muted">no figures</p>'),
+        ("Runs", _table(["run", "seed", "status", "test accuracy", "train accuracy", "seconds", "message"], runs)),
+    ]
+    label = folder.name or str(folder)
+    write_text(path, _page(label, f"convzoo study {results.get('study', '?')} ({results.get('setting', '?')}) "
+                                  f"on {results.get('data', '?')}", sections))
     return path

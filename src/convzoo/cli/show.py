@@ -56,10 +56,11 @@ def register(sub) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN", help=RUN_HELP)
     p.set_defaults(func=run_curves)
 
-    p = sub.add_parser("report", help="one self-contained HTML page for a run",
+    p = sub.add_parser("report", help="one self-contained HTML page for a run or a study's output folder",
                        description="Write one HTML page (images embedded, no server needed) with the run's "
-                                   "config, metrics, curves, confusion matrix, mistakes and filters.")
-    p.add_argument("run", help=RUN_HELP)
+                                   "config, metrics, curves, confusion matrix, mistakes and filters; for a study's "
+                                   "output folder, the study's table, finding, figures and runs.")
+    p.add_argument("run", help=RUN_HELP + ", or a study's output folder (convzoo study ... --out DIR)")
     p.add_argument("-o", "--output", help="output file (default: report.html in the run directory)")
     p.set_defaults(func=run_report)
 
