@@ -38,14 +38,12 @@ def test_reference_files_import_only_numpy_stdlib_and_each_other():
 
 
 def test_reference_imports_and_trains_with_torch_unimportable(tmp_path):
-    # Load reference/ under a bare `convzoo` package (so convzoo/__init__, which imports torch for
-    # the models, does not run) with torch made unimportable, and use every module.
+    # The real package with torch made unimportable: convzoo/__init__ loads the models (and torch)
+    # only on first use, so `import convzoo.reference` and every reference module must work.
     script = f"""
-import sys, types
+import sys
 sys.modules["torch"] = None  # any `import torch` now raises ImportError
-package = types.ModuleType("convzoo")
-package.__path__ = [{str(REFERENCE_DIR.parent)!r}]
-sys.modules["convzoo"] = package
+sys.path.insert(0, {str(REFERENCE_DIR.parent.parent)!r})
 import numpy as np
 import convzoo.reference as ref
 from convzoo.reference import activations, conv, kernels, net, norm, pool, shapes
@@ -56,9 +54,17 @@ assert set(result) == {{"test_acc", "test_loss", "train_loss", "examples_per_sec
                         "history", "model"}}
 assert sorted(result["model"].state_arrays())[:2] == ["0.weight", "1.bias"]
 assert not any(name == "torch" or name.startswith("torch.") for name in sys.modules if sys.modules[name])
+import convzoo
+assert convzoo.__file__.startswith({str(REFERENCE_DIR.parent)!r})
 print("ok")
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                           check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_plain_import_does_not_load_torch():
+    done = subprocess.run([sys.executable, "-c", "import convzoo.reference, sys; assert 'torch' not in sys.modules"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr

@@ -36,6 +36,18 @@ def pool2d(kind: Pooling, kernel: int, stride: int | None = None, padding: int =
     return _POOLS[kind](kernel, stride, padding, ceil_mode=ceil_mode)
 
 
+# Local response normalisation, b = a / (k + alpha/n * sum over n neighbouring channels of a^2)^beta
+# (torch divides alpha by n). Krizhevsky et al. 2012 (sec. 3.3): k=2, n=5, alpha=1e-4 per channel,
+# beta=0.75, hence alpha=5e-4 here; AlexNet and VGG's A-LRN use it. GoogLeNet's Caffe model: k=1,
+# alpha=1e-4 over the window, beta=0.75 (Caffe also divides by n, as torch does).
+LRN = {"krizhevsky": {"size": 5, "alpha": 5e-4, "beta": 0.75, "k": 2.0},
+       "caffe": {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0}}
+
+
+def lrn(kind: str = "krizhevsky") -> nn.LocalResponseNorm:
+    return nn.LocalResponseNorm(**LRN[kind])
+
+
 def check_dropout(p: float) -> float:
     if not 0 <= p < 1:
         raise ConvzooError(f"dropout must be in [0, 1), got {p}")

@@ -36,14 +36,13 @@ from torch import nn
 from ..errors import ConvzooError
 from ..layers import Activation, Pooling, check_positive, knobs, output_hw
 from .registry import register_model
-from .stems import Stem, use_small_stem
+from .stems import STRIDE4_STEM_MIN, Stem, use_small_stem
 
-SMALL_INPUT_BELOW = 67
 Removable = Literal["conv3", "conv4", "fc6", "fc7"]  # Zeiler & Fergus's ablation (Table 3)
 
 
 def _lrn(enabled: bool) -> list[nn.Module]:
-    return [nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)] if enabled else []
+    return [knobs.lrn("krizhevsky")] if enabled else []
 
 
 _ALEXNET = {
@@ -91,7 +90,7 @@ def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
     if any(c % groups for c in widths[1:]):
         raise ConvzooError(f"groups={groups} must divide the conv widths {','.join(map(str, widths))}")
     c1, c2, c3, c4, c5 = widths
-    if use_small_stem(stem, input_size, SMALL_INPUT_BELOW):
+    if use_small_stem(stem, input_size, STRIDE4_STEM_MIN):
         conv1 = nn.Conv2d(in_channels, c1, 3, padding=1)
     else:
         conv1 = nn.Conv2d(in_channels, c1, 11, stride=4, padding=stem_padding)

@@ -18,9 +18,7 @@ from torch import nn
 
 from ..layers import kaiming_init
 from .registry import register_model
-from .stems import Stem, use_small_stem
-
-SMALL_INPUT_BELOW = 64
+from .stems import SMALL_INPUT_BELOW, Stem, use_small_stem
 
 
 def _bn_relu_conv(in_channels: int, out_channels: int, kernel: int) -> list[nn.Module]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..layers import ConvBNAct, kaiming_init
+from ..layers import ConvBNAct, kaiming_init, knobs
 from .registry import register_model
 from .stems import Stem, use_small_stem
 
@@ -37,10 +37,6 @@ AUX_AFTER = ("4a", "4d")
 
 def _pool(stride: int = 2) -> nn.MaxPool2d:
     return nn.MaxPool2d(3, stride, padding=1 if stride == 1 else 0, ceil_mode=True)
-
-
-def _lrn() -> nn.LocalResponseNorm:
-    return nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)  # Caffe's, which torch matches
 
 
 class Inception(nn.Module):
@@ -73,7 +69,7 @@ class GoogLeNet(nn.Module):
     def __init__(self, num_classes: int, in_channels: int, small_stem: bool = False, bn: bool = False,
                  large_kernel: int = 5, aux_logits: bool = False):
         super().__init__()
-        norm = [] if bn else [_lrn()]
+        norm = [] if bn else [knobs.lrn("caffe")]
         if small_stem:
             stem = [ConvBNAct(in_channels, 64, 3, bn=bn), *norm]
         else:

@@ -20,9 +20,8 @@ from torch import nn
 
 from ..layers import Activation, Pooling, knobs
 from .registry import register_model
-from .stems import Stem, use_small_stem
+from .stems import STRIDE4_STEM_MIN, Stem, use_small_stem
 
-SMALL_INPUT_BELOW = 67
 # (channels, kernel, stride, padding) per block, "M" for 3x3/2 max pooling, "D" for dropout;
 # None channels = the number of classes.
 LAYOUT = [(96, 11, 4, 0), "M", (256, 5, 1, 2), "M", (384, 3, 1, 1), "M", "D", (None, 3, 1, 1)]
@@ -57,7 +56,7 @@ def nin(num_classes: int, in_channels: int, input_size: tuple[int, int], activat
         stem: small = 3x3 stride-1 first block; auto picks it below 67 pixels
     """
     layout = list(LAYOUT)
-    if use_small_stem(stem, input_size, SMALL_INPUT_BELOW):
+    if use_small_stem(stem, input_size, STRIDE4_STEM_MIN):
         layout[0] = SMALL_FIRST_BLOCK
     layers: list[nn.Module] = []
     channels = in_channels

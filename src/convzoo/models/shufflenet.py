@@ -21,9 +21,8 @@ from torch import nn
 from ..errors import ConvzooError
 from ..layers import ChannelShuffle, ConvBNAct
 from .registry import register_model
-from .stems import Stem, conv_pool_stem, use_small_stem
+from .stems import SMALL_INPUT_BELOW, Stem, conv_pool_stem, use_small_stem
 
-SMALL_INPUT_BELOW = 64
 STAGE_CHANNELS = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960), 4: (272, 544, 1088),
                   8: (384, 768, 1536)}
 STAGE_UNITS = (4, 8, 4)

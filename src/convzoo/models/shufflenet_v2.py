@@ -18,9 +18,8 @@ from torch import nn
 from ..errors import unknown_name
 from ..layers import ConvBNAct, channel_shuffle
 from .registry import register_model
-from .stems import Stem, conv_pool_stem, use_small_stem
+from .stems import SMALL_INPUT_BELOW, Stem, conv_pool_stem, use_small_stem
 
-SMALL_INPUT_BELOW = 64
 # stem, stage 2, stage 3, stage 4, last 1x1 conv
 STAGE_CHANNELS = {"x0_5": (24, 48, 96, 192, 1024), "x1_0": (24, 116, 232, 464, 1024),
                   "x1_5": (24, 176, 352, 704, 1024), "x2_0": (24, 244, 488, 976, 2048)}

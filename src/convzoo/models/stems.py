@@ -17,6 +17,11 @@ from ..layers import ConvBNAct
 
 Stem = Literal["auto", "imagenet", "small"]
 STEMS = get_args(Stem)
+# "auto" stems: the ImageNet stems shrink by 4x or more before the first block, which would leave a
+# 28x28 or 32x32 image a few pixels wide, so below this size the small-input stem is used.
+SMALL_INPUT_BELOW = 64
+# AlexNet's and NiN's 11x11/4 first conv and three 3x3/2 pools: their ImageNet stem needs 67 pixels.
+STRIDE4_STEM_MIN = 67
 
 
 def use_small_stem(stem: Stem, input_size: tuple[int, int], small_below: int) -> bool:

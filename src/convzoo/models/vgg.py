@@ -70,7 +70,7 @@ def make_features(config: list, in_channels: int, input_size: tuple[int, int], b
             layers += [nn.BatchNorm2d(out)] if batch_norm else []
             layers.append(knobs.activation(activation))
             if lrn and first_conv:  # A-LRN: after the first conv only
-                layers.append(nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0))
+                layers.append(knobs.lrn("krizhevsky"))
             channels, first_conv = out, False
     return nn.Sequential(*layers), channels, hw
 
