@@ -20,23 +20,13 @@ import numpy as np
 import pytest
 import torch
 from conftest import require_mnist_10k, write_idx_dataset
+from helpers import run_cli as run
 from PIL import Image, ImageDraw
 
-from convzoo.cli import main
 from convzoo.data import load_dataset
 from convzoo.errors import ConvzooError, DataError
 from convzoo.train import TrainConfig, Trainer, load_checkpoint
 from convzoo.train import trainer as trainer_module
-
-
-def run(capsys, *args):
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exc:  # argparse exits by itself for a bad flag
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def one_line_error(code, err, *fragments) -> str:

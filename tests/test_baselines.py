@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_cli as run
 
 from convzoo.baselines import (
     BASELINES,
@@ -24,19 +25,8 @@ from convzoo.baselines import (
     save_model,
     skew,
 )
-from convzoo.cli import main
 
 SMALL = {"stumps": {"n_estimators": 30, "learning_rate": 1.0}, "linear": {"max_iter": 50}, "pca-quadratic": {"components": 20, "reg_param": 0.1}}
-
-
-def run(capsys, *args):
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

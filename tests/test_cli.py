@@ -8,14 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from helpers import run_cli
 
 from convzoo.cli import main
-
-
-def run_cli(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code, err, *fragments):

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import run_cli
 from torch import nn
 
-from convzoo.cli import main
 from convzoo.data import ArrayDataset, Augment, BatchLoader, DataBundle, load_dataset
 from convzoo.data.sampling import balanced_subset
 from convzoo.errors import ConvzooError
@@ -20,13 +20,6 @@ from convzoo.train import TrainConfig, Trainer, model_from_checkpoint
 from convzoo.train.tasks import CLASSIFICATION, Task
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_cli(capsys, *args):
-    capsys.readouterr()  # what was printed before is not this command's
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ---- a user's own model ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import require_mnist_10k, synthetic_digits, write_idx_dataset
+from helpers import run_cli
 
 from convzoo.cli import main
 from convzoo.data import catalog, load_dataset, read_idx, write_idx
@@ -27,12 +28,6 @@ FILES = ("train-images-idx3-ubyte.gz", "train-masks-idx3-ubyte.gz", "t10k-images
 def _source(n=60, seed=0):
     """Synthetic 28x28 items (a bright bar per class over faint noise < INK), as the generator's input."""
     return synthetic_digits(n, seed)
-
-
-def run_cli(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code, err, *fragments):

@@ -10,23 +10,13 @@ import statistics
 
 import pytest
 import torch
+from helpers import run_cli as run
 
-from convzoo.cli import main
 from convzoo.selection import search
 from convzoo.train import Trainer
 
 GRID = ["lr=0.05,0.2", "batch_size=32,64"]
 COMMON = {"folds": 2, "train_size": 200, "settings": {"epochs": 1, "precision": "fp32"}}
-
-
-def run(capsys, *args):
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 @pytest.fixture

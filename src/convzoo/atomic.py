@@ -128,3 +128,31 @@ def save_figure(fig, path: str | Path, **kwargs) -> None:
     fmt = kwargs.pop("format", path.suffix.lstrip(".") or "png")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, **kwargs)
+
+
+def claim_folder(out: str | Path, state_file: str, state: dict, describe=lambda held: "another job") -> None:
+    """Create folder `out` for a resumable job (a study, a search, a comparison) and record `state`
+    in out/state_file; or, if `out` already holds a job, check that it is this one, since its runs
+    would be reused. A file in the way, a folder holding another job (named by `describe(held)`),
+    or an unwritable path is a one-line error."""
+    from .errors import ConvzooError
+
+    out = Path(out)
+    path = out / state_file
+    if out.exists() and not out.is_dir():
+        raise ConvzooError(f"--out {out}: a file is in the way (this writes a folder)")
+    state = json.loads(json.dumps(state))
+    if path.is_file():
+        try:
+            held = json.loads(path.read_text())
+        except (OSError, ValueError):
+            held = {}
+        if not isinstance(held, dict) or {k: held.get(k) for k in state} != state:
+            raise ConvzooError(f"--out {out} holds {describe(held if isinstance(held, dict) else {})}; use another "
+                               "--out, or remove it to start over")
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(path, state)
+    except OSError as exc:
+        raise ConvzooError(f"cannot write --out {out} ({exc.strerror or exc})") from None

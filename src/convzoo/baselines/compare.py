@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import write_json, write_text
+from ..atomic import claim_folder, write_json, write_text
 from ..errors import ConvzooError
 
 
@@ -247,19 +247,7 @@ def _inference_ms_per_1k(model, test, threads: int) -> float:
 # ---- outputs ---------------------------------------------------------------------------------------
 
 def _claim(out: Path, state: dict) -> None:
-    path = out / "compare.json.state"
-    if out.exists() and not out.is_dir():
-        raise ConvzooError(f"--out {out}: a file is in the way (compare writes a folder)")
-    state = json.loads(json.dumps(state))
-    if path.is_file():
-        if json.loads(path.read_text()) != state:
-            raise ConvzooError(f"--out {out} holds a comparison with other settings; use another --out or remove it")
-        return
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(path, state)
-    except OSError as exc:
-        raise ConvzooError(f"cannot write --out {out} ({exc.strerror or exc})") from None
+    claim_folder(out, "compare-state.json", state, lambda h: "a comparison with other settings")
 
 
 def markdown(result: Comparison) -> str:

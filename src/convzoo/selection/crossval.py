@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import write_json, write_text
+from ..atomic import claim_folder, write_json, write_text
 from ..errors import ConvzooError
 from ..studies.base import figure_at
 from ..studies.runner import DIVERGED_FILE, engine_output, inspect_run, markdown_table
@@ -242,24 +242,8 @@ def _plain(value):
 
 def _claim(out: Path, state: dict) -> None:
     """Make OUT, or check that it holds this same search (its runs would otherwise be reused)."""
-    path = out / STATE_FILE
-    if out.exists() and not out.is_dir():
-        raise ConvzooError(f"--out {out}: a file is in the way (a search writes a folder)")
-    state = json.loads(json.dumps(state, default=_plain))
-    if path.is_file():
-        try:
-            held = json.loads(path.read_text())
-        except (OSError, ValueError):
-            held = None
-        if held != state:
-            raise ConvzooError(f"--out {out} holds another search (other model, grid, folds, data or settings); "
-                               "use another --out, or remove it to start over")
-        return
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(path, state)
-    except OSError as exc:
-        raise ConvzooError(f"cannot write --out {out} ({exc.strerror or exc})") from None
+    claim_folder(out, STATE_FILE, json.loads(json.dumps(state, default=_plain)),
+                 lambda h: "another search (other model, grid, folds, data or settings)")
 
 
 def _write_outputs(result: SearchResult, grid: dict, out: Path) -> list[str]:

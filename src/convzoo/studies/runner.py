@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import write_json, write_text
+from ..atomic import claim_folder, write_json, write_text
 from ..errors import ConvzooError
 from .base import FULL, QUICK, Analysis, Measurement, Record, Results, Run, Setting, Study
 
@@ -346,24 +346,8 @@ def _run_info(study: Study, setting_name: str, loader: _DataCache) -> dict:
 
 def _claim_out(out: Path, study: Study, setting: str, data: str) -> None:
     """Make OUT (or fail in one line) and check it holds this study, setting and dataset only."""
-    state = {"study": study.name, "setting": setting, "data": data}
-    path = out / STATE_FILE
-    if out.exists() and not out.is_dir():
-        raise ConvzooError(f"--out {out}: a file is in the way (a study writes a folder)")
-    if path.is_file():
-        try:
-            held = json.loads(path.read_text())
-        except (OSError, ValueError):
-            held = {}
-        if {k: held.get(k) for k in state} != state:
-            raise ConvzooError(f"--out {out} holds the {held.get('setting')} {held.get('study')} study on "
-                               f"{held.get('data')}; use another --out for {study.name} ({setting}) on {data}")
-        return
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(path, state)
-    except OSError as exc:
-        raise ConvzooError(f"cannot write --out {out} ({exc.strerror or exc})") from None
+    claim_folder(out, STATE_FILE, {"study": study.name, "setting": setting, "data": data},
+                 lambda h: f"the {h.get('setting')} {h.get('study')} study on {h.get('data')}")
 
 
 def _command(name, quick, seeds, data, data_dir, out) -> str:
