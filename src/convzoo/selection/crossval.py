@@ -107,12 +107,11 @@ def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | N
         except ConvzooError as exc:
             failures.append(f"cell{i:02d}-fold{k}: {exc}")
             log(f"{tag}: failed: {exc}")
-    if shard is not None:
-        for i, k in plan:
-            if (i, k) not in scores:
-                done = _read(out / "runs" / f"cell{i:02d}-fold{k}")
-                if done is not None:
-                    scores[i, k] = done
+    for i, k in plan:  # runs another shard or an earlier invocation finished
+        if (i, k) not in scores:
+            done = _read(out / "runs" / f"cell{i:02d}-fold{k}")
+            if done is not None:
+                scores[i, k] = done
     result = SearchResult(model, data, folds, len(bundle.train), len(bundle.test),
                           {k: [_plain(v) for v in vs] for k, vs in grid.items()}, [], out=str(out),
                           notes=list(bundle.notes))
@@ -120,11 +119,12 @@ def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | N
     if failures:
         raise ConvzooError(f"search: {len(failures)} run(s) failed ({'; '.join(failures)}); the finished runs are "
                            f"kept in {out}; the same command retries the others")
-    if len(scores) < len(plan):
+    if shard is not None:  # the best cell is retrained once, by the plain run that finishes the search
         result.complete = False
         result.seconds = time.perf_counter() - started
-        log(f"shard {shard[0]}/{shard[1]} done; {len(plan) - len(scores)} runs belong to other shards: run the "
-            "command without --shard to finish the search once they are done")
+        left = len(plan) - len(scores)
+        log(f"shard {shard[0]}/{shard[1]} done ({left} runs left to other shards); run the command without --shard "
+            "to finish the search")
         return result
 
     best_index = max(range(len(cells)), key=lambda i: (result.cells[i]["mean"], -result.cells[i]["sd"], -i))
