@@ -131,3 +131,16 @@ def test_models_and_data_listing(capsys, tiny_data_dir, tmp_path):
 def test_weights_only_checkpoints_cannot_be_resumed(capsys):
     code, _, err = run_cli(capsys, "train", "--resume", "digits")
     assert_one_line_error(code, err, "holds weights only", "cannot be resumed")
+
+
+def test_file_writing_commands_print_json(capsys, tmp_path):
+    import json
+
+    code, out, _ = run_cli(capsys, "data", "list", "--json")
+    assert code == 0 and {"fashion-mnist", "mnist-sample"} <= {d["name"] for d in json.loads(out)}
+    code, out, _ = run_cli(capsys, "show", "filters", "digits", "-o", tmp_path / "f.png", "--json")
+    assert code == 0 and json.loads(out) == {"wrote": str(tmp_path / "f.png")} and (tmp_path / "f.png").is_file()
+    code, out, _ = run_cli(capsys, "export", "digits", "--format", "safetensors", "-o", tmp_path / "d.safetensors",
+                           "--json")
+    written = json.loads(out)
+    assert code == 0 and written["bytes"] == (tmp_path / "d.safetensors").stat().st_size

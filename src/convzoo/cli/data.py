@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import torch
 
 from ..analysis.gallery import MAX_GRID
@@ -15,12 +17,14 @@ def register(sub) -> None:
     data_sub.required = True
 
     q = data_sub.add_parser("list", help="datasets, and where their files were found")
+    q.add_argument("--json", action="store_true", help="print the list as JSON")
     q.set_defaults(func=run_list)
 
     q = data_sub.add_parser("get", help="make sure a dataset is available (download or generate it if "
                                         "needed) and check what can be checked")
     q.add_argument("name")
     q.add_argument("--data-dir", help="look only here (generated datasets are written to DIR/NAME)")
+    q.add_argument("--json", action="store_true", help='print {"name", "folder"} as JSON')
     q.set_defaults(func=run_get)
 
     q = data_sub.add_parser("show", help="draw a labelled grid of examples to a PNG (masks as a colour overlay)")
@@ -31,25 +35,34 @@ def register(sub) -> None:
     q.add_argument("--split", choices=("train", "test"), default="train")
     q.add_argument("--seed", type=argtypes.non_negative, default=0, help="which examples (random, seeded)")
     q.add_argument("--data-dir", help="where the files are")
+    q.add_argument("--json", action="store_true", help='print {"wrote", "shown"} as JSON')
     q.set_defaults(func=run_show)
 
 
 def run_list(args) -> int:
-    print(f"{'name':14}  {'shape':8}  {'classes':>7}  {'task':14}  where")
+    rows = []
     for name, spec in DATASETS.items():
         found = find_files(spec) if spec.files else None
-        absent = "not generated yet" if spec.origin == "generated" else "not found"
-        where = str(next(iter(found.values())).parent) if found else f"{absent}: {spec.how_to_get}"
-        shape = "x".join(map(str, spec.shape)) if spec.shape[1] else "any"
-        print(f"{name:14}  {shape:8}  {len(spec.classes) or '-':>7}  {spec.task:14}  {where}")
-        print(f"{'':14}  {spec.description}")
+        rows.append({"name": name, "shape": list(spec.shape), "classes": len(spec.classes), "task": spec.task,
+                     "found": str(next(iter(found.values())).parent) if found else None,
+                     "how_to_get": spec.how_to_get, "origin": spec.origin, "description": spec.description})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'name':14}  {'shape':8}  {'classes':>7}  {'task':14}  where")
+    for r in rows:
+        absent = "not generated yet" if r["origin"] == "generated" else "not found"
+        shape = "x".join(map(str, r["shape"])) if r["shape"][1] else "any"
+        where = r["found"] or f"{absent}: {r['how_to_get']}"
+        print(f"{r['name']:14}  {shape:8}  {r['classes'] or '-':>7}  {r['task']:14}  {where}")
+        print(f"{'':14}  {r['description']}")
     return 0
 
 
 def run_get(args) -> int:
     files = obtain(args.name, args.data_dir, progress=True)
     folder = next(iter(files.values())).parent if files else args.data_dir
-    print(f"{args.name}: {folder}")
+    print(json.dumps({"name": args.name, "folder": str(folder)}) if args.json else f"{args.name}: {folder}")
     return 0
 
 
@@ -70,5 +83,5 @@ def run_show(args) -> int:
         titles = [data.classes[int(label)] for label in labels]
     image_grid(images, titles, args.output, title=f"{args.name} ({args.split}, {len(pick)} of {len(data):,})",
                cell_inches=1.3 if data.task == "classification" else 1.8)
-    print(f"wrote {args.output}")
+    print(json.dumps({"wrote": str(args.output), "shown": len(pick)}) if args.json else f"wrote {args.output}")
     return 0

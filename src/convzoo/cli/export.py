@@ -3,6 +3,8 @@ weights-only checkpoint with a model card (how the pretrained `digits` and `fash
 
 from __future__ import annotations
 
+import json
+
 
 def register(sub) -> None:
     p = sub.add_parser("export", help="export a checkpoint as ONNX or safetensors",
@@ -17,6 +19,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output",
                    help="output file (default: NAME.onnx, NAME.safetensors or NAME.pt here)")
     p.add_argument("--command", help="checkpoint format: the training command, recorded in the model card")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(func=run)
 
 
@@ -24,6 +27,11 @@ def run(args) -> int:
     from ..train.export import ONNX_TOLERANCE, export
 
     result = export(args.checkpoint, args.format, args.output, args.command)
+    if args.json:
+        print(json.dumps({"wrote": str(result.path), "bytes": result.path.stat().st_size,
+                          "config": None if result.config_path is None else str(result.config_path),
+                          "max_abs_diff": result.max_abs_diff, "batch": result.batch}))
+        return 0
     print(f"wrote {result.path} ({result.path.stat().st_size:,} bytes)")
     if result.config_path:
         what = ("model card" if args.format == "checkpoint"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ..analysis.gallery import MAX_GRID
 from . import argtypes
 
@@ -62,31 +64,33 @@ def register(sub) -> None:
                                    "output folder, the study's table, finding, figures and runs.")
     p.add_argument("run", help=RUN_HELP + ", or a study's output folder (convzoo study ... --out DIR)")
     p.add_argument("-o", "--output", help="output file (default: report.html in the run directory)")
+    p.add_argument("--json", action="store_true", help='print {"wrote": PATH} as JSON')
     p.set_defaults(func=run_report)
 
 
 def _picture(what, name: str, help_text: str):
     p = what.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
     p.add_argument("-o", "--output", default=f"{name}.png", help=f"PNG file to write (default {name}.png)")
+    p.add_argument("--json", action="store_true", help='print {"wrote": PATH} as JSON')
     return p
 
 
-def _wrote(path) -> int:
-    print(f"wrote {path}")
+def _wrote(args, path) -> int:
+    print(json.dumps({"wrote": str(path)}) if args.json else f"wrote {path}")
     return 0
 
 
 def run_filters(args) -> int:
     from ..analysis.visualize import open_subject, plot_filters
 
-    return _wrote(plot_filters(open_subject(args.checkpoint), args.output, args.layer, max_filters=args.max))
+    return _wrote(args, plot_filters(open_subject(args.checkpoint), args.output, args.layer, max_filters=args.max))
 
 
 def run_features(args) -> int:
     from ..analysis.visualize import open_subject, plot_features
 
     layers = [n.strip() for n in args.layers.split(",") if n.strip()] if args.layers else None
-    return _wrote(plot_features(open_subject(args.checkpoint), args.image, args.output, layers))
+    return _wrote(args, plot_features(open_subject(args.checkpoint), args.image, args.output, layers))
 
 
 def parse_channels(text: str) -> list[int]:
@@ -114,7 +118,7 @@ def run_maximize(args) -> int:
         layer = args.layer or default_layer(subject)
         pictures = deepdream(subject, layer, args.deepdream, octaves=args.octaves, jitter=args.jitter,
                              size=args.size, seed=args.seed)
-        return _wrote(plot_pictures(list(pictures), args.output, f"{subject.label}: DeepDream on {layer}"))
+        return _wrote(args, plot_pictures(list(pictures), args.output, f"{subject.label}: DeepDream on {layer}"))
     options = {"steps": args.steps, "lr": args.lr, "jitter": args.jitter, "blur_every": args.blur_every,
                "tv_weight": args.tv, "seed": args.seed}
     if args.class_ is not None:
@@ -125,7 +129,7 @@ def run_maximize(args) -> int:
         layer = args.layer or default_layer(subject)
         pictures = [maximize(subject, layer, k, **options) for k in parse_channels(args.channel)]
         title = f"{subject.label}: inputs maximising {layer}'s channels (mean activation before → after)"
-    return _wrote(plot_pictures(pictures, args.output, title))
+    return _wrote(args, plot_pictures(pictures, args.output, title))
 
 
 def _class_index(text: str, classes: list[str]) -> int:
@@ -147,7 +151,7 @@ def run_confusion(args) -> int:
     from ..analysis.visualize import run_confusion as confusion_of
 
     confusion, classes = confusion_of(args.run)
-    return _wrote(plot_confusion(confusion, classes, args.output, title=Path(args.run.rstrip("/")).name))
+    return _wrote(args, plot_confusion(confusion, classes, args.output, title=Path(args.run.rstrip("/")).name))
 
 
 def run_mistakes(args) -> int:
@@ -156,16 +160,16 @@ def run_mistakes(args) -> int:
     from ..analysis.visualize import evaluate_run, plot_mistakes
 
     n = argtypes.capped(args.n, MAX_GRID, "-n", "the most one grid shows")
-    return _wrote(plot_mistakes(evaluate_run(args.run), args.output, n, title=Path(args.run.rstrip("/")).name))
+    return _wrote(args, plot_mistakes(evaluate_run(args.run), args.output, n, title=Path(args.run.rstrip("/")).name))
 
 
 def run_curves(args) -> int:
     from ..analysis.visualize import plot_runs
 
-    return _wrote(plot_runs(args.runs, args.output))
+    return _wrote(args, plot_runs(args.runs, args.output))
 
 
 def run_report(args) -> int:
     from ..analysis.report import build_report
 
-    return _wrote(build_report(args.run, args.output))
+    return _wrote(args, build_report(args.run, args.output))
