@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from . import argtypes
 
@@ -95,40 +94,3 @@ def _print_search(result, as_json: bool) -> int:
     print(f"chosen {_opts(result.best['options'])}: test accuracy {result.test_accuracy:.4f} "
           f"({result.test:,} test examples, used once, after the choice)")
     return 0
-
-
-def print_eval(args) -> int:
-    """`convzoo eval BASELINE_DIR`: printed as for a checkpoint."""
-    from ..baselines import evaluate_saved
-
-    r = evaluate_saved(args.checkpoint, args.data, args.data_dir, force=args.force)
-    if args.json:
-        print(json.dumps(r["json"]))
-        return 0
-    e, classes = r["evaluation"], r["classes"]
-    loss = "-" if e.loss is None else f"{e.loss:.4f}"
-    print(f"{r['json']['data']} test: accuracy {e.accuracy:.4f}, loss {loss} ({r['count']:,} examples)")
-    width = max(len(c) for c in classes)
-    for cls, acc in zip(classes, e.per_class_accuracy):
-        print(f"  {cls:{width}}  {acc:.4f}")
-    print("confusion matrix (rows: true, columns: predicted):")
-    for row in e.confusion.tolist():
-        print("  " + " ".join(f"{v:5d}" for v in row))
-    return 0
-
-
-def print_predict(args) -> int:
-    """`convzoo predict BASELINE_DIR IMAGE...`: answers on stdout, each bad file on a stderr line."""
-    from ..baselines import predict_saved
-
-    results = predict_saved(args.checkpoint, args.images, args.top_k)
-    if args.json:
-        print(json.dumps(results, indent=2))
-    for r in results:
-        if "error" in r:
-            print(f"convzoo: error: {r['image']}: {r['error']}", file=sys.stderr)
-        elif not args.json:
-            print(f"{r['image']}: " + ", ".join(
-                f"{t['class']} {t['probability']:.3f}" if "probability" in t else f"{t['class']} (score {t['score']:.3f})"
-                for t in r["top"]))
-    return 1 if any("error" in r for r in results) else 0

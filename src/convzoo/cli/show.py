@@ -58,14 +58,6 @@ def register(sub) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN", help=RUN_HELP)
     p.set_defaults(func=run_curves)
 
-    p = sub.add_parser("report", help="one self-contained HTML page for a run or a study's output folder",
-                       description="Write one HTML page (images embedded, no server needed) with the run's "
-                                   "config, metrics, curves, confusion matrix, mistakes and filters; for a study's "
-                                   "output folder, the study's table, finding, figures and runs.")
-    p.add_argument("run", help=RUN_HELP + ", or a study's output folder (convzoo study ... --out DIR)")
-    p.add_argument("-o", "--output", help="output file (default: report.html in the run directory)")
-    p.add_argument("--json", action="store_true", help='print {"wrote": PATH} as JSON')
-    p.set_defaults(func=run_report)
 
 
 def _picture(what, name: str, help_text: str):
@@ -167,9 +159,3 @@ def run_curves(args) -> int:
     from ..analysis.visualize import plot_runs
 
     return _wrote(args, plot_runs(args.runs, args.output))
-
-
-def run_report(args) -> int:
-    from ..analysis.report import build_report
-
-    return _wrote(args, build_report(args.run, args.output))

@@ -63,27 +63,6 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the final result as JSON")
     p.set_defaults(func=run_train)
 
-    from . import argtypes  # the eval and predict flags' types
-
-    p = sub.add_parser("eval", help="evaluate a checkpoint on a dataset's test set")
-    p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
-    p.add_argument("--data", help="dataset (default: the one it was trained on)")
-    p.add_argument("--data-dir", help="where the dataset's files are (default: the run's, else the usual search)")
-    p.add_argument("--force", action="store_true",
-                   help="evaluate on a dataset whose classes differ from the checkpoint's (the numbers then "
-                        "compare class indices, not meanings)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=run_eval)
-
-    p = sub.add_parser("predict", help="classify image files (or segment them) with a checkpoint")
-    p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--top-k", type=argtypes.positive, default=3, metavar="K", help="answers per image (default 3)")
-    p.add_argument("-o", "--out", metavar="DIR",
-                   help="segmentation: folder for the masks (IMAGE.mask.png, default: beside each image)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=run_predict)
-
 
 def _given(args) -> dict:
     """The config flags given on the command line."""
@@ -192,66 +171,3 @@ def _train_numpy(config: TrainConfig, as_json: bool = False) -> int:
           f"{result['examples_per_sec']:,.0f} examples/s, numpy engine, {result['seconds']:.0f} s)")
     print(f"run saved in {result['run_dir']}")
     return 0
-
-
-def run_eval(args) -> int:
-    from ..baselines import is_baseline_dir
-
-    if is_baseline_dir(args.checkpoint):
-        from .baseline import print_eval
-
-        return print_eval(args)
-    from ..train.metrics import evaluate_checkpoint
-
-    checked = evaluate_checkpoint(args.checkpoint, args.data, args.data_dir, force=args.force)
-    test, result, name = checked.test, checked.evaluation, checked.data
-    task = result.task
-    if args.json:
-        print(json.dumps({"data": name, "precision": checked.precision, **result.to_dict(list(test.classes))}))
-        return 0
-    width = max(len(c) for c in test.classes)
-    if task == "segmentation":
-        print(f"{name} test: pixel accuracy {result.accuracy:.4f}, mean IoU {result.mean_iou:.4f}, "
-              f"loss {result.loss:.4f} ({len(test):,} images)")
-        print(f"  {'class':{width}}  IoU     pixel accuracy")
-        for cls, iou, acc in zip(test.classes, result.per_class_iou, result.per_class_accuracy):
-            print(f"  {cls:{width}}  {'   -  ' if iou is None else f'{iou:.4f}'}  {acc:.4f}")
-        return 0
-    print(f"{name} test: accuracy {result.accuracy:.4f}, loss {result.loss:.4f} ({len(test):,} examples)")
-    for cls, acc in zip(test.classes, result.per_class_accuracy):
-        print(f"  {cls:{width}}  {acc:.4f}")
-    print("confusion matrix (rows: true, columns: predicted):")
-    for row in result.confusion.tolist():
-        print("  " + " ".join(f"{v:5d}" for v in row))
-    return 0
-
-
-def run_predict(args) -> int:
-    """Every good file's answer on stdout; each file without one named on a stderr line of its own
-    (`convzoo: error: FILE: why`), and then a non-zero exit."""
-    import sys
-
-    from ..baselines import is_baseline_dir
-
-    if is_baseline_dir(args.checkpoint):
-        from .baseline import print_predict
-
-        return print_predict(args)
-    from ..train.predict import Predictor
-
-    predictor = Predictor(args.checkpoint)
-    segmentation = predictor.task == "segmentation"
-    results = (predictor.segment_files(args.images, args.out) if segmentation
-               else predictor.predict_files(args.images, args.top_k))
-    if args.json:
-        print(json.dumps(results, indent=2))
-    for r in results:
-        if "error" in r:
-            print(f"convzoo: error: {r['image']}: {r['error']}", file=sys.stderr)
-        elif args.json:
-            continue
-        elif segmentation:
-            print(f"{r['image']}: {', '.join(r['found']) or 'only background'} -> {r['mask']}")
-        else:
-            print(f"{r['image']}: " + ", ".join(f"{t['class']} {t['probability']:.3f}" for t in r["top"]))
-    return 1 if any("error" in r for r in results) else 0

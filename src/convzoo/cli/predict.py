@@ -1,0 +1,64 @@
+"""`convzoo predict CKPT IMAGE...`: classify image files (or segment them) with a checkpoint or a
+baseline's directory."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from . import argtypes
+
+
+def register(sub) -> None:
+    p = sub.add_parser("predict", help="classify image files (or segment them) with a checkpoint")
+    p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--top-k", type=argtypes.positive, default=3, metavar="K", help="answers per image (default 3)")
+    p.add_argument("-o", "--out", metavar="DIR",
+                   help="segmentation: folder for the masks (IMAGE.mask.png, default: beside each image)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_predict)
+
+
+def run_predict(args) -> int:
+    """Every good file's answer on stdout; each file without one named on a stderr line of its own
+    (`convzoo: error: FILE: why`), and then a non-zero exit."""
+    from ..baselines import is_baseline_dir
+
+    if is_baseline_dir(args.checkpoint):
+        return _print_baseline_predict(args)
+    from ..train.predict import Predictor
+
+    predictor = Predictor(args.checkpoint)
+    segmentation = predictor.task == "segmentation"
+    results = (predictor.segment_files(args.images, args.out) if segmentation
+               else predictor.predict_files(args.images, args.top_k))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    for r in results:
+        if "error" in r:
+            print(f"convzoo: error: {r['image']}: {r['error']}", file=sys.stderr)
+        elif args.json:
+            continue
+        elif segmentation:
+            print(f"{r['image']}: {', '.join(r['found']) or 'only background'} -> {r['mask']}")
+        else:
+            print(f"{r['image']}: " + ", ".join(f"{t['class']} {t['probability']:.3f}" for t in r["top"]))
+    return 1 if any("error" in r for r in results) else 0
+
+
+def _print_baseline_predict(args) -> int:
+    """`convzoo predict BASELINE_DIR IMAGE...`: answers on stdout, each bad file on a stderr line."""
+    from ..baselines import predict_saved
+
+    results = predict_saved(args.checkpoint, args.images, args.top_k)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    for r in results:
+        if "error" in r:
+            print(f"convzoo: error: {r['image']}: {r['error']}", file=sys.stderr)
+        elif not args.json:
+            print(f"{r['image']}: " + ", ".join(
+                f"{t['class']} {t['probability']:.3f}" if "probability" in t else f"{t['class']} (score {t['score']:.3f})"
+                for t in r["top"]))
+    return 1 if any("error" in r for r in results) else 0
