@@ -7,6 +7,8 @@ alternately for comparison.
 
 from __future__ import annotations
 
+import json
+
 from . import argtypes
 from .argtypes import MAX_BATCH, MAX_ROUNDS
 
@@ -29,6 +31,7 @@ def register(bench_sub) -> None:
     p.add_argument("--rounds", type=argtypes.integer(1, MAX_ROUNDS), default=3, help="alternating epochs of each (default 3; medians)")
     p.add_argument("--augment", default="crop+flip", help="convzoo's augmentation (default crop+flip)")
     add_data_arguments(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
 
@@ -41,6 +44,12 @@ def run(args) -> int:
         result = bench_data(bundle, args.batch_size, args.rounds, args.augment)
     except ValueError as exc:  # an unknown --augment
         raise ConvzooError(str(exc)) from None
+    if args.json:
+        print(json.dumps({"data": bundle.name, "examples": result.examples, "batch_size": args.batch_size,
+                          "rounds": args.rounds, "augment": args.augment, "textbook_seconds": result.textbook,
+                          "convzoo_seconds": result.convzoo, "speedup": result.textbook / result.convzoo,
+                          "machine": machine(), "peak_rss_mib": peak_rss_mib()}))
+        return 0
     m = machine()
     print(f"bench data: one epoch of {result.examples:,} {bundle.name} examples, batch {args.batch_size}; "
           f"median of {args.rounds} alternating epochs; {m['cpu']}, {m['threads']} threads")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from . import argtypes
 
 
@@ -12,6 +14,7 @@ def register(bench_sub) -> None:
     p.add_argument("--mode", help="digits or fashion (default: the server's first mode)")
     p.add_argument("--requests", type=argtypes.integer(1, 100_000), default=300, help="timed requests, one at a time")
     p.add_argument("--warmup", type=argtypes.integer(0, 10_000), default=20, help="untimed requests first")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
 
@@ -20,6 +23,12 @@ def run(args) -> int:
     from ..serve.bench import bench_demo
 
     result = bench_demo(args.checkpoint, args.mode, args.requests, args.warmup)
+    if args.json:
+        print(json.dumps({"mode": result.mode, "model": result.model, "payload_bytes": result.payload_bytes,
+                          "p50_ms": result.p50, "p99_ms": result.p99, "latency_ms": list(result.latency_ms),
+                          "warmup": args.warmup, "server_peak_rss_mib": result.server_peak_rss_mib,
+                          "machine": machine()}))
+        return 0
     ms = sorted(result.latency_ms)
     print(f"bench demo: POST /api/predict, mode {result.mode} ({result.model}), "
           f"a {result.payload_bytes:,}-byte 280x280 PNG drawing; {len(ms)} sequential requests after "

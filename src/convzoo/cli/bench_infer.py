@@ -3,6 +3,8 @@ and bf16 (eval mode, inference_mode, channels_last, random inputs of the model's
 
 from __future__ import annotations
 
+import json
+
 from . import argtypes
 from .argtypes import MAX_BATCH, MAX_ROUNDS
 
@@ -17,6 +19,7 @@ def register(bench_sub) -> None:
     p.add_argument("--calls", type=argtypes.integer(1, 100_000), default=200, help="batch-1 calls for the percentiles")
     p.add_argument("--batch-size", type=argtypes.integer(1, MAX_BATCH), default=256)
     p.add_argument("--batches", type=argtypes.integer(1, MAX_ROUNDS), default=5, help="large-batch calls (median)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
 
@@ -30,6 +33,13 @@ def run(args) -> int:
     model = create_model(args.model, num_classes=args.num_classes, in_channels=channels, input_size=size)
     results = [bench_infer(model, (channels, size, size), precision, args.calls, args.batch_size, args.batches)
                for precision in ("fp32", "bf16")]
+    if args.json:
+        print(json.dumps({"model": args.model, "input": [channels, size, size], "calls": args.calls,
+                          "batch_size": args.batch_size, "batches": args.batches, "machine": machine(),
+                          "results": [{"precision": r.precision, "p50_ms": r.p50, "p99_ms": r.p99,
+                                       "examples_per_sec": r.throughput} for r in results],
+                          "peak_rss_mib": peak_rss_mib()}))
+        return 0
     m = machine()
     print(f"bench infer: {args.model} on {channels}x{size}x{size}; {args.calls} batch-1 calls, "
           f"{args.batches} batch-{args.batch_size} calls; {m['cpu']}, {m['threads']} threads")

@@ -3,6 +3,8 @@ large square products and cached in ~/.cache/convzoo/peak.json for `bench train`
 
 from __future__ import annotations
 
+import json
+
 from . import argtypes
 from .argtypes import MAX_ROUNDS
 
@@ -12,6 +14,7 @@ def register(bench_sub) -> None:
                              description=__doc__.splitlines()[0])
     p.add_argument("--size", type=argtypes.integer(1, 8192), default=3072, help="matrix side (default 3072)")
     p.add_argument("--repeats", type=argtypes.integer(1, MAX_ROUNDS), default=5, help="products per dtype; the best is kept")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
 
@@ -19,6 +22,10 @@ def run(args) -> int:
     from ..analysis.bench import machine_peak, peak_cache_path, peak_rss_mib, table
 
     peak, _ = machine_peak(refresh=True, size=args.size, repeats=args.repeats)
+    if args.json:
+        print(json.dumps({"size": args.size, "repeats": args.repeats, **peak, "cache": str(peak_cache_path()),
+                          "peak_rss_mib": peak_rss_mib()}))
+        return 0
     print(f"bench peak: {args.size}x{args.size} matmul, best of {args.repeats}; {peak['cpu']}, "
           f"{peak['threads']} threads, torch {peak['torch']}")
     rows = [(dtype, f"{peak[dtype]:,.1f}", f"{peak[dtype] / peak['fp32']:.2f}x") for dtype in ("fp32", "bf16")]

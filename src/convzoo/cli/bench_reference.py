@@ -7,6 +7,7 @@ once, and multiplied by the batch size (it is too slow for more; it is linear in
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import resource
@@ -47,6 +48,7 @@ def register(bench_sub) -> None:
     # NumPy's ResNet-size forward took 205 ms that way and 33 ms on one thread.
     p.add_argument("--all-threads", dest="single_thread", action="store_false",
                    help="let torch and NumPy's BLAS use every core (they then disturb each other)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
 
@@ -72,20 +74,29 @@ def _run(args) -> int:
 
     from ..reference.blas import blas_threads
 
-    print(f"conv2d, float32, {platform.machine()}, {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.1f}; torch {torch.__version__} on {torch.get_num_threads()} thread(s), "
-          f"numpy {np.__version__} with BLAS on {blas_threads() or '?'} thread(s); median of "
-          f"{args.repeats} alternating runs; loop: 1 example, 1 run, x batch")
+    say = (lambda *a: None) if args.json else print
+    say(f"conv2d, float32, {platform.machine()}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f}; torch {torch.__version__} on {torch.get_num_threads()} thread(s), "
+        f"numpy {np.__version__} with BLAS on {blas_threads() or '?'} thread(s); median of "
+        f"{args.repeats} alternating runs; loop: 1 example, 1 run, x batch")
     header = ("layer", "pass", "numpy ms", "torch ms", "numpy/torch", "loop ms (est.)", "loop/numpy")
     rows = []
-    for layer in QUICK_LAYERS if args.quick else LAYERS:
+    layers = QUICK_LAYERS if args.quick else LAYERS
+    for layer in layers:
         rows.extend(_measure(layer, args.repeats))
-        print(f"  {layer.name}: {layer.describe()}")
+        say(f"  {layer.name}: {layer.describe()}")
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    if args.json:
+        print(json.dumps({"machine": platform.machine(), "cores": os.cpu_count(), "torch": torch.__version__,
+                          "torch_threads": torch.get_num_threads(), "numpy": np.__version__,
+                          "blas_threads": blas_threads(), "repeats": args.repeats,
+                          "layers": {layer.name: layer.describe() for layer in layers},
+                          "rows": [dict(zip(header, row)) for row in rows], "peak_rss_mib": peak_mib}))
+        return 0
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for row in rows:
         print("  ".join(cell.rjust(w) for cell, w in zip(row, widths)))
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
     print(f"peak RSS {peak_mib:,.0f} MiB (this process: numpy, torch and their buffers)")
     return 0
 
