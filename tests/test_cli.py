@@ -144,3 +144,22 @@ def test_file_writing_commands_print_json(capsys, tmp_path):
                            "--json")
     written = json.loads(out)
     assert code == 0 and written["bytes"] == (tmp_path / "d.safetensors").stat().st_size
+
+
+def test_every_leaf_command_takes_json():
+    import argparse
+
+    from convzoo.cli import build_parser
+
+    def leaves(parser, prefix):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            yield prefix, parser
+            return
+        for name, sub in subs[0].choices.items():
+            yield from leaves(sub, f"{prefix} {name}")
+
+    found = dict(leaves(build_parser(), "convzoo"))
+    assert len(found) > 30 and "convzoo bench peak" in found
+    missing = [name for name, p in found.items() if not any("--json" in a.option_strings for a in p._actions)]
+    assert missing == []

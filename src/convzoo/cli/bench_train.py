@@ -10,6 +10,8 @@ FlopCounterMode) as a share of `bench peak`'s rate.
 
 from __future__ import annotations
 
+import json
+
 from . import argtypes
 from .argtypes import MAX_BATCH, MAX_ROUNDS
 from .bench_data import add_data_arguments, load_bench_data
@@ -25,6 +27,7 @@ def register(bench_sub) -> None:
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="convzoo's precision (default auto: the faster for this model, measured; the textbook loop is fp32)")
     add_data_arguments(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
 
@@ -40,6 +43,14 @@ def run(args) -> int:
     result = bench_train(args.model, bundle, args.batch_size, args.steps, args.rounds, args.precision)
     peak, measured = machine_peak()
     m = machine()
+    if args.json:
+        print(json.dumps({"model": args.model, "data": bundle.name, "batch_size": args.batch_size, "steps": args.steps,
+                          "rounds": args.rounds, "machine": m, "peak_gflops": peak, "peak_measured_now": measured,
+                          "flops_per_example": result.flops_per_example,
+                          "loops": [{"name": loop.name, "precision": loop.precision, "layout": loop.layout,
+                                     "data": loop.data, "examples_per_sec": loop.rate, "ratio": result.ratio(loop)}
+                                    for loop in result.loops], "peak_rss_mib": peak_rss_mib()}))
+        return 0
     print(f"bench train: {args.model}, batch {args.batch_size}, {bundle.name}; {args.rounds} alternating "
           f"rounds of {args.steps} steps, medians; {m['cpu']}, {m['threads']} threads, torch {m['torch']}")
     flops = result.flops_per_example

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from . import argtypes
 
 
@@ -16,6 +18,8 @@ def register(sub) -> None:
     p.add_argument("--port", type=argtypes.port, default=8000, help="0 picks a free port")
     p.add_argument("--threads", type=argtypes.threads, default=1,
                    help="torch threads (default 1: one small image per request gains nothing from more)")
+    p.add_argument("--json", action="store_true",
+                   help='announce the server as one JSON line ({"url", "modes"}) for scripts, then serve')
     p.set_defaults(func=run)
 
 
@@ -31,7 +35,10 @@ def run(args) -> int:
     app = create_app(args.checkpoint)
     sock = bind(args.host, args.port)
     modes = ", ".join(app.state.modes)
-    print(f"convzoo demo ({modes}) at {address(sock)}  (Ctrl-C stops)", flush=True)
+    if args.json:
+        print(json.dumps({"url": address(sock), "modes": list(app.state.modes)}), flush=True)
+    else:
+        print(f"convzoo demo ({modes}) at {address(sock)}  (Ctrl-C stops)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"note: listening on {args.host}, reachable from other machines", file=sys.stderr)
     serve(app, sock)
