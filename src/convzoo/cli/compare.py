@@ -42,7 +42,8 @@ def register(sub) -> None:
 
 
 def run_compare(args) -> int:
-    from ..baselines.compare import compare, markdown
+    from ..baselines.compare import compare
+    from ..baselines.compare_table import markdown
     from ..errors import ConvzooError
 
     only = [r.strip() for r in args.rows.split(",") if r.strip()] if args.rows else None

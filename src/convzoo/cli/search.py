@@ -22,12 +22,19 @@ def register(sub) -> None:
                     "best cell is retrained on the whole training set and evaluated once on the test set. Each "
                     "training is a normal run directory under OUT/runs, so an interrupted search resumes. Writes "
                     "OUT/results.md, results.json and, for a 2-D grid, heatmap.png.",
-        epilog="keys: any training flag that does not choose the data or where runs go (lr, batch_size, "
-               "weight_decay, epochs, augment, optimizer, momentum, schedule, label_smoothing, ...) and the "
-               "model's options (`convzoo models MODEL`). A value that holds commas takes | between values: "
-               "--grid 'hidden=120,84|300,100'. Other training flags given here are fixed for every cell.\n"
-               "example: convzoo search lenet_modern --grid lr=0.05,0.2 --grid batch_size=64,256 --folds 3 "
-               "--train-size 3000 --epochs 1")
+        epilog=EPILOG)
+    _add_flags(p)
+
+
+EPILOG = ("keys: any training flag that does not choose the data or where runs go (lr, batch_size, "
+          "weight_decay, epochs, augment, optimizer, momentum, schedule, label_smoothing, ...) and the "
+          "model's options (`convzoo models MODEL`). A value that holds commas takes | between values: "
+          "--grid 'hidden=120,84|300,100'. Other training flags given here are fixed for every cell.\n"
+          "example: convzoo search lenet_modern --grid lr=0.05,0.2 --grid batch_size=64,256 --folds 3 "
+          "--train-size 3000 --epochs 1")
+
+
+def _add_flags(p) -> None:
     p.add_argument("model", metavar="MODEL", help="a registered model (see `convzoo models`)")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="a key and its values, repeatable (one axis each)")
@@ -68,10 +75,14 @@ def run_search(args) -> int:
                            "finished epoch are kept)") from None
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
-        return 0
-    if not result.complete:
+    elif not result.complete:
         print(f"this shard's runs are done; run the command without --shard to finish the search in {result.out}")
-        return 0
+    else:
+        _print(result)
+    return 0
+
+
+def _print(result) -> None:
     print(f"{result.model} on {result.data}: {result.folds}-fold stratified CV on {result.train:,} training examples")
     width = max(len(c["label"]) for c in result.cells)
     for cell in result.cells:
@@ -83,4 +94,3 @@ def run_search(args) -> int:
     print(f"chosen {result.best['label']}: test accuracy {result.test_accuracy:.4f} on {result.test:,} test examples "
           f"(used once, after the choice; run {result.test_run})")
     print(f"written: {', '.join(result.files)}; {result.seconds:.0f} s")
-    return 0
