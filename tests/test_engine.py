@@ -61,6 +61,37 @@ def test_construction_is_cheap_and_prepare_is_explicit(tiny_data_dir):
     assert trainer.model is not None and len(trainer.data.train) == 600 and trainer.setup is not None
 
 
+# ---- the per-step hook -------------------------------------------------------------------------
+
+def test_a_step_hook_is_called_every_k_steps_and_changes_nothing(tiny_data_dir, tmp_path):
+    """A hook that evaluates and draws random numbers mid-epoch leaves the run as it was: the same
+    weights and the same metrics (dropout and crop+flip use the random streams it might disturb)."""
+    common = {"model": "lenet", "model_kwargs": {"dropout": 0.3, "activation": "relu"}, "data_dir": str(tiny_data_dir),
+              "epochs": 2, "batch_size": 64, "lr": 0.05, "augment": "crop+flip", "precision": "fp32",
+              "channels_last": False, "progress": False, "seed": 3, "threads": 1}
+    plain = Trainer(TrainConfig(**common, out=str(tmp_path / "plain")))
+    plain.fit()
+    seen = []
+
+    def hook(trainer):
+        seen.append((trainer.step, trainer.epoch, trainer.evaluate().accuracy))
+        torch.rand(100)  # a hook's random numbers come from a forked stream
+
+    hooked = Trainer(TrainConfig(**common, out=str(tmp_path / "hooked")))
+    hooked.fit(on_step=hook, on_step_every=4)
+    assert [step for step, _, _ in seen] == list(range(4, 2 * hooked.steps_per_epoch + 1, 4))
+    assert {epoch for _, epoch, _ in seen} == {0, 1} and all(0 <= acc <= 1 for _, _, acc in seen)
+    for name, tensor in plain.model.state_dict().items():
+        assert torch.equal(tensor, hooked.model.state_dict()[name]), name
+
+    def metrics(run):
+        return [{k: v for k, v in r.items() if k not in ("seconds", "examples_per_sec")} for r in run.history]
+
+    assert metrics(plain) == metrics(hooked)
+    with pytest.raises(ValueError, match="on_step_every"):
+        hooked.fit(on_step=hook, on_step_every=0)
+
+
 # ---- auxiliary heads ---------------------------------------------------------------------------
 
 def test_auxiliary_losses_are_weighted_in_training_only():

@@ -22,8 +22,9 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..atomic import write_json
+from ..bench.textbook import TextbookLoop, TextbookRecipe
+from ..bench.timing import forever
 from ..data import Augment, BatchLoader, DataBundle, cache_root
-from ..models import create_model
 from ..train import Runtime, TrainConfig, Trainer
 from ..train.runtime import machine
 
@@ -162,38 +163,13 @@ def training_flops(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> 
     return counter.get_total_flops()
 
 
-def _cycle(batches):
-    """Batches forever, a new epoch (a new permutation) whenever one ends."""
-    while True:
-        yield from batches
-
-
 def _textbook(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict):
-    """The loop of the textbooks: per-sample DataLoader over float tensors, fp32, NCHW, plain SGD.
-    Returns run(n), which runs n steps, data loading included."""
-    train = bundle.train
-    channels, height, width = train.shape
-    model = create_model(model_name, num_classes=len(train.classes), in_channels=channels,
-                         input_size=(height, width), **kwargs).train()
-    mean = torch.tensor(train.mean)[None, :, None, None]
-    std = torch.tensor(train.std)[None, :, None, None]
-    features = (train.images.float() / 255 - mean) / std  # (N, C, H, W) float32, NCHW
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(features, train.labels),
-                                         batch_size=batch_size, shuffle=True, drop_last=True)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    batches = _cycle(loader)
-
-    def run(steps: int) -> None:
-        for _ in range(steps):
-            x, y = next(batches)
-            optimizer.zero_grad()
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            loss.backward()
-            optimizer.step()
-            loss.item(), (logits.argmax(1) == y).sum().item()  # the textbook's running metrics
-
-    return run
+    """The textbook loop (convzoo.bench.textbook) with plain SGD at lr 0.01, torch's default
+    initialisation, normalised inputs and equal batches: only its speed is measured here. Returns
+    run(n), which runs n steps, data loading included."""
+    recipe = TextbookRecipe(model_name, lr=0.01, batch_size=batch_size, xavier=False, normalize=True,
+                            drop_last=True, model_kwargs=kwargs)
+    return TextbookLoop(recipe, bundle).run
 
 
 def _convzoo(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict, precision: str,
@@ -205,7 +181,7 @@ def _convzoo(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict,
                          precision=precision, channels_last=channels_last, progress=False)
     trainer = Trainer(config, data=bundle).prepare()
     trainer.model.train()
-    batches = _cycle(trainer.train_batches)
+    batches = forever(trainer.train_batches)
 
     def run(steps: int) -> None:
         for _ in range(steps):

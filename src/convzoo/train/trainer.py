@@ -14,6 +14,8 @@ batch (train/distributed.py); only rank 0 writes.
 Options for speed and accuracy (docs/speed.md): `compile` (torch.compile of the training
 forward/backward, its first step timed apart), `ema` (evaluate an exponential moving average of
 the weights) and `tta` (the final test evaluation averages flipped and shifted views).
+`fit(on_step=f, on_step_every=K)` calls `f(trainer)` after every K-th optimiser step (to log a
+curve against wall clock, say: `convzoo bench race`); without it nothing changes (docs/training.md).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import json
 import math
 import platform
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -98,6 +101,7 @@ class Trainer:
         self.step = 0
         self.history: list[dict] = []
         self.compile_seconds: float | None = None
+        self.hook_seconds = 0.0  # this epoch's time inside fit's `on_step` hook
         self.run_dir = Path(config.out) if config.out else None
         self.prepared = False
 
@@ -326,8 +330,10 @@ class Trainer:
         self.runtime.log(f"compile: {self.compile_seconds:.1f} s (first step, included in epoch time)")
         return result
 
-    def train_epoch(self) -> dict:
+    def train_epoch(self, on_step: Callable[[Trainer], None] | None = None, on_step_every: int = 1) -> dict:
+        """One pass over the training batches; `on_step` as in `fit`."""
         self.model.train()
+        self.hook_seconds = 0.0
         sums = torch.zeros(3, dtype=torch.float64, device=self.runtime.device)  # loss, correct, predictions
         bar = tqdm(self.train_batches.batches(), total=len(self.train_batches), leave=False, unit="batch",
                    desc=f"epoch {self.epoch + 1}/{self.config.epochs}", disable=not self.runtime.progress)
@@ -337,6 +343,8 @@ class Trainer:
             first_compiled = self.config.compile and self.compile_seconds is None
             sums += (self._compiling_step if first_compiled else self.train_step)(x, y, global_count)
             self.step += 1
+            if on_step is not None and self.step % on_step_every == 0:
+                self._call_hook(on_step)
         loss, correct, predictions = distributed.all_reduce_sum(sums).tolist()  # one sync per epoch
         if not math.isfinite(loss):
             raise ConvzooError(f"training diverged: the loss is {loss} in epoch {self.epoch + 1} (try a lower --lr); "
@@ -345,6 +353,17 @@ class Trainer:
         per_example = math.prod(self.data.train.labels.shape[1:])  # 1, or the pixels of a mask
         return {"train_loss": loss / max(predictions, 1), "train_acc": correct / max(predictions, 1), "lr": lr,
                 "examples": predictions / per_example}
+
+    def _call_hook(self, on_step: Callable[[Trainer], None]) -> None:
+        """Run a per-step hook so that it cannot change the run: its random numbers come from a forked
+        stream, and the model is put back in training mode (a hook may evaluate). Its time is kept
+        apart, so the epoch's examples/s stay the training rate."""
+        started = time.perf_counter()
+        devices = [self.runtime.device] if self.runtime.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            on_step(self)
+        self.model.train()
+        self.hook_seconds += time.perf_counter() - started
 
     @property
     def eval_model(self) -> torch.nn.Module:
@@ -356,8 +375,17 @@ class Trainer:
         return evaluate(self.eval_model, batches or self.test_batches, len(self.classes), self.runtime.autocast,
                         self.tta_views if tta else None, task=self.task, reduce=distributed.all_reduce_sum)
 
-    def fit(self, until_epoch: int | None = None) -> dict:
-        """Train to `config.epochs` (or stop after `until_epoch`, as an interrupted run would)."""
+    def fit(self, until_epoch: int | None = None, *, on_step: Callable[[Trainer], None] | None = None,
+            on_step_every: int = 1) -> dict:
+        """Train to `config.epochs` (or stop after `until_epoch`, as an interrupted run would).
+
+        `on_step(trainer)`, if given, is called after every `on_step_every`-th optimiser step (counted
+        over the whole run, `trainer.step`), on every process under DDP. It may evaluate
+        (`trainer.evaluate(...)`): the run continues exactly as it would have without it (same
+        weights, metrics and checkpoints), apart from the epoch's wall-clock `seconds`, which
+        include the hook's time (its examples/s do not)."""
+        if on_step_every < 1:
+            raise ValueError(f"on_step_every must be at least 1, not {on_step_every}")
         self.prepare()
         self._prepare_run_dir()
         if self.epoch == 0:
@@ -376,8 +404,8 @@ class Trainer:
         evaluation = None
         while self.epoch < stop:
             started, compiled_before = time.perf_counter(), self.compile_seconds
-            row = {"epoch": self.epoch + 1, **self.train_epoch()}
-            train_seconds = time.perf_counter() - started
+            row = {"epoch": self.epoch + 1, **self.train_epoch(on_step, on_step_every)}
+            train_seconds = time.perf_counter() - started - self.hook_seconds
             if self.compile_seconds is not None and compiled_before is None:
                 row["compile_seconds"] = self.compile_seconds
                 train_seconds -= self.compile_seconds  # the rate is the compiled steps' rate

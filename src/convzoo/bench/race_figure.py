@@ -1,0 +1,45 @@
+"""The race as one picture: test accuracy against each side's clock, the target, the crossing."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from ..atomic import save_figure
+
+COLOURS = {"textbook": "tab:grey", "convzoo": "tab:blue"}
+
+
+def plot_race(result, path: str | Path) -> Path:
+    """Slice accuracy against seconds (log axis, since the sides differ by an order of magnitude),
+    each side's final full-test-set accuracy as a large dot, the target as a dashed line and the
+    crossing as a star. `result` is a RaceResult."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    for side in (result.textbook, result.convzoo):
+        colour = COLOURS[side.name]
+        points = [p for p in side.points if p.seconds > 0]
+        ax.plot([p.seconds for p in points], [p.slice_acc for p in points], "-", color=colour, marker="o",
+                markersize=2.5, linewidth=1.2,
+                label=f"{side.name}: {side.final_acc:.4f} in {side.total_seconds:.1f} s")
+        ax.plot([side.total_seconds], [side.final_acc], "o", color=colour, markersize=7)
+    ax.axhline(result.target, color="tab:red", linestyle="--", linewidth=1,
+               label=f"target {result.target:.4f} (the textbook's final accuracy)")
+    crossing = result.convzoo.crossing
+    if crossing is not None:
+        ax.axvline(crossing.seconds, color="tab:red", linestyle=":", linewidth=1)
+        ax.plot([crossing.seconds], [crossing.full_acc], "*", color="tab:red", markersize=13,
+                label=f"convzoo reaches it at {crossing.seconds:.1f} s: {result.ratio:.1f}x sooner")
+    low = max(0.0, math.floor((result.target - 0.25) * 20) / 20)  # the climb to the target, not from chance
+    ax.set(xscale="log", xlabel="seconds on each side's clock (evaluations excluded)", ylim=(low, 1.0),
+           ylabel=f"test accuracy ({result.slice_size:,}-image slice)",
+           title=f"time to accuracy on {result.data}: the textbook vs convzoo recipe {result.recipe}")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper left")  # early and high: the one empty corner
+    save_figure(fig, path, dpi=100)
+    plt.close(fig)
+    return Path(path)
