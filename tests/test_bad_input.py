@@ -298,11 +298,11 @@ def _interrupt_at(monkeypatch, epoch_call: int):
     """Ctrl-C during the `epoch_call`-th call of train_epoch in this process."""
     real, calls = trainer_module.Trainer.train_epoch, []
 
-    def train_epoch(self):
+    def train_epoch(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == epoch_call:
             raise KeyboardInterrupt
-        return real(self)
+        return real(self, *args, **kwargs)
 
     monkeypatch.setattr(trainer_module.Trainer, "train_epoch", train_epoch)
 
