@@ -226,11 +226,11 @@ def test_an_interrupted_study_resumes_where_it_stopped(tiny_data_dir, tmp_path, 
     out = tmp_path / "mini"
     real_epoch, calls = Trainer.train_epoch, []
 
-    def interrupt_in_fourth_epoch(self):
+    def interrupt_in_fourth_epoch(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == 4:  # run 1 finished (2 epochs); run 2 stopped after its first
             raise KeyboardInterrupt
-        return real_epoch(self)
+        return real_epoch(self, *args, **kwargs)
 
     monkeypatch.setattr(Trainer, "train_epoch", interrupt_in_fourth_epoch)
     with pytest.raises(KeyboardInterrupt):
