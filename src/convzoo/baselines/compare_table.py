@@ -43,17 +43,23 @@ def write_outputs(result, out: Path) -> list[str]:
 
 def _plot(result, path: Path) -> None:
     """Test error against training time, both on log axes: the classical rows and the networks."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
     from ..studies.base import figure_at
 
-    with figure_at(path, figsize=(7.5, 5)) as (_fig, ax):
+    with figure_at(path, figsize=(8.5, 5)) as (_fig, ax):
         for r in (r for r in result.rows if r["error_percent"] is not None):
             network = r["row"] in ("mlp", "lenet-1998", "lenet-modern", "recipe")
             seconds, error = max(r["train_seconds"], 1e-2), max(r["error_percent"], 1e-2)
             ax.scatter(seconds, error, s=60, marker="o" if network else "s",
                        color="tab:blue" if network else "tab:orange")
-            ax.annotate(r["method"], (seconds, error), textcoords="offset points", xytext=(6, 4), fontsize=8)
+            ax.annotate(r["method"], (seconds, error), textcoords="offset points", xytext=(6, 4 if network else -11), fontsize=8)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.margins(x=0.45, y=0.1)  # room for the labels right of the points
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         ax.set_xlabel("training time on this machine (s, log)")
         ax.set_ylabel("test error % (log)")
         ax.set_title(f"{result.data}: classical (squares) and networks (circles)")
