@@ -61,6 +61,8 @@ def analyse(results: Results) -> Analysis:
     lines.insert(0, f"Learning-rate tolerance{caveat}: with BN the net reached {target * 100:.0f} % test accuracy at "
                     f"{len(reached[True])} of {len(rates)} learning rates, without BN at {len(reached[False])}: "
                     + ("BN's wider tolerance held." if wider > 0 else
+                       f"neither net reached {target * 100:.0f} % at any rate: the target is too high for this setting, "
+                       "so it decides nothing (compare the accuracies)." if not reached[True] and not reached[False] else
                        "no wider tolerance with BN here." if wider == 0 else
                        "the plain net was more tolerant here, against the lecture."))
     mid = 0.1 if 0.1 in rates else rates[len(rates) // 2]
@@ -107,6 +109,8 @@ STUDY = Study(
     quick=Setting(train_size=2000, epochs=3, test_size=1000, batch_size=64, lr=0.1, seeds=1, minutes=1.5,
                   config={"precision": "fp32", "channels_last": False}, options={"target": 0.7}),
     full=Setting(train_size=5000, epochs=5, test_size=None, batch_size=128, lr=0.1, seeds=3, minutes=15,
-                 options={"target": 0.85}),
+                 # 80 %: 5 epochs on 5,000 images take the BN net to ~84 % at its best lr; 85 % was
+                 # reached at no rate by either net (measured, 3 seeds), so it decided nothing.
+                 options={"target": 0.80}),
     analyse=analyse,
 )
