@@ -15,7 +15,7 @@ def register(sub) -> None:
 
     names = ", ".join(BASELINES)
     p = sub.add_parser(
-        "baseline", help="classical baselines (linear, k-NN, SVM, PCA+quadratic, boosted stumps), CV and the MNIST table",
+        "baseline", help="classical baselines (linear, k-NN, SVM, PCA+quadratic, boosted stumps) and grid search by CV",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="convzoo baseline NAME --data D: fit a scikit-learn baseline, evaluate it on the test set and "
                     "save a run directory (baseline.json, model.json + model.npz without pickle, eval.json) that "
@@ -24,6 +24,11 @@ def register(sub) -> None:
                     "cross-validation on the training set only; the chosen cell is tested once.\n"
                     "The lectures' error table, networks beside these: `convzoo compare`.\n"
                     f"baselines: {names}")
+    _add_flags(p, names, FEATURES)
+    p.set_defaults(func=run_baseline)
+
+
+def _add_flags(p, names: str, features) -> None:
     p.add_argument("name", metavar="NAME", help=f"a baseline ({names}), or `cv`")
     p.add_argument("target", nargs="?", metavar="BASELINE", help="after `cv`: the baseline to tune")
     p.add_argument("--data", help="dataset (default mnist-sample)")
@@ -32,7 +37,7 @@ def register(sub) -> None:
                    help="hold out N training examples (or a fraction) as the test set")
     p.add_argument("--train-size", type=argtypes.positive, metavar="N",
                    help="fit on a class-balanced subset of N training examples")
-    p.add_argument("--features", choices=FEATURES, default="raw",
+    p.add_argument("--features", choices=features, default="raw",
                    help="raw pixels in [0, 1], deskew (second moments, LeCun's table), or hog")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a baseline option, repeatable (e.g. --option k=5, --option degree=9)")
@@ -41,7 +46,6 @@ def register(sub) -> None:
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...", help="cv: an option's values")
     p.add_argument("--folds", type=int, default=5, metavar="K", help="cv: folds (default 5)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=run_baseline)
 
 
 def run_baseline(args) -> int:
@@ -66,7 +70,12 @@ def run_baseline(args) -> int:
                                     test_holdout=args.test_holdout)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
-        return 0
+    else:
+        _print_fit(result)
+    return 0
+
+
+def _print_fit(result) -> None:
     e = result.evaluation
     loss = "-" if e.loss is None else f"{e.loss:.4f}"
     print(f"{result.name} ({result.features}, {_opts(result.options)}) on {result.data}: test accuracy "
@@ -75,7 +84,6 @@ def run_baseline(args) -> int:
     for note in result.notes:
         print(f"note: {note}")
     print(f"saved in {result.run_dir} (eval.json; model.json + model.npz, no pickle)")
-    return 0
 
 
 def _opts(options: dict) -> str:
