@@ -1,13 +1,13 @@
 """Classical baselines (before and beside CNNs), built with scikit-learn: the models as a table
 (table.py), the lectures' preprocessing (features.py: raw, deskew, HOG), a pickle-free saved
-format (store.py), and fitting, evaluation, prediction and cross-validated grid search (run.py);
+format (store.py), fitting, evaluation and prediction (run.py), cross-validated grid search
+(crossval.py);
 the lectures' error table with networks beside them (compare.py, `convzoo compare`)."""
 
+from .crossval import SearchResult, cross_validate
 from .features import FEATURES, deskew, extract, hog, skew
 from .run import (
                   BaselineResult,
-                  SearchResult,
-                  cross_validate,
                   evaluate_saved,
                   fit_baseline,
                   is_baseline_dir,
