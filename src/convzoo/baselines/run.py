@@ -221,29 +221,19 @@ def predict_saved(path, images, top_k: int = 3) -> list[dict]:
     Results as the CNN predictor's: {"image", "top": [{"class", "index", "probability"}]} or
     {"image", "error"}; a model without probabilities (an SVM) ranks by its decision score."""
     from ..data.preprocess import Prepared, style_for
-    from ..train.predict import EMPTY_IMAGE, file_error, read_image, to_uint8_input
+    from ..train.predict import prepare_files, to_uint8_input
 
     saved = load_baseline(path)
     d = saved.meta["data"]
     channels, height, width = d["shape"]
     style = style_for(d["name"]) if (height, width) == (28, 28) else None
-    results, ready = [], []
-    for image in images:
-        try:
-            img = read_image(image)
-            if style is not None:
-                prepared = style(img)
-            else:
-                arr = to_uint8_input(img, channels, (height, width))
-                prepared = Prepared(arr[0], inverted=False, empty=bool(arr.min() == arr.max()))
-        except ConvzooError as exc:
-            results.append(file_error(image, exc))
-            continue
-        if prepared.empty:
-            results.append({"image": str(image), "empty": True, "error": EMPTY_IMAGE})
-            continue
-        results.append({"image": str(image)})
-        ready.append((results[-1], prepared.image))
+    def prepare(img):
+        if style is not None:
+            return style(img)
+        arr = to_uint8_input(img, channels, (height, width))
+        return Prepared(arr[0], inverted=False, empty=bool(arr.min() == arr.max()))
+
+    results, ready = prepare_files(images, prepare)
     if ready:
         x = extract(np.stack([im for _, im in ready]), saved.features)
         est, classes = saved.estimator, saved.classes

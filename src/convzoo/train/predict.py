@@ -129,6 +129,25 @@ def card_of(path: Path) -> dict:
 EMPTY_IMAGE = "empty image: nothing to classify (no ink, or one flat colour)"
 
 
+def prepare_files(paths, prepare) -> tuple[list[dict], list[tuple[dict, np.ndarray]]]:
+    """Read and `prepare` each file: one result dict per file, in order ({"image"} for a good one,
+    {"image", "error"} for a bad or empty one), and (its result, prepared pixels) for the good ones,
+    so one bad file never costs the others their answers."""
+    results, ready = [], []
+    for path in paths:
+        try:
+            prepared = prepare(read_image(path))
+        except ConvzooError as exc:
+            results.append(file_error(path, exc))
+            continue
+        if prepared.empty:
+            results.append({"image": str(path), "empty": True, "error": EMPTY_IMAGE})
+            continue
+        results.append({"image": str(path)})
+        ready.append((results[-1], prepared.image))
+    return results, ready
+
+
 def file_error(path, exc: ConvzooError) -> dict:
     """A file's result when it has no answer; the message names the file once."""
     message = str(exc).removeprefix(f"{path}: ")
@@ -233,18 +252,8 @@ class Predictor:
         """One result per file, in order: {"image", "top"}, or {"image", "error"} for a file that has
         no answer (unreadable, not an image, or empty: {"empty": true} too). One bad file never costs
         the others their answers."""
-        results, ready = [], []
-        for path in paths:
-            try:
-                prepared = self.prepare(read_image(path))
-            except ConvzooError as exc:
-                results.append(file_error(path, exc))
-                continue
-            if prepared.empty:
-                results.append({"image": str(path), "empty": True, "error": EMPTY_IMAGE})
-                continue
-            results.append({"image": str(path)})
-            ready.append((results[-1], prepared.image[None] if prepared.image.ndim == 2 else prepared.image))
+        results, ready = prepare_files(paths, self.prepare)
+        ready = [(r, image[None] if image.ndim == 2 else image) for r, image in ready]
         if ready:
             probs = self.probabilities(np.stack([image for _, image in ready]))
             for (result, _), p in zip(ready, probs):
