@@ -103,11 +103,12 @@ def compare(data: str = "fashion-mnist", *, data_dir=None, quick: bool = False, 
         raise ConvzooError(f"compare needs a grey 28x28 classification dataset; {data} is {spec.task}")
     rows = ROWS if not only else [_row(k) for k in only]
     out = Path(out) if out else Path("runs") / f"compare-{data}{'-quick' if quick else ''}"
+    # A bad --out fails before the data loads.
+    _claim(out, {"data": data, "quick": quick, "setting": setting, "seed": seed, "test_holdout": test_holdout})
     bundle = _load(data, data_dir, setting, test_holdout, seed)
     if tuple(bundle.train.shape) != (1, 28, 28):
         raise ConvzooError(f"compare needs 28x28 grey images (the lectures' table); {data} has "
                            f"{'x'.join(map(str, bundle.train.shape))}")
-    _claim(out, {"data": data, "quick": quick, "setting": setting, "seed": seed, "test_holdout": test_holdout})
     family = "mnist" if data.startswith("mnist") else "fashion" if data.startswith("fashion") else ""
     measured = []
     for index, row in enumerate(rows, 1):
