@@ -123,7 +123,7 @@ def test_drawn_digits_are_read_on_the_page(page, tmp_path_factory):
 
 def test_fashion_mode_reads_an_upload(page, tmp_path):
     from convzoo.data import load_dataset
-    from convzoo.train.predict import Predictor
+    from convzoo.infer import Predictor
 
     test = load_dataset("fashion-mnist").test
     picture = Image.fromarray(255 - test.images[0, 0].numpy()).resize((140, 140))  # dark on white

@@ -12,9 +12,9 @@ from conftest import require_mnist_10k
 
 from convzoo.cli import main
 from convzoo.errors import ConvzooError
+from convzoo.export import export, load_safetensors
 from convzoo.train import load_checkpoint, model_from_checkpoint
 from convzoo.train.checkpoint import PRETRAINED, PRETRAINED_DIR
-from convzoo.train.export import export, load_safetensors
 
 
 def logits(model, x):
@@ -43,7 +43,7 @@ def test_onnx_round_trip_with_a_dynamic_batch(tiny_run, tmp_path, capsys):
 
 
 def test_onnx_export_that_fails_its_check_writes_nothing(tiny_run, tmp_path, monkeypatch):
-    import convzoo.train.export as export_module
+    import convzoo.export.onnx as export_module
 
     monkeypatch.setattr(export_module, "ONNX_TOLERANCE", -1.0)  # no difference can pass
     out = tmp_path / "bad.onnx"

@@ -135,7 +135,7 @@ def test_paper_noise_and_shading_are_not_ink(held_out):
 
 
 def test_pretrained_model_reads_transformed_held_out_digits(held_out):
-    from convzoo.train.predict import Predictor
+    from convzoo.infer import Predictor
 
     predictor = Predictor("digits")
     images, labels = held_out
@@ -148,7 +148,7 @@ def test_pretrained_model_reads_transformed_held_out_digits(held_out):
 @pytest.mark.parametrize("cell, at", [(9.5, (0, 5)), (6, (100, 100)), (4.5, (10, 150))])
 def test_drawings_large_or_small_read_like_centred_ones(held_out, cell, at):
     """A fixed brush makes a small drawing bold and a large one thin; strokes are evened out."""
-    from convzoo.train.predict import Predictor
+    from convzoo.infer import Predictor
 
     predictor = Predictor("digits")
     images, labels = held_out

@@ -16,9 +16,9 @@ from PIL import Image
 from convzoo.apps import Geometry, overlay_image, plan_tiles, prepare_image, probe_geometry, segment_image
 from convzoo.apps.tiling import mirror_pad, tiled_logits
 from convzoo.errors import ConvzooError
+from convzoo.infer import mask_palette
 from convzoo.models import create_model
 from convzoo.train.checkpoint import save_checkpoint
-from convzoo.train.predict import mask_palette
 
 SMALL = {"num_classes": 3, "in_channels": 1, "input_size": (188, 188), "width": 2}
 CLASSES = ["background", "bright", "dim"]

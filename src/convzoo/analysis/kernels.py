@@ -30,9 +30,9 @@ def apply_kernel(image: str | Path, kernel_name: str, output: str | Path | None 
     (default IMAGE-KERNEL.png in the current folder)."""
     import numpy as np
 
+    from ..infer import read_image  # the one image reader (PNG/JPEG, pixel limit)
     from ..reference import conv2d_forward
     from ..reference.kernels import KERNELS, kernel_names
-    from ..train.predict import read_image  # the one image reader (PNG/JPEG, pixel limit)
 
     if kernel_name not in KERNELS:
         raise unknown_name("kernel", kernel_name, kernel_names())

@@ -20,11 +20,11 @@ from torch import nn
 from ..atomic import save_figure
 from ..data import Normalizer
 from ..errors import ConvzooError, unknown_name
+from ..infer import Predictor, conv_map_modules, read_image, to_uint8_input
 from ..models import model_info
 from ..train.checkpoint import load_checkpoint
 from ..train.curves import plot_curves
 from ..train.metrics import Evaluation, evaluate_checkpoint
-from ..train.predict import Predictor, conv_map_modules, read_image, to_uint8_input
 from .gallery import image_grid
 from .summary import is_model_name, load_model
 
@@ -233,7 +233,7 @@ def plot_segmentations(subject, result: RunEvaluation, path, n: int = 8, title: 
     from matplotlib.colors import ListedColormap
 
     from ..data import Normalizer
-    from ..train.predict import mask_palette
+    from ..infer import mask_palette
 
     n = min(n, len(result.images))
     images = result.images[:n]

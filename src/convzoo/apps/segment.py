@@ -18,8 +18,8 @@ from torch import nn
 
 from ..atomic import atomic_path, cannot_write, new_temporary
 from ..errors import ConvzooError
+from ..infer import mask_palette, open_image_header, read_image, write_mask
 from ..train.checkpoint import model_from_checkpoint, resolve_checkpoint
-from ..train.predict import mask_palette, open_image_header, read_image, write_mask
 from .tiling import (
     MARGIN,
     WHOLE_PIXELS,

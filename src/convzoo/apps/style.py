@@ -82,7 +82,7 @@ def load_picture(source) -> np.ndarray:
         return _skimage_picture(text.partition(":")[2])
     from PIL import ImageOps
 
-    from ..train.predict import read_image
+    from ..infer import read_image
 
     return np.asarray(ImageOps.exif_transpose(read_image(text)).convert("RGB"))
 

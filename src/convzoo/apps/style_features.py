@@ -161,8 +161,8 @@ class _Enough(Exception):
 class ConvzooFeatures(FeatureNet):
     def __init__(self, checkpoint: str):
         super().__init__()
+        from ..infer import conv_map_modules
         from ..train.checkpoint import model_from_checkpoint
-        from ..train.predict import conv_map_modules
 
         self.model, payload = model_from_checkpoint(checkpoint)
         self.model.requires_grad_(False)

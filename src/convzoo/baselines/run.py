@@ -221,7 +221,7 @@ def predict_saved(path, images, top_k: int = 3) -> list[dict]:
     Results as the CNN predictor's: {"image", "top": [{"class", "index", "probability"}]} or
     {"image", "error"}; a model without probabilities (an SVM) ranks by its decision score."""
     from ..data.preprocess import Prepared, style_for
-    from ..train.predict import prepare_files, to_uint8_input
+    from ..infer import prepare_files, to_uint8_input
 
     saved = load_baseline(path)
     d = saved.meta["data"]

@@ -11,7 +11,7 @@ def register(sub) -> None:
                        description="Export CHECKPOINT (a file, run directory or pretrained name). ONNX has a "
                                    "dynamic batch dimension and is checked against torch with onnxruntime; "
                                    "safetensors writes the weights and FILE.json, the config to rebuild the "
-                                   "model (convzoo.train.export.load_safetensors); checkpoint writes a "
+                                   "model (convzoo.export.load_safetensors); checkpoint writes a "
                                    "weights-only checkpoint (no optimizer/RNG state) and FILE.json, its "
                                    "model card.")
     p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
@@ -24,7 +24,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..train.export import ONNX_TOLERANCE, export
+    from ..export import export
+    from ..export.onnx import ONNX_TOLERANCE
 
     result = export(args.checkpoint, args.format, args.output, args.command)
     if args.json:
@@ -35,7 +36,7 @@ def run(args) -> int:
     print(f"wrote {result.path} ({result.path.stat().st_size:,} bytes)")
     if result.config_path:
         what = ("model card" if args.format == "checkpoint"
-                else "config: rebuild with convzoo.train.export.load_safetensors")
+                else "config: rebuild with convzoo.export.load_safetensors")
         print(f"wrote {result.config_path} ({what})")
     if result.max_abs_diff is not None:
         print(f"onnxruntime vs torch on a random batch of {result.batch}: max abs difference "

@@ -27,7 +27,7 @@ def run_predict(args) -> int:
 
     if is_baseline_dir(args.checkpoint):
         return _print_baseline_predict(args)
-    from ..train.predict import Predictor
+    from ..infer import Predictor
 
     predictor = Predictor(args.checkpoint)
     segmentation = predictor.task == "segmentation"

@@ -28,8 +28,8 @@ from starlette.requests import ClientDisconnect
 
 from ..data.preprocess import image_from_pixels
 from ..errors import ConvzooError
+from ..infer import MAX_SIDE, ImageTooLarge, Predictor, UnsupportedImage, read_image
 from ..train.checkpoint import PRETRAINED, resolve_checkpoint
-from ..train.predict import MAX_SIDE, ImageTooLarge, Predictor, UnsupportedImage, read_image
 from .payload import analysis_json
 
 MAX_BODY = 2 * 1024 * 1024  # bytes

@@ -7,7 +7,6 @@ datasets are resized to the model's input.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,76 +18,12 @@ from torch import nn
 from ..data import Normalizer
 from ..data.preprocess import Prepared, style_for
 from ..errors import ConvzooError
-from .checkpoint import model_from_checkpoint, resolve_checkpoint
+from ..train.checkpoint import model_from_checkpoint, resolve_checkpoint
+from .files import card_of, file_error, prepare_files
+from .images import read_image, to_uint8_input
+from .masks import write_mask
 
-MAX_SIDE = 4096
-MAX_PIXELS = MAX_SIDE * MAX_SIDE
-FORMATS = ("PNG", "JPEG")
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish)
-
-
-class UnsupportedImage(ConvzooError):
-    """Not a PNG or JPEG (the API answers 415)."""
-
-
-class ImageTooLarge(ConvzooError):
-    """More pixels than convzoo decodes (the API answers 413)."""
-
-
-def open_image_header(source):
-    """Open `source` (a path or a seekable binary file) lazily: format and size are read from the
-    header, no pixel is decoded.
-
-    Anything but a PNG or JPEG of at most 4096x4096 pixels is refused here, before `load()`, so
-    a decompression bomb is never decoded (Pillow's own bomb guard stays on as a second line).
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    name = source if isinstance(source, (str, Path)) else "image"
-    try:
-        img = Image.open(source, formats=FORMATS)  # no other decoder is even tried
-    except FileNotFoundError:
-        raise ConvzooError(f"{name}: no such file") from None
-    except UnidentifiedImageError:
-        raise UnsupportedImage(f"{name}: not a PNG or JPEG image") from None
-    except Image.DecompressionBombError:
-        raise ImageTooLarge(f"{name}: more than {MAX_PIXELS:,} pixels") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ConvzooError(f"{name}: not a readable PNG or JPEG image ({type(exc).__name__})") from None
-    width, height = img.size
-    if width > MAX_SIDE or height > MAX_SIDE:
-        raise ImageTooLarge(f"{name}: {width}x{height} is larger than {MAX_SIDE}x{MAX_SIDE} pixels")
-    return img
-
-
-def read_image(source):
-    """A decoded Pillow image (PNG or JPEG, at most 4096x4096), or a one-line ConvzooError."""
-    from PIL import Image
-
-    img = open_image_header(source)
-    name = source if isinstance(source, (str, Path)) else "image"
-    try:
-        img.load()
-    except Image.DecompressionBombError:
-        raise ImageTooLarge(f"{name}: more than {MAX_PIXELS:,} pixels") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ConvzooError(f"{name}: not a readable PNG or JPEG image ({type(exc).__name__}: "
-                           f"{str(exc)[:80]})") from None
-    return img
-
-
-def to_uint8_input(img, channels: int, size: tuple[int, int], dark_background: bool = False) -> np.ndarray:
-    """(C, H, W) uint8 at the model's size, for datasets without a preprocessing of their own;
-    with `dark_background`, a light-background grey picture is inverted."""
-    from PIL import Image, ImageOps
-
-    img = ImageOps.exif_transpose(img).convert("L" if channels == 1 else "RGB")
-    if dark_background and channels == 1 and np.asarray(img).mean() > 127:
-        img = ImageOps.invert(img)
-    img = img.resize((size[1], size[0]), Image.Resampling.LANCZOS)
-    arr = np.asarray(img, dtype=np.uint8)
-    return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
 def conv_map_modules(model: nn.Module, max_layers: int = 4) -> list[tuple[str, nn.Module]]:
@@ -112,48 +47,6 @@ def conv_map_modules(model: nn.Module, max_layers: int = 4) -> list[tuple[str, n
     return chosen
 
 
-def card_of(path: Path) -> dict:
-    """The model card shipped beside a checkpoint (`digits.json` for `digits.pt`), else the card
-    `convzoo export --format checkpoint` would write for it."""
-    from .export import model_card
-
-    card_path = path.with_suffix(".json")
-    if not card_path.is_file():
-        return model_card(path)
-    try:
-        return json.loads(card_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ConvzooError(f"{card_path}: unreadable model card ({exc})") from None
-
-
-EMPTY_IMAGE = "empty image: nothing to classify (no ink, or one flat colour)"
-
-
-def prepare_files(paths, prepare) -> tuple[list[dict], list[tuple[dict, np.ndarray]]]:
-    """Read and `prepare` each file: one result dict per file, in order ({"image"} for a good one,
-    {"image", "error"} for a bad or empty one), and (its result, prepared pixels) for the good ones,
-    so one bad file never costs the others their answers."""
-    results, ready = [], []
-    for path in paths:
-        try:
-            prepared = prepare(read_image(path))
-        except ConvzooError as exc:
-            results.append(file_error(path, exc))
-            continue
-        if prepared.empty:
-            results.append({"image": str(path), "empty": True, "error": EMPTY_IMAGE})
-            continue
-        results.append({"image": str(path)})
-        ready.append((results[-1], prepared.image))
-    return results, ready
-
-
-def file_error(path, exc: ConvzooError) -> dict:
-    """A file's result when it has no answer; the message names the file once."""
-    message = str(exc).removeprefix(f"{path}: ")
-    return {"image": str(path), "error": message}
-
-
 @dataclass
 class Analysis:
     prepared: Prepared  # what the network saw
@@ -163,31 +56,6 @@ class Analysis:
     @property
     def answer(self) -> int:
         return int(np.argmax(self.probabilities))
-
-
-def mask_palette(classes: int) -> list[int]:
-    """A flat RGB palette: black background, then well-separated colours (tab20's first ones)."""
-    import matplotlib
-
-    colours = [(0, 0, 0)] + [tuple(round(255 * c) for c in matplotlib.colormaps["tab10"](i % 10)[:3])
-                             for i in range(classes - 1)]
-    return [v for rgb in colours for v in rgb]
-
-
-def write_mask(mask: np.ndarray, path: str | Path, classes: int) -> Path:
-    """A (H, W) class-index mask as a palette PNG (pixel value = class index), written atomically."""
-    from PIL import Image
-
-    from ..atomic import atomic_path
-
-    img = Image.fromarray(mask.astype(np.uint8), mode="P")
-    img.putpalette(mask_palette(classes))
-    try:
-        with atomic_path(path) as tmp:
-            img.save(tmp, format="PNG")
-    except OSError as exc:
-        raise ConvzooError(f"cannot write {path} ({exc.strerror or exc})") from None
-    return Path(path)
 
 
 class Predictor:

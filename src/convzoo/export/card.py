@@ -1,0 +1,60 @@
+"""A shipping checkpoint: convzoo's checkpoint without optimizer and RNG state (what ships as the
+pretrained `digits` and `fashion`), with a model card beside it (`<file>.json`)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import torch
+
+from ..atomic import write_json
+from ..errors import ConvzooError
+from ..train.checkpoint import export_weights_checkpoint, load_checkpoint
+from .common import Exported, config_path_for
+
+RECIPE_KEYS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "nesterov", "weight_decay",
+               "schedule", "warmup_epochs", "label_smoothing", "augment", "precision", "seed",
+               "test_holdout", "val_split")
+
+
+def held_out_description(config: dict, data: dict) -> str:
+    if config.get("test_holdout"):
+        return (f"{data['test']:,} examples of {data['name']}'s training files held out (seed "
+                f"{config.get('seed', 0)}), never trained on")
+    return f"{data['name']}'s test set ({data['test']:,} examples)"
+
+
+def model_card(checkpoint, command: str | None = None) -> dict:
+    """What a checkpoint is: model, data, recipe, the command, held-out accuracy (shipping adds
+    the date)."""
+    from ..models import count_parameters, create_from_spec
+
+    payload = load_checkpoint(checkpoint)
+    config, data, history = payload.get("config", {}), payload["data"], payload.get("history") or [{}]
+    return {
+        "model": payload["model"],
+        "parameters": count_parameters(create_from_spec(payload["model"])),
+        "data": {k: data.get(k) for k in ("name", "classes", "shape", "mean", "std", "train", "test",
+                                          "notes")},
+        "data_dir": config.get("data_dir"),
+        "recipe": {k: config[k] for k in RECIPE_KEYS if k in config},
+        "command": command,
+        "epochs": payload.get("epoch"),
+        "held_out_accuracy": history[-1].get("test_acc"),
+        "held_out_loss": history[-1].get("test_loss"),
+        "held_out": held_out_description(config, data),
+        "torch": torch.__version__,
+    }
+
+
+def export_shipping_checkpoint(checkpoint, path: str | Path, command: str | None = None) -> Exported:
+    """A weights-only checkpoint at `path` and its model card at `<path>.json`."""
+    path = Path(path)
+    card_path = config_path_for(path)
+    if card_path == path:
+        raise ConvzooError(f"{path}: use a .pt name (the model card goes to {card_path.name})")
+    card = {**model_card(checkpoint, command), "date": date.today().isoformat()}
+    export_weights_checkpoint(checkpoint, path)
+    write_json(card_path, card)
+    return Exported(path, card_path)
