@@ -115,6 +115,7 @@ _VGG = {
 @register_model("vgg16", params=138_357_544, config="vgg16", **_VGG)
 @register_model("vgg19", params=143_667_240, config="vgg19", **_VGG)
 @register_model("vgg11_bn", params=132_868_840, config="vgg11", batch_norm=True, **_VGG)
+@register_model("vgg13_bn", params=133_053_736, config="vgg13", batch_norm=True, **_VGG)
 @register_model("vgg16_bn", params=138_365_992, config="vgg16", batch_norm=True, **_VGG)
 @register_model("vgg19_bn", params=143_678_248, config="vgg19", batch_norm=True, **_VGG)
 @register_model("vgg11_narrow", params=43_093_322, config="vgg11", width=0.25,
