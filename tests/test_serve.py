@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from convzoo.serve import create_app
-from convzoo.serve.app import MAX_BODY
-from convzoo.serve.bench import drawing_png
+from convzoo.bench.demo import drawing_png
+from convzoo.serve.body import MAX_BODY
 from convzoo.serve.server import ServerThread, guarded_protocol
 
 
@@ -58,8 +58,8 @@ def png_header_only(width: int, height: int) -> bytes:
 EXTERNAL = r"(?:src|href)=\"(?:https?:)?//|url\((?:https?:)?//|fetch\(\W*https?:"  # anything not local
 
 
-def check_answer(data: dict, mode: str = "digits"):
-    assert data["mode"] == mode
+def check_answer(data: dict, model: str = "digits"):
+    assert data["model"] == model
     assert len(data["probabilities"]) == len(data["classes"]) == 10
     assert abs(sum(data["probabilities"]) - 1) < 1e-3
     assert data["answer"] == data["classes"][data["index"]]
@@ -73,10 +73,10 @@ def check_answer(data: dict, mode: str = "digits"):
 
 def test_health_and_model_card(client):
     health = client.get("/api/health").json()
-    assert health["status"] == "ok" and health["modes"] == ["digits", "fashion"]
-    info = client.get("/api/model", params={"mode": "digits"}).json()
+    assert health["status"] == "ok" and health["models"] == ["digits", "fashion"]
+    info = client.get("/api/model", params={"model": "digits"}).json()
     assert info["card"]["held_out_accuracy"] >= 0.99 and info["classes"][7] == "7"
-    assert client.get("/api/model", params={"mode": "fashion"}).json()["classes"][0] == "T-shirt/top"
+    assert client.get("/api/model", params={"model": "fashion"}).json()["classes"][0] == "T-shirt/top"
 
 
 def test_page_is_served_and_self_contained(client):
@@ -96,7 +96,7 @@ def test_predict_png_jpeg_multipart_and_json(client):
     answers.append(r.json()["answer"])
     buffer = io.BytesIO()
     img.save(buffer, format="JPEG", quality=85)
-    r = client.post("/api/predict?mode=digits", content=buffer.getvalue(),
+    r = client.post("/api/predict?model=digits", content=buffer.getvalue(),
                     headers={"Content-Type": "image/jpeg"})
     answers.append(r.json()["answer"])
     r = client.post("/api/predict", files={"image": ("seven.png", png_bytes(img), "image/png")})
@@ -106,20 +106,20 @@ def test_predict_png_jpeg_multipart_and_json(client):
     answers.append(r.json()["answer"])
     rgba = np.stack([grey] * 3 + [np.full_like(grey, 255)], -1)
     r = client.post("/api/predict", json={"width": 200, "height": 200, "pixels": rgba.ravel().tolist(),
-                                          "mode": "digits"})
+                                          "model": "digits"})
     check_answer(r.json())
     answers.append(r.json()["answer"])
     assert answers == ["7"] * 5
     assert r.json()["inverted"] is True and r.json()["empty"] is False
 
 
-def test_fashion_mode(client):
+def test_fashion_model(client):
     trouser = np.full((300, 300), 255, np.uint8)
     trouser[20:280, 100:145] = 40  # two dark legs
     trouser[20:280, 155:200] = 40
     trouser[20:60, 100:200] = 40  # waist
     upload = {"image": ("t.png", png_bytes(Image.fromarray(trouser)), "image/png")}
-    r = client.post("/api/predict?mode=fashion", files=upload)
+    r = client.post("/api/predict?model=fashion", files=upload)
     check_answer(r.json(), "fashion")
     assert r.json()["answer"] == "Trouser"
 
@@ -162,13 +162,13 @@ BAD_REQUESTS = [
     ("JSON ragged pixels", {"json": {"width": 2, "height": 1, "pixels": [[0], [1, 2]]}}, 400, "flat"),
     ("JSON nested 200,000 deep", {"content": b"[" * 200_000 + b"]" * 200_000,
                                   "headers": {"Content-Type": "application/json"}}, 400, "nested too deeply"),
-    ("JSON mode not a string", {"json": {"width": 1, "height": 1, "pixels": [0], "mode": ["digits"]}}, 400,
-     "mode"),
+    ("JSON model not a string", {"json": {"width": 1, "height": 1, "pixels": [0], "model": ["digits"]}}, 400,
+     "model"),
     ("JSON huge dimensions", {"json": {"width": 100000, "height": 1, "pixels": []}}, 413, "4096"),
     ("multipart without image", {"files": {"picture": ("a.png", b"x", "image/png")}}, 400, '"image"'),
     ("multipart GIF", {"files": {"image": ("a.gif", b"GIF89a", "image/gif")}}, 415, "not supported"),
-    ("unknown mode", {"params": {"mode": "cifar"}, "content": b"x", "headers": {"Content-Type": "image/png"}},
-     400, "unknown mode"),
+    ("unknown model", {"params": {"model": "cifar"}, "content": b"x", "headers": {"Content-Type": "image/png"}},
+     400, "unknown model"),
 ]
 
 
@@ -187,14 +187,14 @@ def test_other_errors_are_json_too(client):
     assert client.get("/api/nothing").json() == {"error": "Not Found"}
     r = client.get("/api/predict")
     assert r.status_code == 405 and "error" in r.json()
-    assert client.get("/api/model", params={"mode": "nope"}).status_code == 400
+    assert client.get("/api/model", params={"model": "nope"}).status_code == 400
 
 
-def test_checkpoint_picks_the_first_mode_and_pretrained_fill_the_rest():
-    from convzoo.serve.app import load_predictors
+def test_checkpoint_comes_first_and_pretrained_fill_the_picker():
+    from convzoo.serve.models import available_models
 
-    assert list(load_predictors("fashion")) == ["fashion", "digits"]
-    assert list(load_predictors(None)) == ["digits", "fashion"]
+    assert [e.key for e in available_models("fashion")] == ["fashion", "digits"]
+    assert [e.key for e in available_models(None)] == ["digits", "fashion"]
 
 
 def test_demo_cli_errors(capsys):

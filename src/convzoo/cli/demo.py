@@ -1,4 +1,4 @@
-"""`convzoo demo`: the LeNet web demo on a local server (draw a digit, upload a garment)."""
+"""`convzoo demo`: the web demo on a local server: any model, its graph, its training curves."""
 
 from __future__ import annotations
 
@@ -8,18 +8,22 @@ from . import argtypes
 
 
 def register(sub) -> None:
-    p = sub.add_parser("demo", help="web demo: draw a digit in the browser and watch LeNet read it",
-                       description="Serve the demo page and its JSON API (see docs/demo.md). Without "
+    p = sub.add_parser("demo", help="web demo: draw or upload, watch any network think and training happen",
+                       description="Serve the demo pages and their JSON API (see docs/demo.md). Without "
                                    "--checkpoint it serves the pretrained `digits` and `fashion` models.")
-    p.add_argument("--checkpoint", help="checkpoint file, run directory or pretrained name for the first "
-                                        "mode; other installed pretrained models fill the other modes")
+    p.add_argument("--checkpoint", help="checkpoint file, run directory, pretrained or zoo name: the page's "
+                                        "first model (the installed pretrained models are offered too)")
+    p.add_argument("--runs", help="a folder of training runs and studies: their curves (live while they "
+                                  "train) on /runs, and every trained run in the model picker")
+    p.add_argument("--max-loaded", type=argtypes.integer(1, 64), default=4,
+                   help="models kept loaded at once (default 4; the least recently used is dropped)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this "
                                                        "machine only)")
     p.add_argument("--port", type=argtypes.port, default=8000, help="0 picks a free port")
     p.add_argument("--threads", type=argtypes.threads, default=1,
                    help="torch threads (default 1: one small image per request gains nothing from more)")
     p.add_argument("--json", action="store_true",
-                   help='announce the server as one JSON line ({"url", "modes"}) for scripts, then serve')
+                   help='announce the server as one JSON line ({"url", "models"}) for scripts, then serve')
     p.set_defaults(func=run)
 
 
@@ -32,13 +36,14 @@ def run(args) -> int:
     from ..serve.server import address, bind, serve
 
     torch.set_num_threads(args.threads)
-    app = create_app(args.checkpoint)
+    app = create_app(args.checkpoint, args.runs, args.max_loaded)
     sock = bind(args.host, args.port)
-    modes = ", ".join(app.state.modes)
+    models = list(app.state.store.entries)
     if args.json:
-        print(json.dumps({"url": address(sock), "modes": list(app.state.modes)}), flush=True)
+        print(json.dumps({"url": address(sock), "models": models}), flush=True)
     else:
-        print(f"convzoo demo ({modes}) at {address(sock)}  (Ctrl-C stops)", flush=True)
+        shown = ", ".join(models[:6]) + (f" and {len(models) - 6} more" if len(models) > 6 else "")
+        print(f"convzoo demo ({shown}) at {address(sock)}  (Ctrl-C stops)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"note: listening on {args.host}, reachable from other machines", file=sys.stderr)
     serve(app, sock)

@@ -40,7 +40,7 @@ def tile_maps(maps: np.ndarray) -> tuple[np.ndarray, int, int]:
     return grid, rows, cols
 
 
-def analysis_json(analysis, classes: list[str], mode: str) -> dict:
+def analysis_json(analysis, classes: list[str], model: str) -> dict:
     probabilities = [round(p, 6) for p in analysis.probabilities]
     layers = []
     for number, (module, maps) in enumerate(analysis.feature_maps, 1):
@@ -51,7 +51,7 @@ def analysis_json(analysis, classes: list[str], mode: str) -> dict:
                        "height": int(maps.shape[1]), "width": int(maps.shape[2]), "rows": rows,
                        "cols": cols, "png": png_data_url(grid)})
     return {
-        "mode": mode,
+        "model": model,
         "answer": classes[analysis.answer],
         "index": analysis.answer,
         "classes": classes,
@@ -62,3 +62,27 @@ def analysis_json(analysis, classes: list[str], mode: str) -> dict:
         "empty": analysis.prepared.empty,
         "feature_maps": layers,
     }
+
+
+def segmentation_json(mask: np.ndarray, classes: list[str], model: str) -> dict:
+    """A (H, W) class mask as a colour overlay (transparent background, mask_palette's colours)
+    and the pixel count of each class found."""
+    from ..infer.masks import mask_palette
+
+    palette = np.array(mask_palette(len(classes)), np.uint8).reshape(-1, 3)
+    rgba = np.zeros((*mask.shape, 4), np.uint8)
+    rgba[..., :3] = palette[mask]
+    rgba[..., 3] = np.where(mask > 0, 170, 0)
+    counts = np.bincount(mask.ravel(), minlength=len(classes))
+    return {"model": model, "task": "segmentation", "classes": classes, "size": list(mask.shape),
+            "overlay_png": _rgba_url(rgba), "colours": ["#%02x%02x%02x" % tuple(c) for c in palette.tolist()],
+            "pixels": {classes[i]: int(n) for i, n in enumerate(counts) if n},
+            "found": [classes[i] for i, n in enumerate(counts) if n and i]}
+
+
+def _rgba_url(rgba: np.ndarray) -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

@@ -120,6 +120,7 @@ class ServerThread:
 
         self.sock = bind(host, port)
         self.url = address(self.sock).rstrip("/")
+        self.app = app
         self.server = uvicorn.Server(server_config(app))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
@@ -135,6 +136,7 @@ class ServerThread:
         return self.url
 
     def __exit__(self, *exc) -> None:
+        self.app.state.stopping = True  # live streams end, so shutdown does not wait on them
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.sock.close()

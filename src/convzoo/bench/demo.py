@@ -1,10 +1,11 @@
-"""`convzoo bench demo`'s measurement: `/api/predict` latency against a real server.
+"""`convzoo bench demo`: the time from the end of a stroke to the answer and the feature maps.
 
 The server is `convzoo demo --port 0` in its own process (so the client's Python does not share
-its interpreter lock), on 127.0.0.1; the client (`http.client`, one keep-alive connection) sends
-one canvas-like PNG drawing per request, one request at a time, a fixed number of times, and stops
-the server. Latency is what the
-browser would wait for: HTTP, decoding, preprocessing, the forward pass and the JSON answer.
+its interpreter lock), on 127.0.0.1, serving `--checkpoint` (any model: a zoo name, a run, a
+file); the client (`http.client`, one keep-alive connection) sends one canvas-like PNG drawing per
+request, one request at a time, a fixed number of times, and stops the server. Latency is what the
+page waits for after a stroke ends: HTTP, decoding, preprocessing, the forward pass, the feature
+maps as PNG tiles and the JSON answer.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import selectors
 import subprocess
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass
 
 from ..analysis.bench import LatencyPercentiles
@@ -27,7 +29,7 @@ READY_TIMEOUT = 120  # seconds for the server to import torch and load its model
 
 @dataclass
 class DemoBench(LatencyPercentiles):
-    mode: str
+    key: str  # the served model's key
     model: str
     latency_ms: list[float]
     payload_bytes: int
@@ -88,7 +90,7 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def bench_demo(checkpoint: str | None = None, mode: str | None = None, requests: int = 300,
+def bench_demo(checkpoint: str | None = None, key: str | None = None, requests: int = 300,
                warmup: int = 20) -> DemoBench:
     """Latencies (ms) of `requests` sequential POST /api/predict calls after `warmup` untimed ones,
     over one keep-alive connection (the standard library's client: the least client overhead)."""
@@ -108,12 +110,13 @@ def bench_demo(checkpoint: str | None = None, mode: str | None = None, requests:
 
     try:
         health = call("GET", "/api/health")
-        mode = mode or health["default_mode"]
-        if mode not in health["modes"]:
-            served = ", ".join(health["modes"])
-            raise ConvzooError(f"mode {mode!r} is not served; the server has {served}")
-        model = call("GET", f"/api/model?mode={mode}")["card"]["model"]["name"]
-        path = f"/api/predict?mode={mode}"
+        key = key or health["default_model"]
+        if key not in health["models"]:
+            raise ConvzooError(f"model {key!r} is not served; the server has {', '.join(health['models'])}")
+        query = urllib.parse.urlencode({"model": key})
+        card = call("GET", f"/api/model?{query}")["card"]
+        model = card["model"]["name"] if isinstance(card.get("model"), dict) else str(card.get("model"))
+        path = f"/api/predict?{query}"
         for _ in range(warmup):
             call("POST", path, payload)
         latency = []
@@ -125,4 +128,4 @@ def bench_demo(checkpoint: str | None = None, mode: str | None = None, requests:
     finally:
         connection.close()
         stop_server(proc)
-    return DemoBench(mode, model, latency, len(payload), rss)
+    return DemoBench(key, model, latency, len(payload), rss)

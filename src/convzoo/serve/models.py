@@ -1,0 +1,149 @@
+"""The models a demo server offers: pretrained names, the zoo, the runs of `--runs DIR`, and an
+explicit `--checkpoint`; each loaded on first use and kept in a small LRU cache.
+
+A model key is what the page and the API use: a pretrained or zoo name (`digits`, `zoo:googlenet`),
+`run:RELATIVE/PATH` for a run under `--runs`, or the checkpoint reference itself for `--checkpoint`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConvzooError
+from ..train.checkpoint import CHECKPOINT_NAME, PRETRAINED, resolve_checkpoint
+from .runs import find_runs
+
+MAX_LOADED = 4  # predictors (and their graphs) kept in memory; the least recently used goes first
+DRAWN = {"mnist", "mnist-sample", "emnist", "kmnist"}  # datasets of pen strokes: a draw pad fits
+
+
+@dataclass
+class ModelEntry:
+    key: str
+    label: str
+    ref: str  # what resolve_checkpoint takes
+    source: str  # "checkpoint", "pretrained", "zoo" or "run"
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "label": self.label, "source": self.source}
+
+
+def zoo_models() -> list[ModelEntry]:
+    """The shipped zoo models, when the zoo package lists them (it plugs in here)."""
+    try:
+        from .. import zoo  # noqa: PLC0415 - optional: the zoo lands separately
+    except ImportError:
+        return []
+    listing = getattr(zoo, "list_zoo", None) or getattr(zoo, "available", None)
+    if listing is None:
+        return []
+    entries = []
+    for item in listing():
+        name = item if isinstance(item, str) else getattr(item, "name", None) or item.get("name")
+        entries.append(ModelEntry(f"zoo:{name}", f"zoo: {name}", f"zoo:{name}", "zoo"))
+    return entries
+
+
+def available_models(checkpoint: str | None = None, runs: str | Path | None = None) -> list[ModelEntry]:
+    """Every model the picker offers, `checkpoint` first (the default), then the installed pretrained
+    models, the zoo, and every run under `runs` that has a checkpoint."""
+    entries: list[ModelEntry] = []
+    if checkpoint is not None:
+        resolve_checkpoint(checkpoint)  # an unknown reference fails at start, in one line
+        entries.append(ModelEntry(str(checkpoint), f"{checkpoint}", str(checkpoint), "checkpoint"))
+    for name in PRETRAINED:
+        try:
+            resolve_checkpoint(name)
+        except ConvzooError:
+            continue  # not installed: serve without it
+        entries.append(ModelEntry(name, name, name, "pretrained"))
+    entries += zoo_models()
+    if runs is not None:
+        for run in find_runs(runs):
+            if (run.path / CHECKPOINT_NAME).is_file():
+                entries.append(ModelEntry(f"run:{run.name}", f"run {run.name}", str(run.path), "run"))
+    seen, unique = set(), []
+    for e in entries:
+        if e.key not in seen and not (e.source == "pretrained" and e.ref == checkpoint):
+            seen.add(e.key)
+            unique.append(e)
+    if not unique:
+        raise ConvzooError("no model to serve: pass --checkpoint, or --runs with a trained run "
+                           "(no pretrained weights are installed)")
+    return unique
+
+
+@dataclass
+class Served:
+    """A loaded model: its predictor, the input widget that fits its data, its graph on demand."""
+
+    entry: ModelEntry
+    predictor: object
+    _graph: object = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one forward pass at a time per model
+
+    @property
+    def widget(self) -> str:
+        p = self.predictor
+        if p.task == "segmentation":
+            return "scene"
+        return "draw" if p.data["name"] in DRAWN else "upload"
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.predictor.channels, *self.predictor.size)
+
+    def graph(self):
+        """(LayerGraph, receptive fields by node id), traced once per loaded model."""
+        with self._lock:
+            if self._graph is None:
+                from ..analysis.graph import layer_graph
+
+                self._graph = layer_graph(self.predictor.model, self.input_shape, self.entry.label)
+            return self._graph
+
+    def info(self) -> dict:
+        p = self.predictor
+        return {"model": self.entry.key, "label": self.entry.label, "source": self.entry.source,
+                "classes": p.classes, "card": p.card, "widget": self.widget, "task": p.task,
+                "data": p.data["name"], "input_shape": list(self.input_shape)}
+
+
+class ModelStore:
+    """Model key -> Served, loaded lazily; at most `capacity` loaded at once."""
+
+    def __init__(self, entries: list[ModelEntry], capacity: int = MAX_LOADED):
+        self.entries = {e.key: e for e in entries}
+        self.default = entries[0].key
+        self.capacity = max(1, capacity)
+        self._loaded: OrderedDict[str, Served] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def entry(self, key: str | None) -> ModelEntry:
+        key = key or self.default
+        if key not in self.entries:
+            raise ConvzooError(f"unknown model {key!r}; this server has {', '.join(self.entries)}")
+        return self.entries[key]
+
+    def get(self, key: str | None) -> Served:
+        from ..infer import Predictor
+
+        entry = self.entry(key)
+        with self._lock:
+            if entry.key in self._loaded:
+                self._loaded.move_to_end(entry.key)
+                return self._loaded[entry.key]
+        served = Served(entry, Predictor(entry.ref))  # loads outside the lock: others keep serving
+        with self._lock:
+            served = self._loaded.setdefault(entry.key, served)
+            self._loaded.move_to_end(entry.key)
+            while len(self._loaded) > self.capacity:
+                self._loaded.popitem(last=False)
+        return served
+
+    def listing(self) -> list[dict]:
+        return [e.to_dict() for e in self.entries.values()]
