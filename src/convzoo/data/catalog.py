@@ -7,8 +7,9 @@ inside this package); then a download from the canonical mirrors, verified by SH
 directly in `<dir>/`.
 
 Where a dataset comes from is its `origin`: "download" (canonical mirrors), "package" (ships in
-`files/` beside this module: `mnist-sample`), or "generated" (made by `convzoo data get` from
-another dataset: the segmentation scenes of scenes.py). Package and generated files are checked
+`files/` beside this module: `mnist-sample`), or "generated" (made by `convzoo data get`: from
+another dataset, the segmentation scenes of scenes.py; by Debian's espeak-ng speech synthesiser,
+the spoken digits of speech.py). Package and generated files are checked
 against their recorded payload SHA-256 every time they are loaded.
 """
 
@@ -91,6 +92,10 @@ def _scene_files(*hashes: str) -> tuple[RemoteFile, ...]:
     return tuple(RemoteFile(f"{n}.gz", h) for n, h in zip(SCENE_FILES, hashes))
 
 
+def _all_required(*hashes: str) -> tuple[RemoteFile, ...]:
+    return tuple(RemoteFile(f"{n}.gz", h) for n, h in zip(_IDX_NAMES, hashes))
+
+
 _DIGITS = tuple(str(d) for d in range(10))
 _FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
             "Ankle boot")
@@ -162,6 +167,21 @@ DATASETS: dict[str, DatasetSpec] = {
             origin="generated", source="fashion-mnist", task="segmentation",
             how_to_get="`convzoo data get fashion-scenes` (made in seconds from Fashion-MNIST, which it "
                        f"needs: {_GET_FASHION})",
+        ),
+        DatasetSpec(
+            "spoken-digits", "speech: the digits 0-9 spoken by espeak-ng (SYNTHETIC speech, not recordings) in "
+                             "320 voices, as 40x101 log-mel spectrograms of 1 s; 4,800 + 800, the test voices "
+                             "held out; generated",
+            classes=_DIGITS, shape=(1, 40, 101), mean=(0.5306,), std=(0.1583,), flippable=False,
+            files=_all_required(
+                "5856f4bd3b1b171c2ecb6817a7e3925206595817c2b7fb50e8c6c13c352ca992",
+                "1098e2d0f424cd3a2490c6873033b22a6181e884e9326d809c658d1fba8415bf",
+                "adbf96168181ae65e1d832ceff21cff0a556b7f9e48e3cb7d2a201cdd0e61fae",
+                "389ce64efdd5baedd4ecc93ccae9894845adc2baddf381eb569218fcca69b960"),
+            origin="generated",
+            how_to_get="`convzoo data get spoken-digits` (about a minute and a half on 2 cores; needs Debian's "
+                       "espeak-ng: `apt-get install espeak-ng`, or `sh scripts/ensure-speech.sh`)",
+            extra={"modality": "audio", "espeak-ng": "1.51"},
         ),
         DatasetSpec(
             "cifar10", "Krizhevsky's CIFAR-10: 50,000 + 10,000 32x32 colour images",
@@ -240,9 +260,7 @@ def locate(name: str, data_dir: str | Path | None = None, *, allow_download: boo
     if spec.origin == "package":
         raise DataError(f"dataset {name}: its files are missing from {spec.system_dirs[0]}; {spec.remedy}")
     if spec.origin == "generated" and allow_download:
-        from .scenes import generate  # imported here: scenes builds on this module
-
-        return generate(name, Path(data_dir or cache_root()) / spec.name)
+        return _generate(name, Path(data_dir or cache_root()) / spec.name)
     if data_dir is not None:
         missing = ", ".join(f.name for f in spec.files if not f.optional)
         raise DataError(f"{name}: {data_dir} does not hold {missing}; get it with {spec.how_to_get}")
@@ -265,13 +283,20 @@ def obtain(name: str, data_dir: str | Path | None = None, *, progress: bool = Fa
                 verify_files(spec, found)
                 return found
             except DataError:
-                from .scenes import generate
-
-                return generate(name, next(iter(found.values())).parent)
+                return _generate(name, next(iter(found.values())).parent)
     files = locate(name, data_dir, allow_download=True, progress=progress)
     if spec.checked_on_load:
         verify_files(spec, files)
     return files
+
+
+def _generate(name: str, folder: Path) -> dict[str, Path]:
+    """Make a generated dataset's files in `folder` (imported here: the generators build on this module)."""
+    if dataset_spec(name).extra.get("modality") == "audio":
+        from .speech import generate
+    else:
+        from .scenes import generate
+    return generate(name, folder)
 
 
 def recorded_file(spec: DatasetSpec, path: Path) -> RemoteFile:

@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (importing a family registers it)
     senet,
     shufflenet,
     shufflenet_v2,
+    speech,
     unet,
     vgg,
 )
