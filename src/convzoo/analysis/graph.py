@@ -67,7 +67,8 @@ class LayerGraph:
 
 
 class _BlockTracer(fx.Tracer):
-    """Torch's leaf modules, plus every module at `depth` (its forward is not looked into)."""
+    """A layer is a node: torch's leaf modules and any module without children (a custom layer,
+    e.g. a zero-padding shortcut, as `convzoo summary` counts it), plus every module at `depth`."""
 
     def __init__(self, depth: int | None):
         super().__init__()
@@ -75,7 +76,8 @@ class _BlockTracer(fx.Tracer):
 
     def is_leaf_module(self, m: nn.Module, qualified_name: str) -> bool:
         deep = self.depth is not None and qualified_name.count(".") + 1 >= self.depth
-        return deep or super().is_leaf_module(m, qualified_name)
+        childless = not any(True for _ in m.children()) and qualified_name != ""
+        return deep or childless or super().is_leaf_module(m, qualified_name)
 
 
 def trace(model: nn.Module, label: str = "model") -> tuple[fx.GraphModule, int | None]:
