@@ -4,17 +4,17 @@ PYTHON ?= python3
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test install data browser clean
+.PHONY: run test install data browser speech clean
 
 # Train convzoo's fast recipe on Fashion-MNIST (docs/speed.md: 0.92 in about 65 s on 2 cores),
 # print the test accuracy and where the run was saved.
 run: install data
 	$(BIN)/convzoo train --recipe fast
 
-# Install what the tests need (including a headless Chromium) and run the whole suite: two
+# Install what the tests need (including a headless Chromium and espeak-ng) and run the whole suite: two
 # pytest-xdist workers (one torch thread each, tests/conftest.py), one per core; a test file stays
 # on one worker, so its module fixtures are built once.
-test: install browser
+test: install browser speech
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 install: $(STAMP)
@@ -24,11 +24,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 	touch $@
 
-data: install
+data: install speech
 	sh scripts/ensure-fashion-mnist.sh $(BIN)/convzoo
 
 browser:
 	sh scripts/ensure-browser.sh
+
+# espeak-ng, the speech synthesiser that `convzoo data get spoken-digits` makes its clips with.
+speech:
+	sh scripts/ensure-speech.sh
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -1,5 +1,5 @@
 """`convzoo predict CKPT IMAGE...`: classify image files (or segment them) with a checkpoint or a
-baseline's directory."""
+baseline's directory; a speech model's checkpoint classifies WAV files (`convzoo predict CKPT clip.wav`)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from . import argtypes
 
 
 def register(sub) -> None:
-    p = sub.add_parser("predict", help="classify image files (or segment them) with a checkpoint")
+    p = sub.add_parser("predict", help="classify image files (or segment them; or WAV files, for a speech "
+                                       "model) with a checkpoint")
     p.add_argument("checkpoint", help="checkpoint file, run directory, or a pretrained name")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="PNG or JPEG files; for a speech model, PCM WAV files of at most 10 s")
     p.add_argument("--top-k", type=argtypes.positive, default=3, metavar="K", help="answers per image (default 3)")
     p.add_argument("-o", "--out", metavar="DIR",
                    help="segmentation: folder for the masks (IMAGE.mask.png, default: beside each image)")

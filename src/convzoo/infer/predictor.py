@@ -2,7 +2,8 @@
 
 The CLI's `predict`, the demo's API and the benchmarks all go through `Predictor`. MNIST and
 Fashion-MNIST models get the dataset's own preprocessing (`convzoo.data.preprocess`); other
-datasets are resized to the model's input.
+datasets are resized to the model's input. A model trained on a speech dataset (the catalog's
+`modality` "audio": spoken-digits) reads WAV files instead, as log-mel images (`infer.audio`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import Normalizer
+from ..data import DATASETS, Normalizer
 from ..data.preprocess import Prepared, style_for
 from ..errors import ConvzooError
 from ..train.checkpoint import model_from_checkpoint, resolve_checkpoint
+from .audio import prepare_wav_files
 from .files import card_of, file_error, prepare_files
 from .images import read_image, to_uint8_input
 from .masks import write_mask
@@ -74,11 +76,15 @@ class Predictor:
         self.style = style_for(self.data["name"]) if fits_style else None
         self.map_modules = conv_map_modules(self.model)
         self.task = payload.get("task", "classification")
+        spec = DATASETS.get(self.data["name"])
+        self.modality = spec.extra.get("modality", "image") if spec else "image"  # "audio": reads WAV files
         self._hooks_lock = threading.Lock()  # the capture hooks are per call: one call at a time
 
     def prepare(self, img) -> Prepared:
         """What the network sees; `empty` when there is nothing to classify (no ink for a digit or a
         garment; one flat colour for any other model), so no confident answer is given on it."""
+        if self.modality == "audio":
+            raise ConvzooError(f"{self.data['name']} model: it classifies speech, give it a WAV file")
         if self.style is not None:
             return self.style(img)
         arr = to_uint8_input(img, self.channels, self.size)
@@ -119,8 +125,9 @@ class Predictor:
     def predict_files(self, paths, top_k: int = 3) -> list[dict]:
         """One result per file, in order: {"image", "top"}, or {"image", "error"} for a file that has
         no answer (unreadable, not an image, or empty: {"empty": true} too). One bad file never costs
-        the others their answers."""
-        results, ready = prepare_files(paths, self.prepare)
+        the others their answers. A speech model reads WAV files (the key is "image" all the same)."""
+        results, ready = (prepare_wav_files(paths) if self.modality == "audio"
+                          else prepare_files(paths, self.prepare))
         ready = [(r, image[None] if image.ndim == 2 else image) for r, image in ready]
         if ready:
             probs = self.probabilities(np.stack([image for _, image in ready]))

@@ -69,4 +69,23 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
                         "TTA) in 8.2-8.6 min; 26 gave 0.9390-0.9413, not a reliable 0.94")),
         "augment": ("crop+flip", "shifts and flips keep a long run from overfitting"),
     }),
+    Recipe("speech", "speech_cnn on spoken-digits (synthetic speech, held-out voices) in a few minutes on 2 CPU "
+                     "cores (docs/applications.md)", {
+        "model": ("speech_cnn", "the lecture's speech CNN: 3x5 convs, 3x1 pooling over frequency (120,378 parameters, "
+                                "26 M multiply-adds a clip)"),
+        "data": ("spoken-digits", "espeak-ng's digits in 240 training voices; the test set is 80 voices never heard"),
+        "epochs": (5, "held-out-voice accuracy was 0.98 after 2 epochs of an 8-epoch run and 0.995 at its end; "
+                      "5 annealed epochs reach it in half the time"),
+        "batch_size": (64, "75 steps an epoch on 4,800 clips: enough steps for a 5-epoch one-cycle"),
+        "optimizer": ("sgd", "SGD with momentum and BN, as the image recipes"),
+        "nesterov": (True, "look-ahead momentum, a little steadier at a high peak lr"),
+        "lr": (0.1, "peak of the one-cycle for batch 64 (the image recipes' 0.15 at 128, scaled down)"),
+        "weight_decay": (5e-4, "the usual for SGD on small nets; conv and linear weights only"),
+        "schedule": ("onecycle", "warm up for 30% of the run, then anneal: most accuracy comes in the low-lr end"),
+        "label_smoothing": (0.1, "softer targets: the synthetic voices are cleaner than any recording"),
+        "augment": ("none", ("the clips already carry random time shifts and noise; a flip would play the word "
+                             "backwards and a crop would shift the formants")),
+        "channels_last": (True, "NHWC: 337 ms a step against 478 NCHW for speech_cnn in fp32 (1 thread, measured)"),
+        "tta": (False, "no views to average: no flips (time runs one way), no shifts trained"),
+    }),
 )}
