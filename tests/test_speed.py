@@ -16,7 +16,7 @@ from convzoo.models import create_model, model_info
 from convzoo.train import TrainConfig, Trainer, tune
 from convzoo.train.metrics import evaluate_plain_and_tta, predict_logits, shift_images, tta_views
 from convzoo.train.recipes import RECIPES
-from convzoo.train.trainer import WeightEMA
+from convzoo.train.optim import WeightEMA
 
 TINY_FASTNET = {"widths": [4, 8, 8]}
 

@@ -29,7 +29,12 @@ def save_checkpoint(path: str | Path, payload: dict) -> Path:
 
 
 def resolve_checkpoint(ref: str | Path) -> Path:
-    """A checkpoint file from a path, a run directory, or a pretrained name (`digits`, `fashion`)."""
+    """A checkpoint file from a path, a run directory, a pretrained name (`digits`, `fashion`) or a
+    zoo model (`zoo:NAME`: its safetensors weights, shipped or fetched; see `convzoo zoo`)."""
+    from ..zoo.store import zoo_name, zoo_weights
+
+    if (name := zoo_name(ref)) is not None:
+        return zoo_weights(name)
     path = Path(ref)
     if str(ref) in PRETRAINED and not path.exists():
         path = PRETRAINED_DIR / PRETRAINED[str(ref)]
@@ -41,13 +46,15 @@ def resolve_checkpoint(ref: str | Path) -> Path:
     if path.parent.is_dir():
         clean_stale_temporaries(path.parent)  # what a killed checkpoint write left in the run directory
     if not path.is_file():
-        hint = f" (pretrained names: {', '.join(PRETRAINED)})" if not path.suffix else ""
+        hint = f" (pretrained names: {', '.join(PRETRAINED)}; zoo models: zoo:NAME)" if not path.suffix else ""
         raise ConvzooError(f"{ref}: no such checkpoint{hint}")
     return path
 
 
 def load_checkpoint(ref: str | Path, map_location="cpu") -> dict:
     path = resolve_checkpoint(ref)
+    if path.suffix == SAFETENSORS:
+        return _safetensors_payload(path, map_location)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to parse a user's file is a user error
@@ -59,6 +66,39 @@ def load_checkpoint(ref: str | Path, map_location="cpu") -> dict:
     if payload.get("version", 0) > VERSION:
         raise ConvzooError(f"{path}: checkpoint version {payload['version']} is newer than this convzoo")
     return payload
+
+
+SAFETENSORS = ".safetensors"
+
+
+def _safetensors_payload(path: Path, map_location="cpu") -> dict:
+    """A safetensors export (a zoo model, `convzoo export --format safetensors`) as a checkpoint
+    that predicts and evaluates: the weights, and from the JSON beside them the model spec and
+    data (with a zoo card also the run's config, setup and card); the history from
+    `<name>.metrics.jsonl` when it is there."""
+    import json
+
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    config_path = path.with_suffix(".json")
+    try:
+        config = json.loads(config_path.read_text())
+        state = load_file(str(path), device=str(map_location))
+    except (OSError, ValueError, SafetensorError) as exc:
+        raise ConvzooError(f"{path}: not a readable convzoo safetensors export with {config_path.name} beside it "
+                           f"({str(exc).splitlines()[0][:120]})") from None
+    if not isinstance(config, dict) or config.get("format") != "convzoo-safetensors-config":
+        raise ConvzooError(f"{config_path}: not a convzoo safetensors config")
+    metrics = path.with_name(path.name.removesuffix(SAFETENSORS) + ".metrics.jsonl")
+    try:
+        history = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()] \
+            if metrics.is_file() else []
+    except (OSError, ValueError) as exc:
+        raise ConvzooError(f"{metrics}: not JSON lines ({exc})") from None
+    extra = {k: config[k] for k in ("config", "setup", "epoch", "card") if k in config}
+    return {"format": FORMAT, "version": VERSION, "model": config["model"], "data": config["data"],
+            "task": "classification", "state_dict": state, "history": history, **extra}
 
 
 def custom_model_spec(model) -> dict:

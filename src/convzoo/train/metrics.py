@@ -225,3 +225,17 @@ def evaluate_checkpoint(ref, name: str | None = None, data_dir=None, *, force: b
             hook.remove()
     return CheckpointEvaluation(name or payload["data"]["name"], test, evaluation, runtime.precision,
                                 torch.cat(kept) if kept else None)
+
+
+def format_epoch(row: dict) -> str:
+    """One epoch's log line: train, val, test and TTA loss/accuracy (and mIoU), lr, speed, time."""
+    def part(prefix, label):
+        if f"{prefix}_acc" not in row:
+            return ""
+        miou = f" miou {row[f'{prefix}_miou']:.4f}" if f"{prefix}_miou" in row else ""
+        return f"  {label} {row[f'{prefix}_loss']:.4f}/{row[f'{prefix}_acc']:.4f}{miou}"
+
+    return (f"epoch {row['epoch']:3d}  train {row['train_loss']:.4f}/{row['train_acc']:.4f}{part('val', 'val')}"
+            f"{part('test', 'test')}{part('tta_test', 'tta')}  lr {row['lr']:.4g}  "
+            f"{row['examples_per_sec']:,.0f} ex/s  {row['seconds']:.1f}s")
+

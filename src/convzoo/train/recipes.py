@@ -89,3 +89,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
         "tta": (False, "no views to average: no flips (time runs one way), no shifts trained"),
     }),
 )}
+
+from .zoo_recipes import ZOO_RECIPES  # noqa: E402 - the zoo's rows (convzoo zoo), each a recipe like these
+
+RECIPES.update(ZOO_RECIPES)

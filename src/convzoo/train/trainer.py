@@ -7,6 +7,9 @@ features (resume, checkpoints, curves, EMA, TTA, reports). The task follows the 
 
 The steps, in order: `prepare()` loads the data and builds the model; `choose_setup()` (called by
 prepare) picks precision and memory format, measured on CPUs (train/tune.py); `fit()` is the loop.
+The parts live apart: building and checking the model (train/modelsetup.py), the batches and TTA
+views (train/loaders.py), the optimiser and EMA (train/optim.py), the run directory, checkpoint
+and `resume` (train/rundir.py); this file is the set-up order and the loop.
 Device, rank, precision and logging come from `Runtime`; batches from `BatchLoader`; all randomness
 from seeded generators that the checkpoint saves, so `resume` continues exactly. Under torchrun
 the model is wrapped in DistributedDataParallel and each process takes its share of every global
@@ -20,75 +23,33 @@ curve against wall clock, say: `convzoo bench race`); without it nothing changes
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import functools
-import hashlib
-import json
 import math
-import platform
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..atomic import write_json, write_text
-from ..data import Augment, BatchLoader, DataBundle, Normalizer, load_dataset
+from ..data import DataBundle, load_dataset
 from ..data.sampling import with_train_size
 from ..errors import ConvzooError
-from ..models import count_parameters, create_model, model_info
+from ..models import count_parameters
 from . import distributed
-from .checkpoint import CHECKPOINT_NAME, custom_model_spec, load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT_NAME
 from .config import TrainConfig
-from .curves import plot_curves
-from .metrics import evaluate, evaluate_plain_and_tta, tta_views
-from .runtime import Runtime, cpu_has_fast_bf16, seed_everything
+from .loaders import make_batches
+from .metrics import evaluate, evaluate_plain_and_tta, format_epoch
+from .modelsetup import ModelSetup
+from .optim import WeightEMA, build_optimizer
+from .rundir import RunDirectory
+from .runtime import Runtime, seed_everything
 from .schedule import lr_factor
-from .tasks import check_fit, task_of_targets
-from .tune import Setup, candidate_setups, fastest_setup
+from .tasks import task_of_targets
 
 
-def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    # Decay weights only: decaying BN scales and biases hurts and has no regularising meaning.
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
-    groups = [{"params": decay, "weight_decay": config.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=config.lr)
-    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
-                           nesterov=config.nesterov and config.momentum > 0)
-
-
-class WeightEMA:
-    """An exponential moving average of a model's parameters and buffers (BN statistics too).
-
-    The decay warms up as min(decay, (1 + step) / (10 + step)), so a short run does not average
-    in its random initialisation; it is a function of the step, so a resumed run continues exactly.
-    """
-
-    def __init__(self, model: torch.nn.Module, decay: float):
-        self.decay = decay
-        self.model = copy.deepcopy(model).eval().requires_grad_(False)
-        pairs = list(zip(self.model.state_dict().values(), model.state_dict().values()))
-        self._floats = [(e, p) for e, p in pairs if e.is_floating_point()]
-        self._counters = [(e, p) for e, p in pairs if not e.is_floating_point()]  # BN batch counts
-
-    @torch.no_grad()
-    def update(self, step: int) -> None:
-        """Move the average towards the live weights (whose tensors it holds since construction)."""
-        decay = min(self.decay, (1 + step) / (10 + step))
-        averaged, live = zip(*self._floats)
-        torch._foreach_lerp_(list(averaged), list(live), 1 - decay)
-        for e, p in self._counters:
-            e.copy_(p)
-
-
-class Trainer:
+class Trainer(ModelSetup, RunDirectory):
     def __init__(self, config: TrainConfig, data: DataBundle | None = None, runtime: Runtime | None = None,
                  model: nn.Module | None = None):
         """Nothing heavy happens here: `prepare()` (or `fit()`) loads the data and builds the model."""
@@ -106,10 +67,6 @@ class Trainer:
         self.prepared = False
 
     # ---- set-up ------------------------------------------------------------------------
-    @property
-    def model_name(self) -> str:
-        return self.config.model if self.user_model is None else type(self.user_model).__name__
-
     def prepare(self) -> Trainer:
         """Load the data, build the model, choose the setup, and make the optimizer and loaders."""
         if self.prepared:
@@ -158,123 +115,12 @@ class Trainer:
         self.prepared = True
         return self
 
-    def _build_model(self) -> nn.Module:
-        if self.user_model is not None:
-            if not hasattr(self.user_model, "convzoo_spec"):
-                self.user_model.convzoo_spec = custom_model_spec(self.user_model)
-            return self.user_model
-        return self._builder()()
-
-    def _builder(self):
-        """A function that builds a fresh copy of the model (the setup is timed on fresh copies)."""
-        if self.user_model is not None:
-            return functools.partial(copy.deepcopy, self.user_model)
-        channels, height, width = self.data.train.shape
-        return functools.partial(create_model, self.config.model, num_classes=len(self.classes),
-                                 in_channels=channels, input_size=(height, width), **self.model_kwargs)
-
-    @property
-    def model_kwargs(self) -> dict:
-        """The builder options: the config's, over those the registry entry trains with (GoogLeNet's
-        auxiliary classifiers)."""
-        if self.user_model is not None:
-            return {}
-        return {**model_info(self.config.model).train_options, **self.config.model_kwargs}
-
-    def _check_fit(self) -> None:
-        """A forward pass on two training examples: the model's output must fit the task's targets."""
-        train = self.data.train
-        sample = Normalizer(train.mean, train.std)(train.images[:2])
-        was_training = self.model.training
-        with torch.random.fork_rng(devices=[]), torch.inference_mode():
-            outputs = self.model.eval()(sample)
-        self.model.train(was_training)
-        check_fit(self.model_name, outputs, self.data.name, self.task, len(self.classes), tuple(train.labels.shape[1:]))
-
-    def choose_setup(self) -> Setup:
-        """Resolve `auto` precision and layout: measured on CPUs (train/tune.py) by rank 0 and sent to
-        every process, a rule on GPUs."""
-        config, runtime = self.config, self.runtime
-        if runtime.device.type != "cpu":
-            return Setup(runtime.precision, config.channels_last is not False)
-        setups = candidate_setups(config.precision, config.channels_last, cpu_has_fast_bf16())
-        setup = None
-        if runtime.is_main:
-            # The printed architecture is in the key, so a model whose layers change is measured anew.
-            key = {"model": self.model_name,
-                   "architecture": hashlib.sha256(repr(self.model).encode()).hexdigest()[:16]}
-            local_batch = math.ceil(config.batch_size / runtime.world_size)
-            with torch.random.fork_rng(devices=[]):  # measuring must not move the run's random stream
-                setup = fastest_setup(key, self._builder(), self.data.train.shape, len(self.classes), local_batch,
-                                      setups, log=runtime.log, task=self.task)
-        return distributed.broadcast(setup)
-
     def _make_loaders(self, train) -> None:
-        config, runtime = self.config, self.runtime
-        self.generator = torch.Generator().manual_seed(config.seed)
-        try:
-            augment = Augment.parse(config.augment, flippable=train.flippable)
-        except ValueError as exc:
-            raise ConvzooError(str(exc)) from None
-        if augment.translate and 2 * augment.translate >= min(train.shape[1:]):
-            raise ConvzooError(f"--augment {config.augment}: a shift of {augment.translate} pixels is not smaller "
-                               f"than half the {train.shape[1]}x{train.shape[2]} image")
-        shards = {"rank": runtime.rank, "world_size": runtime.world_size}
-        loader_args = {"device": runtime.device, "channels_last": self.setup.channels_last, **shards}
-        self.train_batches = BatchLoader(
-            train, config.batch_size, shuffle=True, augment=augment, drop_last=len(train) > config.batch_size,
-            generator=self.generator, **loader_args)
-        eval_size = max(config.batch_size // runtime.world_size, 512 if self.task.name == "classification" else 64)
-        self.test_batches = BatchLoader(self.data.test, eval_size, **loader_args)
-        self.val_batches = BatchLoader(self.data.val, eval_size, **loader_args) if self.data.val else None
-        # TTA shows the views training showed (a view the model never saw costs accuracy); without
-        # augmentation, the mirror image where it keeps the label. A mask is mirrored back.
-        flip = augment.flip or (not augment and train.flippable)
-        if self.task.name == "segmentation":
-            self.tta_views = functools.partial(_mirror_views, flip=flip)
-        else:
-            self.tta_views = functools.partial(tta_views, flip=flip, shift=1 if augment.translate else 0,
-                                               fill=self.test_batches.normalize.shift)
-
-    # ---- the run directory -------------------------------------------------------------
-    def _default_run_dir(self) -> Path:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        return Path("runs") / f"{self.model_name}-{self.data.name}-{stamp}"
-
-    def _check_out(self) -> None:
-        if self.run_dir is None:
-            return
-        if self.run_dir.exists() and not self.run_dir.is_dir():
-            raise ConvzooError(f"--out {self.run_dir}: a file is in the way (a run directory is a folder)")
-        if self.epoch == 0 and (self.run_dir / CHECKPOINT_NAME).exists():
-            raise ConvzooError(f"{self.run_dir} already holds a run; use --resume {self.run_dir} or another --out")
-
-    def _prepare_run_dir(self) -> None:
-        """Rank 0 names and checks the run directory, and every process learns the answer."""
-        problem = None
-        if self.runtime.is_main:
-            self.run_dir = self.run_dir or self._default_run_dir()
-            try:
-                self._check_out()  # again: the default name, or a directory filled since prepare()
-            except ConvzooError as exc:
-                problem = str(exc)
-        self.run_dir, problem = distributed.broadcast((self.run_dir, problem))
-        if problem:
-            raise ConvzooError(problem)
-        if not self.runtime.is_main:
-            return
-        try:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConvzooError(f"cannot write the run directory {self.run_dir} ({exc.strerror or exc})") from None
-        write_json(self.run_dir / "config.json", {
-            "config": self.config.to_dict(), "model": self.model.convzoo_spec, "task": self.task.name,
-            "parameters": count_parameters(self.model), "data": self.data.describe(),
-            "runtime": {"device": str(self.runtime.device), "precision": self.runtime.precision,
-                        "channels_last": self.setup.channels_last,
-                        "world_size": self.runtime.world_size, "threads": torch.get_num_threads(),
-                        "torch": torch.__version__, "python": platform.python_version()},
-        })
+        self.generator = torch.Generator().manual_seed(self.config.seed)
+        batches = make_batches(self.config, self.runtime, self.data, self.task.name, self.setup.channels_last,
+                               self.generator)
+        self.train_batches, self.test_batches = batches.train, batches.test
+        self.val_batches, self.tta_views = batches.val, batches.tta_views
 
     # ---- training ----------------------------------------------------------------------
     def _warmup_steps(self) -> int:
@@ -425,7 +271,7 @@ class Trainer:
                        examples_per_sec=row.pop("examples") / max(train_seconds, 1e-9))
             self.epoch += 1
             self.history.append(row)
-            self.runtime.log(self._format_row(row))
+            self.runtime.log(format_epoch(row))
             self._save(evaluation)
         if evaluation is None:
             evaluation = self.evaluate(tta=self.config.tta and self.epoch == self.config.epochs)
@@ -435,100 +281,6 @@ class Trainer:
                                                  if self.task.name == "segmentation" else {}),
                 "seconds": sum(r["seconds"] for r in self.history), "evaluation": evaluation}
 
-    @staticmethod
-    def _format_row(row: dict) -> str:
-        def part(prefix, label):
-            if f"{prefix}_acc" not in row:
-                return ""
-            miou = f" miou {row[f'{prefix}_miou']:.4f}" if f"{prefix}_miou" in row else ""
-            return f"  {label} {row[f'{prefix}_loss']:.4f}/{row[f'{prefix}_acc']:.4f}{miou}"
-
-        return (f"epoch {row['epoch']:3d}  train {row['train_loss']:.4f}/{row['train_acc']:.4f}{part('val', 'val')}"
-                f"{part('test', 'test')}{part('tta_test', 'tta')}  lr {row['lr']:.4g}  "
-                f"{row['examples_per_sec']:,.0f} ex/s  {row['seconds']:.1f}s")
-
-    # ---- persistence -------------------------------------------------------------------
-    def state(self) -> dict:
-        """Everything a checkpoint holds. Under DDP every process must call it (the random states of
-        all ranks are gathered so that a resumed run continues each rank's stream)."""
-        rng_ranks = distributed.gather(torch.get_rng_state())
-        # `state_dict` holds the weights that were evaluated (so `convzoo eval` reproduces the run's
-        # accuracy); with EMA on, the optimised weights that resume needs are `train_state_dict`.
-        extra = {"train_state_dict": _cpu_state(self.model)} if self.ema is not None else {}
-        if self.scaler is not None:
-            extra["grad_scaler"] = self.scaler.state_dict()
-        return {
-            "model": self.model.convzoo_spec, "task": self.task.name,
-            "state_dict": _cpu_state(self.eval_model), **extra,
-            "config": self.config.to_dict(),
-            "data": self.data.describe(),
-            "setup": dataclasses.asdict(self.setup),
-            "epoch": self.epoch, "step": self.step, "history": self.history,
-            "optimizer": self.optimizer.state_dict(),
-            "rng": {"torch": rng_ranks[0], "torch_ranks": rng_ranks, "data": self.generator.get_state()},
-        }
-
-    def _save(self, evaluation) -> None:
-        state = self.state()
-        if not self.runtime.is_main:
-            return
-        save_checkpoint(self.run_dir / CHECKPOINT_NAME, state)
-        write_text(self.run_dir / "metrics.jsonl", "".join(_json_line(r) for r in self.history))
-        write_json(self.run_dir / "eval.json", {"epoch": self.epoch, **evaluation.to_dict(self.classes)})
-        plot_curves({self.model_name: self.history}, self.run_dir / "curves.png")
-
-    @classmethod
-    def resume(cls, run: str | Path, epochs: int | None = None, model: nn.Module | None = None,
-               data: DataBundle | None = None, **overrides) -> Trainer:
-        """Continue the run saved in `run` (a run directory or checkpoint file). A run of a custom
-        model needs that model again (`model=`), built as it was; `overrides` may set the config
-        fields a resumed run may change (TrainConfig's `resume` fields)."""
-        payload = load_checkpoint(run)
-        if "optimizer" not in payload or "config" not in payload:
-            raise ConvzooError(f"{run} holds weights only (an export or pretrained model) and cannot be "
-                               "resumed; start a new run")
-        if payload["model"].get("custom") and model is None:
-            raise ConvzooError(f"{run} was trained with a custom model ({payload['model']['class']}); resume it "
-                               "from Python with Trainer.resume(run, model=...)")
-        config = TrainConfig.from_dict(payload["config"])
-        config.out = str(Path(run) if Path(run).is_dir() else Path(run).parent)
-        if epochs is not None:
-            if epochs < payload["epoch"]:
-                raise ConvzooError(f"--epochs {epochs} is fewer than the {payload['epoch']} already done")
-            config.epochs = epochs
-        # An `auto` choice is kept: the resumed run continues with the setup it was measured to need.
-        saved = payload.get("setup", {})
-        if config.precision == "auto" and "precision" in saved:
-            config.precision = saved["precision"]
-        if config.channels_last is None and "channels_last" in saved:
-            config.channels_last = saved["channels_last"]
-        config = dataclasses.replace(config, **overrides)  # validated like any config
-        trainer = cls(config, data=data, model=model)
-        trainer.epoch = payload["epoch"]  # a run to continue, not a new one in an occupied directory
-        trainer.prepare()
-        trainer.model.load_state_dict(payload.get("train_state_dict", payload["state_dict"]))
-        if trainer.ema is not None:
-            trainer.ema.model.load_state_dict(payload["state_dict"])
-        trainer.optimizer.load_state_dict(payload["optimizer"])
-        if trainer.scaler is not None and "grad_scaler" in payload:
-            trainer.scaler.load_state_dict(payload["grad_scaler"])
-        trainer.epoch, trainer.step, trainer.history = payload["epoch"], payload["step"], payload["history"]
-        rng = payload["rng"]
-        ranks = rng.get("torch_ranks", [rng["torch"]])
-        if len(ranks) == trainer.runtime.world_size:
-            torch.set_rng_state(ranks[trainer.runtime.rank])
-        else:  # another process count: the data order continues exactly, in-model randomness anew
-            torch.set_rng_state(rng["torch"])
-            if trainer.runtime.rank:
-                torch.manual_seed(config.seed + 1_000_003 * trainer.runtime.rank + trainer.step)
-        trainer.generator.set_state(rng["data"])
-        return trainer
-
-
-def _mirror_views(x: torch.Tensor, *, flip: bool) -> list:
-    """Segmentation TTA: the image and, where it keeps the labels, its mirror image, whose predicted
-    mask is mirrored back before averaging."""
-    return [x, (x.flip(-1), lambda out: out.flip(-1))] if flip else [x]
 
 
 def _metrics(prefix: str, evaluation) -> dict:
@@ -538,9 +290,3 @@ def _metrics(prefix: str, evaluation) -> dict:
     return row
 
 
-def _cpu_state(model: torch.nn.Module) -> dict:
-    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
-
-
-def _json_line(row: dict) -> str:
-    return json.dumps(row) + "\n"

@@ -1,0 +1,57 @@
+"""A run's batches: the shuffled, augmented training batches (this process's share under DDP), the
+evaluation batches, and the test-time views that match what training showed."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from ..data import Augment, BatchLoader, DataBundle
+from ..errors import ConvzooError
+from .config import TrainConfig
+from .metrics import tta_views
+
+
+@dataclass
+class RunBatches:
+    train: BatchLoader
+    test: BatchLoader
+    val: BatchLoader | None
+    tta_views: Callable  # batch -> the views the final TTA evaluation averages
+
+
+def make_batches(config: TrainConfig, runtime, data: DataBundle, task_name: str, channels_last: bool,
+                 generator: torch.Generator) -> RunBatches:
+    train = data.train
+    try:
+        augment = Augment.parse(config.augment, flippable=train.flippable)
+    except ValueError as exc:
+        raise ConvzooError(str(exc)) from None
+    if augment.translate and 2 * augment.translate >= min(train.shape[1:]):
+        raise ConvzooError(f"--augment {config.augment}: a shift of {augment.translate} pixels is not smaller "
+                           f"than half the {train.shape[1]}x{train.shape[2]} image")
+    loader_args = {"device": runtime.device, "channels_last": channels_last, "rank": runtime.rank,
+                   "world_size": runtime.world_size}
+    train_batches = BatchLoader(train, config.batch_size, shuffle=True, augment=augment,
+                                drop_last=len(train) > config.batch_size, generator=generator, **loader_args)
+    eval_size = max(config.batch_size // runtime.world_size, 512 if task_name == "classification" else 64)
+    test = BatchLoader(data.test, eval_size, **loader_args)
+    val = BatchLoader(data.val, eval_size, **loader_args) if data.val else None
+    # TTA shows the views training showed (a view the model never saw costs accuracy); without
+    # augmentation, the mirror image where it keeps the label. A mask is mirrored back.
+    flip = augment.flip or (not augment and train.flippable)
+    if task_name == "segmentation":
+        views = functools.partial(mirror_views, flip=flip)
+    else:
+        views = functools.partial(tta_views, flip=flip, shift=1 if augment.translate else 0,
+                                  fill=test.normalize.shift)
+    return RunBatches(train_batches, test, val, views)
+
+
+def mirror_views(x: torch.Tensor, *, flip: bool) -> list:
+    """Segmentation TTA: the image and, where it keeps the labels, its mirror image, whose predicted
+    mask is mirrored back before averaging."""
+    return [x, (x.flip(-1), lambda out: out.flip(-1))] if flip else [x]

@@ -1,0 +1,80 @@
+"""The model of a run: built from the registry by name (or the user's own module), checked against
+the task's targets, and its precision and memory layout chosen (measured on CPUs, train/tune.py).
+
+`ModelSetup` is a part of `Trainer` (a mixin): it reads the trainer's config, runtime and data.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import math
+
+import torch
+from torch import nn
+
+from ..data import Normalizer
+from ..models import create_model, model_info
+from . import distributed
+from .checkpoint import custom_model_spec
+from .runtime import cpu_has_fast_bf16
+from .tasks import check_fit
+from .tune import Setup, candidate_setups, fastest_setup
+
+
+class ModelSetup:
+    @property
+    def model_name(self) -> str:
+        return self.config.model if self.user_model is None else type(self.user_model).__name__
+
+    def _build_model(self) -> nn.Module:
+        if self.user_model is not None:
+            if not hasattr(self.user_model, "convzoo_spec"):
+                self.user_model.convzoo_spec = custom_model_spec(self.user_model)
+            return self.user_model
+        return self._builder()()
+
+    def _builder(self):
+        """A function that builds a fresh copy of the model (the setup is timed on fresh copies)."""
+        if self.user_model is not None:
+            return functools.partial(copy.deepcopy, self.user_model)
+        channels, height, width = self.data.train.shape
+        return functools.partial(create_model, self.config.model, num_classes=len(self.classes),
+                                 in_channels=channels, input_size=(height, width), **self.model_kwargs)
+
+    @property
+    def model_kwargs(self) -> dict:
+        """The builder options: the config's, over those the registry entry trains with (GoogLeNet's
+        auxiliary classifiers)."""
+        if self.user_model is not None:
+            return {}
+        return {**model_info(self.config.model).train_options, **self.config.model_kwargs}
+
+    def _check_fit(self) -> None:
+        """A forward pass on two training examples: the model's output must fit the task's targets."""
+        train = self.data.train
+        sample = Normalizer(train.mean, train.std)(train.images[:2])
+        was_training = self.model.training
+        with torch.random.fork_rng(devices=[]), torch.inference_mode():
+            outputs = self.model.eval()(sample)
+        self.model.train(was_training)
+        check_fit(self.model_name, outputs, self.data.name, self.task, len(self.classes), tuple(train.labels.shape[1:]))
+
+    def choose_setup(self) -> Setup:
+        """Resolve `auto` precision and layout: measured on CPUs (train/tune.py) by rank 0 and sent to
+        every process, a rule on GPUs."""
+        config, runtime = self.config, self.runtime
+        if runtime.device.type != "cpu":
+            return Setup(runtime.precision, config.channels_last is not False)
+        setups = candidate_setups(config.precision, config.channels_last, cpu_has_fast_bf16())
+        setup = None
+        if runtime.is_main:
+            # The printed architecture is in the key, so a model whose layers change is measured anew.
+            key = {"model": self.model_name,
+                   "architecture": hashlib.sha256(repr(self.model).encode()).hexdigest()[:16]}
+            local_batch = math.ceil(config.batch_size / runtime.world_size)
+            with torch.random.fork_rng(devices=[]):  # measuring must not move the run's random stream
+                setup = fastest_setup(key, self._builder(), self.data.train.shape, len(self.classes), local_batch,
+                                      setups, log=runtime.log, task=self.task)
+        return distributed.broadcast(setup)

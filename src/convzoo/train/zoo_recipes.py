@@ -1,0 +1,186 @@
+"""The zoo's recipes: one per family of `convzoo zoo`, each trainable in <= 15 minutes on 2 CPU cores.
+
+Every row of the zoo table (convzoo.zoo.rows) is trained by `convzoo train --recipe zoo-<row>`.
+Speeds behind the epoch counts were measured with one thread on a loaded 2-core AMD EPYC (AVX2,
+no bf16), a training step of batch 128 at 28x28 (docs/zoo.md), so they are upper bounds.
+
+Common to all: Fashion-MNIST at its own 28x28 (small-input stems, no resizing), fp32, no TTA and
+no EMA, so that the final epoch's test accuracy is exactly what `convzoo eval zoo:NAME` gives.
+"""
+
+from __future__ import annotations
+
+from .recipes import Recipe
+
+_COMMON = {
+    "data": ("fashion-mnist", "the textbook's dataset: 60,000 train, the official 10,000 test images"),
+    "precision": ("fp32", ("this machine's CPU has no bf16 units (AVX2 only); fixed, so `convzoo eval` "
+                           "evaluates exactly as the run did")),
+    "tta": (False, "the card reports the final epoch's plain test accuracy, which `convzoo eval` reproduces"),
+    "ema": (0.0, "off: the evaluated weights are the trained ones"),
+}
+
+_SGD = {
+    "optimizer": ("sgd", "SGD with Nesterov momentum: the standard for nets with batch norm"),
+    "nesterov": (True, "look-ahead momentum, steadier at a high peak lr"),
+    "weight_decay": (5e-4, "the usual for SGD on small nets; conv and linear weights only"),
+    "schedule": ("onecycle", "warm up for 30% of the run, then anneal to ~0: short runs earn most at the low-lr end"),
+    "batch_size": (128, "more steps per epoch than 256 at nearly the same examples/s on 2 cores"),
+    "label_smoothing": (0.1, "softer targets against overconfidence on shirt / T-shirt / pullover / coat"),
+}
+
+_ADAM = {
+    "optimizer": ("adamw", ("AdamW: per-weight step sizes get a sigmoid net without batch norm moving, where "
+                            "SGD stalls on its flat start (d2l needs lr 0.9 and 10 epochs for 0.789)")),
+    "weight_decay": (1e-4, "decoupled, light: these nets are small and barely overfit in the epochs run"),
+    "schedule": ("onecycle", "warm up for 30% of the run, then anneal to ~0"),
+    "batch_size": (128, "more steps per epoch than 256 at nearly the same examples/s on 2 cores"),
+}
+
+
+def _zoo(name: str, summary: str, model: str, why: str, kwargs: dict | None = None, **settings) -> Recipe:
+    body = {**_COMMON, "model": (model, why)}
+    if kwargs:
+        body["model_kwargs"] = (kwargs, "the row's options: " + ", ".join(f"{k}={v}" for k, v in kwargs.items()))
+    return Recipe(f"zoo-{name}", summary, {**body, **settings})
+
+
+ZOO_RECIPES: dict[str, Recipe] = {r.name: r for r in (
+    _zoo("lenet", "zoo: d2l's LeNet (sigmoid, average pooling) past the textbook's 0.789", "lenet",
+         "d2l's LeNet-5: 6 and 16 5x5 convs, sigmoid, average pooling, dense 120-84-10 (61,706 parameters)",
+         **_ADAM,
+         lr=(3e-3, "AdamW's usual peak for a small net; higher diverges in the warm-up with sigmoids"),
+         epochs=(10, "the textbook's 10 epochs; one epoch took 16 s at one thread under load (3,700 ex/s)"),
+         augment=("none", "the net is too small to overfit Fashion-MNIST in 10 epochs")),
+    _zoo("mlp", "zoo: the one-hidden-layer MLP (784-256-10)", "mlp",
+         "the d2l MLP: one hidden layer of 256 ReLUs (203,530 parameters), the no-convolution baseline",
+         **_ADAM,
+         lr=(1e-3, "AdamW's default peak; an MLP on pixels is happy with it"),
+         epochs=(20, "cheap (3 s an epoch at one thread under load) and still improving at 10"),
+         augment=("flip", "mirror images: an MLP has no built-in invariance, and it starts overfitting by epoch 10"),
+         label_smoothing=(0.1, "softer targets against overconfidence on the look-alike classes")),
+    _zoo("lenet-bn", "zoo: d2l's batch-normed LeNet (sigmoid) past the textbook's ~0.85", "lenet_bn",
+         "d2l's LeNet with BN after every conv and hidden dense layer, biases kept (62,158 parameters)",
+         **_SGD,
+         lr=(0.2, "BN lets the sigmoid net take a high peak (d2l: 1.0 with plain SGD)"),
+         epochs=(6, "6 epochs fit 3 minutes (27 s an epoch at one thread under load, 2,250 ex/s)"),
+         augment=("flip", "mirror images: free extra data for a 6-epoch run")),
+    _zoo("lenet-1998", "zoo: LeCun et al.'s LeNet-5 (scaled tanh, partial C3, RBF output) on 28x28", "lenet5_1998",
+         ("the 1998 paper's LeNet-5 (60,000 parameters): its 32x32 input is reached by its small-input "
+          "padding of the 28x28 images"),
+         **_SGD,
+         lr=(0.05, "the RBF output layer's distances grow fast: a peak well below the BN nets' 0.2"),
+         epochs=(8, ("8 epochs: about 8 minutes estimated on 2 idle cores (its RBF and partial-connection "
+                     "layers run as many small ops: 190-420 ex/s at one thread under load)")),
+         augment=("flip", "mirror images: free extra data")),
+    _zoo("alexnet", "zoo: AlexNet narrowed (24-64-96-96-64 convs, 512-wide dense layers), small stem", "alexnet",
+         "AlexNet's layout with the small-input stem (3x3 stride-1 first conv below 67 pixels)",
+         {"widths": (24, 64, 96, 96, 64), "hidden": 512, "batch_norm": True},
+         **_SGD,
+         lr=(0.1, "SGD's usual peak with BN at batch 128"),
+         epochs=(6, "14.0 M multiply-adds an image: 6 epochs are about 84 M MAC-epochs, ~10 minutes on 2 cores"),
+         augment=("crop+flip", "shifts of up to 2 pixels and flips: a 630 K-parameter net overfits without them")),
+    _zoo("vgg-a", "zoo: VGG-A (vgg11) with BN at a quarter of the widths (d2l's narrow VGG), small stem", "vgg11_bn",
+         "VGG configuration A with BN after every conv (the paper has none; BN lets a short run converge)",
+         {"width": 0.25, "hidden": 512},
+         **_SGD,
+         lr=(0.1, "SGD's usual peak with BN at batch 128"),
+         epochs=(12, "6.3 M multiply-adds an image: 12 epochs are about 76 M MAC-epochs, ~9 minutes on 2 cores"),
+         augment=("crop+flip", "shifts and flips keep 12 epochs from overfitting")),
+    _zoo("vgg-d", "zoo: VGG-D (vgg16) with BN at a quarter of the widths, small stem", "vgg16_bn",
+         "VGG configuration D with BN after every conv (not in the paper)",
+         {"width": 0.25, "hidden": 512},
+         **_SGD,
+         lr=(0.1, "SGD's usual peak with BN at batch 128"),
+         epochs=(7, "13.2 M multiply-adds an image: 7 epochs are about 92 M MAC-epochs, ~11 minutes on 2 cores"),
+         augment=("crop+flip", "shifts and flips")),
+    _zoo("nin", "zoo: NiN with BN, small stem, on 20,000 training images (its full width costs 184 M MACs)", "nin",
+         "d2l's NiN with BN after every conv (not in the paper) and the small-input first block",
+         {"batch_norm": True},
+         **_SGD,
+         lr=(0.1, "SGD's usual peak with BN at batch 128"),
+         epochs=(2, ("NiN has no width option and costs 184 M multiply-adds an image at 28x28: 2 epochs of "
+                     "20,000 images are ~123 M MAC-epochs, ~15 minutes on 2 cores")),
+         train_size=(20000, "a third of the training set: all that 15 minutes allow at full width"),
+         augment=("flip", "mirror images")),
+    _zoo("googlenet", "zoo: GoogLeNet with BN and both auxiliary heads, small stem (cannot reach 0.883 in 15 min)",
+         "googlenet", ("GoogLeNet with its two auxiliary classifiers (loss weight 0.3) and BN; the small stem "
+                       "keeps 28x28 maps up to inception 3a: 1.19 G multiply-adds an image"),
+         {"aux_logits": True, "bn": True},
+         **_SGD,
+         lr=(0.1, "SGD's usual peak with BN at batch 128"),
+         epochs=(2, ("1.19 G multiply-adds an image: 2 epochs of 5,000 images are ~12 G MAC-epochs, over "
+                     "15 minutes on 2 cores; the target 0.883 is out of reach at this budget")),
+         train_size=(5000, "a twelfth of the training set: what the budget allows, stated in the row"),
+         augment=("flip", "mirror images")),
+    _zoo("resnet18", "zoo: ResNet-18 with the small stem at a quarter of the widths (16-32-64-128)", "resnet18",
+         "ResNet-18's basic blocks (2,2,2,2) with the small-input stem (3x3 stride-1, no max pool)",
+         {"widths": (16, 32, 64, 128)},
+         **_SGD,
+         lr=(0.1, "SGD's usual peak with BN at batch 128"),
+         epochs=(4, "28.6 M multiply-adds an image: 4 epochs are about 114 M MAC-epochs, ~14 minutes on 2 cores"),
+         augment=("crop+flip", "shifts and flips")),
+    _zoo("resnet20", "zoo: the paper's CIFAR ResNet-20 (16-32-64 channels, option A shortcuts)", "resnet20",
+         "He et al.'s CIFAR-10 network as published (0.27 M parameters), on one grey channel",
+         **_SGD,
+         lr=(0.1, "the paper's lr at batch 128"),
+         epochs=(4, "30.8 M multiply-adds an image: 4 epochs are about 123 M MAC-epochs, ~15 minutes on 2 cores"),
+         augment=("crop+flip", "the paper's CIFAR augmentation: shifts and flips")),
+    _zoo("resnet56", "zoo: the paper's CIFAR ResNet-56 (one epoch: it costs 96 M MACs an image)", "resnet56",
+         "He et al.'s CIFAR-10 network as published (0.85 M parameters), on one grey channel",
+         **_SGD,
+         lr=(0.1, "the paper's lr at batch 128"),
+         epochs=(1, "95.8 M multiply-adds an image: one epoch is ~12 minutes on 2 cores"),
+         augment=("flip", "mirror images (shifts slow a one-epoch run)")),
+    _zoo("resnext", "zoo: a small ResNeXt (3 stages of 2 bottlenecks, 16 groups of 4 channels)", "resnext50_32x4d",
+         "ResNeXt's grouped bottlenecks (cardinality 16, width 4) in three stages of 2, small stem",
+         {"depths": (2, 2, 2), "widths": (16, 32, 64), "groups": 16, "base_width": 4},
+         **_SGD,
+         lr=(0.1, "SGD's usual peak with BN at batch 128"),
+         epochs=(6, ("15.4 M multiply-adds an image: 6 epochs are about 92 M MAC-epochs, ~11 minutes on 2 "
+                     "cores (grouped convs run below the dense rate)")),
+         augment=("crop+flip", "shifts and flips")),
+    _zoo("se-resnet", "zoo: SE-ResNet-20-like (basic blocks 3,3,3 at 16-32-64 with SE gates)", "se_resnet50",
+         "SENet's squeeze-and-excitation gates (reduction 16) on basic blocks in three stages of 3, small stem",
+         {"block": "basic", "depths": (3, 3, 3), "widths": (16, 32, 64)},
+         **_SGD,
+         lr=(0.1, "SGD's usual peak with BN at batch 128"),
+         epochs=(4, "31.0 M multiply-adds an image: 4 epochs are about 124 M MAC-epochs, ~15 minutes on 2 cores"),
+         augment=("crop+flip", "shifts and flips")),
+    _zoo("wide-resnet", "zoo: a small Wide ResNet (wide bottlenecks, 3 stages of 1, small stem)", "wide_resnet50_2",
+         "Wide ResNet-50-2's bottlenecks (twice the inner width) in three stages of one block at 16-32-64",
+         {"depths": (1, 1, 1), "widths": (16, 32, 64)},
+         **_SGD,
+         lr=(0.1, "SGD's usual peak with BN at batch 128"),
+         epochs=(3, "37.4 M multiply-adds an image: 3 epochs are about 112 M MAC-epochs, ~14 minutes on 2 cores"),
+         augment=("crop+flip", "shifts and flips")),
+    _zoo("densenet-bc", "zoo: DenseNet-BC (k=12) with 3 blocks of 4 bottleneck layers, small stem", "densenet_bc_100_12",
+         "the paper's CIFAR DenseNet-BC (growth 12, compression 0.5) at a third of its depth (blocks 4,4,4)",
+         {"blocks": (4, 4, 4)},
+         **_SGD,
+         lr=(0.1, "SGD's usual peak with BN at batch 128"),
+         epochs=(3, ("33.1 M multiply-adds an image: 3 epochs are about 99 M MAC-epochs, ~13 minutes on 2 "
+                     "cores (concatenations cost beyond the MACs)")),
+         augment=("crop+flip", "shifts and flips")),
+    _zoo("shufflenet-v1", "zoo: ShuffleNet v1 (g=3, 1x) with the small stem", "shufflenet_v1_g3",
+         "ShuffleNet v1 with 3 groups at the paper's 1x width; small stem (3x3 stride-1, no max pool)",
+         **_SGD,
+         lr=(0.1, "SGD's usual peak with BN at batch 128"),
+         epochs=(2, ("34.2 M multiply-adds an image, and depthwise convs run far below the dense rate on a "
+                     "CPU: 2 epochs, ~15 minutes on 2 cores")),
+         augment=("flip", "mirror images")),
+    _zoo("shufflenet-v2", "zoo: ShuffleNet v2 0.5x with the small stem", "shufflenet_v2_x0_5",
+         "ShuffleNet v2 at the paper's 0.5x width; small stem (3x3 stride-1, no max pool)",
+         **_SGD,
+         lr=(0.1, "SGD's usual peak with BN at batch 128"),
+         epochs=(6, ("9.0 M multiply-adds an image, depthwise convs below the dense rate: 6 epochs, ~13 "
+                     "minutes on 2 cores")),
+         augment=("crop+flip", "shifts and flips")),
+    _zoo("fastnet", "zoo: convzoo's fastnet, the accurate recipe in fp32 without TTA", "fastnet",
+         "convzoo's residual net for 28x28 (116,602 parameters, 9.1 M multiply-adds)",
+         **_SGD,
+         lr=(0.15, "the fast and accurate recipes' peak for batch 128"),
+         epochs=(12, ("the accurate recipe's 12 epochs (0.934-0.935 with TTA and bf16 on an AVX512-BF16 "
+                      "machine in 3.5 min); fp32 here, ~12 minutes on 2 cores")),
+         augment=("crop+flip", "shifts of up to 2 pixels and flips")),
+)}
