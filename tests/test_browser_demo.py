@@ -130,12 +130,15 @@ def test_fashion_mode_reads_an_upload(page, tmp_path):
     path = tmp_path / "garment.png"
     picture.save(path)
     expected = Predictor("fashion").predict_files([path], top_k=1)[0]["top"][0]["class"]
-    page.find_element("css selector", '#modes [data-mode="fashion"]').click()
+    from selenium.webdriver.support.select import Select
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(page, WAIT).until(lambda d: "Upload" in d.find_element("id", "input-title").text)
+    Select(page.find_element("id", "model")).select_by_value("fashion")
+    WebDriverWait(page, WAIT).until(lambda d: "Upload" in d.find_element("id", "input-title").text and
+                                    d.find_element("tag name", "body").get_attribute("data-ready") == "true")
     page.find_element("id", "upload").send_keys(str(path))
     assert shown_answer(page) == expected == test.classes[int(test.labels[0])]
     assert page.find_element("css selector", "#bars li.best .name").text == expected  # fashion's own classes
     page.save_screenshot(str(Path(tempfile.gettempdir()) / "convzoo-demo-fashion.png"))
-    page.find_element("css selector", '#modes [data-mode="digits"]').click()
+    Select(page.find_element("id", "model")).select_by_value("digits")
+    WebDriverWait(page, WAIT).until(lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "true")

@@ -116,7 +116,7 @@ def create_app(checkpoint: str | Path | None = None, runs: str | Path | None = N
     async def graph(model: str | None = None):
         served = await run_in_threadpool(store.get, model)
         layer_graph, _ = await run_in_threadpool(served.graph)
-        return {"model": served.entry.key, **layer_graph.to_dict()}
+        return {**layer_graph.to_dict(), "model": served.entry.key}
 
     @app.get("/api/examples")
     async def examples(model: str | None = None):
