@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convzoo.serve import create_app
 from convzoo.bench.demo import drawing_png
+from convzoo.serve import create_app
 from convzoo.serve.body import MAX_BODY
 from convzoo.serve.server import ServerThread, guarded_protocol
 
@@ -79,10 +79,13 @@ def test_health_and_model_card(client):
     assert client.get("/api/model", params={"model": "fashion"}).json()["classes"][0] == "T-shirt/top"
 
 
-def test_page_is_served_and_self_contained(client):
-    page = client.get("/")
-    assert page.status_code == 200 and "<canvas" in page.text
-    for path in ["/", *re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)]:
+@pytest.mark.parametrize("page_path", ["/", "/learn", "/runs"])
+def test_pages_are_served_and_self_contained(client, page_path):
+    page = client.get(page_path)
+    assert page.status_code == 200 and "<script" in page.text
+    scripts = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+    assert any(s.endswith(".js") for s in scripts) and any(s.endswith(".css") for s in scripts)
+    for path in [page_path, *scripts]:
         text = client.get(path).text
         assert client.get(path).status_code == 200
         assert not re.search(EXTERNAL, text), path

@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import torch
-import torch.fx as fx
-from torch import nn
+from torch import fx, nn
 
 from ..errors import ConvzooError
 from .receptive import GLOBAL, IDENTITY, UNKNOWN, Axis, _Tracer
@@ -88,7 +87,7 @@ def trace(model: nn.Module, label: str = "model") -> tuple[fx.GraphModule, int |
             tracer = _BlockTracer(depth)
             graph = tracer.trace(model)
             return fx.GraphModule(tracer.root, graph), depth
-        except Exception:  # noqa: BLE001 - data-dependent control flow: trace coarser
+        except Exception:  # noqa: BLE001, S112 - data-dependent control flow: trace coarser
             continue
     raise ConvzooError(f"{label}: its forward pass cannot be traced into a graph")
 
@@ -253,7 +252,7 @@ def unit_box(field, y: int, x: int, height: int, width: int) -> dict | None:
         return None
     fy, fx_ = field
     (top, bottom), (left, right) = Axis.interval(fy, y), Axis.interval(fx_, x)
-    clip = lambda v, hi: int(min(max(v, 0), hi - 1))  # noqa: E731
+    clip = lambda v, hi: int(min(max(v, 0), hi - 1))
     return {"top": clip(top, height), "bottom": clip(bottom, height), "left": clip(left, width),
             "right": clip(right, width), "size": [int(fy.rf), int(fx_.rf)],
             "unclipped": [top, bottom, left, right]}

@@ -75,7 +75,7 @@ def segmentation_json(mask: np.ndarray, classes: list[str], model: str) -> dict:
     rgba[..., 3] = np.where(mask > 0, 170, 0)
     counts = np.bincount(mask.ravel(), minlength=len(classes))
     return {"model": model, "task": "segmentation", "classes": classes, "size": list(mask.shape),
-            "overlay_png": _rgba_url(rgba), "colours": ["#%02x%02x%02x" % tuple(c) for c in palette.tolist()],
+            "overlay_png": _rgba_url(rgba), "colours": [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in palette.tolist()],
             "pixels": {classes[i]: int(n) for i, n in enumerate(counts) if n},
             "found": [classes[i] for i, n in enumerate(counts) if n and i]}
 
