@@ -251,3 +251,14 @@ def test_bad_checkpoints_and_runs_fail_at_start_in_one_line(tmp_path, capsys):
     assert main(["demo", "--runs", str(tmp_path / "empty"), "--port", "0"]) == 1
     err = capsys.readouterr().err.strip()
     assert "no runs in it" in err and len(err.splitlines()) == 1
+
+
+def test_the_picker_lists_the_zoos_shipped_models(monkeypatch):
+    import convzoo.zoo
+    from convzoo.serve.models import available_models
+
+    monkeypatch.setattr(convzoo.zoo, "shipped_models",
+                        lambda: [{"name": "googlenet", "ref": "zoo:googlenet", "data": "fashion-mnist"}])
+    entries = available_models()
+    assert [e.key for e in entries] == ["digits", "fashion", "zoo:googlenet"]
+    assert entries[-1].source == "zoo" and entries[-1].ref == "zoo:googlenet"

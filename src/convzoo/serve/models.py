@@ -32,19 +32,10 @@ class ModelEntry:
 
 
 def zoo_models() -> list[ModelEntry]:
-    """The shipped zoo models, when the zoo package lists them (it plugs in here)."""
-    try:
-        from .. import zoo  # noqa: PLC0415 - optional: the zoo lands separately
-    except ImportError:
-        return []
-    listing = getattr(zoo, "list_zoo", None) or getattr(zoo, "available", None)
-    if listing is None:
-        return []
-    entries = []
-    for item in listing():
-        name = item if isinstance(item, str) else getattr(item, "name", None) or item.get("name")
-        entries.append(ModelEntry(f"zoo:{name}", f"zoo: {name}", f"zoo:{name}", "zoo"))
-    return entries
+    """The zoo models whose weights load now (`convzoo.zoo.shipped_models`), as `zoo:NAME`."""
+    from ..zoo import shipped_models
+
+    return [ModelEntry(m["ref"], f"zoo: {m['name']} ({m['data']})", m["ref"], "zoo") for m in shipped_models()]
 
 
 def available_models(checkpoint: str | None = None, runs: str | Path | None = None) -> list[ModelEntry]:
