@@ -103,7 +103,7 @@ def espeak_version() -> str | None:
     if exe is None:
         return None
     try:
-        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     match = re.search(r"text-to-speech:\s*(\S+)", out)
