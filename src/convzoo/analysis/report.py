@@ -127,6 +127,8 @@ def build_report(run: str, path: str | Path | None = None) -> Path:
         per_class_header = ["class", "pixel accuracy", "IoU"]
     sections = [
         ("Run", _table(["", ""], overview)),
+        *([("Model card", _table(["", ""], [[k, v] for k, v in payload["card"].items()]))]
+          if payload.get("card") else []),  # a zoo model (zoo:NAME): what was measured, how
         ("Configuration", _table(["setting", "value"], [[k, v] for k, v in config.items()])),
         ("Metrics per epoch", _table(metric_keys, [[r.get(k, "") for k in metric_keys] for r in history])),
         ("Curves", _figure(uris["curves"], "loss and accuracy curves")),

@@ -60,7 +60,8 @@ def parse_input(text: str | None, default: tuple[int, int, int]) -> tuple[int, i
 def is_model_name(ref: str) -> bool:
     """A registry name (or an unknown name that looks like one) rather than a checkpoint."""
     path = Path(ref)
-    looks_like_checkpoint = path.exists() or ref in PRETRAINED or path.suffix == ".pt" or "/" in ref
+    looks_like_checkpoint = (path.exists() or ref in PRETRAINED or path.suffix == ".pt" or "/" in ref
+                             or ref.startswith("zoo:"))
     return ref in list_models() or not looks_like_checkpoint
 
 

@@ -14,7 +14,7 @@ import sys
 
 from ..errors import ConvzooError
 
-COMMAND_MODULES = ["data", "models", "train", "eval", "predict", "bench", "kernels", "inspect", "show", "report", "demo", "export", "study", "baseline", "search", "compare", "segment", "style"]
+COMMAND_MODULES = ["data", "models", "train", "eval", "predict", "bench", "kernels", "inspect", "show", "report", "demo", "export", "study", "baseline", "search", "compare", "segment", "style", "zoo"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -1,0 +1,70 @@
+"""`convzoo zoo`: the zoo table (every family on Fashion-MNIST, from its model card); `--train ROW`
+trains a row by its recipe and publishes it; `--fetch NAME` downloads a large model's weights."""
+
+from __future__ import annotations
+
+import json
+
+from . import argtypes
+
+
+def register(sub) -> None:
+    from ..zoo.rows import ROWS
+
+    p = sub.add_parser("zoo", help="the zoo table: every family trained on Fashion-MNIST by a recipe",
+                       description="Print the zoo table: each row's model, parameters, MACs, final-epoch test "
+                                   "accuracy (mean ± sd over seeds, read from its model card), the textbook's "
+                                   "figure, training time and recipe. Load a row's weights anywhere a checkpoint "
+                                   "is accepted as zoo:NAME (docs/zoo.md).")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--train", metavar="ROW", choices=list(ROWS),
+                      help="train ROW by its recipe (seeds already trained are kept) and publish its weights, "
+                           f"card and log; rows: {', '.join(ROWS)}")
+    what.add_argument("--fetch", metavar="NAME", help="download NAME's weights (too large to ship) into the cache, "
+                                                      "checked by SHA-256; $CONVZOO_ZOO_URL sets where from")
+    p.add_argument("--seeds", type=argtypes.integer(1, 10), metavar="K",
+                   help="with --train: seeds 0..K-1 (default: the row's, 3 or 1)")
+    p.add_argument("--threads", type=argtypes.integer(1, 64), default=1, help="with --train: CPU threads (default 1)")
+    p.add_argument("--runs", default="runs/zoo", metavar="DIR", help="with --train: where the seed runs go")
+    p.add_argument("--json", action="store_true", help="print the table (or the card, or the fetched file) as JSON")
+    p.set_defaults(func=run_zoo)
+
+
+def run_zoo(args) -> int:
+    from ..errors import ConvzooError
+
+    if (args.seeds is not None or args.threads != 1 or args.runs != "runs/zoo") and not args.train:
+        raise ConvzooError("--seeds, --threads and --runs go with --train ROW")
+    if args.train:
+        return _train(args)
+    if args.fetch:
+        return _fetch(args)
+    from ..zoo.table import format_table, zoo_table
+
+    rows = zoo_table()
+    print(json.dumps(rows) if args.json else format_table(rows))
+    return 0
+
+
+def _train(args) -> int:
+    from pathlib import Path
+
+    from ..zoo.publish import train_row
+    from ..zoo.table import format_accuracy
+
+    card = train_row(args.train, args.seeds, Path(args.runs), args.threads)
+    if args.json:
+        print(json.dumps(card["card"]))
+        return 0
+    c = card["card"]
+    where = "in the package" if c["weights"]["shipped"] else "in runs/zoo/publish (listed in the manifest)"
+    print(f"zoo:{c['name']}: {format_accuracy(c['accuracy'])}; weights {where}, card {c['name']}.json/.md")
+    return 0
+
+
+def _fetch(args) -> int:
+    from ..zoo.store import fetch
+
+    path = fetch(args.fetch, progress=not args.json)
+    print(json.dumps({"name": args.fetch, "path": str(path)}) if args.json else f"zoo:{args.fetch} is at {path}")
+    return 0
