@@ -257,7 +257,7 @@ def test_the_setup_timing_says_what_it_does_and_stops_at_its_limit(monkeypatch, 
     from convzoo.train.tune import candidate_setups, fastest_setup, time_setups
 
     monkeypatch.setattr(tune, "cache_root", lambda: tmp_path)
-    monkeypatch.setattr(tune, "_seconds", lambda step, n: 20.0 * n)  # every warm-up step "takes" 20 s
+    monkeypatch.setattr(tune, "seconds_of", lambda step, calls=1: 20.0 * calls)  # every warm-up step "takes" 20 s
     monkeypatch.setattr(tune, "_step_fn", lambda *a: None)
     setups = candidate_setups("auto", None, True)
     times = time_setups(lambda: None, (1, 28, 28), 10, 8, setups, limit_s=30)

@@ -11,8 +11,9 @@ import pytest
 import torch
 from helpers import run_cli
 
-from convzoo.bench import PausableClock, TextbookLoop, TextbookRecipe, race
-from convzoo.bench.race import Point, first_crossing
+from convzoo.bench.race import Point, first_crossing, race
+from convzoo.bench.textbook import TextbookLoop, TextbookRecipe
+from convzoo.bench.timing import PausableClock
 from convzoo.cli.bench_race import report
 from convzoo.data import Normalizer, load_dataset
 from convzoo.train import Trainer

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -61,3 +63,10 @@ def test_bench_reference_quick(capsys):
     out = capsys.readouterr().out
     for needle in ("numpy", "torch", "loop", "peak RSS"):
         assert needle in out
+    assert main(["bench", "reference", "--quick", "--repeats", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["repeats"] == 2 and list(result["layers"]) == ["tiny"]
+    assert [(r["layer"], r["pass_name"]) for r in result["rows"]] == [("tiny", "forward"), ("tiny", "backward")]
+    for row in result["rows"]:
+        assert all(row[k] > 0 for k in ("numpy_ms", "torch_ms", "loop_ms"))
+        assert row["numpy_over_torch"] == pytest.approx(row["numpy_ms"] / row["torch_ms"])

@@ -9,14 +9,15 @@ import json
 import pytest
 import torch
 
-from convzoo.analysis.bench import machine, peak_cache_path, percentile, table
+from convzoo.bench.peak import peak_cache_path
+from convzoo.bench.timing import machine, percentile, table
 from convzoo.cli import main
 from convzoo.errors import ConvzooError
 from convzoo.models import create_model, model_info
 from convzoo.train import TrainConfig, Trainer, tune
 from convzoo.train.metrics import evaluate_plain_and_tta, predict_logits, shift_images, tta_views
-from convzoo.train.recipes import RECIPES
 from convzoo.train.optim import WeightEMA
+from convzoo.train.recipes import RECIPES
 
 TINY_FASTNET = {"widths": [4, 8, 8]}
 

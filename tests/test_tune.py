@@ -8,9 +8,10 @@ import json
 import pytest
 import torch
 
+from convzoo.bench import timing
 from convzoo.models import create_model
 from convzoo.train import TrainConfig, Trainer, tune
-from convzoo.train import trainer as trainer_module
+from convzoo.train import modelsetup
 from convzoo.train.tune import Setup, candidate_setups, fastest_setup, time_setups
 
 
@@ -38,7 +39,12 @@ def test_time_setups_measures_every_candidate():
 @pytest.mark.parametrize("budget_s, timed_calls_per_setup", [(1e-9, 1), (60.0, 3)])
 def test_a_model_slower_than_the_budget_gets_one_timed_round(monkeypatch, budget_s, timed_calls_per_setup):
     calls = []
-    monkeypatch.setattr(tune, "_seconds", lambda step, n: calls.append(n) or 0.01 * n)
+    def fake_seconds(step, calls_=1):
+        calls.append(calls_)
+        return 0.01 * calls_
+
+    monkeypatch.setattr(tune, "seconds_of", fake_seconds)  # the warm-ups
+    monkeypatch.setattr(timing, "seconds_of", fake_seconds)  # the alternating rounds
     setups = candidate_setups("fp32", None, False)
     time_setups(_build, (1, 28, 28), 10, 4, setups, budget_s=budget_s, rounds=3)
     assert len(calls) == len(setups) * (1 + timed_calls_per_setup)  # one warm-up each, then the rounds
@@ -107,6 +113,6 @@ def test_resume_keeps_the_setup_the_run_was_measured_to_need(tmp_path, tiny_data
     def another(key, build, shape, classes, batch, setups, log, task):
         return next((s for s in setups if s != chosen), setups[0])
 
-    monkeypatch.setattr(trainer_module, "fastest_setup", another)
+    monkeypatch.setattr(modelsetup, "fastest_setup", another)
     resumed = Trainer.resume(tmp_path / "run")
     assert resumed.setup == chosen and resumed.config.channels_last == chosen.channels_last

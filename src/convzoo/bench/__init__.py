@@ -1,12 +1,9 @@
-"""Timing: the textbook loop that convzoo is measured against, a clock that pauses, and the race.
+"""Benchmarks, all measured through one timing core (timing.py: alternating rounds, medians, peak
+RSS, the machine's description, the text table): the training step against the textbook loop
+(train.py), inference latency and throughput (infer.py), the data pipeline (data.py), the machine's
+matmul peak (peak.py), NumPy's reference conv against torch's (reference.py), the demo's answer time
+(demo.py), and the race to the textbook's accuracy (race.py, textbook.py).
 
-`convzoo bench race` (race.py) trains the textbook recipe and a convzoo recipe one after the other
-in one process and logs test accuracy against wall clock for each. The other benchmarks' measuring
-code is in convzoo.analysis.bench for now; it is planned to move here.
+Nothing is imported here eagerly: `convzoo.bench.timing` stays importable from any layer (the
+Trainer's setup choice uses it) without pulling in the benchmarks, which import the Trainer.
 """
-
-from .race import RaceResult, Side, race
-from .textbook import D2L_LENET, TextbookLoop, TextbookRecipe
-from .timing import PausableClock
-
-__all__ = ["D2L_LENET", "PausableClock", "RaceResult", "Side", "TextbookLoop", "TextbookRecipe", "race"]

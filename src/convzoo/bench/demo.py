@@ -21,8 +21,8 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
-from ..analysis.bench import LatencyPercentiles
 from ..errors import ConvzooError
+from .timing import LatencyPercentiles
 
 READY_TIMEOUT = 120  # seconds for the server to import torch and load its models
 

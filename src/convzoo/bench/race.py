@@ -37,9 +37,8 @@ from ..data.sampling import balanced_subset
 from ..errors import ConvzooError, unknown_name
 from ..train import Trainer
 from ..train.recipes import RECIPES
-from ..train.runtime import machine
 from .textbook import D2L_LENET, EVAL_BATCH, TextbookLoop, TextbookRecipe
-from .timing import PausableClock
+from .timing import PausableClock, machine
 
 POINTS_PER_EPOCH = 10  # the default logging interval: about this many points per epoch of each side
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")

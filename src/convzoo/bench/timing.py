@@ -1,10 +1,95 @@
-"""Timing helpers shared by the benchmarks."""
+"""The one timing core: every benchmark, the Trainer's setup choice (train/tune.py) and the demo's
+benchmark measure through it.
+
+Comparisons are measured side by side in one process, in alternating rounds, and reported as
+medians: these machines are shared, so a ratio is meaningful where an absolute time from another
+run would not be (DESIGN.md). This module imports nothing from convzoo, so any layer may use it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import platform
+import resource
+import statistics
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+
+
+def seconds_of(fn: Callable[[], object], calls: int = 1) -> float:
+    """Wall-clock seconds of `calls` calls of `fn`."""
+    started = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return time.perf_counter() - started
+
+
+def alternating_medians(fns: dict[str, Callable[[], object]], rounds: int, calls: int = 1,
+                        warmup: bool = True) -> dict[str, float]:
+    """Median seconds per call of each function, over `rounds` rounds in which every function runs
+    `calls` times in turn (after one warm-up call each: kernel selection, first allocations).
+    Alternating spreads the machine's slow moments over all of them alike."""
+    if warmup:
+        for fn in fns.values():
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(max(rounds, 1)):
+        for name, fn in fns.items():
+            samples[name].append(seconds_of(fn, calls) / calls)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation between order statistics."""
+    ordered = sorted(samples)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+class LatencyPercentiles:
+    """p50 and p99 of a result's `latency_ms` samples (shared by the benchmark result types)."""
+
+    latency_ms: list[float]
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.latency_ms, 50)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latency_ms, 99)
+
+
+def machine() -> dict:
+    """What a measurement depends on: CPU, threads, torch."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"cpu": cpu, "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """One line per row; columns of numbers right-aligned, columns of words left-aligned."""
+    columns = list(zip(header, *rows))
+    widths = [max(len(c) for c in column) for column in columns]
+    numeric = [all(c[:1].isdigit() for c in column[1:]) and len(column) > 1 for column in columns]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
+
+    return "\n".join([line(header), *(line(r) for r in rows)])
 
 
 class PausableClock:

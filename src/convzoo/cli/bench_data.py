@@ -36,7 +36,8 @@ def register(bench_sub) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.bench import bench_data, machine, peak_rss_mib, table
+    from ..bench.data import bench_data
+    from ..bench.timing import machine, peak_rss_mib, table
     from ..errors import ConvzooError
 
     bundle = load_bench_data(args)

@@ -21,8 +21,8 @@ def register(bench_sub) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.bench import machine, table
     from ..bench.demo import bench_demo
+    from ..bench.timing import machine, table
 
     result = bench_demo(args.checkpoint, args.model, args.requests, args.warmup)
     ms = sorted(result.latency_ms)

@@ -24,7 +24,8 @@ def register(bench_sub) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.bench import bench_infer, machine, peak_rss_mib, table
+    from ..bench.infer import bench_infer
+    from ..bench.timing import machine, peak_rss_mib, table
     from ..models import create_model, model_info
 
     info = model_info(args.model)

@@ -19,7 +19,8 @@ def register(bench_sub) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.bench import machine_peak, peak_cache_path, peak_rss_mib, table
+    from ..bench.peak import machine_peak, peak_cache_path
+    from ..bench.timing import peak_rss_mib, table
 
     peak, _ = machine_peak(refresh=True, size=args.size, repeats=args.repeats)
     if args.json:

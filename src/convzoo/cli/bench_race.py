@@ -34,7 +34,7 @@ def register(bench_sub) -> None:
 
 
 def run(args) -> int:
-    from ..bench import race
+    from ..bench.race import race
 
     result = race(args.data, args.data_dir, recipe=args.recipe, epochs=args.epochs, eval_every=args.eval_every,
                   slice_size=args.slice, seed=args.seed, threads=args.threads or 0, figure=args.output)
@@ -47,7 +47,7 @@ def run(args) -> int:
 
 def report(result) -> str:
     """The race as a few lines: a row per side, the crossing, the ratio, the figure, the machine."""
-    from ..analysis.bench import table
+    from ..bench.timing import table
 
     title = (f"bench race on {result.data}: the textbook vs convzoo recipe {result.recipe}; accuracy on a "
              f"{result.slice_size:,}-image class-balanced test slice, each clock paused while evaluating; "

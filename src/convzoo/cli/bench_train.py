@@ -32,7 +32,9 @@ def register(bench_sub) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.bench import bench_train, machine, machine_peak, peak_rss_mib, table
+    from ..bench.peak import machine_peak
+    from ..bench.timing import machine, peak_rss_mib, table
+    from ..bench.train import bench_train
     from ..errors import ConvzooError
     from ..models import model_info
 

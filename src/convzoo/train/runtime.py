@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import platform
 import random
 import sys
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..bench.timing import machine  # noqa: F401  (where the setup cache and the zoo cards read it)
 from ..errors import ConvzooError
 
 
@@ -30,17 +30,6 @@ def cpu_has_fast_bf16() -> bool:
     except OSError:
         return False
     return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-def machine() -> dict:
-    """What a measurement depends on: CPU, threads, torch."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {"cpu": cpu, "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
 DEVICES = ("auto", "cpu", "cuda")

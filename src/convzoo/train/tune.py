@@ -14,7 +14,6 @@ a resumed run continues with the same setup.
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -22,8 +21,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ..atomic import write_json
+from ..bench.timing import alternating_medians, machine, seconds_of
 from ..data import cache_root
-from .runtime import machine
 from .tasks import CLASSIFICATION, Task
 
 TUNE_CACHE = "tune.json"
@@ -65,17 +64,14 @@ def time_setups(build: Callable[[], torch.nn.Module], input_shape: tuple[int, in
     y = torch.randint(0, num_classes, (batch_size, *input_shape[1:]) if task.name == "segmentation" else (batch_size,))
     for setup in setups:
         steps[setup] = _step_fn(build(), x, y, setup, task)
-        first[setup] = _seconds(steps[setup], 1)
+        first[setup] = seconds_of(steps[setup])
         if sum(first.values()) > limit_s:
             return {s: seconds * 1e3 for s, seconds in first.items()}
     warmup = sum(first.values())
     rounds = rounds if warmup <= budget_s else 1
     per_round = min(max_steps, max(1, round(budget_s / rounds / max(warmup, 1e-6))))
-    samples: dict[Setup, list[float]] = {s: [] for s in setups}
-    for _ in range(rounds):
-        for setup in setups:
-            samples[setup].append(_seconds(steps[setup], per_round) / per_round * 1e3)
-    return {s: statistics.median(v) for s, v in samples.items()}
+    medians = alternating_medians(steps, rounds, calls=per_round, warmup=False)  # warmed up above
+    return {s: seconds * 1e3 for s, seconds in medians.items()}
 
 
 def _step_fn(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, setup: Setup,
@@ -95,13 +91,6 @@ def _step_fn(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, setup: Se
         loss.item()
 
     return step
-
-
-def _seconds(step: Callable[[], None], n: int) -> float:
-    started = time.perf_counter()
-    for _ in range(n):
-        step()
-    return time.perf_counter() - started
 
 
 def fastest_setup(key: dict, build: Callable[[], torch.nn.Module], input_shape: tuple[int, int, int],
