@@ -79,7 +79,7 @@ def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.nd
 
 
 def frame_db(samples: np.ndarray, hop: int = HOP_LENGTH) -> np.ndarray:
-    """The energy of each `hop`-sample frame in dB (a frame of zeros is -inf... floored at -300)."""
+    """The energy of each `hop`-sample frame in dB (a frame of zeros: -300 dB)."""
     n = len(samples) // hop
     if n == 0:
         return np.zeros(0)
