@@ -7,14 +7,18 @@ A row without a card says "not trained yet": no number is ever filled in from an
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from . import store
 from .rows import INPUT, ROWS, Row
 
 
+@functools.cache
 def complexity(row: Row) -> tuple[int, int]:
-    """(parameters, multiply-adds of one 1x28x28 image) of the row's model, built on the meta device."""
+    """(parameters, multiply-adds of one 1x28x28 image) of the row's model, built on the meta device
+    (once per process: rows are fixed data)."""
     from ..analysis.flops import count_macs
     from ..models import count_parameters, create_model
 
