@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..data import DataBundle
+from ..errors import ConvzooError
 from ..train import TrainConfig, Trainer
 from .textbook import TextbookLoop, TextbookRecipe
 from .timing import forever, seconds_of
@@ -40,6 +41,13 @@ class TrainBench:
 
     def ratio(self, loop: Loop) -> float:
         return loop.rate / self.loops[0].rate
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "batch_size": self.batch_size, "steps": self.steps, "rounds": self.rounds,
+                "flops_per_example": self.flops_per_example,
+                "loops": [{"name": loop.name, "precision": loop.precision, "layout": loop.layout,
+                           "data": loop.data, "examples_per_sec": loop.rate, "ratio": self.ratio(loop)}
+                          for loop in self.loops]}
 
 
 def training_flops(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
@@ -84,7 +92,7 @@ def bench_train(model_name: str, bundle: DataBundle, batch_size: int = 128, step
     memory format): `rounds` alternating rounds of `steps` steps each, after one warm-up step each."""
     kwargs = dict(model_kwargs or {})
     if len(bundle.train) < batch_size:
-        raise ValueError(f"{len(bundle.train)} training examples are fewer than one batch of {batch_size}")
+        raise ConvzooError(f"{len(bundle.train)} training examples are fewer than one batch of {batch_size}")
     textbook = _textbook(model_name, bundle, batch_size, kwargs)
     plain, _ = _convzoo(model_name, bundle, batch_size, kwargs, "fp32", channels_last=False)
     fast, trainer = _convzoo(model_name, bundle, batch_size, kwargs, precision, channels_last=None)

@@ -33,38 +33,37 @@ def register(bench_sub) -> None:
 
 def run(args) -> int:
     from ..bench.peak import machine_peak
-    from ..bench.timing import machine, peak_rss_mib, table
+    from ..bench.timing import machine, peak_rss_mib
     from ..bench.train import bench_train
-    from ..errors import ConvzooError
     from ..models import model_info
 
-    model_info(args.model)
+    model_info(args.model)  # an unknown name fails before the data loads
     bundle = load_bench_data(args)
-    if len(bundle.train) < args.batch_size:
-        raise ConvzooError(f"{len(bundle.train)} training examples are fewer than one batch of {args.batch_size}")
     result = bench_train(args.model, bundle, args.batch_size, args.steps, args.rounds, args.precision)
     peak, measured = machine_peak()
-    m = machine()
     if args.json:
-        print(json.dumps({"model": args.model, "data": bundle.name, "batch_size": args.batch_size, "steps": args.steps,
-                          "rounds": args.rounds, "machine": m, "peak_gflops": peak, "peak_measured_now": measured,
-                          "flops_per_example": result.flops_per_example,
-                          "loops": [{"name": loop.name, "precision": loop.precision, "layout": loop.layout,
-                                     "data": loop.data, "examples_per_sec": loop.rate, "ratio": result.ratio(loop)}
-                                    for loop in result.loops], "peak_rss_mib": peak_rss_mib()}))
+        print(json.dumps({**result.to_dict(), "data": bundle.name, "machine": machine(), "peak_gflops": peak,
+                          "peak_measured_now": measured, "peak_rss_mib": peak_rss_mib()}))
         return 0
-    print(f"bench train: {args.model}, batch {args.batch_size}, {bundle.name}; {args.rounds} alternating "
-          f"rounds of {args.steps} steps, medians; {m['cpu']}, {m['threads']} threads, torch {m['torch']}")
-    flops = result.flops_per_example
+    print(report(result, bundle.name, peak, measured))
+    return 0
+
+
+def report(result, data: str, peak: dict, measured: bool) -> str:
+    from ..bench.timing import machine, peak_rss_mib, table
+
+    m, flops = machine(), result.flops_per_example
     rows = []
     for loop in result.loops:
         gflops = loop.rate * flops / 1e9
         rows.append((loop.name, loop.precision, loop.layout, loop.data, f"{loop.rate:,.0f}",
                      f"{result.ratio(loop):.2f}x", f"{gflops:,.1f}",
                      f"{100 * gflops / peak[loop.precision]:.1f}% of {loop.precision}"))
-    print(table(("loop", "precision", "layout", "data", "examples/s", "ratio", "GFLOP/s", "of peak"), rows))
-    print(f"training FLOPs: {flops / 1e6:,.2f} MFLOP per example (forward + backward, FlopCounterMode); "
-          f"peak fp32 {peak['fp32']:,.0f}, bf16 {peak['bf16']:,.0f} GFLOP/s "
-          f"({'measured now' if measured else 'cached'}; `convzoo bench peak` remeasures)")
-    print(f"peak RSS {peak_rss_mib():,.0f} MiB")
-    return 0
+    return "\n".join([
+        (f"bench train: {result.model}, batch {result.batch_size}, {data}; {result.rounds} alternating "
+         f"rounds of {result.steps} steps, medians; {m['cpu']}, {m['threads']} threads, torch {m['torch']}"),
+        table(("loop", "precision", "layout", "data", "examples/s", "ratio", "GFLOP/s", "of peak"), rows),
+        (f"training FLOPs: {flops / 1e6:,.2f} MFLOP per example (forward + backward, FlopCounterMode); "
+         f"peak fp32 {peak['fp32']:,.0f}, bf16 {peak['bf16']:,.0f} GFLOP/s "
+         f"({'measured now' if measured else 'cached'}; `convzoo bench peak` remeasures)"),
+        f"peak RSS {peak_rss_mib():,.0f} MiB"])

@@ -16,19 +16,27 @@ def register(sub) -> None:
                           description="Draw a picture of a model or a run as a PNG.")
     what = show.add_subparsers(dest="what", metavar="WHAT", parser_class=type(show))
     what.required = True
+    for add in (_add_filters, _add_features, _add_maximize, _add_run_pictures):
+        add(what)
 
+
+def _add_filters(what) -> None:
     p = _picture(what, "filters", "grid of a conv layer's kernels (default: the first conv layer)")
     p.add_argument("checkpoint", help=CKPT_HELP)
     p.add_argument("--layer", help="a conv layer's name (see `convzoo summary`); shown one input channel at a time")
     p.add_argument("--max", type=argtypes.integer(1, MAX_GRID), default=64, help="at most this many filters (default 64)")
     p.set_defaults(func=run_filters)
 
+
+def _add_features(what) -> None:
     p = _picture(what, "features", "feature maps of an image at each conv stage, beside the image")
     p.add_argument("checkpoint", help=CKPT_HELP)
     p.add_argument("image", help="a PNG or JPEG file")
     p.add_argument("--layers", help="comma-separated layer names (default: the last conv of each stage)")
     p.set_defaults(func=run_features)
 
+
+def _add_maximize(what) -> None:
     p = _picture(what, "maximize", "inputs that maximise a channel (or a class), or --deepdream an image")
     p.add_argument("checkpoint", help=CKPT_HELP)
     p.add_argument("--layer", help="layer name (default: the last conv layer)")
@@ -45,6 +53,8 @@ def register(sub) -> None:
     p.add_argument("--size", type=argtypes.integer(8, 1024), help="DeepDream image size (default: the model's input size)")
     p.set_defaults(func=run_maximize)
 
+
+def _add_run_pictures(what) -> None:
     p = _picture(what, "confusion", "confusion matrix, counts and normalised")
     p.add_argument("run", help=RUN_HELP)
     p.set_defaults(func=run_confusion)

@@ -20,6 +20,16 @@ def register(sub) -> None:
     p.add_argument("style", help="picture whose texture is painted on: a PNG/JPEG file or skimage:NAME")
     p.add_argument("-o", "--output", required=True, help="PNG to write the result to")
     p.add_argument("--side-by-side", metavar="PATH", help="also write content | style | result as a PNG")
+    _add_knobs(p, style)
+    # One thread by default: the operations are small (3-channel convolutions, Grams of 64-128 maps), so a
+    # second thread gains little on an idle machine and loses much on a busy one (docs/applications.md).
+    p.add_argument("--threads", type=argtypes.threads, default=1, metavar="N", help="CPU threads (default 1)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=run)
+
+
+def _add_knobs(p, style) -> None:
+    """The optimisation's settings, defaults from convzoo.apps.style."""
     p.add_argument("--size", type=argtypes.integer(16, 1024), default=style.DEFAULT_SIZE,
                    help=f"the result's longer side in pixels (default {style.DEFAULT_SIZE})")
     p.add_argument("--steps", type=argtypes.integer(1, 10_000), default=style.DEFAULT_STEPS,
@@ -39,11 +49,7 @@ def register(sub) -> None:
                    help=f"uniform noise added to the starting image, 0..1 (default {style.DEFAULT_NOISE:g})")
     p.add_argument("--seed", type=argtypes.non_negative, default=0,
                    help="seeds the starting noise (default 0)")
-    # One thread by default: the operations are small (3-channel convolutions, Grams of 64-128 maps), so a
-    # second thread gains little on an idle machine and loses much on a busy one (docs/applications.md).
-    p.add_argument("--threads", type=argtypes.threads, default=1, metavar="N", help="CPU threads (default 1)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=run)
+
 
 
 def run(args) -> int:

@@ -127,18 +127,21 @@ def run_train(args) -> int:
         from ..train import distributed
 
         distributed.shutdown()
-    evaluation = result.pop("evaluation")
-    if trainer.runtime.rank:
-        return 0
-    if args.json:
-        print(json.dumps({**result, **_per_class(evaluation)}))
-    else:
-        miou = f", mean IoU {result['test_miou']:.4f}" if "test_miou" in result else ""
-        what = "pixel accuracy" if result["task"] == "segmentation" else "accuracy"
-        print(f"test {what} {result['test_acc']:.4f}{miou}  (loss {result['test_loss']:.4f}, "
-              f"{result['epochs']} epochs, {result['seconds']:.0f} s)")
-        print(f"run saved in {result['run_dir']}")
+    if trainer.runtime.rank == 0:
+        _print_result(result, args.json)
     return 0
+
+
+def _print_result(result: dict, as_json: bool) -> None:
+    evaluation = result.pop("evaluation")
+    if as_json:
+        print(json.dumps({**result, **_per_class(evaluation)}))
+        return
+    miou = f", mean IoU {result['test_miou']:.4f}" if "test_miou" in result else ""
+    what = "pixel accuracy" if result["task"] == "segmentation" else "accuracy"
+    print(f"test {what} {result['test_acc']:.4f}{miou}  (loss {result['test_loss']:.4f}, "
+          f"{result['epochs']} epochs, {result['seconds']:.0f} s)")
+    print(f"run saved in {result['run_dir']}")
 
 
 def _per_class(evaluation) -> dict:
