@@ -26,7 +26,8 @@ from pathlib import Path
 
 from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
-from ..studies.runner import DIVERGED_FILE, engine_output, inspect_run
+from ..studies.processes import engine_output
+from ..studies.runner import DIVERGED_FILE, inspect_run
 from ..studies.stats import stat
 from .grid import Cell, cells_of, parse_grid
 from .outputs import write_outputs

@@ -13,7 +13,8 @@ import importlib
 
 from ..errors import unknown_name
 from .base import Analysis, Measurement, Record, Results, Run, Setting, Study
-from .runner import StudyResult, default_out, parse_shard, run_study
+from .processes import parse_shard
+from .runner import StudyResult, default_out, run_study
 
 # In the order of the lectures.
 NAMES = ("ablation", "depth", "activation", "dropout", "batchnorm", "kernel", "invariance", "probes")

@@ -16,21 +16,18 @@ N-th run (starting at I) in a shared OUT, and a plain invocation afterwards asse
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
 import json
-import math
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import claim_folder, write_json, write_text
+from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
-from .base import FULL, QUICK, Analysis, Measurement, Record, Results, Run, Setting, Study
+from .base import FULL, QUICK, Measurement, Record, Results, Run, Setting, Study
+from .datacache import DataCache, run_info
+from .outputs import study_command, write_outputs
+from .processes import engine_output, run_jobs, to_stderr
 
 STATE_FILE = "study.json"
 DIVERGED_FILE = "diverged.json"
@@ -68,19 +65,6 @@ def default_out(study: str, data: str, quick: bool) -> Path:
     return Path("studies") / f"{study}-{data}{'-quick' if quick else ''}"
 
 
-def parse_shard(text: str | None) -> tuple[int, int] | None:
-    """'I/N' -> (I, N) with 0 <= I < N."""
-    if text is None:
-        return None
-    try:
-        index, count = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise ConvzooError(f"--shard takes I/N (e.g. 0/2), not {text!r}") from None
-    if not 0 <= index < count:
-        raise ConvzooError(f"--shard {text}: I must be 0 to N-1")
-    return index, count
-
-
 def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, data: str | None = None,
               data_dir: str | None = None, out: str | Path | None = None, threads: int = 0,
               shard: tuple[int, int] | None = None, jobs: int = 1, log=None) -> StudyResult:
@@ -88,7 +72,7 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
     from ..data import dataset_spec
 
     started = time.perf_counter()
-    log = log or _stderr
+    log = log or to_stderr
     setting_name = QUICK if quick else FULL
     setting = study.setting(setting_name)
     seeds = setting.seeds if seeds is None else seeds
@@ -101,10 +85,10 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
     if spec.task != "classification":
         raise ConvzooError(f"study {study.name} needs a classification dataset; {data} is {spec.task}")
     out = Path(out) if out else default_out(study.name, data, quick)
-    loader = _DataCache(data, data_dir, setting)
+    loader = DataCache(data, data_dir, setting)
     loader.shape()  # a missing or corrupt dataset fails here, once, not once per run
     _claim_out(out, study, setting_name, data)
-    command = _command(study.name, quick, seeds, data, data_dir, out)
+    command = study_command(study.name, quick, seeds, data, data_dir, out)
     result = StudyResult(study.name, setting_name, data, seeds, str(out), command)
 
     plan = [(run, seed) for run in study.runs_for(setting_name) for seed in range(seeds)]
@@ -113,7 +97,7 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
     _config(run0, seed0, setting_name, setting, data, data_dir, loader.train_size(seed0), _run_dir(out, run0, seed0),
             threads)
     if jobs > 1 and shard is None:
-        _run_jobs(jobs, study.name, quick, seeds, data, data_dir, out, log)
+        run_jobs(jobs, study.name, quick, seeds, data, data_dir, out, log)
     records: dict[tuple[str, int], Record] = {}
     counts = {"started": 0, "resumed": 0, "read back": 0, "diverged": 0, "failed": 0}
     where = f" (shard {shard[0]}/{shard[1]}: {len(mine)} of {len(plan)} runs)" if shard else ""
@@ -147,10 +131,10 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
     for record in ordered:
         record.chance = 1.0 / len(spec.classes)
     failures = [f"{r.run.name}-seed{r.seed}: {r.message}" for r in ordered if r.status == "failed"]
-    results = Results(study, setting_name, setting, data, seeds, ordered, _run_info(study, setting_name, loader),
+    results = Results(study, setting_name, setting, data, seeds, ordered, run_info(study, setting_name, loader),
                       out)
     analysis = study.analyse(results)
-    result.files = _write_outputs(results, analysis, command, loader.sizes())
+    result.files = write_outputs(results, analysis, command, loader.sizes())
     result.columns, result.rows, result.finding, result.notes = (analysis.columns, analysis.rows,
                                                                  analysis.finding, analysis.notes)
     result.counts, result.failures = counts, failures
@@ -269,173 +253,13 @@ def _measure(study, run, seed, setting, bundle, run_dir) -> dict:
     if path.is_file():
         return json.loads(path.read_text())
     model, payload = model_from_checkpoint(run_dir)
-    with engine_output(_stderr):
+    with engine_output(to_stderr):
         values = study.measure(Measurement(run, seed, run_dir, model, payload["model"], bundle, setting))
     write_json(path, values)
     return values
 
 
-# ---- data ------------------------------------------------------------------------------------
-
-class _DataCache:
-    """The dataset loaded once per seed (a held-out test split depends on it), its test set cut to
-    the setting's seeded subset, and each run's training subset."""
-
-    def __init__(self, data: str, data_dir, setting: Setting):
-        self.data, self.data_dir, self.setting = data, data_dir, setting
-        self._loaded: dict[int, object] = {}
-
-    def _base(self, seed: int):
-        from ..data import load_dataset
-        from ..data.sampling import balanced_subset
-
-        if seed not in self._loaded:
-            bundle = load_dataset(self.data, self.data_dir, seed=seed)
-            size = self.setting.test_size
-            if size and size < len(bundle.test):
-                full = len(bundle.test)
-                bundle.test = balanced_subset(bundle.test, size, 0)
-                bundle.notes.append(f"test set = a class-balanced subset of {size:,} of the {full:,} test "
-                                    f"examples (seed 0), the same for every run of the study")
-            self._loaded[seed] = bundle
-        return self._loaded[seed]
-
-    def train_size(self, seed: int) -> int | None:
-        size = self.setting.train_size
-        available = len(self._base(seed).train)
-        return None if size is None or size >= available else size
-
-    def bundle(self, seed: int):
-        """A fresh bundle for one run: its own notes, its seeded training subset."""
-        from ..data.sampling import with_train_size
-
-        base = self._base(seed)
-        bundle = dataclasses.replace(base, notes=list(base.notes))
-        return with_train_size(bundle, self.train_size(seed), seed)
-
-    def sizes(self) -> tuple[int, int]:
-        """(training examples per run, test examples) as the runs saw them."""
-        return len(self.bundle(0).train), len(self._base(0).test)
-
-    def shape(self) -> tuple[int, int, int]:
-        return self._base(0).train.shape
-
-    def classes(self) -> int:
-        return len(self._base(0).train.classes)
-
-
-def _run_info(study: Study, setting_name: str, loader: _DataCache) -> dict:
-    """Parameters and multiply-adds of each run's model at the study's input size."""
-    from torch import nn
-
-    from ..analysis.flops import count_macs
-    from ..models import count_parameters, create_model
-
-    channels, height, width = loader.shape()
-    info = {}
-    for run in study.runs_for(setting_name):
-        model = create_model(run.model, num_classes=loader.classes(), in_channels=channels,
-                             input_size=(height, width), **run.kwargs_for(setting_name))
-        layers = sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.modules())
-        info[run.name] = {"params": count_parameters(model), "macs": count_macs(model, (1, channels, height, width)),
-                          "layers": layers}
-    return info
-
-
-# ---- outputs ---------------------------------------------------------------------------------
-
 def _claim_out(out: Path, study: Study, setting: str, data: str) -> None:
     """Make OUT (or fail in one line) and check it holds this study, setting and dataset only."""
     claim_folder(out, STATE_FILE, {"study": study.name, "setting": setting, "data": data},
                  lambda h: f"the {h.get('setting')} {h.get('study')} study on {h.get('data')}")
-
-
-def _command(name, quick, seeds, data, data_dir, out) -> str:
-    parts = ["convzoo", "study", name, *(["--quick"] if quick else []), "--seeds", str(seeds), "--data", data]
-    if data_dir:
-        parts += ["--data-dir", str(data_dir)]
-    return " ".join(parts + ["--out", str(out)])
-
-
-def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
-    def cell(value) -> str:
-        return str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def _write_outputs(results: Results, analysis: Analysis, command: str, sizes: tuple[int, int]) -> list[str]:
-    out, study, setting = results.out, results.study, results.setting
-    where = (f"{results.data}, {sizes[0]:,} training and {sizes[1]:,} test examples, {setting.epochs} epochs, "
-             f"batch {setting.batch_size}, lr {setting.lr}, {results.seeds} seed{'s' * (results.seeds > 1)}")
-    header = f"# convzoo study {study.name} ({results.setting_name})\n\n{study.question}\n\n`{command}`\n\n{where}\n\n"
-    notes = "".join(f"- {n}\n" for n in analysis.notes)
-    figures = "".join(f"![{f}]({f})\n" for f in analysis.figures)
-    write_text(out / "results.md", header + markdown_table(analysis.columns, analysis.rows)
-               + (f"\n{notes}" if notes else "") + (f"\n{figures}" if figures else ""))
-    write_text(out / "finding.md", f"# Finding: {study.name} ({results.setting_name})\n\n{analysis.finding.strip()}\n")
-    write_json(out / "results.json", {
-        "study": study.name, "setting": results.setting_name, "command": command, "data": results.data,
-        "seeds": results.seeds, "config": dataclasses.asdict(setting), "runs": results.info,
-        "table": {"columns": analysis.columns, "rows": analysis.rows}, "notes": analysis.notes,
-        "finding": analysis.finding, "claims": analysis.claims, "figures": analysis.figures,
-        "records": [_jsonable(r.to_dict()) for r in results.records],
-    })
-    return [str(out / n) for n in ("results.json", "results.md", "finding.md", *analysis.figures)]
-
-
-def _jsonable(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-# ---- processes -------------------------------------------------------------------------------
-
-def _run_jobs(jobs, name, quick, seeds, data, data_dir, out, log) -> None:
-    """N processes of this study, each a shard, sharing the cores; waits for all of them."""
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    base = [sys.executable, "-m", "convzoo", "study", name, *(["--quick"] if quick else []), "--seeds", str(seeds),
-            "--data", data, "--out", str(out), "--threads", str(threads)]
-    if data_dir:
-        base += ["--data-dir", str(data_dir)]
-    log(f"starting {jobs} processes of {threads} thread(s) each")
-    procs = [subprocess.Popen([*base, "--shard", f"{i}/{jobs}"], stdout=subprocess.DEVNULL) for i in range(jobs)]
-    codes = [p.wait() for p in procs]
-    if any(codes):
-        log(f"{sum(c != 0 for c in codes)} of {jobs} processes failed; this process retries what they left")
-
-
-class _Prefixed(io.TextIOBase):
-    """Lines written to it go to `log` indented: the engine's epoch lines under the study's own."""
-
-    def __init__(self, log):
-        self.log, self.buffer = log, ""
-
-    def write(self, text: str) -> int:
-        self.buffer += text
-        *lines, self.buffer = self.buffer.split("\n")
-        for line in lines:
-            if line.strip():
-                self.log(f"    {line}")
-        return len(text)
-
-
-@contextlib.contextmanager
-def engine_output(log):
-    """The engine prints its progress on stdout; a study keeps stdout for its result (--json)."""
-    stream = _Prefixed(log)
-    with contextlib.redirect_stdout(stream):
-        yield
-    if stream.buffer.strip():
-        log(f"    {stream.buffer}")
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
