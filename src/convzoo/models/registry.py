@@ -6,32 +6,31 @@ arguments are apart from it: `fixed`, the arguments that make the variant (check
 builder's signature at registration, so a misspelt key fails at import).
 
 The lectures' knobs are the builders' keyword arguments. `model_options(name)` reads them from the
-builder's signature and type annotations (a `Literal[...]` annotation is the list of choices; the
-builder's docstring "Args:" section is the help), with the entry's fixed arguments as defaults;
-`parse_model_args(name, ["activation=tanh", ...])` turns the CLI's `--model-arg KEY=VALUE` strings
-into keyword arguments by the same annotations.
+builder's signature and type annotations (models/options.py), with the entry's fixed arguments as
+defaults; `parse_model_args(name, ["activation=tanh", ...])` turns the CLI's `--model-arg
+KEY=VALUE` strings into keyword arguments by the same annotations.
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
-import functools
-import inspect
-import re
-import types
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from torch import nn
 
 from ..errors import ConvzooError, unknown_name
-
-Builder = Callable[..., nn.Module]
-# Filled by create_model from its own arguments: not options, and never fixed by an entry.
-REQUIRED = ("num_classes", "in_channels", "input_size")
-TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+from .options import (
+    REQUIRED,
+    Builder,
+    ModelOption,
+    builder_options,
+    check_kwargs,
+    choices_of,
+    parse_option_pairs,
+    signature_of,
+)
 
 
 @dataclass(frozen=True)
@@ -52,22 +51,6 @@ class ModelInfo:
     # wins), where the paper trains with a part it does not count or use at test time: GoogLeNet's
     # auxiliary classifiers.
     train_options: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ModelOption:
-    """One builder keyword argument, as `convzoo models NAME` shows it."""
-
-    name: str
-    type: str  # "bool", "int", "float", "str", "relu|sigmoid|tanh", "int,int,...", "int|none", ...
-    default: object  # the entry's value: its fixed argument, else the builder's default
-    choices: tuple | None  # the values of a Literal annotation, else None
-    help: str = ""  # from the builder's docstring "Args:" section
-    annotation: object = field(default=None, repr=False, compare=False)
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "type": self.type, "default": _plain(self.default),
-                "choices": list(self.choices) if self.choices is not None else None, "help": self.help}
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
@@ -111,7 +94,7 @@ def register_model(
 
 
 def _check_fixed(name: str, builder: Builder, fixed: dict) -> None:
-    params, hints, open_ended = _signature(builder)
+    params, hints, open_ended = signature_of(builder)
     for key, value in fixed.items():
         if key in REQUIRED:
             raise ValueError(f"model {name!r}: {key} is set by create_model, not fixed by an entry")
@@ -121,7 +104,7 @@ def _check_fixed(name: str, builder: Builder, fixed: dict) -> None:
             close = difflib.get_close_matches(key, list(params), n=1, cutoff=0.5)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"model {name!r}: {builder.__name__}() has no parameter {key!r}{hint}")
-        choices = _choices(hints.get(key))
+        choices = choices_of(hints.get(key))
         if choices is not None and value not in choices:
             raise ValueError(f"model {name!r}: {key}={value!r} is not one of {choices}")
 
@@ -151,15 +134,7 @@ def model_options(name: str) -> list[ModelOption]:
     defaults, so `lenet_modern` shows activation="relu" where `lenet` shows "sigmoid".
     """
     info = model_info(name)
-    params, hints, _ = _signature(info.builder)
-    helps = _doc_help(info.builder)
-    options = []
-    for key, param in params.items():
-        annotation = hints.get(key, param.annotation)
-        default = info.fixed.get(key, None if param.default is param.empty else param.default)
-        options.append(ModelOption(key, _describe(annotation), default, _choices(annotation),
-                                   helps.get(key, ""), annotation))
-    return options
+    return builder_options(info.builder, info.fixed)
 
 
 def parse_model_args(name: str, pairs: list[str]) -> dict:
@@ -171,22 +146,7 @@ def parse_model_args(name: str, pairs: list[str]) -> dict:
     value of the wrong type) raise a one-line ConvzooError naming the model and what is expected.
     Ranges (dropout in [0, 1), a buildable depth) are checked when the model is built.
     """
-    options = {o.name: o for o in model_options(name)}
-    result = {}
-    for pair in pairs:
-        key, eq, text = pair.partition("=")
-        key, text = key.strip(), text.strip()
-        if not eq or not key:
-            raise ConvzooError(f"{name}: model option {pair!r} is not KEY=VALUE; "
-                               f"options: {_listing(options)}")
-        if key not in options:
-            raise _unknown_option(name, key, options)
-        option = options[key]
-        try:
-            result[key] = _convert(text, option.annotation)
-        except ValueError:
-            raise ConvzooError(f"{name}: option {key} expects {_expected(option)}, got {text!r}") from None
-    return result
+    return parse_option_pairs(name, model_options(name), pairs)
 
 
 def create_model(
@@ -218,7 +178,7 @@ def create_model(
             f"{name} needs inputs of at least {info.min_size}x{info.min_size}, got "
             f"{input_size[0]}x{input_size[1]}"
         )
-    _check_kwargs(info, kwargs)
+    check_kwargs(info, kwargs)
     args = {**info.fixed, **kwargs}
     try:
         model = info.builder(num_classes=num_classes, in_channels=in_channels, input_size=input_size, **args)
@@ -246,167 +206,3 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-# --- options from signatures ---------------------------------------------------------------------
-
-@functools.cache
-def _signature(builder: Builder) -> tuple[dict[str, inspect.Parameter], dict, bool]:
-    """(options by name, resolved annotations, whether the builder takes **kwargs)."""
-    signature = inspect.signature(builder)
-    params = {k: p for k, p in signature.parameters.items()
-              if k not in REQUIRED and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
-    open_ended = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
-    return params, typing.get_type_hints(builder), open_ended
-
-
-def _check_kwargs(info: ModelInfo, kwargs: dict) -> None:
-    params, hints, open_ended = _signature(info.builder)
-    options = {key: hints.get(key) for key in params}
-    for key, value in kwargs.items():
-        if key not in options:
-            if open_ended:
-                continue
-            raise _unknown_option(info.name, key, options)
-        choices = _choices(options[key])
-        if choices is not None and value not in choices:
-            raise ConvzooError(f"{info.name}: option {key} expects one of "
-                               f"{', '.join(map(str, choices))}, got {value!r}")
-
-
-def _unknown_option(name: str, key: str, options) -> ConvzooError:
-    close = difflib.get_close_matches(key, list(options), n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return ConvzooError(f"{name}: unknown option {key!r}{hint}; options: {_listing(options)}")
-
-
-def _listing(options) -> str:
-    return ", ".join(options) or "(none)"
-
-
-def _union_args(annotation) -> tuple | None:
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return typing.get_args(annotation)
-    return None
-
-
-def _choices(annotation) -> tuple | None:
-    """The values of a Literal (also inside `Literal[...] | None`), else None."""
-    if typing.get_origin(annotation) is typing.Literal:
-        return typing.get_args(annotation)
-    members = _union_args(annotation)
-    if members:
-        literals = [_choices(m) for m in members if m is not type(None)]
-        if len(literals) == 1 and literals[0] is not None:
-            return (*literals[0], None)
-    return None
-
-
-def _describe(annotation) -> str:
-    if annotation is inspect.Parameter.empty or annotation is None:
-        return "str"
-    if annotation is type(None):
-        return "none"
-    if typing.get_origin(annotation) is typing.Literal:
-        return "|".join(map(str, typing.get_args(annotation)))
-    members = _union_args(annotation)
-    if members:
-        return "|".join(_describe(m) for m in members)
-    if typing.get_origin(annotation) is tuple:
-        args = typing.get_args(annotation)
-        if len(args) == 2 and args[1] is Ellipsis:
-            item = _describe(args[0])
-            return f"{item},{item},..."
-        return ",".join(_describe(a) for a in args)
-    return getattr(annotation, "__name__", str(annotation))
-
-
-def _expected(option: ModelOption) -> str:
-    annotation = option.annotation
-    if annotation is bool:
-        return "a bool (true/false, yes/no, on/off, 1/0)"
-    if option.choices is not None:
-        return "one of " + ", ".join("none" if c is None else str(c) for c in option.choices)
-    if typing.get_origin(annotation) is tuple:
-        return f"comma-separated values ({option.type})"
-    return {"int": "an int", "float": "a number"}.get(option.type, option.type)
-
-
-def _convert(text: str, annotation):
-    """Text -> value of the annotated type; ValueError if it is not one."""
-    if annotation is inspect.Parameter.empty or annotation is str:
-        return text
-    if annotation is bool:
-        if text.lower() in TRUE:
-            return True
-        if text.lower() in FALSE:
-            return False
-        raise ValueError(text)
-    if annotation is int or annotation is float:
-        return annotation(text)
-    if annotation is type(None):
-        if text.lower() == "none":
-            return None
-        raise ValueError(text)
-    if typing.get_origin(annotation) is typing.Literal:
-        choices = typing.get_args(annotation)
-        for choice in choices:
-            if str(choice) == text:
-                return choice
-        folded = [c for c in choices if str(c).lower() == text.lower()]
-        if len(folded) == 1:
-            return folded[0]
-        raise ValueError(text)
-    members = _union_args(annotation)
-    if members:
-        order = sorted(members, key=lambda m: m is not type(None))  # "none" before str would take it
-        for member in order:
-            try:
-                return _convert(text, member)
-            except ValueError:
-                continue
-        raise ValueError(text)
-    if typing.get_origin(annotation) is tuple:
-        args = typing.get_args(annotation)
-        parts = [p.strip() for p in text.split(",")]
-        if parts and not parts[-1]:
-            parts.pop()  # "800," is a one-element tuple
-        if len(args) == 2 and args[1] is Ellipsis:
-            if not parts:
-                raise ValueError(text)
-            return tuple(_convert(p, args[0]) for p in parts)
-        if len(parts) != len(args):
-            raise ValueError(text)
-        return tuple(_convert(p, a) for p, a in zip(parts, args))
-    raise ValueError(f"no conversion from text to {annotation}")
-
-
-def _doc_help(builder: Builder) -> dict[str, str]:
-    """`name: text` entries of the docstring's "Args:" section (continuation lines indented)."""
-    lines = (inspect.getdoc(builder) or "").splitlines()
-    helps: dict[str, str] = {}
-    try:
-        start = next(i for i, line in enumerate(lines) if line.strip() in ("Args:", "Options:"))
-    except StopIteration:
-        return helps
-    indent, key = None, None
-    for line in lines[start + 1:]:
-        if not line.strip():
-            continue
-        depth = len(line) - len(line.lstrip())
-        if indent is None:
-            indent = depth
-        if depth < indent or depth == 0:
-            break
-        entry = re.match(r"(\w+)(?: \([^)]*\))?: (.*)", line.strip())
-        if depth == indent and entry:
-            key = entry.group(1)
-            helps[key] = entry.group(2).strip()
-        elif key:
-            helps[key] += " " + line.strip()
-    return helps
-
-
-def _plain(value):
-    """JSON-friendly: tuples become lists."""
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    return value
