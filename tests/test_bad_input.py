@@ -167,7 +167,7 @@ def test_eval_report_and_show_evaluate_as_the_run_did(capsys, bf16_run, tmp_path
     from contextlib import nullcontext
 
     from convzoo.analysis.report import build_report
-    from convzoo.analysis.visualize import evaluate_run, run_confusion
+    from convzoo.analysis.runplots import evaluate_run, run_confusion
     from convzoo.train import model_from_checkpoint
     from convzoo.train.metrics import checkpoint_test_set, evaluate, evaluate_checkpoint
 

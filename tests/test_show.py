@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from convzoo.analysis.maximize import deepdream, maximize
-from convzoo.analysis.visualize import evaluate_run, open_subject, run_confusion
+from convzoo.analysis.runplots import evaluate_run, run_confusion
+from convzoo.analysis.visualize import open_subject
 from convzoo.cli import main
 from convzoo.data import locate, read_idx, write_idx
 from convzoo.errors import ConvzooError

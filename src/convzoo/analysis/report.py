@@ -21,15 +21,8 @@ from ..errors import ConvzooError
 from ..models import count_parameters
 from ..train.checkpoint import load_checkpoint
 from ..train.curves import plot_curves
-from .visualize import (
-    evaluate_run,
-    open_subject,
-    plot_confusion,
-    plot_filters,
-    plot_mistakes,
-    plot_segmentations,
-    run_history,
-)
+from .runplots import evaluate_run, plot_confusion, plot_mistakes, plot_segmentations, run_history
+from .visualize import open_subject, plot_filters
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }

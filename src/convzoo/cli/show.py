@@ -149,8 +149,8 @@ def _class_index(text: str, classes: list[str]) -> int:
 def run_confusion(args) -> int:
     from pathlib import Path
 
-    from ..analysis.visualize import plot_confusion
-    from ..analysis.visualize import run_confusion as confusion_of
+    from ..analysis.runplots import plot_confusion
+    from ..analysis.runplots import run_confusion as confusion_of
 
     confusion, classes = confusion_of(args.run)
     return _wrote(args, plot_confusion(confusion, classes, args.output, title=Path(args.run.rstrip("/")).name))
@@ -159,13 +159,13 @@ def run_confusion(args) -> int:
 def run_mistakes(args) -> int:
     from pathlib import Path
 
-    from ..analysis.visualize import evaluate_run, plot_mistakes
+    from ..analysis.runplots import evaluate_run, plot_mistakes
 
     n = argtypes.capped(args.n, MAX_GRID, "-n", "the most one grid shows")
     return _wrote(args, plot_mistakes(evaluate_run(args.run), args.output, n, title=Path(args.run.rstrip("/")).name))
 
 
 def run_curves(args) -> int:
-    from ..analysis.visualize import plot_runs
+    from ..analysis.runplots import plot_runs
 
     return _wrote(args, plot_runs(args.runs, args.output))
