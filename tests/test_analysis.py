@@ -11,8 +11,9 @@ from torch import nn
 
 from convzoo.analysis.complexity import compare, lecture_checks, model_complexity
 from convzoo.analysis.flops import count_macs
+from convzoo.analysis.loading import load_model, parse_input
 from convzoo.analysis.receptive import GLOBAL, receptive_fields
-from convzoo.analysis.summary import load_model, parse_input, summarize
+from convzoo.analysis.summary import summarize
 from convzoo.cli import main
 from convzoo.errors import ConvzooError
 from convzoo.layers import BasicBlock

@@ -10,8 +10,7 @@ import torch
 
 from convzoo.bench import timing
 from convzoo.models import create_model
-from convzoo.train import TrainConfig, Trainer, tune
-from convzoo.train import modelsetup
+from convzoo.train import TrainConfig, Trainer, modelsetup, tune
 from convzoo.train.tune import Setup, candidate_setups, fastest_setup, time_setups
 
 

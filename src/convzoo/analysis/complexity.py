@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..models import list_models
-from .summary import LayerRow, Summary, human, load_model, summarize
+from .loading import load_model
+from .summary import LayerRow, Summary, human, summarize
 
 DEFAULT_MODELS = ("alexnet_small", "lenet")
 LAST_LAYER_MODELS = ("lenet", "alexnet_small", "vgg16")

@@ -14,80 +14,17 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..errors import ConvzooError
-from ..models import create_from_spec, create_model, list_models, model_info
-from ..train.checkpoint import PRETRAINED, load_checkpoint, model_from_checkpoint
 
 NOT_COUNTED = ("— : no multiply-adds counted. FlopCounterMode counts convolutions and matrix multiplies "
                "only; batch norm, pooling, activations and element-wise adds (about one operation per "
                "output element) are left out.")
 FLOPS_PER_MAC = 2  # FlopCounterMode's convention: one multiply-add = one multiply + one add
-
-
-@dataclass
-class Loaded:
-    """A model ready to inspect, the input it takes (C, H, W), and where it came from."""
-
-    model: nn.Module
-    input_shape: tuple[int, int, int]
-    label: str
-    payload: dict | None = None  # the checkpoint, when the model is a trained one
-
-
-def parse_input(text: str | None, default: tuple[int, int, int]) -> tuple[int, int, int]:
-    """'1x28x28' -> (1, 28, 28); 'HxW' or 'H' keep the default channel count."""
-    if not text:
-        return tuple(default)
-    try:
-        dims = [int(d) for d in text.lower().replace("×", "x").split("x")]
-    except ValueError:
-        raise ConvzooError(f"--input {text!r}: expected CxHxW, e.g. 1x28x28") from None
-    if len(dims) == 1:
-        dims = dims * 2
-    if len(dims) == 2:
-        dims = [default[0], *dims]
-    if len(dims) != 3 or min(dims) < 1:
-        raise ConvzooError(f"--input {text!r}: expected CxHxW with positive sizes, e.g. 1x28x28")
-    return tuple(dims)
-
-
-def is_model_name(ref: str) -> bool:
-    """A registry name (or an unknown name that looks like one) rather than a checkpoint."""
-    path = Path(ref)
-    looks_like_checkpoint = (path.exists() or ref in PRETRAINED or path.suffix == ".pt" or "/" in ref
-                             or ref.startswith("zoo:"))
-    return ref in list_models() or not looks_like_checkpoint
-
-
-def load_model(ref: str, input_text: str | None = None, *, weights: bool = True,
-               device: str = "cpu") -> Loaded:
-    """A registry name (untrained, at its registry input or `input_text`) or a trained checkpoint
-    (a file, a run directory or a pretrained name; input from its data shape).
-
-    `weights=False` builds the checkpoint's architecture without loading its weights: enough for
-    shapes and counts, and cheap on the meta device.
-    """
-    if is_model_name(ref):
-        info = model_info(ref)  # an unknown name fails here, with suggestions
-        shape = parse_input(input_text, info.input_size)
-        with torch.device(device):
-            model = create_model(ref, in_channels=shape[0], input_size=shape[1:])
-        return Loaded(model.eval(), shape, ref)
-    if weights:
-        model, payload = model_from_checkpoint(ref)
-        model.to(device)
-    else:
-        payload = load_checkpoint(ref)
-        with torch.device(device):
-            model = create_from_spec(payload["model"])
-    shape = parse_input(input_text, tuple(payload["data"]["shape"]))
-    return Loaded(model.eval(), shape, f"{ref} ({payload['model']['name']})", payload)
 
 
 @dataclass

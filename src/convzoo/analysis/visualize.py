@@ -23,7 +23,7 @@ from ..errors import ConvzooError, unknown_name
 from ..infer import Predictor, conv_map_modules, read_image, to_uint8_input
 from ..models import model_info
 from .gallery import image_grid
-from .summary import is_model_name, load_model
+from .loading import is_model_name, load_model
 
 DPI = 100
 UNTRAINED_MEAN, UNTRAINED_STD = 0.5, 0.5  # inputs of an untrained model: pixels mapped to [-1, 1]

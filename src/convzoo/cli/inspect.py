@@ -40,7 +40,8 @@ def register(sub) -> None:
 
 
 def run_summary(args) -> int:
-    from ..analysis.summary import format_summary, load_model, summarize
+    from ..analysis.loading import load_model
+    from ..analysis.summary import format_summary, summarize
 
     loaded = load_model(args.model, args.input, weights=False, device="meta")
     summary = summarize(loaded.model, loaded.input_shape, args.depth, loaded.label)
@@ -61,8 +62,8 @@ def run_complexity(args) -> int:
 
 
 def run_receptive(args) -> int:
+    from ..analysis.loading import load_model
     from ..analysis.receptive import format_fields, receptive_fields
-    from ..analysis.summary import load_model
 
     loaded = load_model(args.model, args.input, weights=False, device="meta")
     rows = receptive_fields(loaded.model, loaded.input_shape, loaded.label)
