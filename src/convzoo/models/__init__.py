@@ -30,8 +30,10 @@ from .registry import (
     parse_model_args,
     register_model,
 )
+from .torchvision_keys import load_torchvision_state_dict, torchvision_key_mapping
 
 __all__ = [
     "ModelInfo", "ModelOption", "count_parameters", "create_from_spec", "create_model", "list_models",
-    "model_info", "model_options", "parse_model_args", "register_model",
+    "load_torchvision_state_dict", "model_info", "model_options", "parse_model_args", "register_model",
+    "torchvision_key_mapping",
 ]
