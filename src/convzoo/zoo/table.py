@@ -11,6 +11,7 @@ import functools
 
 import torch
 
+from ..errors import ConvzooError
 from . import store
 from .rows import INPUT, ROWS, Row
 
@@ -36,7 +37,7 @@ def weights_status(name: str, card: dict | None) -> str:
     try:
         store.zoo_weights(name)
         return "fetched"
-    except Exception:  # noqa: BLE001 - any reason it is not here means: fetch it
+    except ConvzooError:  # not downloaded yet
         return "fetch"
 
 
