@@ -237,9 +237,16 @@ def test_recipes_are_valid_configs_with_reasons(name):
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     assert set(recipe.settings) <= fields
     assert all(isinstance(why, str) and len(why) > 10 for _, why in recipe.settings.values())
-    config = recipe.config()
-    model_info(config.model)
-    assert config.to_dict()["epochs"] == recipe.values()["epochs"]
+    model_info(recipe.config().model)
+    # What `convzoo train --recipe NAME` builds carries every setting, and a flag given wins.
+    from convzoo.cli import build_parser
+    from convzoo.cli.train import config_from_args
+
+    built = config_from_args(build_parser().parse_args(["train", "--recipe", name, "--epochs", "7"]))
+    assert built.epochs == 7
+    for key, (value, _) in recipe.settings.items():
+        if key != "epochs":
+            assert getattr(built, key) == value, key
 
 
 def test_fastnet_counts_match_its_metadata():

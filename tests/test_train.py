@@ -119,8 +119,9 @@ def test_sgd_nesterov_and_adamw_train(tiny_data_dir, tmp_path):
 def test_weight_decay_spares_norms_and_biases(tiny_data_dir):
     trainer = Trainer(TrainConfig(data_dir=str(tiny_data_dir), weight_decay=0.1, progress=False)).prepare()
     decayed = {id(p) for g in trainer.optimizer.param_groups if g["weight_decay"] for p in g["params"]}
-    for name, p in trainer.model.named_parameters():
-        assert (id(p) in decayed) == (p.ndim > 1), name
+    kernels = {id(m.weight) for m in trainer.model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))}
+    names = dict(trainer.model.named_parameters())
+    assert kernels and decayed == kernels, sorted(n for n, p in names.items() if (id(p) in decayed) != (id(p) in kernels))
 
 
 def test_evaluation_confusion_matrix():
