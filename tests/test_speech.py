@@ -204,6 +204,7 @@ def generated(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow  # needs the full generated dataset (about 1.5 min, once per module)
 def test_data_get_writes_the_recorded_files(generated, monkeypatch):
     folder = generated / "spoken-digits"
     spec = dataset_spec("spoken-digits")
@@ -242,6 +243,7 @@ def speech_run(generated, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # needs the full generated dataset (about 1.5 min, once per module)
 def test_the_engine_trains_and_evaluates_it(speech_run, generated, capsys, monkeypatch):
     import json
 
@@ -273,6 +275,7 @@ def clips(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow  # needs the full generated dataset (about 1.5 min, once per module)
 def test_predict_classifies_wav_files(speech_run, clips, capsys):
     before = sorted(p.name for p in clips.iterdir())
     code, out, err = run_cli(capsys, "predict", speech_run, clips / "seven.wav", clips / "seven-44k-stereo.wav")
@@ -301,6 +304,7 @@ def test_the_features_of_a_wav_are_the_datasets(clips):
     ("silent.wav", ["silent clip"]),
     ("missing.wav", ["no such file"]),
 ])
+@pytest.mark.slow  # needs the full generated dataset (about 1.5 min, once per module)
 def test_bad_input_gets_one_line_and_no_output(speech_run, clips, capsys, name, fragments):
     before = sorted(p.name for p in clips.iterdir())
     code, out, err = run_cli(capsys, "predict", speech_run, clips / name)
@@ -309,12 +313,14 @@ def test_bad_input_gets_one_line_and_no_output(speech_run, clips, capsys, name, 
     assert sorted(p.name for p in clips.iterdir()) == before
 
 
+@pytest.mark.slow  # needs the full generated dataset (about 1.5 min, once per module)
 def test_one_bad_clip_costs_the_others_nothing(speech_run, clips, capsys):
     code, out, err = run_cli(capsys, "predict", speech_run, clips / "long.wav", clips / "seven.wav")
     assert code == 1 and len(out.strip().splitlines()) == 1 and "seven.wav" in out
     assert_one_line_error(code, err, "long.wav")
 
 
+@pytest.mark.slow  # needs the full generated dataset (about 1.5 min, once per module)
 def test_a_float_wav_is_refused_in_one_line(speech_run, tmp_path, capsys):
     path = tmp_path / "float.wav"
     data = np.zeros(1600, "<f4").tobytes()
