@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from convzoo.bench.peak import peak_cache_path
-from convzoo.bench.timing import machine, percentile, table
+from convzoo.bench.timing import machine, percentile
 from convzoo.cli import main
 from convzoo.errors import ConvzooError
 from convzoo.models import create_model, model_info
+from convzoo.tables import text_table
 from convzoo.train import TrainConfig, Trainer, tune
 from convzoo.train.metrics import evaluate_plain_and_tta, predict_logits, shift_images, tta_views
 from convzoo.train.optim import WeightEMA
@@ -96,7 +97,7 @@ def test_percentile_and_table():
     assert percentile(samples, 50) == pytest.approx(50.5)
     assert percentile(samples, 99) == pytest.approx(99.01)
     assert percentile([3.0], 99) == 3.0
-    lines = table(("name", "n"), [("a", "1"), ("longer", "100")]).splitlines()
+    lines = text_table(("name", "n"), [("a", "1"), ("longer", "100")]).splitlines()
     assert lines == ["name      n", "a         1", "longer  100"]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..models import list_models
+from ..tables import text_table
 from .loading import load_model
 from .summary import LayerRow, Summary, human, summarize
 
@@ -261,10 +262,4 @@ def _ratio_lines(data: dict) -> list[str]:
 def _table(header: list[str], rows: list[list[str]], right=None) -> list[str]:
     """Columns in `right` (default: all but the first) are numbers, right-aligned."""
     right = set(range(1, len(header))) if right is None else right
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    return [line(header), "-" * len(line(header)), *map(line, rows)]
+    return text_table(header, rows, right, rule=True).split("\n")

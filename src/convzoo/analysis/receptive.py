@@ -27,6 +27,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from ..tables import text_table
 from .summary import format_shape, run_forward
 
 aten = torch.ops.aten
@@ -220,15 +221,9 @@ def describe(field) -> tuple[str, str, str]:
 def format_fields(rows: list[FieldRow], label: str) -> str:
     header = ["layer", "type", "output", "RF", "jump", "start"]
     table = [[r.name, r.type, format_shape(r.shape), *describe(r.field)] for r in rows]
-    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(header)]
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if i >= 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
     title = (f"{label}: receptive field per layer (RF and jump in input pixels; start = centre of the "
              "first output pixel's field, in input pixel coordinates)")
-    lines = [title, line(header), "-" * len(line(header))]
-    lines += [line(t) for t in table]
+    lines = [title, *text_table(header, table, right={3, 4, 5}, rule=True).split("\n")]
     last, finite = final_field(rows), largest_finite(rows)
     lines.append("")
     if last is not finite:

@@ -20,6 +20,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..errors import ConvzooError
+from ..tables import text_table
 
 NOT_COUNTED = ("— : no multiply-adds counted. FlopCounterMode counts convolutions and matrix multiplies "
                "only; batch norm, pooling, activations and element-wise adds (about one operation per "
@@ -244,15 +245,9 @@ def format_summary(s: Summary) -> str:
         params = "" if r.params is None else f"{r.params:,}"
         table.append([name, r.type, "(its layers ran)" if r.held else format_shape(r.shape), params,
                       *([f"{r.trainable:,}" if r.params is not None else ""] if frozen else []), macs])
-    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(header)]
-    right = {"params", "trainable", "MACs"}
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if h in right else c.ljust(w) for c, w, h in zip(cells, widths, header)).rstrip()
-
+    right = {i for i, h in enumerate(header) if h in ("params", "trainable", "MACs")}
     size = "x".join(map(str, s.input_shape))
-    lines = [f"{s.model}, input {size} (one example)", line(header), "-" * len(line(header))]
-    lines += [line(row) for row in table]
+    lines = [f"{s.model}, input {size} (one example)", *text_table(header, table, right, rule=True).split("\n")]
     lines += [
         "",
         f"parameters         {s.params:,} ({s.trainable:,} trainable, {s.params - s.trainable:,} not)",

@@ -80,18 +80,6 @@ def machine() -> dict:
     return {"cpu": cpu, "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
-def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """One line per row; columns of numbers right-aligned, columns of words left-aligned."""
-    columns = list(zip(header, *rows))
-    widths = [max(len(c) for c in column) for column in columns]
-    numeric = [all(c[:1].isdigit() for c in column[1:]) and len(column) > 1 for column in columns]
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
-
-    return "\n".join([line(header), *(line(r) for r in rows)])
-
-
 class PausableClock:
     """Seconds since it was made, not counting the time spent inside `paused()`: measurements taken
     along the way (evaluations) cost the clock nothing."""

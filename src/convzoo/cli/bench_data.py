@@ -37,8 +37,9 @@ def register(bench_sub) -> None:
 
 def run(args) -> int:
     from ..bench.data import bench_data
-    from ..bench.timing import machine, peak_rss_mib, table
+    from ..bench.timing import machine, peak_rss_mib
     from ..errors import ConvzooError
+    from ..tables import text_table
 
     bundle = load_bench_data(args)
     try:
@@ -57,7 +58,7 @@ def run(args) -> int:
     rows = [("textbook DataLoader (per sample, no augmentation)", result.textbook, "1.00x"),
             (f"convzoo BatchLoader ({args.augment}, channels_last)", result.convzoo,
              f"{result.textbook / result.convzoo:.2f}x")]
-    print(table(("pipeline", "s/epoch", "examples/s", "speed-up"),
+    print(text_table(("pipeline", "s/epoch", "examples/s", "speed-up"),
                 [(name, f"{s:.3f}", f"{result.examples / s:,.0f}", ratio) for name, s, ratio in rows]))
     print(f"peak RSS {peak_rss_mib():,.0f} MiB")
     return 0

@@ -22,7 +22,8 @@ def register(bench_sub) -> None:
 
 def run(args) -> int:
     from ..bench.demo import bench_demo
-    from ..bench.timing import machine, table
+    from ..bench.timing import machine
+    from ..tables import text_table
 
     result = bench_demo(args.checkpoint, args.model, args.requests, args.warmup)
     ms = sorted(result.latency_ms)
@@ -36,7 +37,7 @@ def run(args) -> int:
           f"({result.model}), a {result.payload_bytes:,}-byte 280x280 PNG drawing; {len(ms)} sequential "
           f"requests after {args.warmup} warm-up; server: convzoo demo (1 torch thread) on 127.0.0.1; "
           f"{machine()['cpu']}")
-    print(table(("p50 ms", "p99 ms", "min ms", "max ms", "requests/s"),
+    print(text_table(("p50 ms", "p99 ms", "min ms", "max ms", "requests/s"),
                 [(f"{result.p50:.2f}", f"{result.p99:.2f}", f"{ms[0]:.2f}", f"{ms[-1]:.2f}",
                   f"{1e3 * len(ms) / sum(ms):.0f}")]))
     if result.server_peak_rss_mib is not None:

@@ -25,8 +25,9 @@ def register(bench_sub) -> None:
 
 def run(args) -> int:
     from ..bench.infer import bench_infer
-    from ..bench.timing import machine, peak_rss_mib, table
+    from ..bench.timing import machine, peak_rss_mib
     from ..models import create_model, model_info
+    from ..tables import text_table
 
     info = model_info(args.model)
     channels = args.in_channels or info.input_size[0]
@@ -45,7 +46,7 @@ def run(args) -> int:
     print(f"bench infer: {args.model} on {channels}x{size}x{size}; {args.calls} batch-1 calls, "
           f"{args.batches} batch-{args.batch_size} calls; {m['cpu']}, {m['threads']} threads")
     fp32 = results[0].throughput
-    print(table(("precision", "p50 ms", "p99 ms", f"batch-{args.batch_size} ex/s", "ratio vs fp32"),
+    print(text_table(("precision", "p50 ms", "p99 ms", f"batch-{args.batch_size} ex/s", "ratio vs fp32"),
                 [(r.precision, f"{r.p50:.3f}", f"{r.p99:.3f}", f"{r.throughput:,.0f}", f"{r.throughput / fp32:.2f}x")
                  for r in results]))
     print(f"peak RSS {peak_rss_mib():,.0f} MiB")

@@ -20,7 +20,8 @@ def register(bench_sub) -> None:
 
 def run(args) -> int:
     from ..bench.peak import machine_peak, peak_cache_path
-    from ..bench.timing import peak_rss_mib, table
+    from ..bench.timing import peak_rss_mib
+    from ..tables import text_table
 
     peak, _ = machine_peak(refresh=True, size=args.size, repeats=args.repeats)
     if args.json:
@@ -30,7 +31,7 @@ def run(args) -> int:
     print(f"bench peak: {args.size}x{args.size} matmul, best of {args.repeats}; {peak['cpu']}, "
           f"{peak['threads']} threads, torch {peak['torch']}")
     rows = [(dtype, f"{peak[dtype]:,.1f}", f"{peak[dtype] / peak['fp32']:.2f}x") for dtype in ("fp32", "bf16")]
-    print(table(("dtype", "GFLOP/s", "ratio vs fp32"), rows))
+    print(text_table(("dtype", "GFLOP/s", "ratio vs fp32"), rows))
     print(f"cached in {peak_cache_path()}")
     print(f"peak RSS {peak_rss_mib():,.0f} MiB")
     return 0

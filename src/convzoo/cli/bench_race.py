@@ -47,7 +47,7 @@ def run(args) -> int:
 
 def report(result) -> str:
     """The race as a few lines: a row per side, the crossing, the ratio, the figure, the machine."""
-    from ..bench.timing import table
+    from ..tables import text_table
 
     title = (f"bench race on {result.data}: the textbook vs convzoo recipe {result.recipe}; accuracy on a "
              f"{result.slice_size:,}-image class-balanced test slice, each clock paused while evaluating; "
@@ -69,4 +69,4 @@ def report(result) -> str:
              f"load average {m['load_average_before'][0]:.1f} before, {m['load_average_after'][0]:.1f} after")
     header = ("side", "final acc", "total s", "setup s", "points", "recipe")
     figure = [f"figure: {result.figure}"] if result.figure else []
-    return "\n".join([title, table(header, rows), *outcome, *figure, where])
+    return "\n".join([title, text_table(header, rows), *outcome, *figure, where])

@@ -50,8 +50,9 @@ def _run(args) -> int:
     import torch
 
     from ..bench.reference import LAYERS, QUICK_LAYERS, measure_layer
-    from ..bench.timing import peak_rss_mib, table
+    from ..bench.timing import peak_rss_mib
     from ..reference.blas import blas_threads
+    from ..tables import text_table
 
     layers = QUICK_LAYERS if args.quick else LAYERS
     rows = [timing for layer in layers for timing in measure_layer(layer, args.repeats)]
@@ -68,7 +69,7 @@ def _run(args) -> int:
           f"{args.repeats} alternating runs; loop: 1 example, 1 run, x batch")
     for layer in layers:
         print(f"  {layer.name}: {layer.describe()}")
-    print(table(("layer", "pass", "numpy ms", "torch ms", "numpy/torch", "loop ms (est.)", "loop/numpy"),
+    print(text_table(("layer", "pass", "numpy ms", "torch ms", "numpy/torch", "loop ms (est.)", "loop/numpy"),
                 [(r.layer, r.pass_name, f"{r.numpy_ms:.2f}", f"{r.torch_ms:.2f}", f"{r.numpy_ms / r.torch_ms:.2f}x",
                   f"{r.loop_ms:,.0f}", f"{r.loop_ms / r.numpy_ms:,.0f}x") for r in rows]))
     print(f"peak RSS {peak_rss_mib():,.0f} MiB (this process: numpy, torch and their buffers)")

@@ -50,7 +50,8 @@ def run(args) -> int:
 
 
 def report(result, data: str, peak: dict, measured: bool) -> str:
-    from ..bench.timing import machine, peak_rss_mib, table
+    from ..bench.timing import machine, peak_rss_mib
+    from ..tables import text_table
 
     m, flops = machine(), result.flops_per_example
     rows = []
@@ -62,7 +63,7 @@ def report(result, data: str, peak: dict, measured: bool) -> str:
     return "\n".join([
         (f"bench train: {result.model}, batch {result.batch_size}, {data}; {result.rounds} alternating "
          f"rounds of {result.steps} steps, medians; {m['cpu']}, {m['threads']} threads, torch {m['torch']}"),
-        table(("loop", "precision", "layout", "data", "examples/s", "ratio", "GFLOP/s", "of peak"), rows),
+        text_table(("loop", "precision", "layout", "data", "examples/s", "ratio", "GFLOP/s", "of peak"), rows),
         (f"training FLOPs: {flops / 1e6:,.2f} MFLOP per example (forward + backward, FlopCounterMode); "
          f"peak fp32 {peak['fp32']:,.0f}, bf16 {peak['bf16']:,.0f} GFLOP/s "
          f"({'measured now' if measured else 'cached'}; `convzoo bench peak` remeasures)"),

@@ -93,11 +93,9 @@ def format_value(value) -> str:
 
 
 def _table(header, cells: list[list[str]], right: set[str] = frozenset()) -> None:
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
-    for row_cells in cells:
-        print("  ".join(c.rjust(w) if h in right else c.ljust(w)
-                        for c, h, w in zip(row_cells, header, widths)).rstrip())
+    from ..tables import text_table
+
+    print(text_table(header, cells, right={i for i, h in enumerate(header) if h in right}))
 
 
 def _cell(row: dict, key: str) -> str:

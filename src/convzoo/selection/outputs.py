@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..atomic import write_json, write_text
 from ..studies.base import figure_at
-from ..studies.outputs import markdown_table
+from ..tables import markdown_table
 
 
 def write_outputs(result, grid: dict, out: Path) -> list[str]:

@@ -6,6 +6,7 @@ import dataclasses
 import math
 
 from ..atomic import write_json, write_text
+from ..tables import markdown_table
 from .base import Analysis, Results
 
 
@@ -14,15 +15,6 @@ def study_command(name, quick, seeds, data, data_dir, out) -> str:
     if data_dir:
         parts += ["--data-dir", str(data_dir)]
     return " ".join(parts + ["--out", str(out)])
-
-
-def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
-    def cell(value) -> str:
-        return str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
 
 
 def write_outputs(results: Results, analysis: Analysis, command: str, sizes: tuple[int, int]) -> list[str]:
