@@ -18,6 +18,7 @@ from convzoo.data import catalog, load_dataset, read_idx, write_idx
 from convzoo.data import scenes as scenes_module
 from convzoo.data.catalog import dataset_spec
 from convzoo.data.datasets import content_hash
+from convzoo.data.generated import write_gzipped_idx
 from convzoo.data.scenes import GAP, INK, compose_scenes, generate, ink_boxes, make_scenes, overlay
 from convzoo.errors import DataError
 
@@ -114,7 +115,7 @@ def test_a_crowded_canvas_takes_fewer_items():
 
 def test_gzipped_files_are_byte_identical_for_the_same_array(tmp_path):
     array = compose_scenes(*_source(), np.arange(60), 20, seed=3).masks
-    first, second = (scenes_module._write_gzipped_idx(tmp_path, name, array) for name in ("a", "b"))
+    first, second = (write_gzipped_idx(tmp_path, name, array) for name in ("a", "b"))
     assert first.read_bytes() == second.read_bytes()
     assert np.array_equal(read_idx(first.rename(tmp_path / "m.gz"), 2051), array)
 

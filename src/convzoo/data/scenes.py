@@ -17,20 +17,16 @@ seeded permutation, fashion-scenes uses Fashion-MNIST's own train and test files
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import cannot_write, new_temporary
 from ..errors import DataError
 from .catalog import SCENE_FILES, dataset_spec, locate, recorded_file
-from .download import sha256_file
-from .idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx, read_idx_bytes, write_idx
+from .generated import write_checked_files
+from .idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx, read_idx_bytes
 
 SIZE = 64  # canvas side, pixels
 INK = 64  # a pixel >= 64/255 is ink: labelled in the mask, and what an item's box is cut to
@@ -180,52 +176,7 @@ def generate(name: str, folder: str | Path) -> dict[str, Path]:
     arrays = {"train-images-idx3-ubyte": scenes["train"].images, "train-masks-idx3-ubyte": scenes["train"].masks,
               "t10k-images-idx3-ubyte": scenes["test"].images, "t10k-masks-idx3-ubyte": scenes["test"].masks}
     assert tuple(arrays) == SCENE_FILES
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise cannot_write(folder, exc) from None
-    temps = {}
-    try:
-        for stem, array in arrays.items():
-            temps[stem] = _write_gzipped_idx(folder, stem, array)
-            expected = recorded_file(spec, Path(f"{stem}.gz")).sha256
-            actual = sha256_file(temps[stem], decompress=True)
-            if actual != expected:
-                raise DataError(f"{name}: the generated {stem} has payload SHA-256 {actual[:12]}…, the catalog "
-                                f"records {expected[:12]}…; the generator or its source changed")
-        for stem, tmp in temps.items():
-            try:
-                os.replace(tmp, folder / f"{stem}.gz")
-            except OSError as exc:
-                raise cannot_write(folder / f"{stem}.gz", exc) from None
-    finally:
-        for tmp in temps.values():
-            tmp.unlink(missing_ok=True)
-    return {f.name: folder / f.name for f in spec.files}
-
-
-def _write_gzipped_idx(folder: Path, stem: str, array: np.ndarray) -> Path:
-    """`array` as a gzipped IDX file under a temporary name in `folder`; returns that name.
-
-    write_idx gzips at level 9, which takes ~8 s for 41 MB of canvases; level 1 takes 0.4 s and is
-    17% larger. No name or time goes into the gzip header, so the same array gives the same bytes.
-    """
-    raw = new_temporary(folder / stem, ".part")
-    packed = new_temporary(folder / stem, ".part.gz")  # a new file's usual mode, not mkstemp's private one
-    try:
-        write_idx(Path(raw), array)  # uncompressed: the name does not end in .gz
-        with open(raw, "rb") as src, open(packed, "wb") as out, \
-                gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=1, mtime=0) as gz:
-            shutil.copyfileobj(src, gz, 1 << 20)
-    except OSError as exc:
-        Path(packed).unlink(missing_ok=True)
-        raise cannot_write(folder / stem, exc) from None
-    except BaseException:
-        Path(packed).unlink(missing_ok=True)
-        raise
-    finally:
-        Path(raw).unlink(missing_ok=True)
-    return Path(packed)
+    return write_checked_files(spec, folder, arrays, "the generator or its source changed")
 
 
 def overlay(images: np.ndarray, masks: np.ndarray, alpha: float = 0.55) -> np.ndarray:

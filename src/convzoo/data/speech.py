@@ -44,11 +44,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import cannot_write
 from ..errors import DataError
 from . import audio
-from .catalog import dataset_spec, recorded_file
-from .download import sha256_file
+from .catalog import dataset_spec
+from .generated import write_checked_files
 
 NAME = "spoken-digits"
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -193,35 +192,12 @@ def make_spoken_digits(seed: int = SEED, plan: Plan | None = None, workers: int 
 def generate(name: str, folder: str | Path) -> dict[str, Path]:
     """Make spoken-digits' four IDX files in `folder`, checked against the catalog before any is
     renamed into place (as scenes.generate: nothing is replaced unless all four match)."""
-    from .scenes import _write_gzipped_idx
-
     spec = dataset_spec(name)
     folder = Path(folder)
     version = require_espeak()
     splits = make_spoken_digits()
     arrays = dict(zip(FILES, (splits["train"].images, splits["train"].labels, splits["test"].images,
                               splits["test"].labels)))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise cannot_write(folder, exc) from None
-    temps = {}
-    try:
-        for stem, array in arrays.items():
-            temps[stem] = _write_gzipped_idx(folder, stem, array)
-            expected = recorded_file(spec, Path(f"{stem}.gz")).sha256
-            actual = sha256_file(temps[stem], decompress=True)
-            if actual != expected:
-                why = (f"espeak-ng {version} is not the {ESPEAK_VERSION} the catalog's files were made with"
-                       if version != ESPEAK_VERSION else "the generator changed")
-                raise DataError(f"{name}: the generated {stem} has payload SHA-256 {actual[:12]}…, the catalog "
-                                f"records {expected[:12]}…: {why}")
-        for stem, tmp in temps.items():
-            try:
-                os.replace(tmp, folder / f"{stem}.gz")
-            except OSError as exc:
-                raise cannot_write(folder / f"{stem}.gz", exc) from None
-    finally:
-        for tmp in temps.values():
-            tmp.unlink(missing_ok=True)
-    return {f.name: folder / f.name for f in spec.files}
+    why = (f"espeak-ng {version} is not the {ESPEAK_VERSION} the catalog's files were made with"
+           if version != ESPEAK_VERSION else "the generator changed")
+    return write_checked_files(spec, folder, arrays, why)

@@ -18,7 +18,7 @@ import numpy as np
 from ..data import audio
 from ..data.preprocess import Prepared
 from ..errors import ConvzooError
-from .files import file_error
+from .files import prepare_files
 
 MAX_SECONDS = 10.0
 MIN_RATE, MAX_RATE = audio.SAMPLE_RATE, 192_000  # Hz
@@ -93,18 +93,5 @@ def prepare_wav(path) -> Prepared:
 
 
 def prepare_wav_files(paths) -> tuple[list[dict], list[tuple[dict, np.ndarray]]]:
-    """As infer.files.prepare_files, for WAV files: one result per file ({"image": path} so the
-    CLI reads it as it reads images), and (its result, features) for the good ones."""
-    results, ready = [], []
-    for path in paths:
-        try:
-            prepared = prepare_wav(Path(path))
-        except ConvzooError as exc:
-            results.append(file_error(path, exc))
-            continue
-        if prepared.empty:
-            results.append({"image": str(path), "empty": True, "error": SILENT})
-            continue
-        results.append({"image": str(path)})
-        ready.append((results[-1], prepared.image))
-    return results, ready
+    """As infer.files.prepare_files, for WAV files: (one result per file, (result, features) of the good ones)."""
+    return prepare_files(paths, prepare_wav, read=Path, empty=SILENT)

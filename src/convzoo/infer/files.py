@@ -28,19 +28,21 @@ def card_of(path: Path) -> dict:
 EMPTY_IMAGE = "empty image: nothing to classify (no ink, or one flat colour)"
 
 
-def prepare_files(paths, prepare) -> tuple[list[dict], list[tuple[dict, np.ndarray]]]:
-    """Read and `prepare` each file: one result dict per file, in order ({"image"} for a good one,
-    {"image", "error"} for a bad or empty one), and (its result, prepared pixels) for the good ones,
-    so one bad file never costs the others their answers."""
+def prepare_files(paths, prepare, read=read_image,
+                  empty: str = EMPTY_IMAGE) -> tuple[list[dict], list[tuple[dict, np.ndarray]]]:
+    """`read` and `prepare` each file: one result dict per file, in order ({"image"} for a good one,
+    {"image", "error"} for a bad or empty one, `empty` saying why), and (its result, prepared
+    input) for the good ones, so one bad file never costs the others their answers. A WAV file's
+    result is keyed "image" too, so the CLI reads every answer alike."""
     results, ready = [], []
     for path in paths:
         try:
-            prepared = prepare(read_image(path))
+            prepared = prepare(read(path))
         except ConvzooError as exc:
             results.append(file_error(path, exc))
             continue
         if prepared.empty:
-            results.append({"image": str(path), "empty": True, "error": EMPTY_IMAGE})
+            results.append({"image": str(path), "empty": True, "error": empty})
             continue
         results.append({"image": str(path)})
         ready.append((results[-1], prepared.image))
