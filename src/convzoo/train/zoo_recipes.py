@@ -53,7 +53,7 @@ ZOO_RECIPES: dict[str, Recipe] = {r.name: r for r in (
          "d2l's LeNet-5: 6 and 16 5x5 convs, sigmoid, average pooling, dense 120-84-10 (61,706 parameters)",
          **_ADAM,
          lr=(3e-3, "AdamW's usual peak for a small net; higher diverges in the warm-up with sigmoids"),
-         epochs=(10, "the textbook's 10 epochs; one epoch took 16 s at one thread under load (3,700 ex/s)"),
+         epochs=(10, "the textbook's 10 epochs: 3.6-6.5 minutes a seed at one thread under load (its card)"),
          augment=("none", "the net is too small to overfit Fashion-MNIST in 10 epochs")),
     _zoo("mlp", "zoo: the one-hidden-layer MLP (784-256-10)", "mlp",
          "the d2l MLP: one hidden layer of 256 ReLUs (203,530 parameters), the no-convolution baseline",
@@ -66,7 +66,7 @@ ZOO_RECIPES: dict[str, Recipe] = {r.name: r for r in (
          "d2l's LeNet with BN after every conv and hidden dense layer, biases kept (62,158 parameters)",
          **_SGD,
          lr=(0.2, "BN lets the sigmoid net take a high peak (d2l: 1.0 with plain SGD)"),
-         epochs=(6, "6 epochs fit 3 minutes (27 s an epoch at one thread under load, 2,250 ex/s)"),
+         epochs=(6, "6 epochs: 2.2-9.2 minutes a seed at one thread under load (its card)"),
          augment=("flip", "mirror images: free extra data for a 6-epoch run")),
     _zoo("lenet-1998", "zoo: LeCun et al.'s LeNet-5 (scaled tanh, partial C3, RBF output) on 28x28", "lenet5_1998",
          ("the 1998 paper's LeNet-5 (60,000 parameters): C1 zero-pads the 28x28 images to the paper's "
@@ -100,25 +100,27 @@ ZOO_RECIPES: dict[str, Recipe] = {r.name: r for r in (
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
          epochs=(7, "13.2 M multiply-adds an image: 7 epochs are about 92 M MAC-epochs, ~11 minutes on 2 cores"),
          augment=("crop+flip", "shifts and flips")),
-    _zoo("nin", "zoo: NiN with BN, small stem, on 16,000 training images (its full width costs 184 M MACs)", "nin",
+    _zoo("nin", "zoo: NiN with BN, small stem, on 28,000 training images (its full width costs 184 M MACs)", "nin",
          "d2l's NiN with BN after every conv (not in the paper) and the small-input first block",
          {"batch_norm": True},
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(2, ("NiN has no width option and costs 184 M multiply-adds an image at 28x28: 2 epochs of "
-                     "16,000 images (~12 min) and two test evaluations (~2.5 min) fit 15 minutes on 2 cores")),
-         train_size=(16000, "about a quarter of the training set: all that 15 minutes allow at full width"),
+         epochs=(2, ("NiN has no width option and costs 184 M multiply-adds an image at 28x28: 45 ex/s (one "
+                     "training step of batch 32 at one thread on the loaded machine), so 2 epochs of 28,000 "
+                     "images and two test evaluations are ~24 minutes there, ~12 on 2 idle cores")),
+         train_size=(28000, "under half the training set: all that 15 minutes allow at full width"),
          augment=("flip", "mirror images")),
-    _zoo("googlenet", "zoo: GoogLeNet with BN and aux heads, small stem, 1 epoch of 3,000 images (short of 0.883)",
+    _zoo("googlenet", "zoo: GoogLeNet with BN and aux heads, small stem, 1 epoch of 5,000 images (short of 0.883)",
          "googlenet", ("GoogLeNet with its two auxiliary classifiers (loss weight 0.3) and BN; the small stem "
                        "keeps 28x28 maps up to inception 3a: 1.19 G multiply-adds an image"),
          {"aux_logits": True, "bn": True},
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(1, ("1.19 G multiply-adds an image: one pass over the test set alone is ~8 minutes on 2 "
-                     "cores, so 15 minutes hold one epoch of 3,000 images and one evaluation; the textbook's "
-                     "0.883 is out of reach at this budget")),
-         train_size=(3000, "a twentieth of the training set: what the budget allows, stated in the row"),
+         epochs=(1, ("1.19 G multiply-adds an image: 6 ex/s (one training step of batch 32 at one thread on "
+                     "the loaded machine); one pass over the test set alone is ~9 minutes there, so one epoch "
+                     "of 5,000 images and one evaluation (~23 minutes there, ~12 on 2 idle cores) is the "
+                     "budget; the textbook's 0.883 is out of reach at it")),
+         train_size=(5000, "a twelfth of the training set: what the budget allows, stated in the row"),
          augment=("flip", "mirror images")),
     _zoo("resnet18", "zoo: ResNet-18 with the small stem at a quarter of the widths (16-32-64-128)", "resnet18",
          "ResNet-18's basic blocks (2,2,2,2) with the small-input stem (3x3 stride-1, no max pool)",
@@ -144,8 +146,8 @@ ZOO_RECIPES: dict[str, Recipe] = {r.name: r for r in (
          {"depths": (2, 2, 2), "widths": (16, 32, 64), "groups": 16, "base_width": 4},
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(5, ("15.4 M multiply-adds an image: 5 epochs are about 77 M MAC-epochs, ~10 minutes on 2 "
-                     "cores at the dense rate; grouped convs run below it")),
+         epochs=(2, ("15.4 M multiply-adds an image, but grouped convs run far below the dense rate: 88 ex/s "
+                     "(measured: one training step of batch 32 at one thread on the loaded machine), so 2 epochs are ~24 minutes there, ~11-12 on 2 idle cores")),
          augment=("crop+flip", "shifts and flips")),
     _zoo("se-resnet", "zoo: SE-ResNet-20-like (basic blocks 3,3,3 at 16-32-64 with SE gates)", "se_resnet50",
          "SENet's squeeze-and-excitation gates (reduction 16) on basic blocks in three stages of 3, small stem",
@@ -159,29 +161,30 @@ ZOO_RECIPES: dict[str, Recipe] = {r.name: r for r in (
          {"depths": (1, 1, 1), "widths": (16, 32, 64)},
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(3, "37.4 M multiply-adds an image: 3 epochs are about 112 M MAC-epochs, ~14 minutes on 2 cores"),
+         epochs=(2, ("37.4 M multiply-adds an image at 75 ex/s (measured: one training step of batch 32 at one thread on the loaded machine): 2 epochs are "
+                     "~28 minutes there, ~13-14 on 2 idle cores")),
          augment=("crop+flip", "shifts and flips")),
     _zoo("densenet-bc", "zoo: DenseNet-BC (k=12) with 3 blocks of 4 bottleneck layers, small stem", "densenet_bc_100_12",
          "the paper's CIFAR DenseNet-BC (growth 12, compression 0.5) at a third of its depth (blocks 4,4,4)",
          {"blocks": (4, 4, 4)},
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(3, ("33.1 M multiply-adds an image: 3 epochs are about 99 M MAC-epochs, ~13 minutes on 2 "
-                     "cores (concatenations cost beyond the MACs)")),
+         epochs=(2, ("33.1 M multiply-adds an image and the concatenations: 84 ex/s (measured: one training step of batch 32 at one thread on the loaded machine), so "
+                     "2 epochs are ~25 minutes there, ~12 on 2 idle cores")),
          augment=("crop+flip", "shifts and flips")),
     _zoo("shufflenet-v1", "zoo: ShuffleNet v1 (g=3, 1x) with the small stem", "shufflenet_v1_g3",
          "ShuffleNet v1 with 3 groups at the paper's 1x width; small stem (3x3 stride-1, no max pool)",
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(2, ("34.2 M multiply-adds an image, and depthwise convs run far below the dense rate on a "
-                     "CPU: 2 epochs, ~15 minutes on 2 cores")),
+         epochs=(1, ("34.2 M multiply-adds an image, depthwise convs far below the dense rate: 51 ex/s "
+                     "(measured: one training step of batch 32 at one thread on the loaded machine), so one epoch is ~21 minutes there, ~10 on 2 idle cores")),
          augment=("flip", "mirror images")),
     _zoo("shufflenet-v2", "zoo: ShuffleNet v2 0.5x with the small stem", "shufflenet_v2_x0_5",
          "ShuffleNet v2 at the paper's 0.5x width; small stem (3x3 stride-1, no max pool)",
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(6, ("9.0 M multiply-adds an image, depthwise convs below the dense rate: 6 epochs, ~13 "
-                     "minutes on 2 cores")),
+         epochs=(5, ("9.0 M multiply-adds an image, depthwise convs below the dense rate: 216 ex/s "
+                     "(measured: one training step of batch 32 at one thread on the loaded machine), so 5 epochs are ~25 minutes there, ~12 on 2 idle cores")),
          augment=("crop+flip", "shifts and flips")),
     _zoo("fastnet", "zoo: convzoo's fastnet, the accurate recipe in fp32 without TTA", "fastnet",
          "convzoo's residual net for 28x28 (116,602 parameters, 9.1 M multiply-adds)",
