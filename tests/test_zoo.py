@@ -226,3 +226,23 @@ def test_shipped_checkpoint_gives_its_cards_accuracy_on_the_fixed_slice(name):
         logits = model(Normalizer(test.mean, test.std)(test.images[:SLICE]))
     accuracy = float((logits.argmax(1) == test.labels[:SLICE]).float().mean())
     assert accuracy == pytest.approx(payload["card"]["slice_accuracy"], abs=0.01)
+
+
+def test_large_weights_are_listed_not_shipped_and_load_once_fetched(lenet_runs, tiny_data_dir, zoo_dir, tmp_path,
+                                                                    server, monkeypatch, capsys):
+    url, routes = server
+    monkeypatch.setattr(store, "SHIP_LIMIT", 1000)  # bytes: LeNet's 0.25 MB counts as large here
+    card = export_row(ROWS["lenet"], [lenet_runs / "lenet" / "seed0"], zoo_dir, publish=tmp_path / "publish",
+                      data_dir=tiny_data_dir)["card"]
+    published = tmp_path / "publish" / "lenet.safetensors"
+    assert not card["weights"]["shipped"] and not (zoo_dir / "lenet.safetensors").exists()
+    entry = json.loads((zoo_dir / "manifest.json").read_text())["models"]["lenet"]
+    assert entry == {"file": "lenet.safetensors", "size": published.stat().st_size,
+                     "sha256": hashlib.sha256(published.read_bytes()).hexdigest()}
+    code, _, err = run_cli(capsys, "eval", "zoo:lenet")
+    assert code == 1 and "`convzoo zoo --fetch lenet`" in err
+    routes["/pub/lenet.safetensors"] = published.read_bytes()
+    monkeypatch.setenv(store.URL_ENV, f"{url}/pub")
+    assert store.fetch("lenet") == store.cache_dir() / "lenet.safetensors"
+    code, out, _ = run_cli(capsys, "eval", "zoo:lenet", "--data-dir", tiny_data_dir, "--json")
+    assert code == 0 and json.loads(out)["accuracy"] == pytest.approx(card["shipped_test_accuracy"], abs=1e-6)
