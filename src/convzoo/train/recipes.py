@@ -90,6 +90,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     }),
 )}
 
-from .zoo_recipes import ZOO_RECIPES  # noqa: E402 - the zoo's rows (convzoo zoo), each a recipe like these
+# The zoo's rows (`convzoo zoo`, docs/zoo.md), each a recipe like these, one per family.
+from .zoo_recipes import ZOO_RECIPES
 
 RECIPES.update(ZOO_RECIPES)
