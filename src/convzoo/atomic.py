@@ -122,6 +122,16 @@ def write_json(path: str | Path, obj) -> None:
     write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
+def read_json_dict(path: str | Path) -> dict:
+    """A JSON object kept by convzoo (a cache), or {} when it is missing, unreadable or not an
+    object: a cache that cannot be read costs a measurement, never the command."""
+    try:
+        value = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def save_figure(fig, path: str | Path, **kwargs) -> None:
     """Save a matplotlib figure atomically (format from the final name's suffix)."""
     path = Path(path)

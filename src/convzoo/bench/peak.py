@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from ..atomic import write_json
+from ..atomic import read_json_dict, write_json
 from ..data import cache_root
 from .timing import machine, seconds_of
 
@@ -44,11 +43,8 @@ def peak_cache_path() -> Path:
 
 def cached_peak() -> dict | None:
     """The cached peak if it was measured on this machine configuration, else None."""
-    try:
-        peak = json.loads(peak_cache_path().read_text())
-    except (OSError, ValueError):
-        return None
-    same = isinstance(peak, dict) and all(peak.get(k) == v for k, v in machine().items())
+    peak = read_json_dict(peak_cache_path())
+    same = all(peak.get(k) == v for k, v in machine().items())
     return peak if same and {"fp32", "bf16"} <= set(peak) else None
 
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ..atomic import write_json
+from ..atomic import read_json_dict, write_json
 from ..bench.timing import alternating_medians, machine, seconds_of
 from ..data import cache_root
 from .tasks import CLASSIFICATION, Task
@@ -104,7 +104,7 @@ def fastest_setup(key: dict, build: Callable[[], torch.nn.Module], input_shape: 
                             "classes": num_classes, "setups": [asdict(s) for s in setups], **machine(),
                             **({"task": task.name} if task.name != "classification" else {})},
                            sort_keys=True)
-    cache = _read_cache()
+    cache = read_json_dict(cache_root() / TUNE_CACHE)
     if cache_key in cache:
         return Setup(**cache[cache_key]["setup"])
     started = time.perf_counter()
@@ -123,11 +123,3 @@ def fastest_setup(key: dict, build: Callable[[], torch.nn.Module], input_shape: 
     except OSError as exc:  # a read-only home costs a measurement per run, not the run
         log(f"note: could not cache the setup ({exc.strerror or exc}); it will be measured again next time")
     return best
-
-
-def _read_cache() -> dict:
-    try:
-        cache = json.loads((cache_root() / TUNE_CACHE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return cache if isinstance(cache, dict) else {}
