@@ -75,6 +75,7 @@ def format_accuracy(acc: dict | None) -> str:
 
 def format_table(rows: list[dict]) -> str:
     from ..analysis.summary import human
+    from ..tables import text_table
 
     header = ["row", "model", "input", "params", "MACs", "test accuracy (final epoch)", "textbook",
               "min/seed", "recipe", "weights"]
@@ -82,11 +83,7 @@ def format_table(rows: list[dict]) -> str:
               format_accuracy(r["accuracy"]), "-" if r["textbook"] is None else f"{r['textbook']:.3f}",
               "-" if r["train_minutes"] is None else f"{r['train_minutes']:.1f}", r["recipe"], r["weights"]]
              for r in rows]
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *cells)]
-    right = {2, 3, 4, 7}
-    lines = ["  ".join(str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(line, widths)))
-             .rstrip() for line in (header, *cells)]
-    lines.append("")
+    lines = [text_table(header, cells, right={2, 3, 4, 7}), ""]
     lines += [f"{r['name']}: {r['title']}; {r['note']}" for r in rows]
     machines = sorted({f"{r['machine']}, {r['threads']} thread(s)" for r in rows if r["machine"]})
     if machines:
