@@ -3,6 +3,7 @@ knobs from the command line, --train-size, and what --resume accepts."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -295,3 +296,41 @@ def test_device_cuda_without_a_gpu_is_one_line(capsys, monkeypatch):
     assert code == 1 and "no CUDA GPU" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(capsys, "train", "lenet", "--precision", "fp16", "--device", "cpu")
     assert code == 1 and "fp16" in err
+
+
+# ---- class-balanced loss ---------------------------------------------------------------------
+
+def test_balanced_weights_favour_rare_classes_and_keep_the_mean_at_one():
+    from convzoo.train.tasks import balanced_weights
+
+    labels = torch.tensor([0] * 90 + [1] * 9 + [2])  # class 3 never occurs
+    inverse = balanced_weights(labels, 4, 1.0)
+    assert inverse == pytest.approx((1 / 3 * 10 / 9, 1 / 3 * 100 / 9, 1 / 3 * 100, 0.0))  # 1/f, over sum f/f = 3
+    for power in (0.0, 0.5, 1.0):
+        weights = balanced_weights(labels, 4, power)
+        assert (90 * weights[0] + 9 * weights[1] + weights[2]) / 100 == pytest.approx(1.0)
+        assert weights[0] <= weights[1] <= weights[2] and weights[3] == 0
+    assert balanced_weights(labels, 4, 0.0)[:3] == pytest.approx((1.0, 1.0, 1.0))
+
+
+def test_a_weighted_task_weights_the_training_loss_but_reports_the_plain_one():
+    from convzoo.train.tasks import SEGMENTATION
+
+    logits = torch.randn(2, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    masks = torch.randint(0, 3, (2, 4, 4), generator=torch.Generator().manual_seed(1))
+    weighted = dataclasses.replace(SEGMENTATION, class_weights=(0.5, 2.0, 4.0))
+    total, main, _ = weighted.loss_sum(logits, masks)
+    per_pixel = -torch.log_softmax(logits, 1).gather(1, masks[:, None])[:, 0]
+    assert main.item() == pytest.approx(per_pixel.sum().item(), rel=1e-5)
+    assert total.item() == pytest.approx((per_pixel * torch.tensor([0.5, 2.0, 4.0])[masks]).sum().item(), rel=1e-5)
+
+
+def test_the_trainer_balances_a_segmentation_by_its_training_masks(tmp_path):
+    bundle = squares_bundle()
+    config = TrainConfig(model="unet_padded", model_kwargs={"width": 4}, epochs=1, batch_size=16, class_balance=0.5,
+                         precision="fp32", channels_last=False, out=str(tmp_path / "seg"), progress=False)
+    trainer = Trainer(config, data=bundle).prepare()
+    counts = torch.bincount(bundle.train.labels.flatten(), minlength=3).double()
+    background, bright, dim = trainer.task.class_weights
+    assert background < bright and background < dim  # the squares are rarer than the black around them
+    assert (counts * torch.tensor(trainer.task.class_weights)).sum().item() / counts.sum().item() == pytest.approx(1.0)

@@ -59,6 +59,10 @@ class TrainConfig:
     step_epochs: int = setting(30, "'step' schedule: multiply the lr by --step-gamma every this many epochs", low=1)
     step_gamma: float = setting(0.1, "'step' schedule's factor", low=0, low_open=True)
     label_smoothing: float = setting(0.0, "label smoothing of the cross-entropy", low=0, high=1, high_open=True)
+    class_balance: float = setting(0.0, "weight each class's examples (a segmentation's pixels) by "
+                                   "frequency^-P in the training labels, normalised to a mean of 1 per "
+                                   "example (U-Net's class-balancing weight map): 0 off, 0.5 inverse "
+                                   "square root, 1 inverse frequency", low=0, high=1)
     aux_weight: float = setting(0.3, "weight of each auxiliary classifier's loss (GoogLeNet's 0.3); training only",
                                 low=0)
     augment: str = setting("none", "none | flip | crop[N] | crop+flip | auto (batch-level, labels and masks alike)")

@@ -23,6 +23,7 @@ AUX_WEIGHT = 0.3  # GoogLeNet (Szegedy et al. 2015, sec. 5): each auxiliary loss
 class Task:
     name: str  # classification | segmentation
     aux_weight: float = AUX_WEIGHT  # weight of each auxiliary classifier's loss (training only)
+    class_weights: tuple[float, ...] | None = None  # per-class loss weights (training only; `balanced_weights`)
 
     @property
     def target_dims(self) -> int:
@@ -34,11 +35,16 @@ class Task:
         prediction. A model in training mode may return (main, aux1, aux2, ...): each auxiliary
         head's loss is added with `aux_weight`; the main loss alone is what the metrics report."""
         main, *aux = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
-        main_loss = F.cross_entropy(main.float(), targets, reduction="sum", label_smoothing=label_smoothing)
-        total = main_loss
+        weight = None if self.class_weights is None else torch.tensor(self.class_weights, device=main.device)
+
+        def loss(logits, weight=None):
+            return F.cross_entropy(logits.float(), targets, weight=weight, reduction="sum",
+                                   label_smoothing=label_smoothing)
+
+        main_loss = loss(main)  # what the metrics report: the plain cross-entropy
+        total = main_loss if weight is None else loss(main, weight)
         for head in aux:
-            total = total + self.aux_weight * F.cross_entropy(head.float(), targets, reduction="sum",
-                                                              label_smoothing=label_smoothing)
+            total = total + self.aux_weight * loss(head, weight)
         return total, main_loss, main
 
     @staticmethod
@@ -58,8 +64,21 @@ CLASSIFICATION = Task("classification")
 SEGMENTATION = Task("segmentation")
 
 
-def task_of_targets(targets: torch.Tensor, aux_weight: float = AUX_WEIGHT) -> Task:
-    return Task("segmentation" if targets.ndim == 3 else "classification", aux_weight)
+def task_of_targets(targets: torch.Tensor, aux_weight: float = AUX_WEIGHT, num_classes: int | None = None,
+                    class_balance: float = 0.0) -> Task:
+    weights = balanced_weights(targets, num_classes, class_balance) if class_balance else None
+    return Task("segmentation" if targets.ndim == 3 else "classification", aux_weight, weights)
+
+
+def balanced_weights(targets: torch.Tensor, num_classes: int, power: float) -> tuple[float, ...]:
+    """w_c = frequency_c^-power over the labels (every pixel of a mask), scaled so that the mean
+    weight per label is 1 (sum_c frequency_c w_c = 1): the loss keeps its scale, and the rare
+    classes (a digit's pixels against the background) count more. U-Net (Ronneberger et al. 2015)
+    balances its loss this way. A class absent from the labels gets weight 0."""
+    counts = torch.bincount(targets.flatten(), minlength=num_classes)[:num_classes].double()  # uint8 masks: no copy
+    frequency = counts / counts.sum()
+    raw = torch.where(counts > 0, frequency.clamp_min(1e-12) ** -power, torch.zeros_like(frequency))
+    return tuple((raw / (frequency * raw).sum()).tolist())
 
 
 def check_fit(model_name: str, outputs, data_name: str, task: Task, num_classes: int,

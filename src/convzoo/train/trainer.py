@@ -83,7 +83,10 @@ class Trainer(ModelSetup, RunDirectory):
         self.data = with_train_size(self.data, config.train_size, config.seed)
         train = self.data.train
         self.classes = train.classes
-        self.task = task_of_targets(train.labels, config.aux_weight)
+        self.task = task_of_targets(train.labels, config.aux_weight, len(self.classes), config.class_balance)
+        if self.task.class_weights is not None:
+            runtime.log(f"note: class-balanced loss (--class-balance {config.class_balance:g}): weights "
+                        + ", ".join(f"{c} {w:.2f}" for c, w in zip(self.classes, self.task.class_weights)))
         if config.batch_size > len(train):
             runtime.log(f"note: --batch-size {config.batch_size} is more than the {len(train):,} training examples: "
                         f"one step of {len(train):,} per epoch")
