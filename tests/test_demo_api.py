@@ -23,6 +23,7 @@ from convzoo.models import create_model
 from convzoo.reference import conv2d_forward
 from convzoo.serve import create_app
 from convzoo.train.checkpoint import save_checkpoint
+from convzoo.zoo import shipped_models
 
 DIGITS = {"name": "mnist-sample", "classes": [str(k) for k in range(10)], "mean": [0.13], "std": [0.31],
           "shape": [1, 28, 28], "train": 1000, "test": 100}
@@ -187,7 +188,8 @@ def test_runs_listing_metrics_and_figures(runs_folder):
             assert c.get("/api/runs/figure", params={"study": "study-x", "name": bad}).status_code == 400
         assert "no run named" in c.get("/api/runs/metrics", params={"run": "../x"}).json()["error"]
         keys = c.get("/api/health").json()["models"]
-        assert keys == ["digits", "fashion", "run:lenet-a", "run:scenes"]
+        zoo = [m["ref"] for m in shipped_models()]
+        assert keys == ["digits", "fashion", *zoo, "run:lenet-a", "run:scenes"]
 
 
 def test_stream_sends_rows_then_each_new_line(runs_folder):

@@ -30,9 +30,13 @@ def site(tmp_path_factory):
 
 
 def wait(driver, condition):
+    """Poll `condition`; an element the page re-rendered between finding and reading it (a curve
+    redrawn on a live update) is looked up again on the next poll."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT, poll_frequency=0.05).until(condition)
+    return WebDriverWait(driver, WAIT, poll_frequency=0.05,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def ready(driver) -> bool:
