@@ -22,7 +22,7 @@ from convzoo.errors import ConvzooError
 from convzoo.models import create_model
 from convzoo.reference import conv2d_forward
 from convzoo.serve import create_app
-from convzoo.train.checkpoint import save_checkpoint
+from convzoo.train.checkpoint import PRETRAINED, save_checkpoint
 from convzoo.zoo import shipped_models
 
 DIGITS = {"name": "mnist-sample", "classes": [str(k) for k in range(10)], "mean": [0.13], "std": [0.31],
@@ -189,7 +189,7 @@ def test_runs_listing_metrics_and_figures(runs_folder):
         assert "no run named" in c.get("/api/runs/metrics", params={"run": "../x"}).json()["error"]
         keys = c.get("/api/health").json()["models"]
         zoo = [m["ref"] for m in shipped_models()]
-        assert keys == ["digits", "fashion", *zoo, "run:lenet-a", "run:scenes"]
+        assert keys == [*PRETRAINED, *zoo, "run:lenet-a", "run:scenes"]
 
 
 def test_stream_sends_rows_then_each_new_line(runs_folder):
@@ -262,5 +262,5 @@ def test_the_picker_lists_the_zoos_shipped_models(monkeypatch):
     monkeypatch.setattr(convzoo.zoo, "shipped_models",
                         lambda: [{"name": "googlenet", "ref": "zoo:googlenet", "data": "fashion-mnist"}])
     entries = available_models()
-    assert [e.key for e in entries] == ["digits", "fashion", "zoo:googlenet"]
+    assert [e.key for e in entries] == [*PRETRAINED, "zoo:googlenet"]
     assert entries[-1].source == "zoo" and entries[-1].ref == "zoo:googlenet"

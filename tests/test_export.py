@@ -107,7 +107,7 @@ def test_pretrained_models_ship_small_with_cards(name):
     assert "optimizer" not in payload and "rng" not in payload
     card = json.loads(path.with_suffix(".json").read_text())
     assert card["command"].startswith("convzoo train ") and card["date"]
-    assert card["data"]["name"] == {"digits": "mnist-sample", "fashion": "fashion-mnist"}[name]
+    assert card["data"]["name"] == {"digits": "mnist-sample", "fashion": "fashion-mnist", "scenes": "digit-scenes"}[name]
     if name == "digits":
         assert card["held_out_accuracy"] >= 0.99 and card["data"]["test"] == 1000
 
@@ -119,3 +119,20 @@ def test_eval_pretrained_digits_on_its_held_out_digits(capsys):
     result = json.loads(capsys.readouterr().out)
     card = json.loads((PRETRAINED_DIR / "digits.json").read_text())
     assert result["data"] == "mnist-sample" and result["accuracy"] == pytest.approx(card["held_out_accuracy"])
+
+
+@pytest.mark.slow  # generates digit-scenes from the shipped digits, then labels its 2,000 test canvases
+def test_the_shipped_scenes_model_reproduces_its_card(capsys, monkeypatch, tmp_path):
+    """A regression guard for the shipped segmentation weights: the digit-scenes test set, made
+    afresh from the recorded generator, gives the card's pixel accuracy and mean IoU, and every
+    digit class is found well above chance."""
+    require_mnist_10k()
+    monkeypatch.setenv("CONVZOO_DATA", str(tmp_path))
+    assert main(["data", "get", "digit-scenes"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "scenes", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    card = json.loads((PRETRAINED_DIR / "scenes.json").read_text())
+    assert result["accuracy"] == pytest.approx(card["held_out_accuracy"], abs=1e-4)
+    assert result["mean_iou"] == pytest.approx(card["held_out_mean_iou"], abs=1e-4) and result["mean_iou"] > 0.6
+    assert min(result["per_class_iou"].values()) > 0.3  # chance for a digit's pixels is near 0

@@ -20,6 +20,7 @@ from convzoo.bench.demo import drawing_png
 from convzoo.serve import create_app
 from convzoo.serve.body import MAX_BODY
 from convzoo.serve.server import ServerThread, guarded_protocol
+from convzoo.train.checkpoint import PRETRAINED
 from convzoo.zoo import shipped_models
 
 
@@ -76,7 +77,7 @@ def test_health_and_model_card(client):
     health = client.get("/api/health").json()
     zoo = [m["ref"] for m in shipped_models()]
     assert zoo and all(ref.startswith("zoo:") for ref in zoo)  # the package ships zoo weights
-    assert health["status"] == "ok" and health["models"] == ["digits", "fashion", *zoo]
+    assert health["status"] == "ok" and health["models"] == [*PRETRAINED, *zoo]
     info = client.get("/api/model", params={"model": "digits"}).json()
     assert info["card"]["held_out_accuracy"] >= 0.99 and info["classes"][7] == "7"
     assert client.get("/api/model", params={"model": "fashion"}).json()["classes"][0] == "T-shirt/top"
@@ -200,9 +201,10 @@ def test_checkpoint_comes_first_and_pretrained_fill_the_picker():
     from convzoo.serve.models import available_models
 
     zoo = [m["ref"] for m in shipped_models()]
-    assert [e.key for e in available_models("fashion")] == ["fashion", "digits", *zoo]
-    assert [e.key for e in available_models(None)] == ["digits", "fashion", *zoo]
-    assert [e.key for e in available_models(zoo[0])] == [zoo[0], "digits", "fashion", *zoo[1:]]
+    others = [name for name in PRETRAINED if name != "fashion"]
+    assert [e.key for e in available_models("fashion")] == ["fashion", *others, *zoo]
+    assert [e.key for e in available_models(None)] == [*PRETRAINED, *zoo]
+    assert [e.key for e in available_models(zoo[0])] == [zoo[0], *PRETRAINED, *zoo[1:]]
 
 
 def test_demo_cli_errors(capsys):

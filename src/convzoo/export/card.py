@@ -14,7 +14,7 @@ from ..train.checkpoint import export_weights_checkpoint, load_checkpoint
 from .common import Exported, config_path_for
 
 RECIPE_KEYS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "nesterov", "weight_decay",
-               "schedule", "warmup_epochs", "label_smoothing", "augment", "precision", "seed",
+               "schedule", "warmup_epochs", "label_smoothing", "class_balance", "augment", "precision", "seed",
                "test_holdout", "val_split")
 
 
@@ -43,6 +43,7 @@ def model_card(checkpoint, command: str | None = None) -> dict:
         "epochs": payload.get("epoch"),
         "held_out_accuracy": history[-1].get("test_acc"),
         "held_out_loss": history[-1].get("test_loss"),
+        **({"held_out_mean_iou": history[-1]["test_miou"]} if "test_miou" in history[-1] else {}),
         "held_out": held_out_description(config, data),
         "torch": torch.__version__,
     }

@@ -18,7 +18,7 @@ FORMAT = "convzoo-checkpoint"
 VERSION = 1
 CHECKPOINT_NAME = "checkpoint.pt"
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
-PRETRAINED = {"digits": "digits.pt", "fashion": "fashion.pt"}
+PRETRAINED = {"digits": "digits.pt", "fashion": "fashion.pt", "scenes": "scenes.pt"}
 
 
 def save_checkpoint(path: str | Path, payload: dict) -> Path:
