@@ -17,6 +17,8 @@ from test_preprocess import ink_runs
 from convzoo.serve import create_app
 from convzoo.serve.server import ServerThread
 
+pytestmark = pytest.mark.slow  # a real headless Chromium
+
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--window-size=1100,1300"]

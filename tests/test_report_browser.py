@@ -14,6 +14,8 @@ import pytest
 from convzoo.analysis.report import build_report
 from convzoo.cli import main
 
+pytestmark = pytest.mark.slow  # a real headless Chromium
+
 VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "source", "wbr"}
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 

@@ -1,4 +1,5 @@
-"""Speed features: bench commands (tables, no timing assertions), EMA, TTA, compile, recipes."""
+"""The engine's options for speed and accuracy: test-time augmentation, the moving average of the
+weights (EMA), torch.compile, and resuming with them."""
 
 from __future__ import annotations
 
@@ -9,96 +10,12 @@ import json
 import pytest
 import torch
 
-from convzoo.bench.peak import peak_cache_path
-from convzoo.bench.timing import machine, percentile
-from convzoo.cli import main
 from convzoo.errors import ConvzooError
-from convzoo.models import create_model, model_info
-from convzoo.tables import text_table
-from convzoo.train import TrainConfig, Trainer, tune
+from convzoo.train import TrainConfig, Trainer
 from convzoo.train.metrics import evaluate_plain_and_tta, predict_logits, shift_images, tta_views
 from convzoo.train.optim import WeightEMA
-from convzoo.train.recipes import RECIPES
 
 TINY_FASTNET = {"widths": [4, 8, 8]}
-
-
-@pytest.fixture
-def cached_peak():
-    """A peak cache for this machine, so `bench train` does not multiply 3072-wide matrices."""
-    from convzoo.atomic import write_json
-
-    write_json(peak_cache_path(), {"fp32": 100.0, "bf16": 400.0, "size": 64, **machine()})
-
-
-def _rows(output: str, first_cell: str) -> list[str]:
-    return [line.split() for line in output.splitlines() if line.startswith(first_cell)]
-
-
-# ---- bench commands --------------------------------------------------------------------------
-def test_bench_peak_measures_and_caches(capsys):
-    assert main(["bench", "peak", "--size", "64", "--repeats", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "ratio vs fp32" in out and "peak RSS" in out
-    cached = json.loads(peak_cache_path().read_text())
-    assert cached["fp32"] > 0 and cached["bf16"] > 0 and cached["size"] == 64
-    fp32, bf16 = (_rows(out, dtype)[0] for dtype in ("fp32", "bf16"))
-    assert fp32[2] == "1.00x"
-    assert float(bf16[2].rstrip("x")) == pytest.approx(cached["bf16"] / cached["fp32"], abs=0.01)
-
-
-def test_bench_train_prints_both_loops_and_their_ratio(capsys, tiny_data_dir, cached_peak):
-    code = main(["bench", "train", "lenet_modern", "--steps", "2", "--rounds", "1", "--batch-size", "32",
-                 "--data-dir", str(tiny_data_dir)])
-    assert code == 0
-    out = capsys.readouterr().out
-    assert "ratio" in out and "of peak" in out and "peak RSS" in out and "cached" in out
-    textbook, *convzoo = _rows(out, "textbook") + _rows(out, "convzoo")
-    assert textbook[1] == "fp32" and "1.00x" in textbook and len(convzoo) == 2
-    assert convzoo[0][1:3] == ["fp32", "NCHW"]
-    # The last row runs the setup the Trainer measured and cached for this model and batch size.
-    cached = [v["setup"] for k, v in json.loads((tune.cache_root() / tune.TUNE_CACHE).read_text()).items()
-              if json.loads(k)["model"] == "lenet_modern" and json.loads(k)["batch_size"] == 32]
-    assert len(cached) == 1
-    assert convzoo[1][1:3] == [cached[0]["precision"], "channels_last" if cached[0]["channels_last"] else "NCHW"]
-
-    def rate(row):
-        return float(next(c for c in row if c.replace(",", "").isdigit()).replace(",", ""))
-
-    for row in convzoo:
-        ratio = float(next(c for c in row if c.endswith("x")).rstrip("x"))
-        assert ratio == pytest.approx(rate(row) / rate(textbook), rel=0.02, abs=0.01)
-
-
-def test_bench_train_rejects_a_batch_larger_than_the_data(capsys, tiny_data_dir, cached_peak):
-    assert main(["bench", "train", "lenet_modern", "--batch-size", "5000", "--data-dir", str(tiny_data_dir)]) == 1
-    assert "fewer than one batch" in capsys.readouterr().err
-
-
-def test_bench_infer_prints_percentiles_per_precision(capsys):
-    assert main(["bench", "infer", "lenet_modern", "--calls", "3", "--batches", "1", "--batch-size", "4"]) == 0
-    out = capsys.readouterr().out
-    assert "p50 ms" in out and "p99 ms" in out and "ratio vs fp32" in out and "peak RSS" in out
-    fp32, bf16 = _rows(out, "fp32")[0], _rows(out, "bf16")[0]
-    assert fp32[-1] == "1.00x" and float(fp32[2]) >= float(fp32[1])  # p99 >= p50
-    assert bf16[-1].endswith("x")
-
-
-def test_bench_data_times_an_epoch_of_batches(capsys, tiny_data_dir):
-    assert main(["bench", "data", "--data-dir", str(tiny_data_dir), "--rounds", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "600 fashion-mnist examples" in out and "speed-up" in out and "peak RSS" in out
-    assert "1.00x" in _rows(out, "textbook")[0]
-    assert main(["bench", "data", "--data-dir", str(tiny_data_dir), "--augment", "rotate"]) == 1
-
-
-def test_percentile_and_table():
-    samples = [float(v) for v in range(1, 101)]
-    assert percentile(samples, 50) == pytest.approx(50.5)
-    assert percentile(samples, 99) == pytest.approx(99.01)
-    assert percentile([3.0], 99) == 3.0
-    lines = text_table(("name", "n"), [("a", "1"), ("longer", "100")]).splitlines()
-    assert lines == ["name      n", "a         1", "longer  100"]
 
 
 # ---- TTA -------------------------------------------------------------------------------------
@@ -229,48 +146,3 @@ def test_compile_failure_is_a_one_line_error(tiny_data_dir, tmp_path, monkeypatc
 def test_ema_must_be_a_decay():
     with pytest.raises(ConvzooError, match="--ema"):
         TrainConfig(ema=1.0)
-
-
-# ---- recipes and the CLI -----------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(RECIPES))
-def test_recipes_are_valid_configs_with_reasons(name):
-    recipe = RECIPES[name]
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    assert set(recipe.settings) <= fields
-    assert all(isinstance(why, str) and len(why) > 10 for _, why in recipe.settings.values())
-    model_info(recipe.config().model)
-    # What `convzoo train --recipe NAME` builds carries every setting, and a flag given wins.
-    from convzoo.cli import build_parser
-    from convzoo.cli.train import config_from_args
-
-    built = config_from_args(build_parser().parse_args(["train", "--recipe", name, "--epochs", "7"]))
-    assert built.epochs == 7
-    for key, (value, _) in recipe.settings.items():
-        if key != "epochs":
-            assert getattr(built, key) == value, key
-
-
-def test_fastnet_counts_match_its_metadata():
-    model = create_model("fastnet", num_classes=10, in_channels=1, input_size=28)
-    assert sum(p.numel() for p in model.parameters()) == model_info("fastnet").params
-    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
-
-
-def test_train_with_a_recipe_and_an_overriding_flag(capsys, tiny_data_dir, tmp_path):
-    out = tmp_path / "fast"
-    code = main(["train", "--recipe", "fast", "--epochs", "1", "--lr", "0.05", "--data-dir",
-                 str(tiny_data_dir), "--out", str(out)])
-    assert code == 0
-    printed = capsys.readouterr().out
-    assert "test accuracy" in printed and str(out) in printed
-    config = json.loads((out / "config.json").read_text())["config"]
-    fast = RECIPES["fast"].values()
-    assert config["model"] == fast["model"] and config["tta"] is True and config["lr"] == 0.05
-    assert config["batch_size"] == fast["batch_size"] and config["epochs"] == 1
-    row = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
-    assert "tta_test_acc" in row
-
-
-def test_recipe_and_resume_do_not_mix(capsys, tiny_run):
-    assert main(["train", "--recipe", "fast", "--resume", str(tiny_run)]) == 1
-    assert "--recipe cannot change when resuming" in capsys.readouterr().err

@@ -1,0 +1,91 @@
+"""The benchmark commands: they run and report (tables and JSON); nothing asserts a time."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from convzoo.bench.peak import peak_cache_path
+from convzoo.bench.timing import machine, percentile
+from convzoo.cli import main
+from convzoo.tables import text_table
+from convzoo.train import tune
+
+
+@pytest.fixture
+def cached_peak():
+    """A peak cache for this machine, so `bench train` does not multiply 3072-wide matrices."""
+    from convzoo.atomic import write_json
+
+    write_json(peak_cache_path(), {"fp32": 100.0, "bf16": 400.0, "size": 64, **machine()})
+
+
+def _rows(output: str, first_cell: str) -> list[str]:
+    return [line.split() for line in output.splitlines() if line.startswith(first_cell)]
+
+
+# ---- bench commands --------------------------------------------------------------------------
+def test_bench_peak_measures_and_caches(capsys):
+    assert main(["bench", "peak", "--size", "64", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "ratio vs fp32" in out and "peak RSS" in out
+    cached = json.loads(peak_cache_path().read_text())
+    assert cached["fp32"] > 0 and cached["bf16"] > 0 and cached["size"] == 64
+    fp32, bf16 = (_rows(out, dtype)[0] for dtype in ("fp32", "bf16"))
+    assert fp32[2] == "1.00x"
+    assert float(bf16[2].rstrip("x")) == pytest.approx(cached["bf16"] / cached["fp32"], abs=0.01)
+
+
+def test_bench_train_prints_both_loops_and_their_ratio(capsys, tiny_data_dir, cached_peak):
+    code = main(["bench", "train", "lenet_modern", "--steps", "2", "--rounds", "1", "--batch-size", "32",
+                 "--data-dir", str(tiny_data_dir)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "ratio" in out and "of peak" in out and "peak RSS" in out and "cached" in out
+    textbook, *convzoo = _rows(out, "textbook") + _rows(out, "convzoo")
+    assert textbook[1] == "fp32" and "1.00x" in textbook and len(convzoo) == 2
+    assert convzoo[0][1:3] == ["fp32", "NCHW"]
+    # The last row runs the setup the Trainer measured and cached for this model and batch size.
+    cached = [v["setup"] for k, v in json.loads((tune.cache_root() / tune.TUNE_CACHE).read_text()).items()
+              if json.loads(k)["model"] == "lenet_modern" and json.loads(k)["batch_size"] == 32]
+    assert len(cached) == 1
+    assert convzoo[1][1:3] == [cached[0]["precision"], "channels_last" if cached[0]["channels_last"] else "NCHW"]
+
+    def rate(row):
+        return float(next(c for c in row if c.replace(",", "").isdigit()).replace(",", ""))
+
+    for row in convzoo:
+        ratio = float(next(c for c in row if c.endswith("x")).rstrip("x"))
+        assert ratio == pytest.approx(rate(row) / rate(textbook), rel=0.02, abs=0.01)
+
+
+def test_bench_train_rejects_a_batch_larger_than_the_data(capsys, tiny_data_dir, cached_peak):
+    assert main(["bench", "train", "lenet_modern", "--batch-size", "5000", "--data-dir", str(tiny_data_dir)]) == 1
+    assert "fewer than one batch" in capsys.readouterr().err
+
+
+def test_bench_infer_prints_percentiles_per_precision(capsys):
+    assert main(["bench", "infer", "lenet_modern", "--calls", "3", "--batches", "1", "--batch-size", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "p50 ms" in out and "p99 ms" in out and "ratio vs fp32" in out and "peak RSS" in out
+    fp32, bf16 = _rows(out, "fp32")[0], _rows(out, "bf16")[0]
+    assert fp32[-1] == "1.00x" and float(fp32[2]) >= float(fp32[1])  # p99 >= p50
+    assert bf16[-1].endswith("x")
+
+
+def test_bench_data_times_an_epoch_of_batches(capsys, tiny_data_dir):
+    assert main(["bench", "data", "--data-dir", str(tiny_data_dir), "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "600 fashion-mnist examples" in out and "speed-up" in out and "peak RSS" in out
+    assert "1.00x" in _rows(out, "textbook")[0]
+    assert main(["bench", "data", "--data-dir", str(tiny_data_dir), "--augment", "rotate"]) == 1
+
+
+def test_percentile_and_table():
+    samples = [float(v) for v in range(1, 101)]
+    assert percentile(samples, 50) == pytest.approx(50.5)
+    assert percentile(samples, 99) == pytest.approx(99.01)
+    assert percentile([3.0], 99) == 3.0
+    lines = text_table(("name", "n"), [("a", "1"), ("longer", "100")]).splitlines()
+    assert lines == ["name      n", "a         1", "longer  100"]
