@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import typing
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 from convzoo.cli import main
 
 
@@ -16,3 +21,41 @@ def run_cli(capsys, *args):
     out, err = capsys.readouterr()
     assert "Traceback" not in err
     return code, out, err
+
+
+class FileServerHandler(BaseHTTPRequestHandler):
+    """Serves `routes` (path -> bytes); a path under /drop/ promises the whole body, sends half and
+    hangs up (a connection dropped midway)."""
+
+    routes: typing.ClassVar[dict] = {}
+
+    def do_GET(self):
+        body = self.routes.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        dropped = self.path.startswith("/drop/")
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if dropped else body)
+        if dropped:
+            self.wfile.flush()
+            self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def local_file_server():
+    """A local HTTP server on a free port: (base URL, the routes dict to fill), shut down after."""
+    handler = type("Handler", (FileServerHandler,), {"routes": {}})  # routes of its own
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", handler.routes
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -8,12 +8,10 @@ import hashlib
 import io
 import pickle
 import tarfile
-import threading
-import typing
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from helpers import local_file_server
 
 from convzoo.data import dataset_spec, fetch, load_dataset, write_idx
 from convzoo.data.datasets import _load_cifar10
@@ -24,39 +22,10 @@ PAYLOAD = bytes(range(256)) * 64
 ARCHIVE = gzip.compress(PAYLOAD, mtime=0)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    routes: typing.ClassVar[dict] = {}
-
-    def do_GET(self):
-        body = self.routes.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        if self.path.startswith("/drop/"):
-            # Promise the whole file, send half, hang up: a connection dropped midway.
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", _Handler.routes
-    httpd.shutdown()
+    with local_file_server() as served:
+        yield served
 
 
 def _leftovers(folder):

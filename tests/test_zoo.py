@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import typing
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import torch
-from helpers import run_cli
+from helpers import local_file_server, run_cli
 
 from convzoo.errors import ConvzooError, DataError
 from convzoo.train.recipes import RECIPES
@@ -140,31 +137,10 @@ def test_missing_zoo_models_are_one_line_each(zoo_dir, capsys):
     assert code == 1 and "`convzoo zoo --fetch googlenet`" in err and len(err.strip().splitlines()) == 1
 
 
-class _Handler(BaseHTTPRequestHandler):
-    routes: typing.ClassVar[dict] = {}
-
-    def do_GET(self):
-        body = self.routes.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", _Handler.routes
-    httpd.shutdown()
-    httpd.server_close()
+    with local_file_server() as served:
+        yield served
 
 
 def _manifest(folder, sha256: str, size: int):
