@@ -38,26 +38,25 @@ def test_bench_peak_measures_and_caches(capsys):
 
 
 def test_bench_train_prints_both_loops_and_their_ratio(capsys, tiny_data_dir, cached_peak):
-    code = main(["bench", "train", "lenet_modern", "--steps", "2", "--rounds", "1", "--batch-size", "32",
-                 "--data-dir", str(tiny_data_dir)])
-    assert code == 0
+    args = ["bench", "train", "lenet_modern", "--steps", "2", "--rounds", "1", "--batch-size", "32",
+            "--data-dir", str(tiny_data_dir)]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "ratio" in out and "of peak" in out and "peak RSS" in out and "cached" in out
-    textbook, *convzoo = _rows(out, "textbook") + _rows(out, "convzoo")
-    assert textbook[1] == "fp32" and "1.00x" in textbook and len(convzoo) == 2
-    assert convzoo[0][1:3] == ["fp32", "NCHW"]
+    assert main([*args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    textbook, *convzoo = result["loops"]
+    assert (textbook["name"], textbook["precision"], textbook["ratio"]) == ("textbook", "fp32", 1.0)
+    assert len(convzoo) == 2 and (convzoo[0]["precision"], convzoo[0]["layout"]) == ("fp32", "NCHW")
     # The last row runs the setup the Trainer measured and cached for this model and batch size.
     cached = [v["setup"] for k, v in json.loads((tune.cache_root() / tune.TUNE_CACHE).read_text()).items()
               if json.loads(k)["model"] == "lenet_modern" and json.loads(k)["batch_size"] == 32]
     assert len(cached) == 1
-    assert convzoo[1][1:3] == [cached[0]["precision"], "channels_last" if cached[0]["channels_last"] else "NCHW"]
-
-    def rate(row):
-        return float(next(c for c in row if c.replace(",", "").isdigit()).replace(",", ""))
-
-    for row in convzoo:
-        ratio = float(next(c for c in row if c.endswith("x")).rstrip("x"))
-        assert ratio == pytest.approx(rate(row) / rate(textbook), rel=0.02, abs=0.01)
+    assert (convzoo[1]["precision"], convzoo[1]["layout"]) == (
+        cached[0]["precision"], "channels_last" if cached[0]["channels_last"] else "NCHW")
+    for loop in convzoo:
+        assert loop["ratio"] == pytest.approx(loop["examples_per_sec"] / textbook["examples_per_sec"])
+    assert result["flops_per_example"] > 0 and result["peak_gflops"]["fp32"] == 100.0  # the cached peak
 
 
 def test_bench_train_rejects_a_batch_larger_than_the_data(capsys, tiny_data_dir, cached_peak):
