@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..bench.timing import machine  # noqa: F401  (where the setup cache and the zoo cards read it)
 from ..errors import ConvzooError
 
 

@@ -46,7 +46,7 @@ def git_commit() -> str | None:
 
 
 def machine() -> str:
-    from ..train.runtime import machine as runtime_machine
+    from ..bench.timing import machine as runtime_machine
 
     info = runtime_machine()
     return f"{info.get('cpu') or platform.machine()}, {os.cpu_count()} cores"
