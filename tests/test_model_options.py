@@ -215,6 +215,24 @@ def test_googlenet_aux_logits_is_an_option():
     assert model.eval()(torch.empty(2, 3, 32, 32, device="meta")).shape == (2, 1000)
 
 
+def test_googlenet_and_nin_width_scale_every_conv_but_the_class_maps():
+    def conv_widths(model):
+        return [m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+    for name, kwargs in (("googlenet", {"aux_logits": True}), ("nin", {})):
+        full, half = meta(name, input_size=32, **kwargs), meta(name, input_size=32, width=0.5, **kwargs)
+        pairs = list(zip(conv_widths(full), conv_widths(half), strict=True))
+        channels = model_info(name).input_size[0]
+        classes = full.eval()(torch.empty(1, channels, 32, 32, device="meta")).shape[1]
+        # NiN's last block is one map per class and keeps its width; everything else halves (rounded).
+        assert all(h == (f if name == "nin" and f == classes else round(f / 2)) for f, h in pairs), name
+        assert count_parameters(half) < count_parameters(full) / 3
+    # The auxiliary heads narrow too: their dense layer reads 4x4 maps of the narrowed 1x1 conv.
+    aux = meta("googlenet", input_size=32, aux_logits=True, width=0.25).aux["4a"]
+    linears = [m for m in aux if isinstance(m, nn.Linear)]
+    assert (linears[0].in_features, linears[0].out_features) == (16 * 32, 256)
+
+
 # --- model_options ------------------------------------------------------------------------
 
 def test_options_come_from_the_signature_with_the_entrys_fixed_values():
@@ -305,6 +323,8 @@ def test_missing_equals_sign():
     ("mlp", {"hidden": (0,)}, "hidden must be positive"),
     ("lenet", {"channels": (6, -1)}, "channels must be positive, got 6,-1"),
     ("unet_padded", {"width": 0}, "width must be positive"),
+    ("googlenet", {"width": -1.0}, "width must be positive"),
+    ("nin", {"width": 0.0}, "width must be positive"),
     ("lenet", {"activaton": "relu"}, "unknown option 'activaton'; did you mean activation"),
     ("lenet", {"pooling": "median"}, "pooling expects one of max, avg, got 'median'"),
     ("alexnet", {"groups": 3}, "groups=3 must divide"),

@@ -12,13 +12,14 @@ class ConvBNAct(nn.Sequential):
 
     With `bn=False` the conv keeps its bias instead (the pre-2015 layout, e.g. GoogLeNet as
     published); with BN the bias is dropped because BN's shift replaces it. `act=None` ends at
-    the norm (the last layer of a residual branch).
+    the norm (the last layer of a residual branch). A (height, width) kernel is padded per axis.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int | None = None, groups: int = 1, bn: bool = True,
-                 act: Callable[[], nn.Module] | None = nn.ReLU):
-        padding = kernel_size // 2 if padding is None else padding
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | None = None,
+                 groups: int = 1, bn: bool = True, act: Callable[[], nn.Module] | None = nn.ReLU):
+        if padding is None:
+            padding = tuple(k // 2 for k in kernel_size) if isinstance(kernel_size, tuple) else kernel_size // 2
         layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, groups=groups,
                             bias=not bn)]
         if bn:

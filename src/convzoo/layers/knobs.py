@@ -71,3 +71,8 @@ def check_positive(option: str, *values: float) -> None:
     if any(v <= 0 for v in values):
         shown = values[0] if len(values) == 1 else ",".join(map(str, values))
         raise ConvzooError(f"{option} must be positive, got {shown}")
+
+
+def scaled(channels: int, width: float) -> int:
+    """A channel count times a width multiplier (d2l's narrow VGG: 0.25), never below one channel."""
+    return max(1, round(channels * width))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..layers import ConvBNAct, kaiming_init, knobs
+from ..layers import ConvBNAct, check_positive, kaiming_init, knobs
 from .registry import register_model
 from .stems import Stem, use_small_stem
 
@@ -58,37 +58,40 @@ class Inception(nn.Module):
 
 
 class AuxHead(nn.Sequential):
-    def __init__(self, in_channels: int, num_classes: int, bn: bool):
+    def __init__(self, in_channels: int, num_classes: int, bn: bool, width: float = 1.0):
+        reduced, hidden = knobs.scaled(128, width), knobs.scaled(1024, width)
         super().__init__(
-            nn.AdaptiveAvgPool2d(4), ConvBNAct(in_channels, 128, 1, bn=bn), nn.Flatten(),  # (N, 2048)
-            nn.Linear(2048, 1024), nn.ReLU(), nn.Dropout(0.7), nn.Linear(1024, num_classes),
+            nn.AdaptiveAvgPool2d(4), ConvBNAct(in_channels, reduced, 1, bn=bn), nn.Flatten(),  # (N, 2048)
+            nn.Linear(16 * reduced, hidden), nn.ReLU(), nn.Dropout(0.7), nn.Linear(hidden, num_classes),
         )
 
 
 class GoogLeNet(nn.Module):
     def __init__(self, num_classes: int, in_channels: int, small_stem: bool = False, bn: bool = False,
-                 large_kernel: int = 5, aux_logits: bool = False):
+                 large_kernel: int = 5, aux_logits: bool = False, width: float = 1.0):
         super().__init__()
         norm = [] if bn else [knobs.lrn("caffe")]
+        c64, c192 = knobs.scaled(64, width), knobs.scaled(192, width)
         if small_stem:
-            stem = [ConvBNAct(in_channels, 64, 3, bn=bn), *norm]
+            stem = [ConvBNAct(in_channels, c64, 3, bn=bn), *norm]
         else:
-            stem = [ConvBNAct(in_channels, 64, 7, stride=2, bn=bn), _pool(), *norm]  # (N, 64, 56, 56)
-        stem += [ConvBNAct(64, 64, 1, bn=bn), ConvBNAct(64, 192, 3, bn=bn), *norm]
+            stem = [ConvBNAct(in_channels, c64, 7, stride=2, bn=bn), _pool(), *norm]  # (N, 64, 56, 56)
+        stem += [ConvBNAct(c64, c64, 1, bn=bn), ConvBNAct(c64, c192, 3, bn=bn), *norm]
         self.stem = nn.Sequential(*stem, *([] if small_stem else [_pool()]))  # (N, 192, 28, 28)
 
         self.body = nn.ModuleDict()
         self.aux = nn.ModuleDict()
-        channels = 192
+        channels = c192
         for i, item in enumerate(INCEPTIONS):
             if item == "M":
                 self.body[f"pool{i}"] = _pool()
                 continue
-            name, *widths = item
-            self.body[name] = Inception(channels, *widths, bn=bn, large_kernel=large_kernel)
+            name, *branch_widths = item
+            self.body[name] = Inception(channels, *(knobs.scaled(c, width) for c in branch_widths), bn=bn,
+                                        large_kernel=large_kernel)
             channels = self.body[name].out_channels
             if aux_logits and name in AUX_AFTER:
-                self.aux[name] = AuxHead(channels, num_classes, bn)
+                self.aux[name] = AuxHead(channels, num_classes, bn, width)
         # (N, 1024, 7, 7)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.4),
                                   nn.Linear(channels, num_classes))
@@ -124,7 +127,8 @@ _GOOGLENET = {
                 note="torchvision's layout: BN, and 3x3 instead of 5x5 convs in the fourth branch",
                 **_GOOGLENET)
 def googlenet(num_classes: int, in_channels: int, input_size: tuple[int, int], bn: bool = False,
-              large_kernel: int = 5, aux_logits: bool = False, stem: Stem = "auto") -> GoogLeNet:
+              large_kernel: int = 5, aux_logits: bool = False, width: float = 1.0,
+              stem: Stem = "auto") -> GoogLeNet:
     """GoogLeNet as published, with BN, or in torchvision's layout.
 
     Args:
@@ -132,7 +136,9 @@ def googlenet(num_classes: int, in_channels: int, input_size: tuple[int, int], b
         large_kernel: the fourth branch's kernel (paper: 5; torchvision: 3)
         aux_logits: the paper's two auxiliary classifiers after 4a and 4d (paper: on, for training);
             in training mode the model then returns (logits, aux1, aux2), in eval mode logits
+        width: channel multiplier for every conv and the auxiliary heads (paper: 1; not in the paper)
         stem: small = 3x3 stride-1 conv without the stem's max pools; auto picks it below 64 pixels
     """
+    check_positive("width", width)
     return GoogLeNet(num_classes, in_channels, use_small_stem(stem, input_size, SMALL_INPUT_BELOW),
-                     bn=bn, large_kernel=large_kernel, aux_logits=aux_logits)
+                     bn=bn, large_kernel=large_kernel, aux_logits=aux_logits, width=width)

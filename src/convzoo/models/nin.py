@@ -9,7 +9,7 @@ ImageNet networks differ in widths and kernels and were not published as exact t
 Options, the paper's choice first: `activation` relu | sigmoid | tanh, `pooling` max | avg (the
 3x3/2 poolings between blocks), `dropout` 0.5 before the last block (0 = none: an Identity keeps
 the slot, so keys do not shift), `batch_norm` off (BN after every conv; not in the paper, which
-predates BN).
+predates BN), `width` 1 (a multiplier for the channels of every block but the last).
 Small inputs: below 67 pixels the first block's 11x11/4 conv becomes 3x3/1 (as for AlexNet),
 so 28x28 inputs keep 2x2 class maps before the global average.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..layers import Activation, Pooling, knobs
+from ..layers import Activation, Pooling, check_positive, knobs
 from .registry import register_model
 from .stems import STRIDE4_STEM_MIN, Stem, use_small_stem
 
@@ -44,7 +44,7 @@ def nin_block(in_channels: int, out_channels: int, kernel: int, stride: int, pad
                 input_size=(1, 224, 224), num_classes=10, params=1_992_166, min_size=15,
                 small_input_stem=True, note="d2l's layout (not the paper's): params counted from the build")
 def nin(num_classes: int, in_channels: int, input_size: tuple[int, int], activation: Activation = "relu",
-        pooling: Pooling = "max", dropout: float = 0.5, batch_norm: bool = False,
+        pooling: Pooling = "max", dropout: float = 0.5, batch_norm: bool = False, width: float = 1.0,
         stem: Stem = "auto") -> nn.Sequential:
     """d2l's NiN.
 
@@ -53,8 +53,10 @@ def nin(num_classes: int, in_channels: int, input_size: tuple[int, int], activat
         pooling: the 3x3 stride-2 poolings between blocks (paper: max)
         dropout: probability before the last block (paper: 0.5); 0 = none
         batch_norm: BN after every conv (not in the paper)
+        width: multiplier for every block's channels but the last (one per class); not in the paper
         stem: small = 3x3 stride-1 first block; auto picks it below 67 pixels
     """
+    check_positive("width", width)
     layout = list(LAYOUT)
     if use_small_stem(stem, input_size, STRIDE4_STEM_MIN):
         layout[0] = SMALL_FIRST_BLOCK
@@ -67,7 +69,7 @@ def nin(num_classes: int, in_channels: int, input_size: tuple[int, int], activat
             layers.append(knobs.dropout(dropout))
         else:
             out, kernel, stride, padding = item
-            out = out or num_classes
+            out = knobs.scaled(out, width) if out else num_classes
             layers.append(nin_block(channels, out, kernel, stride, padding, batch_norm, activation))
             channels = out
     # 224x224 input: (N, 10, 5, 5) -> one average per class map

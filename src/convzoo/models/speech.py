@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..layers import check_positive, kaiming_init, knobs
+from ..layers import ConvBNAct, check_positive, kaiming_init, knobs
 from .registry import register_model
 
 
@@ -60,8 +60,7 @@ def speech_cnn(num_classes: int, in_channels: int, input_size: tuple[int, int],
     for stage, c_out in enumerate(channels):
         for j in range(2):
             stride = (1, time_stride) if j == 0 and stage < 2 else 1
-            layers += [nn.Conv2d(c_in, c_out, (3, 5), stride=stride, padding=(1, 2), bias=False),
-                       nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            layers.append(ConvBNAct(c_in, c_out, (3, 5), stride=stride))
             c_in = c_out
         if stage < 2:
             layers.append(nn.MaxPool2d((3, 1)))  # over frequency only

@@ -65,7 +65,7 @@ def make_features(config: list, in_channels: int, input_size: tuple[int, int], b
                 hw = output_hw(layers[-1:], hw)
         else:
             out, kernel = item if isinstance(item, tuple) else (item, 3)
-            out = max(1, round(out * width))
+            out = knobs.scaled(out, width)
             layers.append(nn.Conv2d(channels, out, kernel, padding=kernel // 2))
             layers += [nn.BatchNorm2d(out)] if batch_norm else []
             layers.append(knobs.activation(activation))
