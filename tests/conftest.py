@@ -79,3 +79,14 @@ def tiny_run(tmp_path_factory, tiny_data_dir):
                          epochs=2, batch_size=64, lr=0.05, precision="fp32", out=str(out), progress=False)
     Trainer(config).fit()
     return out
+
+
+# Fixtures that train or fit models (or generate a dataset) once for the tests that use them: such a
+# test is a training-run test, marked slow (skipped by `pytest -m "not slow"`, run by `make test`).
+EXPENSIVE_FIXTURES = {"tiny_run", "fitted", "raced", "lenet_runs", "fashion_run", "generated"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if EXPENSIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

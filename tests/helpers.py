@@ -7,7 +7,10 @@ import threading
 import typing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
 from convzoo.cli import main
+from convzoo.models import model_info
 
 
 def run_cli(capsys, *args):
@@ -21,6 +24,19 @@ def run_cli(capsys, *args):
     out, err = capsys.readouterr()
     assert "Traceback" not in err
     return code, out, err
+
+
+def one_per_family_fast(names):
+    """`names` as parameters where the smallest model of each family runs in the fast core and the
+    family's other variants (deeper, wider: the same code at more cost) are marked slow, so
+    `pytest -m "not slow"` covers every family and `make test` every registered model."""
+    smallest = {}
+    for name in names:
+        family = model_info(name).family
+        if family not in smallest or model_info(name).params < model_info(smallest[family]).params:
+            smallest[family] = name
+    fast = set(smallest.values())
+    return [name if name in fast else pytest.param(name, marks=pytest.mark.slow) for name in names]
 
 
 class FileServerHandler(BaseHTTPRequestHandler):

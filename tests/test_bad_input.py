@@ -81,6 +81,7 @@ def test_eval_refuses_a_dataset_whose_classes_differ(capsys, tiny_run, tiny_data
     assert code == 0 and json.loads(out)["data"] == "mnist"
 
 
+@pytest.mark.slow
 def test_eval_of_the_same_classes_under_another_name_is_fine(capsys):
     """The pretrained digits on `mnist` files (the shipped sample, read as MNIST): same classes."""
     folder = require_mnist_10k()
@@ -118,6 +119,7 @@ def test_a_test_class_missing_from_train_is_refused(tmp_path):
         load_dataset("imagefolder", tmp_path / "pics")
 
 
+@pytest.mark.slow
 def test_divergence_stops_with_one_line_and_keeps_the_last_good_checkpoint(capsys, tmp_path, tiny_data_dir):
     out = tmp_path / "boom"
     code, _, err = run(capsys, "train", "lenet_modern", "--data-dir", tiny_data_dir, "--lr", "1e6", "--epochs", "2",
@@ -162,6 +164,7 @@ def bf16_run(tmp_path_factory, tiny_data_dir):
     return out
 
 
+@pytest.mark.slow
 def test_eval_report_and_show_evaluate_as_the_run_did(capsys, bf16_run, tmp_path):
     """One evaluation path: `eval`, `report` and `show` give the run's own last test numbers."""
     from contextlib import nullcontext
@@ -218,6 +221,7 @@ def test_numeric_flags_are_bounded_before_any_work(capsys, args, words):
     one_line_error(code, err, words)
 
 
+@pytest.mark.slow
 def test_a_grid_larger_than_the_data_is_capped_and_says_so(capsys, tmp_path, tiny_data_dir):
     grid = tmp_path / "grid.png"
     code, out, err = run(capsys, "data", "show", "fashion-mnist", "--data-dir", tiny_data_dir, "--split", "test",
@@ -236,6 +240,7 @@ def _gzip_bomb(path, inflated: int, dims=(2, 28, 28)):
     return path
 
 
+@pytest.mark.slow
 def test_a_gzip_bomb_is_inflated_no_further_than_its_header_announces(tmp_path):
     from convzoo.data.idx import CHUNK, MAX_PAYLOAD, read_idx_bytes
 
@@ -272,6 +277,7 @@ def test_the_setup_timing_says_what_it_does_and_stops_at_its_limit(monkeypatch, 
 
 
 # ---- 4. tracebacks where one line is promised -------------------------------------------------
+@pytest.mark.slow
 def test_unwritable_outputs_are_one_line(capsys, tmp_path, tiny_run, tiny_data_dir):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -315,6 +321,7 @@ def test_ctrl_c_in_the_first_epoch_suggests_no_resume(capsys, monkeypatch, tmp_p
     assert "--resume" not in line and not (tmp_path / "run" / "checkpoint.pt").exists()
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_extending_a_run_suggests_a_command_that_continues_it(capsys, monkeypatch, tmp_path,
                                                                             tiny_run):
     run_dir = tmp_path / "run"
@@ -329,6 +336,7 @@ def test_ctrl_c_while_extending_a_run_suggests_a_command_that_continues_it(capsy
     assert code == 0 and load_checkpoint(run_dir)["epoch"] == 4  # the hint did continue the run
 
 
+@pytest.mark.slow
 def test_numpy_engine_writes_a_run_directory_and_json(capsys, tmp_path, tiny_data_dir):
     out = tmp_path / "np"
     code, stdout, _ = run(capsys, "train", "lenet_modern", "--engine", "numpy", "--data-dir", tiny_data_dir,
@@ -361,6 +369,7 @@ def test_stale_temporaries_are_cleaned_when_the_run_is_next_opened(tmp_path, tin
     assert not stale.exists() and live.exists() and other.exists()
 
 
+@pytest.mark.slow
 def test_outputs_get_a_new_files_usual_mode(capsys, tmp_path):
     old = os.umask(0o022)
     try:

@@ -52,6 +52,7 @@ def test_each_baseline_beats_chance_and_round_trips(fitted, tiny_data_dir, name)
     assert (predicted == test.labels.numpy()).sum() == original  # the reloaded model scores the same
 
 
+@pytest.mark.slow
 def test_loaded_model_predicts_the_same_labels(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(120, 12))
@@ -131,6 +132,7 @@ def test_eval_json_has_convzoo_evals_keys(fitted, tiny_run, capsys):
     assert set(written["per_class_accuracy"]) == set(cnn["per_class_accuracy"])
 
 
+@pytest.mark.slow
 def test_cli_eval_and_predict_on_a_baseline_dir(fitted, capsys, tmp_path, tiny_data_dir):
     from PIL import Image
 
@@ -151,6 +153,7 @@ def test_cli_eval_and_predict_on_a_baseline_dir(fitted, capsys, tmp_path, tiny_d
     assert code == 1 and "missing.png" in err and str(picture) in out
 
 
+@pytest.mark.slow
 def test_cli_baseline_writes_a_run_directory(capsys, tmp_path, tiny_data_dir):
     out_dir = tmp_path / "run"
     code, out, err = run(capsys, "baseline", "linear", "--data", "fashion-mnist", "--data-dir", tiny_data_dir,
@@ -249,6 +252,7 @@ def test_the_nystroem_svm_is_chosen_above_the_limit_saved_and_said(monkeypatch, 
     assert exact.options["approx"] == "exact" and exact.options["gamma"] == "scale"
 
 
+@pytest.mark.slow
 def test_compare_fills_every_row_writes_its_files_and_resumes(tiny_data_dir, tmp_path, monkeypatch):
     from convzoo.baselines import compare as comparing
     from convzoo.train import Trainer

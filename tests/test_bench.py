@@ -33,6 +33,7 @@ def test_bench_peak_measures_and_caches(capsys):
     assert (cached["fp32"], cached["bf16"], cached["size"]) == (result["fp32"], result["bf16"], 64)
 
 
+@pytest.mark.slow
 def test_bench_train_prints_both_loops_and_their_ratio(capsys, tiny_data_dir, cached_peak):
     args = ["bench", "train", "lenet_modern", "--steps", "2", "--rounds", "1", "--batch-size", "32",
             "--data-dir", str(tiny_data_dir)]

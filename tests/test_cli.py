@@ -22,6 +22,7 @@ def assert_one_line_error(code, err, *fragments):
         assert fragment in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_real_process_exit_code_and_message(tmp_path):
     """One real subprocess: the installed entry point, not just main()."""
     env = {**os.environ, "HOME": str(tmp_path)}
@@ -76,6 +77,7 @@ def test_predict_rejects_non_images_and_foreign_checkpoints(capsys, tiny_run, tm
     assert_one_line_error(code, err, "no such checkpoint")
 
 
+@pytest.mark.slow
 def test_train_eval_predict_round_trip(capsys, tmp_path, tiny_data_dir):
     from PIL import Image
 
@@ -101,6 +103,7 @@ def test_train_eval_predict_round_trip(capsys, tmp_path, tiny_data_dir):
     assert code == 0 and len(top) == 2 and top[0]["probability"] >= top[1]["probability"]
 
 
+@pytest.mark.slow
 def test_resume_from_the_cli(capsys, tmp_path, tiny_data_dir):
     out = tmp_path / "run"
     args = ["train", "lenet_modern", "--data-dir", tiny_data_dir, "--epochs", "1", "--out", out]

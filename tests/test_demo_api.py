@@ -65,6 +65,7 @@ def meta_graph(name: str, shape=(1, 28, 28), **options):
     return model, graph, fields
 
 
+@pytest.mark.slow
 def test_graph_numbers_are_summarys_and_residual_adds_are_branches():
     model, graph, _ = meta_graph("resnet20")
     summary = summarize(model, (1, 28, 28))
@@ -82,6 +83,7 @@ def test_graph_numbers_are_summarys_and_residual_adds_are_branches():
     assert all(e["shape"] == shapes[e["source"]] for e in d["edges"])
 
 
+@pytest.mark.slow
 def test_inception_concatenates_four_branches_and_a_large_graph_collapses():
     _, graph, _ = meta_graph("googlenet")
     concats = [n for n in graph.nodes if n.kind == "concat"]

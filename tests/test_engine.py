@@ -42,6 +42,7 @@ def test_the_docs_custom_model_example_runs(tmp_path, monkeypatch):
     assert {"config.json", "curves.png", "eval.json"} <= {p.name for p in run.iterdir()}
 
 
+@pytest.mark.slow
 def test_a_custom_checkpoint_says_how_to_load_it(tmp_path, tiny_data_dir, capsys):
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
     config = TrainConfig(data_dir=str(tiny_data_dir), epochs=1, out=str(tmp_path / "mine"), progress=False,
@@ -64,6 +65,7 @@ def test_construction_is_cheap_and_prepare_is_explicit(tiny_data_dir):
 
 # ---- the per-step hook -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_step_hook_is_called_every_k_steps_and_changes_nothing(tiny_data_dir, tmp_path):
     """A hook that evaluates and draws random numbers mid-epoch leaves the run as it was: the same
     weights and the same metrics (dropout and crop+flip use the random streams it might disturb)."""
@@ -121,6 +123,7 @@ class TwoHeads(nn.Module):
         return (self.main(h), self.aux(h)) if self.training else self.main(h)
 
 
+@pytest.mark.slow
 def test_an_auxiliary_head_is_trained(tiny_data_dir, tmp_path):
     model = TwoHeads()
     before = model.aux.weight.detach().clone()
@@ -226,6 +229,7 @@ def test_models_that_do_not_fit_the_task_get_one_line(tiny_data_dir):
         Trainer(TrainConfig(model="lenet", progress=False), data=squares_bundle(8, 4, size=28)).prepare()
 
 
+@pytest.mark.slow
 def test_eval_and_predict_give_masks(tmp_path, capsys):
     from PIL import Image
 
@@ -244,6 +248,7 @@ def test_eval_and_predict_give_masks(tmp_path, capsys):
 
 # ---- the lectures' knobs, --train-size, --resume -----------------------------------------------
 
+@pytest.mark.slow
 def test_model_args_reach_the_builder_from_the_command_line(tiny_data_dir, tmp_path, capsys):
     code, _, err = run_cli(capsys, "train", "lenet", "--data-dir", tiny_data_dir, "--epochs", "1",
                            "--model-arg", "activation=sigmoid", "--model-arg", "pooling=avg",

@@ -22,6 +22,7 @@ def logits(model, x):
         return model(x).numpy()
 
 
+@pytest.mark.slow
 def test_onnx_round_trip_with_a_dynamic_batch(tiny_run, tmp_path, capsys):
     import onnx
     import onnxruntime
@@ -42,6 +43,7 @@ def test_onnx_round_trip_with_a_dynamic_batch(tiny_run, tmp_path, capsys):
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_onnx_export_that_fails_its_check_writes_nothing(tiny_run, tmp_path, monkeypatch):
     import convzoo.export.onnx as export_module
 
@@ -112,6 +114,7 @@ def test_pretrained_models_ship_small_with_cards(name):
         assert card["held_out_accuracy"] >= 0.99 and card["data"]["test"] == 1000
 
 
+@pytest.mark.slow
 def test_eval_pretrained_digits_on_its_held_out_digits(capsys):
     """No flags: the checkpoint names the shipped mnist-sample, so a fresh clone evaluates it as is."""
     require_mnist_10k()

@@ -12,6 +12,7 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import one_per_family_fast
 from torch import nn
 
 from convzoo.analysis import count_macs, default_input_macs
@@ -52,7 +53,7 @@ def test_registry_is_complete():
             assert info.min_size <= 28, name
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", one_per_family_fast(ALL))
 def test_parameter_count_and_output_at_the_default_input(name):
     info = model_info(name)
     with torch.device("meta"):
@@ -62,7 +63,7 @@ def test_parameter_count_and_output_at_the_default_input(name):
     assert out.shape == (2, info.num_classes, *map_hw(name, info.input_size[1]))
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", one_per_family_fast(ALL))
 def test_forward_backward_on_smallest_input(name):
     size = model_info(name).min_size
     channels = 2  # not any paper's: in_channels must reach the first layer
@@ -82,7 +83,7 @@ def test_forward_backward_on_smallest_input(name):
 LAYER_BOUND = {"lenet", "alexnet", "nin", "googlenet", "densenet", "unet"}
 
 
-@pytest.mark.parametrize("name", [n for n in ALL if model_info(n).family in LAYER_BOUND])
+@pytest.mark.parametrize("name", one_per_family_fast([n for n in ALL if model_info(n).family in LAYER_BOUND]))
 @pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")  # LeNet's dense layer at 11x11
 def test_min_size_is_tight(name):
     """One pixel less than `min_size` really fails (at construction or in the forward pass)."""
@@ -96,7 +97,7 @@ def test_min_size_is_tight(name):
         create_model(name, input_size=size)
 
 
-@pytest.mark.parametrize("name", SMALL_STEM)
+@pytest.mark.parametrize("name", one_per_family_fast(SMALL_STEM))
 @pytest.mark.parametrize("size", [28, 32])
 def test_small_inputs(name, size):
     """Shapes only: built on the meta device, then given uninitialised CPU memory (no init cost);

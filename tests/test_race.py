@@ -129,6 +129,7 @@ def test_the_report(raced):
     assert len(text.splitlines()) == 7 and text.splitlines()[-1].startswith("machine:")
 
 
+@pytest.mark.slow
 def test_the_command_prints_json_and_writes_the_figure(capsys, tiny_data_dir, tmp_path, monkeypatch):
     tiny = Recipe("tiny", "a test recipe", {k: (v, "test") for k, v in {**RECIPES["fast"].values(), **CONVZOO,
                                                                           "epochs": 1}.items()})

@@ -41,6 +41,7 @@ def test_fastnet_counts_match_its_metadata():
     assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
 
 
+@pytest.mark.slow
 def test_train_with_a_recipe_and_an_overriding_flag(capsys, tiny_data_dir, tmp_path):
     out = tmp_path / "fast"
     code = main(["train", "--recipe", "fast", "--epochs", "1", "--lr", "0.05", "--data-dir",

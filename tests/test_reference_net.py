@@ -21,6 +21,7 @@ def synthetic_images(count: int, seed: int):
     return images, labels
 
 
+@pytest.mark.slow
 def test_train_numpy_learns_a_separable_problem():
     train_images, train_labels = synthetic_images(1600, seed=0)
     test_images, test_labels = synthetic_images(500, seed=1)

@@ -147,6 +147,7 @@ def test_data_get_writes_the_recorded_files(generated):
         assert hashlib.sha256(gzip.decompress((generated / f.name).read_bytes())).hexdigest() == f.sha256
 
 
+@pytest.mark.slow
 def test_load_digit_scenes_as_masks(data_copy):
     bundle = load_dataset("digit-scenes")
     train, test = bundle.train, bundle.test
@@ -171,6 +172,7 @@ def test_data_show_draws_masks(data_copy, capsys, tmp_path):
     assert code == 0 and f"segmentation    {data_copy}" in out and "fashion-scenes" in out
 
 
+@pytest.mark.slow
 def test_tampered_or_truncated_files_are_refused_and_data_get_repairs_them(data_copy, capsys):
     masks, images = data_copy / "train-masks-idx3-ubyte.gz", data_copy / "t10k-images-idx3-ubyte.gz"
     originals = {path: path.read_bytes() for path in (masks, images)}

@@ -15,6 +15,8 @@ from helpers import run_cli as run
 from convzoo.selection import search
 from convzoo.train import Trainer
 
+pytestmark = pytest.mark.slow  # every test here trains folds through the engine
+
 GRID = ["lr=0.05,0.2", "batch_size=32,64"]
 COMMON = {"folds": 2, "train_size": 200, "settings": {"epochs": 1, "precision": "fp32"}}
 

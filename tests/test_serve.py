@@ -23,6 +23,8 @@ from convzoo.serve.server import ServerThread, guarded_protocol
 from convzoo.train.checkpoint import PRETRAINED
 from convzoo.zoo import shipped_models
 
+pytestmark = pytest.mark.slow  # a real uvicorn server per test
+
 
 @pytest.fixture(scope="module")
 def client():

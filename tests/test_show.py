@@ -81,6 +81,7 @@ def test_features_beside_the_input(fashion_run, shoe, tmp_path):
     assert _png_size(out) == (round(1.1 * 10 * DPI), round((1.2 * 1 + 0.4) * DPI))
 
 
+@pytest.mark.slow
 def test_maximize_raises_the_target_activation(fashion_run, shoe):
     subject = open_subject(str(fashion_run))
     for layer, channel in (("4", 3), ("9", 5), (None, 7)):  # a conv channel, a dense unit, a class logit
@@ -93,6 +94,7 @@ def test_maximize_raises_the_target_activation(fashion_run, shoe):
     assert dream.after > original.before
 
 
+@pytest.mark.slow
 def test_maximize_and_deepdream_cli(fashion_run, shoe, tmp_path):
     out = tmp_path / "max.png"
     assert main(["show", "maximize", str(fashion_run), "--layer", "4", "--channel", "0,1", "--steps", "8",
@@ -127,6 +129,7 @@ def test_mistakes_and_curves(fashion_run, tiny_run, tmp_path):
     assert _png_size(out) == (10 * DPI, 4 * DPI)
 
 
+@pytest.mark.slow
 def test_user_mistakes_are_one_line_errors(fashion_run, shoe, tmp_path, capsys):
     cases = [
         (["show", "filters", str(fashion_run), "--layer", "nope"], "unknown layer 'nope'"),
@@ -148,6 +151,7 @@ def test_user_mistakes_are_one_line_errors(fashion_run, shoe, tmp_path, capsys):
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.slow
 def test_registry_names_draw_untrained_models(shoe, tmp_path):
     subject = open_subject("lenet")
     assert "untrained" in subject.label and subject.input_shape == (1, 28, 28)

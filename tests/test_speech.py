@@ -164,6 +164,7 @@ def tiny():
     return speech_data.make_spoken_digits(seed=0, plan=TINY, workers=2)
 
 
+@pytest.mark.slow
 def test_tiny_generation_is_deterministic_and_keeps_test_voices_apart(tiny):
     again = speech_data.make_spoken_digits(seed=0, plan=TINY, workers=1)
     other = speech_data.make_spoken_digits(seed=1, plan=TINY, workers=2)

@@ -164,6 +164,7 @@ def _mtimes(out):
     return {p.parent.name: p.stat().st_mtime_ns for p in sorted((out / "runs").glob("*/checkpoint.pt"))}
 
 
+@pytest.mark.slow
 def test_a_study_end_to_end_then_resumes_without_training(tiny_data_dir, tmp_path):
     out = tmp_path / "mini"
     first = run_study(_mini(), quick=True, data_dir=str(tiny_data_dir), out=out, threads=1)
@@ -221,6 +222,7 @@ def test_invariance_study_end_to_end_then_resumes_without_training(tiny_data_dir
     assert _mtimes(out) == before and second.rows == first.rows
 
 
+@pytest.mark.slow
 def test_an_interrupted_study_resumes_where_it_stopped(tiny_data_dir, tmp_path, monkeypatch):
     study = dataclasses.replace(_mini(), quick=dataclasses.replace(_mini().quick, epochs=2, seeds=1))
     out = tmp_path / "mini"
@@ -243,6 +245,7 @@ def test_an_interrupted_study_resumes_where_it_stopped(tiny_data_dir, tmp_path, 
     assert [row["epoch"] for row in history] == [1, 2]
 
 
+@pytest.mark.slow
 def test_a_failed_run_is_named_and_the_others_are_kept(tiny_data_dir, tmp_path, monkeypatch):
     real_fit = Trainer.fit
 
@@ -262,6 +265,7 @@ def test_a_failed_run_is_named_and_the_others_are_kept(tiny_data_dir, tmp_path, 
     assert again.counts["read back"] == 2 and again.counts["started"] == 2 and not again.failures
 
 
+@pytest.mark.slow
 def test_a_diverged_run_is_a_result_at_chance_and_not_retried(tiny_data_dir, tmp_path, monkeypatch):
     real_fit = Trainer.fit
     diverging = []
@@ -283,6 +287,7 @@ def test_a_diverged_run_is_a_result_at_chance_and_not_retried(tiny_data_dir, tmp
     assert len(diverging) == 1
 
 
+@pytest.mark.slow
 def test_shards_split_the_runs_and_a_plain_run_assembles(tiny_data_dir, tmp_path):
     out = tmp_path / "mini"
     common = {"quick": True, "data_dir": str(tiny_data_dir), "out": out, "threads": 1}
@@ -293,6 +298,7 @@ def test_shards_split_the_runs_and_a_plain_run_assembles(tiny_data_dir, tmp_path
     assert run_study(_mini(), **common).counts["read back"] == 4
 
 
+@pytest.mark.slow
 def test_out_holding_another_study_or_setting_is_refused(tiny_data_dir, tmp_path):
     out = tmp_path / "mini"
     run_study(_mini(), quick=True, data_dir=str(tiny_data_dir), out=out, threads=1, seeds=1)
@@ -342,6 +348,7 @@ def test_unwritable_out_is_one_line(tmp_path, capsys):
     assert err.startswith("convzoo: error: cannot write --out") and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_cli_runs_a_study_and_prints_json(tiny_data_dir, tmp_path, capsys, monkeypatch):
     from convzoo import studies
 

@@ -50,6 +50,7 @@ def content_loss_between(net, a: np.ndarray, b: np.ndarray) -> float:
     return sum(F.mse_loss(fa[n], fb[n]).item() for n in net.content_layers) / len(net.content_layers)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer,steps", [("lbfgs", 40), ("adam", 60)])
 def test_style_loss_falls_and_content_is_kept(optimizer, steps):
     result = stylize("skimage:chelsea", "skimage:gravel", size=SMALL, steps=steps, optimizer=optimizer)

@@ -87,8 +87,9 @@ def _randomised(module: nn.Module) -> nn.Module:
 
 @pytest.mark.parametrize("name, reference", [
     ("resnet18", lambda: TorchvisionStyleResNet18()),
-    ("vgg11", lambda: TorchvisionStyleVGG11(batch_norm=False)),
-    ("vgg11_bn", lambda: TorchvisionStyleVGG11(batch_norm=True)),
+    # VGG-11's 133 M parameters take seconds to randomise and copy: checked by `make test`.
+    pytest.param("vgg11", lambda: TorchvisionStyleVGG11(batch_norm=False), marks=pytest.mark.slow),
+    pytest.param("vgg11_bn", lambda: TorchvisionStyleVGG11(batch_norm=True), marks=pytest.mark.slow),
 ])
 def test_a_torchvision_style_state_dict_gives_the_same_outputs(name, reference):
     theirs = _randomised(reference())

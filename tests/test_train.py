@@ -48,6 +48,7 @@ def _fit(config, until=None):
     return trainer
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("augment, precision", [("crop+flip", "fp32"), ("none", "bf16")])
 def test_resume_reproduces_an_uninterrupted_run(tmp_path, tiny_data_dir, augment, precision):
     common = {"model": "lenet_modern", "data": "fashion-mnist", "data_dir": str(tiny_data_dir),
@@ -105,6 +106,7 @@ def test_schedules():
     assert math.isclose(lr_factor("cosine", 5, 100, warmup_steps=10), 1 / 25 + (24 / 25) * 0.5)
 
 
+@pytest.mark.slow
 def test_sgd_nesterov_and_adamw_train(tiny_data_dir, tmp_path):
     for opt in ("sgd", "adamw"):
         trainer = Trainer(TrainConfig(data_dir=str(tiny_data_dir), epochs=1, optimizer=opt, nesterov=True,

@@ -82,6 +82,7 @@ def test_ema_update_follows_the_warmed_up_decay():
     assert not ema.model.weight.requires_grad
 
 
+@pytest.mark.slow
 def test_resume_is_exact_with_ema_and_saves_the_average(tiny_data_dir, tmp_path):
     whole = Trainer(_config(tiny_data_dir, tmp_path, "whole", ema=0.99))
     whole.fit()
@@ -98,6 +99,7 @@ def test_resume_is_exact_with_ema_and_saves_the_average(tiny_data_dir, tmp_path)
     assert not torch.equal(payload["state_dict"][weight], payload["train_state_dict"][weight])
 
 
+@pytest.mark.slow
 def test_tta_final_evaluation_is_reported_and_saved(tiny_data_dir, tmp_path):
     trainer = Trainer(_config(tiny_data_dir, tmp_path, "tta", epochs=1, tta=True))
     result = trainer.fit()
@@ -117,6 +119,7 @@ def test_tta_final_evaluation_is_reported_and_saved(tiny_data_dir, tmp_path):
         assert len(other.tta_views(x)) == count, augment
 
 
+@pytest.mark.slow
 def test_compile_times_its_first_step_and_keeps_plain_checkpoint_keys(tiny_data_dir, tmp_path, monkeypatch,
                                                                      capsys):
     real_compile = torch.compile

@@ -91,6 +91,7 @@ def _config(tmp_path, data_dir, name, **overrides):
                        **overrides)
 
 
+@pytest.mark.slow
 def test_auto_layout_leaves_the_run_as_if_chosen_by_hand(tmp_path, tiny_data_dir):
     auto = Trainer(_config(tmp_path, tiny_data_dir, "auto", channels_last=None)).prepare()
     chosen = auto.setup.channels_last
@@ -104,6 +105,7 @@ def test_auto_layout_leaves_the_run_as_if_chosen_by_hand(tmp_path, tiny_data_dir
     assert saved["config"]["channels_last"] is None and saved["runtime"]["channels_last"] == chosen
 
 
+@pytest.mark.slow
 def test_resume_keeps_the_setup_the_run_was_measured_to_need(tmp_path, tiny_data_dir, monkeypatch):
     run = Trainer(_config(tmp_path, tiny_data_dir, "run", channels_last=None)).prepare()
     chosen = run.setup

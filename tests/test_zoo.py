@@ -47,6 +47,7 @@ def test_each_recipe_is_a_valid_config_whose_final_epoch_eval_reproduces(name):
     assert all(isinstance(why, str) and why for _, why in RECIPES[f"zoo-{name}"].settings.values())
 
 
+@pytest.mark.slow
 def test_untrained_rows_say_so_and_fill_in_no_result(zoo_dir, capsys):
     rows = {r["name"]: r for r in zoo_table()}
     assert set(rows) == FAMILIES
@@ -114,6 +115,7 @@ def test_publish_writes_weights_cards_and_log_and_loads_as_zoo_name(lenet_runs, 
     assert code == 0 and "± " in out.splitlines()[1] and "not trained yet" in out
 
 
+@pytest.mark.slow
 def test_report_of_a_zoo_model_shows_its_card(lenet_runs, tiny_data_dir, zoo_dir, tmp_path, capsys, monkeypatch):
     export_row(ROWS["lenet"], [lenet_runs / "lenet" / "seed0"], zoo_dir, data_dir=tiny_data_dir)
     card = json.loads((zoo_dir / "lenet.json").read_text())
@@ -188,6 +190,7 @@ def test_some_zoo_model_ships():
     assert SHIPPED, "no zoo weights ship in the package (src/convzoo/zoo/weights/)"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_checkpoint_gives_its_cards_accuracy_on_the_fixed_slice(name):
     """The first 1,000 Fashion-MNIST test images through the shipped weights and today's model

@@ -187,16 +187,10 @@ def conv2d_forward_loop(x, w, b=None, *, stride=1, padding=0, dilation=1, groups
     oh, ow = geometry.output_hw(h, wd)
     xp = pad_hw(x, geometry.padding)
     out = np.zeros((n, f, oh, ow), dtype=np.result_type(x, w))
-    for sample in range(n):
-        for out_channel in range(f):
-            group = out_channel // (f // groups)
-            in_channels = slice(group * c_per_group, (group + 1) * c_per_group)
-            for y in range(oh):
-                for x_ in range(ow):
-                    window = xp[sample, in_channels, _rows(y, geometry), _cols(x_, geometry)]
-                    out[sample, out_channel, y, x_] = np.sum(window * w[out_channel])
-            if b is not None:
-                out[sample, out_channel] += b[out_channel]
+    for where, (sample, out_channel, y, x_) in _windows(out.shape, c_per_group, geometry):
+        out[sample, out_channel, y, x_] = np.sum(xp[where] * w[out_channel])
+    if b is not None:
+        out += b.reshape(1, f, 1, 1)
     return out, (x, w, b is not None, geometry)
 
 
@@ -204,23 +198,28 @@ def conv2d_backward_loop(dout, cache):
     """Returns (dx, dw, db) like `conv2d_backward`: each output number sends its gradient back to
     the window it read (dx) and to the kernel it used (dw)."""
     x, w, has_bias, geometry = cache
-    n, f, oh, ow = dout.shape
-    c_per_group, groups = w.shape[1], geometry.groups
     xp = pad_hw(x, geometry.padding)
     dxp = np.zeros(xp.shape, dtype=np.result_type(dout, w))
     dw = np.zeros(w.shape, dtype=np.result_type(dout, x))
-    for sample in range(n):
-        for out_channel in range(f):
-            group = out_channel // (f // groups)
-            in_channels = slice(group * c_per_group, (group + 1) * c_per_group)
-            for y in range(oh):
-                for x_ in range(ow):
-                    where = (sample, in_channels, _rows(y, geometry), _cols(x_, geometry))
-                    grad = dout[sample, out_channel, y, x_]
-                    dxp[where] += grad * w[out_channel]
-                    dw[out_channel] += grad * xp[where]
+    for where, (sample, out_channel, y, x_) in _windows(dout.shape, w.shape[1], geometry):
+        grad = dout[sample, out_channel, y, x_]
+        dxp[where] += grad * w[out_channel]
+        dw[out_channel] += grad * xp[where]
     db = dout.sum(axis=(0, 2, 3)) if has_bias else None
     return unpad_hw(dxp, geometry.padding), dw, db
+
+
+def _windows(out_shape, c_per_group: int, geometry: ConvGeometry):
+    """Every output number, in order: (the input window it reads: sample, its group's input channels,
+    rows, columns), (sample, out_channel, y, x)."""
+    n, f, oh, ow = out_shape
+    for sample in range(n):
+        for out_channel in range(f):
+            group = out_channel // (f // geometry.groups)
+            in_channels = slice(group * c_per_group, (group + 1) * c_per_group)
+            for y in range(oh):
+                for x in range(ow):
+                    yield (sample, in_channels, _rows(y, geometry), _cols(x, geometry)), (sample, out_channel, y, x)
 
 
 def _rows(y: int, geometry: ConvGeometry) -> slice:

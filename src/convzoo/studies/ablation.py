@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 
 from .base import Analysis, Results, Run, Setting, Study
-from .common import claim, compare_runs, mean_curve, millions, pct, points
+from .common import claim, compare_runs, finish_axes, millions, pct, plot_mean_curves, points
 from .stats import describe, rule_text
 
 # (run name, layers removed, the lecture's ImageNet top-1 drop in points)
@@ -78,13 +78,10 @@ def _figure(results: Results, drops) -> str:
         ax_drop.set_xticks(list(x), ["-" + "-".join(d[1]) for d in drops], fontsize=8)
         ax_drop.set(ylabel="accuracy drop (points)", title="cost of removing layers")
         ax_drop.legend()
-        for run, _, _ in CUTS:
-            epochs, acc = mean_curve(results, run)
-            ax_curve.plot(epochs, acc, marker="o", markersize=3, label=run)
-        ax_curve.set(xlabel="epoch", ylabel="test accuracy (mean over seeds)", title="test accuracy")
+        plot_mean_curves(ax_curve, results, [run for run, _, _ in CUTS])
+        ax_curve.set(xlabel="epoch", ylabel="test accuracy % (mean over seeds)", title="test accuracy")
         ax_curve.legend(fontsize=8)
-        for ax in (ax_drop, ax_curve):
-            ax.grid(alpha=0.3)
+        finish_axes(ax_drop, ax_curve)
     return name
 
 

@@ -18,7 +18,7 @@ import math
 import torch
 
 from .base import Analysis, Measurement, Results, Run, Setting, Study
-from .common import claim, compare_runs, mean_curve, pct, to_target
+from .common import claim, compare_runs, finish_axes, mean_curve, pct, to_target
 from .probe import gradient_norms
 from .stats import compare, describe, rule_text, stat
 
@@ -131,8 +131,7 @@ def _figure(results: Results) -> str:
         axes[2].axhline(results.option("target") * 100, color="grey", lw=0.8)
         axes[2].set(xlabel="epoch", ylabel="test accuracy %", title="test accuracy (mean over seeds)")
         axes[2].legend(fontsize=7)
-        for ax in axes:
-            ax.grid(alpha=0.3)
+        finish_axes(*axes)
     return name
 
 

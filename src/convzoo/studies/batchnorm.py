@@ -79,14 +79,13 @@ def analyse(results: Results) -> Analysis:
 
 
 def _figure(results: Results, rates) -> str:
-    from .common import mean_curve
+    from .common import errorbars, finish_axes, mean_curve
 
     name = "batchnorm.png"
     with results.figure(name, 1, 2, figsize=(11, 4)) as (_fig, (ax_lr, ax_curve)):
         for bn in (False, True):
             stats = [results.stat(_name(bn, lr), "test_acc") for lr in rates]
-            ax_lr.errorbar(rates, [s.mean * 100 for s in stats], yerr=[s.sd * 100 for s in stats], marker="o",
-                           capsize=3, label="with BN" if bn else "without BN")
+            errorbars(ax_lr, rates, stats, "with BN" if bn else "without BN")
             for lr in rates:
                 epochs, acc = mean_curve(results, _name(bn, lr))
                 ax_curve.plot(epochs, [a * 100 for a in acc], "-" if bn else "--",
@@ -95,9 +94,7 @@ def _figure(results: Results, rates) -> str:
         ax_lr.set(xlabel="learning rate", ylabel="test accuracy %", title="accuracy against learning rate")
         ax_curve.set(xlabel="epoch", ylabel="test accuracy %", title="test accuracy per epoch")
         ax_curve.axhline(results.option("target") * 100, color="grey", lw=0.8)
-        for ax in (ax_lr, ax_curve):
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
+        finish_axes(ax_lr, ax_curve, legend=7)
     return name
 
 

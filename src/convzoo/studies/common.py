@@ -35,6 +35,27 @@ def mean_curve(results: Results, run: str, key: str = "test_acc") -> tuple[list[
     return list(range(1, epochs + 1)), [stat([h[e][key] for h in histories]).mean for e in range(epochs)]
 
 
+def errorbars(ax, x, stats: list[Stat], label: str | None = None, scale: float = 100.0) -> None:
+    """Each Stat's mean with its sd as an error bar (none for a single seed), in percent by default."""
+    ax.errorbar(x, [s.mean * scale for s in stats], yerr=[s.sd * scale if s.n > 1 else 0.0 for s in stats],
+                marker="o", capsize=3, label=label)
+
+
+def plot_mean_curves(ax, results: Results, runs, key: str = "test_acc", scale: float = 100.0) -> None:
+    """One line per run: `key` per epoch, the mean over its finished seeds, labelled by the run."""
+    for run in runs:
+        epochs, values = mean_curve(results, run, key)
+        ax.plot(epochs, [v * scale for v in values], marker="o", markersize=3, label=run)
+
+
+def finish_axes(*axes, legend: int | str | None = None) -> None:
+    """A light grid on every axis, and a legend of this font size where asked."""
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        if legend is not None:
+            ax.legend(fontsize=legend)
+
+
 def epochs_to(history: list[dict], target: float, key: str = "test_acc") -> tuple[int | None, float | None]:
     """(the first epoch whose `key` reaches `target`, the training seconds until then), or Nones."""
     seconds = 0.0

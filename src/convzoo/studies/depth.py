@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 
 from .base import Analysis, Results, Run, Setting, Study
-from .common import claim, compare_runs, mean_curve, pct
+from .common import claim, compare_runs, errorbars, finish_axes, mean_curve, pct
 from .stats import compare, describe, rule_text
 
 VGGS = [("vgg-A", "vgg11"), ("vgg-B", "vgg13"), ("vgg-D", "vgg16"), ("vgg-E", "vgg19")]
@@ -96,14 +96,13 @@ def _figure(results: Results, depths) -> str:
     with results.figure(name, 1, 3, figsize=(15, 4)) as (_fig, (ax_vgg, ax_deg, ax_curve)):
         layers = [results.info[n]["layers"] for n, _ in VGGS]
         stats = [results.stat(n, "test_acc") for n, _ in VGGS]
-        ax_vgg.errorbar(layers, [s.mean * 100 for s in stats], yerr=[s.sd * 100 for s in stats], marker="o", capsize=3)
+        errorbars(ax_vgg, layers, stats)
         for (label, _), x, s in zip(VGGS, layers, stats):
             ax_vgg.annotate(label[-1], (x, s.mean * 100), textcoords="offset points", xytext=(4, 4))
         ax_vgg.set(xlabel="weight layers", ylabel="test accuracy %", title="VGG A, B, D, E")
         for kind in ("plain", "residual"):
             err = [_error(results.stat(f"{kind}-{d}", "train_acc")) for d in depths]
-            ax_deg.errorbar(depths, [e.mean * 100 for e in err], yerr=[e.sd * 100 for e in err], marker="o",
-                            capsize=3, label=f"{kind}: training error")
+            errorbars(ax_deg, depths, err, f"{kind}: training error")
             test = [_error(results.stat(f"{kind}-{d}", "test_acc")) for d in depths]
             ax_deg.plot(depths, [e.mean * 100 for e in test], "--", marker="s", label=f"{kind}: test error")
         ax_deg.set(xlabel="layers", ylabel="error %", title="plain vs residual")
@@ -112,10 +111,8 @@ def _figure(results: Results, depths) -> str:
                 epochs, acc = mean_curve(results, f"{kind}-{d}", "train_acc")
                 ax_curve.plot(epochs, [100 * (1 - a) for a in acc], style, label=f"{kind}-{d}")
         ax_curve.set(xlabel="epoch", ylabel="training error %", title="training error (He et al. Fig. 6)")
-        for ax in (ax_vgg, ax_deg, ax_curve):
-            ax.grid(alpha=0.3)
-        ax_deg.legend(fontsize=8)
-        ax_curve.legend(fontsize=8)
+        finish_axes(ax_vgg)
+        finish_axes(ax_deg, ax_curve, legend=8)
     return name
 
 

@@ -13,7 +13,7 @@ channel blocks: ~180 M multiply-adds per image), so the fully convolutional VGG 
 from __future__ import annotations
 
 from .base import Analysis, Results, Run, Setting, Study
-from .common import claim, pct
+from .common import claim, errorbars, finish_axes, pct
 from .stats import compare, describe, rule_text
 
 RATES = (0.0, 0.25, 0.5)
@@ -87,15 +87,11 @@ def _figure(results: Results) -> str:
         for net in NETS:
             gaps = [results.stat(_name(net, p), "gap") for p in RATES]
             accs = [results.stat(_name(net, p), "test_acc") for p in RATES]
-            ax_gap.errorbar(RATES, [g.mean * 100 for g in gaps], yerr=[g.sd * 100 for g in gaps], marker="o",
-                            capsize=3, label=net)
-            ax_acc.errorbar(RATES, [a.mean * 100 for a in accs], yerr=[a.sd * 100 for a in accs], marker="o",
-                            capsize=3, label=net)
+            errorbars(ax_gap, RATES, gaps, net)
+            errorbars(ax_acc, RATES, accs, net)
         ax_gap.set(xlabel="dropout p", ylabel="train - test accuracy (points)", title="generalisation gap")
         ax_acc.set(xlabel="dropout p", ylabel="test accuracy %", title="test accuracy")
-        for ax in (ax_gap, ax_acc):
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
+        finish_axes(ax_gap, ax_acc, legend=8)
     return name
 
 

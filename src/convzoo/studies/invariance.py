@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from .base import Analysis, Measurement, Results, Run, Setting, Study
-from .common import claim, pct
+from .common import claim, finish_axes, pct
 from .probe import tap
 from .stats import compare, describe, rule_text, stat
 from .transforms import TRANSFORMS, apply
@@ -142,8 +142,7 @@ def _figure(results: Results) -> str:
                     ax.plot(amounts, means, marker="o", markersize=3, label=run.name)
                 ax.set(xlabel=f"{kind} ({TRANSFORMS[kind]})", ylabel=label, title=f"output: {label}")
                 ax.legend(fontsize=8)
-            for ax in axes[row]:
-                ax.grid(alpha=0.3)
+            finish_axes(*axes[row])
     return name
 
 

@@ -9,7 +9,7 @@ of 3x3 convs replaced by one 5x5) by 7 points of top-1 error. Here: B and shallo
 from __future__ import annotations
 
 from .base import Analysis, Results, Run, Setting, Study
-from .common import claim, compare_runs, mean_curve, pct
+from .common import claim, compare_runs, finish_axes, pct, plot_mean_curves
 from .stats import describe, rule_text
 
 # Batch norm in both (the vgg*_bn layout): without it these narrow VGGs train erratically in a few
@@ -53,13 +53,10 @@ def _figure(results: Results) -> str:
         low = min(s.mean for s in stats) * 100
         ax_bar.set_ylim(max(0, low - 10), None)
         ax_bar.set(ylabel="test accuracy %", title="two 3x3 vs one 5x5")
-        for r in RUNS:
-            epochs, acc = mean_curve(results, r.name)
-            ax_curve.plot(epochs, [a * 100 for a in acc], marker="o", markersize=3, label=r.name)
+        plot_mean_curves(ax_curve, results, [r.name for r in RUNS])
         ax_curve.set(xlabel="epoch", ylabel="test accuracy %", title="test accuracy per epoch")
         ax_curve.legend()
-        for ax in (ax_bar, ax_curve):
-            ax.grid(alpha=0.3)
+        finish_axes(ax_bar, ax_curve)
     return name
 
 

@@ -16,7 +16,7 @@ import itertools
 import numpy as np
 
 from .base import Analysis, Measurement, Results, Run, Setting, Study
-from .common import claim, pct
+from .common import claim, errorbars, finish_axes, pct
 from .probe import linear_probe, pooled_features
 from .stats import compare, describe, rule_text, stat
 
@@ -99,13 +99,11 @@ def _figure(results: Results, layers, trained, init, pixels) -> str:
         x = range(1, len(layers) + 1)
         for values, label in ((trained, "trained"), (init, "at initialisation")):
             stats = [stat(values.get(k, [])) for k in layers]
-            ax.errorbar(x, [s.mean * 100 for s in stats], yerr=[s.sd * 100 if s.n > 1 else 0 for s in stats],
-                        marker="o", capsize=3, label=label)
+            errorbars(ax, x, stats, label)
         ax.axhline(pixels.mean * 100, color="grey", ls="--", label="pixels")
         ax.set_xticks(list(x), layers, rotation=45)
         ax.set(xlabel="layer", ylabel="linear probe test accuracy %", title="what each layer knows")
-        ax.grid(alpha=0.3)
-        ax.legend()
+        finish_axes(ax, legend="medium")
     return name
 
 
