@@ -308,6 +308,15 @@ def test_out_holding_another_study_or_setting_is_refused(tiny_data_dir, tmp_path
     changed = dataclasses.replace(changed, quick=dataclasses.replace(changed.quick, lr=0.01))
     with pytest.raises(ConvzooError, match="holds a run with other settings"):
         run_study(changed, quick=True, data_dir=str(tiny_data_dir), out=out, threads=1, seeds=1)
+    # A run saved before a setting existed (here: class_balance) ran at its default and is read back.
+    from convzoo.train.checkpoint import CHECKPOINT_NAME
+
+    for path in out.glob(f"runs/*/{CHECKPOINT_NAME}"):
+        payload = torch.load(path, weights_only=False)
+        del payload["config"]["class_balance"]
+        torch.save(payload, path)
+    again = run_study(_mini(), quick=True, data_dir=str(tiny_data_dir), out=out, threads=1, seeds=1)
+    assert again.counts["read back"] == 2 and again.counts["started"] == 0
 
 
 # ---- the command line --------------------------------------------------------------------------

@@ -180,8 +180,10 @@ def _config(run: Run, seed: int, setting_name: str, setting: Setting, data: str,
 
 
 def _check_same(run_dir: Path, stored: dict, wanted) -> None:
+    # A run saved before a setting existed ran as that setting's default: read it back through the
+    # config (which fills in defaults) rather than comparing the raw file.
     want = json.loads(json.dumps(wanted.to_dict()))
-    have = json.loads(json.dumps(stored))
+    have = json.loads(json.dumps(type(wanted).from_dict(stored).to_dict()))
     for key, value in want.items():
         if key in _NOT_COMPARED or have.get(key) == value:
             continue
