@@ -20,11 +20,15 @@ def register(sub) -> None:
     what.add_argument("--train", metavar="ROW", choices=list(ROWS),
                       help="train ROW by its recipe (seeds already trained are kept) and publish its weights, "
                            f"card and log; rows: {', '.join(ROWS)}")
+    what.add_argument("--estimate", metavar="ROW", nargs="*", choices=list(ROWS),
+                      help="time each ROW's model (default: every row) for a few training steps as its recipe "
+                           "trains it and estimate the recipe's minutes on this machine (zoo/estimate.py)")
     what.add_argument("--fetch", metavar="NAME", help="download NAME's weights (too large to ship) into the cache, "
                                                       "checked by SHA-256; $CONVZOO_ZOO_URL sets where from")
     p.add_argument("--seeds", type=argtypes.integer(1, 10), metavar="K",
                    help="with --train: seeds 0..K-1 (default: the row's, 3 or 1)")
-    p.add_argument("--threads", type=argtypes.integer(1, 64), default=1, help="with --train: CPU threads (default 1)")
+    p.add_argument("--threads", type=argtypes.integer(1, 64), default=1,
+                   help="with --train or --estimate: CPU threads (default 1)")
     p.add_argument("--runs", default="runs/zoo", metavar="DIR", help="with --train: where the seed runs go")
     p.add_argument("--json", action="store_true", help="print the table (or the card, or the fetched file) as JSON")
     p.set_defaults(func=run_zoo)
@@ -33,10 +37,14 @@ def register(sub) -> None:
 def run_zoo(args) -> int:
     from ..errors import ConvzooError
 
-    if (args.seeds is not None or args.threads != 1 or args.runs != "runs/zoo") and not args.train:
-        raise ConvzooError("--seeds, --threads and --runs go with --train ROW")
+    if (args.seeds is not None or args.runs != "runs/zoo") and not args.train:
+        raise ConvzooError("--seeds and --runs go with --train ROW")
+    if args.threads != 1 and not (args.train or args.estimate is not None):
+        raise ConvzooError("--threads goes with --train ROW or --estimate")
     if args.train:
         return _train(args)
+    if args.estimate is not None:
+        return _estimate(args)
     if args.fetch:
         return _fetch(args)
     from ..zoo.table import format_table, zoo_table
@@ -59,6 +67,26 @@ def _train(args) -> int:
     c = card["card"]
     where = "in the package" if c["weights"]["shipped"] else "in runs/zoo/publish (listed in the manifest)"
     print(f"zoo:{c['name']}: {format_accuracy(c['accuracy'])}; weights {where}, card {c['name']}.json/.md")
+    return 0
+
+
+def _estimate(args) -> int:
+    import torch
+
+    from ..bench.timing import machine
+    from ..zoo.estimate import estimate_row, format_estimates
+    from ..zoo.rows import ROWS
+
+    torch.set_num_threads(args.threads)
+    estimates = []
+    for name in args.estimate or list(ROWS):
+        estimates.append(estimate_row(name))
+        if not args.json:
+            print(f"  timed {name}: ~{estimates[-1].minutes:.1f} min", flush=True)
+    if args.json:
+        print(json.dumps({"machine": machine(), "rows": [e.to_dict() for e in estimates]}))
+    else:
+        print(format_estimates(estimates, machine()))
     return 0
 
 
