@@ -89,6 +89,35 @@ def test_draw_then_click_a_layer_and_a_unit(browser, site):  # noqa: F811
     assert total.text.startswith("unit (") and "bias" in total.text
 
 
+def test_zoo_googlenet_inception_module_and_a_unit(browser, site):  # noqa: F811
+    """The issue's check: GoogLeNet from the zoo, a drawing, an inception module (its four branches'
+    concatenation) clicked, then one of its units."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    from convzoo.infer import Predictor
+
+    url, _ = site
+    browser.get(url + "/")
+    wait(browser, ready)
+    pick(browser, "zoo:googlenet")
+    draw(browser, seven(), "mouse")
+    wait(browser, lambda d: d.find_element("id", "answer").get_attribute("data-state") == "done")
+    model = Predictor("zoo:googlenet").model
+    rows = {r.name: r for r in summarize(model, (1, 28, 28)).rows}
+    concats = browser.find_elements("css selector", "#graph g.node.kind-concat")
+    assert len(concats) == 9  # inception 3a-3b, 4a-4e, 5a-5b
+    concats[0].click()
+    maps = wait(browser, lambda d: d.find_elements("id", "node-maps"))[0]
+    wait(browser, lambda d: maps.get_attribute("complete") == "true")
+    # Inception 3a at a quarter width: 16 + 32 + 8 + 8 maps of 28x28, as the model computes them.
+    assert browser.find_element("id", "node").get_attribute("data-shape") == "x".join(map(str, rows["body.3a"].shape))
+    ActionChains(browser).move_to_element_with_offset(maps, -maps.size["width"] // 2 + 10,
+                                                      -maps.size["height"] // 2 + 10).click().perform()
+    info = wait(browser, lambda d: d.find_elements("id", "unit-info"))[0]
+    top, bottom, left, right = map(int, info.get_attribute("data-box").split(","))
+    assert 0 <= top <= bottom < 28 and 0 <= left <= right < 28
+
+
 def test_a_scene_gets_coloured_labels(browser, site):  # noqa: F811
     from selenium.webdriver.common.action_chains import ActionChains
 

@@ -305,5 +305,6 @@ def test_models_cli_table_and_macs(capsys):
     assert [r["name"] for r in json.loads(capsys.readouterr().out)] == list_models("shufflenet_v1_g")
     assert main(["models", "shufflenet_v1_g3", "--json", "--macs"]) == 0  # an exact name shows one model
     row = json.loads(capsys.readouterr().out)
-    assert row["macs"] == default_input_macs("shufflenet_v1_g3") and row["small_stem"] is True
+    # The paper's Table 2 figure (137 MFLOPs, i.e. multiply-adds), not the CLI's own function again.
+    assert abs(row["macs"] / 1e6 / SHUFFLENET_PAPER_MMACS[3] - 1) < 0.05 and row["small_stem"] is True
     assert {o["name"]: o["default"] for o in row["options"]}["groups"] == 3
