@@ -50,6 +50,15 @@ def pick(driver, key: str) -> None:
     wait(driver, lambda d: ready(d) and d.find_element("id", "graph").get_attribute("data-model") == key)
 
 
+def draw_for(driver, url: str, key: str) -> None:
+    """Open the demo, pick model `key`, draw a seven and wait for the answer."""
+    driver.get(url + "/")
+    wait(driver, ready)
+    pick(driver, key)
+    draw(driver, seven(), "mouse")
+    wait(driver, lambda d: d.find_element("id", "answer").get_attribute("data-state") == "done")
+
+
 def seven() -> np.ndarray:
     digit = np.zeros((28, 28), np.uint8)
     digit[5:8, 6:22] = 255
@@ -62,11 +71,7 @@ def test_draw_then_click_a_layer_and_a_unit(browser, site):  # noqa: F811
     from selenium.webdriver.common.action_chains import ActionChains
 
     url, folder = site
-    browser.get(url + "/")
-    wait(browser, ready)
-    pick(browser, "run:resnet")
-    draw(browser, seven(), "mouse")
-    wait(browser, lambda d: d.find_element("id", "answer").get_attribute("data-state") == "done")
+    draw_for(browser, url, "run:resnet")
     from convzoo.infer import Predictor
 
     rows = {r.name: r for r in summarize(Predictor(folder / "resnet").model, (1, 28, 28)).rows}
@@ -96,12 +101,7 @@ def test_zoo_googlenet_inception_module_and_a_unit(browser, site):  # noqa: F811
 
     from convzoo.infer import Predictor
 
-    url, _ = site
-    browser.get(url + "/")
-    wait(browser, ready)
-    pick(browser, "zoo:googlenet")
-    draw(browser, seven(), "mouse")
-    wait(browser, lambda d: d.find_element("id", "answer").get_attribute("data-state") == "done")
+    draw_for(browser, site[0], "zoo:googlenet")
     model = Predictor("zoo:googlenet").model
     rows = {r.name: r for r in summarize(model, (1, 28, 28)).rows}
     concats = browser.find_elements("css selector", "#graph g.node.kind-concat")
