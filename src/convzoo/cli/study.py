@@ -38,7 +38,8 @@ def register(sub) -> None:
         description="Run one of the lectures' comparisons (or `list` them). Every training is a normal run "
                     "directory under OUT/runs/<run>-seed<k>; an interrupted study resumes where it stopped. "
                     "Writes OUT/results.json, results.md, finding.md and PNG figures. --quick takes a couple "
-                    "of minutes on 2 cores; the full study up to about 20 minutes (docs/studies.md).")
+                    "of minutes on 2 cores; a full study 10-30 minutes on 2 quiet cores (`study list` gives each "
+                    "one's estimate; docs/studies.md).")
     p.add_argument("name", metavar="NAME", help="a study, or `list`")
     p.add_argument("--quick", action="store_true", help="the small setting (minutes; what the tests run)")
     p.add_argument("--seeds", type=_seeds, metavar="K", help="seeds per run (default: the study's, listed below)")
