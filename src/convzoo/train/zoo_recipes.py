@@ -84,7 +84,8 @@ ZOO_RECIPES: dict[str, Recipe] = {r.name: r for r in (
          {"widths": (24, 64, 96, 96, 64), "hidden": 512, "batch_norm": True},
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(6, "14.0 M multiply-adds an image: 6 epochs are about 84 M MAC-epochs, ~10 minutes on 2 cores"),
+         epochs=(4, ("14.0 M multiply-adds an image; measured by a first run (stopped after 2 of 6 epochs): "
+                     "190-200 s an epoch with its test pass at two threads, so 4 epochs fit in 15 minutes")),
          augment=("crop+flip", "shifts of up to 2 pixels and flips: a 630 K-parameter net overfits without them")),
     _zoo("vgg-a", "zoo: VGG-A (vgg11) with BN at a quarter of the widths (d2l's narrow VGG), small stem", "vgg11_bn",
          "VGG configuration A with BN after every conv (the paper has none; BN lets a short run converge)",
