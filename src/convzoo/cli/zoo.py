@@ -21,14 +21,16 @@ def register(sub) -> None:
                       help="train ROW by its recipe (seeds already trained are kept) and publish its weights, "
                            f"card and log; rows: {', '.join(ROWS)}")
     what.add_argument("--estimate", metavar="ROW", nargs="*", choices=list(ROWS),
-                      help="time each ROW's model (default: every row) for a few training steps as its recipe "
-                           "trains it and estimate the recipe's minutes on this machine (zoo/estimate.py)")
+                      help="run each ROW's recipe (default: every row) for 20 batches and 1,000 test images and "
+                           "estimate its minutes on this machine (zoo/estimate.py)")
     what.add_argument("--fetch", metavar="NAME", help="download NAME's weights (too large to ship) into the cache, "
                                                       "checked by SHA-256; $CONVZOO_ZOO_URL sets where from")
     p.add_argument("--seeds", type=argtypes.integer(1, 10), metavar="K",
                    help="with --train: seeds 0..K-1 (default: the row's, 3 or 1)")
     p.add_argument("--threads", type=argtypes.integer(1, 64), default=1,
                    help="with --train or --estimate: CPU threads (default 1)")
+    p.add_argument("--data-dir", metavar="DIR", help="with --estimate: where Fashion-MNIST's files are "
+                                                     "(default: where `convzoo data list` finds it)")
     p.add_argument("--runs", default="runs/zoo", metavar="DIR", help="with --train: where the seed runs go")
     p.add_argument("--json", action="store_true", help="print the table (or the card, or the fetched file) as JSON")
     p.set_defaults(func=run_zoo)
@@ -41,6 +43,8 @@ def run_zoo(args) -> int:
         raise ConvzooError("--seeds and --runs go with --train ROW")
     if args.threads != 1 and not (args.train or args.estimate is not None):
         raise ConvzooError("--threads goes with --train ROW or --estimate")
+    if args.data_dir is not None and args.estimate is None:
+        raise ConvzooError("--data-dir goes with --estimate")
     if args.train:
         return _train(args)
     if args.estimate is not None:
@@ -71,16 +75,13 @@ def _train(args) -> int:
 
 
 def _estimate(args) -> int:
-    import torch
-
     from ..bench.timing import machine
     from ..zoo.estimate import estimate_row, format_estimates
     from ..zoo.rows import ROWS
 
-    torch.set_num_threads(args.threads)
     estimates = []
     for name in args.estimate or list(ROWS):
-        estimates.append(estimate_row(name))
+        estimates.append(estimate_row(name, args.threads, data_dir=args.data_dir))
         if not args.json:
             print(f"  timed {name}: ~{estimates[-1].minutes:.1f} min", flush=True)
     if args.json:
