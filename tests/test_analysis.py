@@ -20,7 +20,8 @@ from convzoo.models import create_model, model_info
 
 # LeNet plus one model of each zoo family.
 SUMMARY_MODELS = ["lenet", "lenet5_1998", "lenet_bn", "lenet_modern", "alexnet_small", "vgg16", "resnet18", "resnet20",
-                  "se_resnet50", "googlenet", "densenet_bc_100_12", "nin", "shufflenet_v2_x1_0", "unet"]
+                  pytest.param("se_resnet50", marks=pytest.mark.slow), "googlenet",
+                  pytest.param("densenet_bc_100_12", marks=pytest.mark.slow), "nin", "shufflenet_v2_x1_0", "unet"]
 
 
 @pytest.mark.parametrize("name", SUMMARY_MODELS)

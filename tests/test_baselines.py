@@ -165,6 +165,7 @@ def test_cli_baseline_writes_a_run_directory(capsys, tmp_path, tiny_data_dir):
     assert {p.name for p in out_dir.iterdir()} == {"baseline.json", "model.json", "model.npz", "eval.json"}
 
 
+@pytest.mark.slow  # fits every fold
 def test_cross_validation_never_sees_the_test_set(monkeypatch, tiny_data_dir):
     from sklearn.model_selection import GridSearchCV
 

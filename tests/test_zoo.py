@@ -63,6 +63,7 @@ def test_estimate_runs_the_recipe_and_budgets_its_epochs(tiny_data_dir):
     assert 50e6 < estimate.macs < 100e6  # ~75 M at a quarter width, against 1.19 G at full width
 
 
+@pytest.mark.slow  # two short training runs
 def test_estimate_cli_prints_json_for_the_rows_asked(capsys, tiny_data_dir):
     code, out, _ = run_cli(capsys, "zoo", "--estimate", "mlp", "lenet", "--json", "--data-dir", tiny_data_dir)
     result = json.loads(out)
@@ -71,6 +72,7 @@ def test_estimate_cli_prints_json_for_the_rows_asked(capsys, tiny_data_dir):
     assert code == 1 and "--threads goes with --train ROW or --estimate" in err
 
 
+@pytest.mark.slow  # counts every row's MACs
 def test_untrained_rows_say_so_and_fill_in_no_result(zoo_dir, capsys):
     rows = {r["name"]: r for r in zoo_table()}
     assert set(rows) == FAMILIES
