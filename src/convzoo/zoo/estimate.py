@@ -5,7 +5,7 @@ The run is the recipe's own (model, options, optimizer, augmentation, precision 
 `auto` layout choice) on a class-balanced subset of `steps` batches of training images and
 `test_images` test images, one epoch, in a temporary folder. Its examples/s give the training rate;
 one more pass over the test images, timed, the evaluation's. Estimated minutes = epochs x (training images
-/ training rate + 10,000 / evaluation rate). The first steps of a process are slower than the
+/ training rate + the whole test set / evaluation rate). The first steps of a process are slower than the
 rest (allocations, kernel choice), so the estimate errs long; the start-up (imports, data loading,
 the auto setup's timing) is not counted. The card of a trained row holds the time it really took.
 """
@@ -15,9 +15,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .rows import get_row
-
-TEST_IMAGES = 10_000
-TRAIN_IMAGES = 60_000
 
 
 @dataclass(frozen=True)
@@ -52,8 +49,8 @@ def estimate_row(name: str, threads: int, steps: int = 20, test_images: int = 10
 
     row = get_row(name)
     values = RECIPES[row.recipe].values()
-    images = values.get("train_size") or TRAIN_IMAGES
     bundle = load_dataset(values["data"], data_dir, seed=0)
+    images, full_test = values.get("train_size") or len(bundle.train), len(bundle.test)
     test_images = min(test_images, len(bundle.test))
     bundle = dataclasses.replace(bundle, test=balanced_subset(bundle.test, test_images, 0))
     bundle = with_train_size(bundle, min(steps * values["batch_size"], len(bundle.train)), 0)
@@ -69,7 +66,7 @@ def estimate_row(name: str, threads: int, steps: int = 20, test_images: int = 10
         macs = count_macs(trainer.model, (1, *bundle.train.shape))
         setup = f"{trainer.setup.precision}{' channels_last' if trainer.setup.channels_last else ''}"
     train_rate, eval_rate = epoch["examples_per_sec"], test_images / eval_seconds
-    minutes = values["epochs"] * (images / train_rate + TEST_IMAGES / eval_rate) / 60
+    minutes = values["epochs"] * (images / train_rate + full_test / eval_rate) / 60
     return Estimate(name, row.model, macs, setup, train_rate, eval_rate, values["epochs"], images, minutes)
 
 
@@ -82,4 +79,4 @@ def format_estimates(estimates: list[Estimate], machine: dict) -> str:
     table = text_table(["row", "model", "MACs", "setup", "train ex/s", "eval ex/s", "epochs x images",
                         "~minutes"], rows, right={2, 4, 5, 7})
     return (f"{table}\n{machine['cpu']}, {machine['threads']} thread(s), torch {machine['torch']}; a short run of "
-            "each recipe; minutes = epochs x (images / train rate + 10,000 / eval rate), start-up not counted")
+            "each recipe; minutes = epochs x (images / train rate + test images / eval rate), start-up not counted")
