@@ -92,3 +92,48 @@ def test_percentile_and_table():
     assert percentile([3.0], 99) == 3.0
     lines = text_table(("name", "n"), [("a", "1"), ("longer", "100")]).splitlines()
     assert lines == ["name      n", "a         1", "longer  100"]
+
+
+# ---- bench recipe ------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_bench_recipe_times_cold_runs_and_summarises_the_seeds(capsys, tiny_data_dir):
+    from helpers import run_cli
+
+    code, out, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "0,1", "--threads", "1", "--data-dir",
+                             tiny_data_dir, "--json", "--", "--epochs", "1", "--model-arg", "widths=4,8,8")
+    assert code == 0, err
+    record = json.loads(out)
+    runs = record["runs"]
+    assert [r["seed"] for r in runs] == [0, 1]
+    # Real runs: the wall clock covers the whole process, more than the epochs it reports.
+    assert all(0 <= r["accuracy"] <= 1 and r["seconds"] > r["train_seconds"] > 0 for r in runs)
+    assert record["mean"] == pytest.approx(sum(r["accuracy"] for r in runs) / 2)
+    assert "--epochs 1" in record["command"] and "--threads 1" in record["command"]
+    assert record["machine"]["threads"] == 1 and record["target"]["accuracy"] == 0.92
+    assert "seed 1: test accuracy" in err
+
+
+def test_bench_recipe_reports_a_failing_run_in_one_line(capsys, tiny_data_dir):
+    from helpers import run_cli
+
+    code, out, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "3", "--data-dir", tiny_data_dir,
+                             "--", "--epochs", "0")
+    assert code == 1 and "recipe fast, seed 3 failed: " in err and "--epochs must be >= 1" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("seeds", ["", "1,x", "-1", "2,2"])
+def test_bench_recipe_rejects_bad_seed_lists(capsys, seeds):
+    from helpers import run_cli
+
+    code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", seeds)
+    assert code == 2 and "--seeds" in err
+
+
+def test_recipe_verdict_needs_both_the_accuracy_and_the_time():
+    from convzoo.bench.recipe_runs import verdict
+
+    assert verdict("fast", 0.921, 39.0) == {"accuracy": 0.92, "must_seconds": 40.0, "stretch_seconds": 25.0,
+                                             "must_met": True, "stretch_met": False}
+    assert not verdict("fast", 0.919, 20.0)["must_met"]  # fast enough, not accurate enough
+    assert not verdict("accurate", 0.95, 301.0)["must_met"] and verdict("scenes", 0.7, 10.0) == {}

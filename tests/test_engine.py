@@ -209,6 +209,13 @@ def test_digit_scenes_train_evaluate_and_report(tmp_path, monkeypatch, capsys):
     assert code == 0 and "Predicted masks" in page and "<th>IoU</th>" in page and "test mean IoU" in page
 
 
+def test_progressive_resizing_refuses_segmentation(tmp_path):
+    config = TrainConfig(model="unet_padded", model_kwargs={"width": 4}, epochs=2, progressive=0.5,
+                         precision="fp32", channels_last=False, out=str(tmp_path / "seg"), progress=False)
+    with pytest.raises(ConvzooError, match="progressive resizing is for classification"):
+        Trainer(config, data=squares_bundle()).prepare()
+
+
 def test_masks_move_with_their_images():
     images = torch.zeros(16, 1, 12, 12, dtype=torch.uint8)
     images[:, :, 4:8, 5:9] = 200

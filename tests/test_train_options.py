@@ -149,3 +149,23 @@ def test_compile_failure_is_a_one_line_error(tiny_data_dir, tmp_path, monkeypatc
 def test_ema_must_be_a_decay():
     with pytest.raises(ConvzooError, match="--ema"):
         TrainConfig(ema=1.0)
+
+
+# ---- progressive resizing --------------------------------------------------------------------
+@pytest.mark.slow
+def test_progressive_resizing_trains_small_first_and_full_size_last(tiny_data_dir, tmp_path):
+    trainer = Trainer(_config(tiny_data_dir, tmp_path, "progressive", epochs=3, progressive=0.5))
+    trainer.prepare()
+    seen: dict[int, set] = {}
+    trainer.model.register_forward_pre_hook(
+        lambda module, args: seen.setdefault(trainer.epoch, set()).add(tuple(args[0].shape[-2:])))
+    trainer.fit()
+    # Training batches shrink in the first epochs (evaluation stays at 28x28); the last epoch is full size.
+    assert seen[0] == {(14, 14), (28, 28)} and seen[1] == {(21, 21), (28, 28)} and seen[2] == {(28, 28)}
+    assert trainer.history[-1]["test_acc"] > 0.3  # it learns (chance is 0.1)
+
+
+def test_progressive_resizing_below_what_the_model_takes_is_a_one_line_error(tiny_data_dir, tmp_path):
+    trainer = Trainer(_config(tiny_data_dir, tmp_path, "bad", model="lenet", model_kwargs={}, progressive=0.2))
+    with pytest.raises(ConvzooError, match="lenet cannot take the first epoch's 6x6 images"):
+        trainer.prepare()

@@ -42,7 +42,7 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
     try:
         code = args.func(args)
     except ConvzooError as exc:
@@ -56,6 +56,18 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return int(code or 0)
+
+
+def _parse(parser, argv: list[str]):
+    """Parse `argv`; a command that passes flags on (`bench recipe NAME -- TRAIN FLAGS`, whose parser
+    sets `passthrough`) gets everything after `--` as they are (argparse 3.11 would reject them)."""
+    if "--" in argv:
+        cut = argv.index("--")
+        args = parser.parse_args(argv[:cut])
+        if hasattr(args, "passthrough"):
+            args.passthrough = argv[cut + 1:]
+            return args
+    return parser.parse_args(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-BENCH_MODULES: list[str] = ["reference", "train", "infer", "peak", "data", "demo", "race"]
+BENCH_MODULES: list[str] = ["reference", "train", "infer", "peak", "data", "demo", "race", "recipe"]
 
 
 def register(sub) -> None:

@@ -49,9 +49,10 @@ def register(sub) -> None:
                                    "torchrun --standalone --nproc-per-node=N -m convzoo train ... (docs/distributed.md).")
     p.add_argument("model", nargs="?", help=f"a registered model (default: the recipe's, else "
                                             f"{TrainConfig.model}); see `convzoo models`")
-    p.add_argument("--recipe", choices=sorted(RECIPES),
-                   help="start from a named preset (docs/speed.md); explicit flags override it: "
-                        + "; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()))
+    p.add_argument("--recipe", choices=sorted(RECIPES), metavar="NAME",
+                   help="start from a named preset (docs/speedrun.md); explicit flags override it: "
+                        + "; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values() if not r.name.startswith("zoo-"))
+                        + "; zoo-FAMILY: the recipe of a row of `convzoo zoo` (docs/zoo.md)")
     p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="a builder option of the model, repeatable (`convzoo models MODEL` lists them), "
                         "e.g. --model-arg activation=sigmoid --model-arg dropout=0")

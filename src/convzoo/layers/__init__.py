@@ -7,9 +7,10 @@ from .knobs import Activation, Pooling, activation, check_positive, dropout, opt
 from .residual import BasicBlock, Bottleneck, ResidualBlock
 from .shape import output_hw
 from .shuffle import ChannelShuffle, channel_shuffle
+from .whiten import whiten_conv, whitening_filters
 
 __all__ = [
     "Activation", "BasicBlock", "Bottleneck", "ChannelShuffle", "ConvBNAct", "Pooling", "ResidualBlock",
     "SqueezeExcite", "activation", "channel_shuffle", "check_positive", "dropout", "kaiming_init", "knobs",
-    "optional_dropout", "output_hw", "pool2d",
+    "optional_dropout", "output_hw", "pool2d", "whiten_conv", "whitening_filters",
 ]

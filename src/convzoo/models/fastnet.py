@@ -12,14 +12,15 @@ every conv at 28x28 costs 4x one at 14x14 and 16x one at 7x7:
 9.1 M multiply-adds per 28x28 image. Until 2026-11-22 stage 2 widened at 14x14 and pooled after
 (12 M multiply-adds) and the stem pooled after BN and ReLU: 0.3 points better after the fast
 recipe's 3 epochs, 28% slower (docs/speed.md). `widths` scales the three stages. Any input from
-4x4 up runs (two 2x2 pools).
+4x4 up runs (two 2x2 pools). `whiten=True` makes the stem conv a frozen patch-whitening layer
+(layers/whiten.py), fitted to the training images by the Trainer (`fit_to_data`).
 """
 
 from __future__ import annotations
 
 from torch import nn
 
-from ..layers import BasicBlock, ConvBNAct, kaiming_init
+from ..layers import BasicBlock, ConvBNAct, kaiming_init, whiten_conv
 from .registry import register_model
 
 WIDTHS = (16, 32, 64)
@@ -31,14 +32,23 @@ def _conv_pool_bn_act(in_channels: int, out_channels: int) -> nn.Sequential:
 
 
 class FastNet(nn.Module):
-    def __init__(self, num_classes: int, in_channels: int, widths: tuple[int, int, int] = WIDTHS):
+    def __init__(self, num_classes: int, in_channels: int, widths: tuple[int, int, int] = WIDTHS,
+                 whiten: bool = False):
         super().__init__()
         stem, mid, wide = widths
+        self.whiten = whiten
         self.stem = _conv_pool_bn_act(in_channels, stem)  # (N, 16, 14, 14)
         self.stage1 = nn.Sequential(ConvBNAct(stem, mid, 3), BasicBlock(mid, mid))  # (N, 32, 14, 14)
         self.stage2 = nn.Sequential(nn.MaxPool2d(2), ConvBNAct(mid, wide, 3), BasicBlock(wide, wide))  # (N, 64, 7, 7)
         self.head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(wide, num_classes))
         kaiming_init(self)
+        if whiten:
+            self.stem[0].weight.requires_grad_(False)  # set by fit_to_data
+
+    def fit_to_data(self, images) -> None:
+        """Whiten the stem on a sample of normalised training images (N, C, H, W); no-op unless `whiten`."""
+        if self.whiten:
+            whiten_conv(self.stem[0], images)
 
     def forward(self, x):
         return self.head(self.stage2(self.stage1(self.stem(x))))
@@ -48,5 +58,5 @@ class FastNet(nn.Module):
                 input_size=(1, 28, 28), num_classes=10, params=116_602, min_size=4,
                 note="not from a paper: designed for `convzoo train --recipe fast` (docs/speed.md)")
 def fastnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
-            widths: tuple[int, int, int] = WIDTHS) -> FastNet:
-    return FastNet(num_classes, in_channels, tuple(widths))
+            widths: tuple[int, int, int] = WIDTHS, whiten: bool = False) -> FastNet:
+    return FastNet(num_classes, in_channels, tuple(widths), whiten)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ConvzooError
 
-OPTIMIZERS = ("sgd", "adamw")
+OPTIMIZERS = ("sgd", "adamw", "muon")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
@@ -52,6 +52,9 @@ class TrainConfig:
     lr: float = setting(0.1, "peak learning rate", low=0, low_open=True)
     optimizer: str = setting("sgd", "optimizer", choices=OPTIMIZERS)
     momentum: float = setting(0.9, "SGD momentum", low=0, high=1, high_open=True)
+    muon_lr: float = setting(0.02, "--optimizer muon: peak learning rate of the hidden layers' weights (Muon's "
+                                   "orthogonalised update); the first layer, the last and every norm and bias "
+                                   "take SGD at --lr", low=0, low_open=True)
     nesterov: bool = setting(False, "Nesterov momentum")
     weight_decay: float = setting(5e-4, "decoupled for AdamW, L2 for SGD; not applied to norms and biases", low=0)
     schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
@@ -66,6 +69,9 @@ class TrainConfig:
     aux_weight: float = setting(0.3, "weight of each auxiliary classifier's loss (GoogLeNet's 0.3); training only",
                                 low=0)
     augment: str = setting("none", "none | flip | crop[N] | crop+flip | auto (batch-level, labels and masks alike)")
+    progressive: float = setting(0.0, "progressive resizing (classification): train the first epoch on images "
+                                      "scaled to this fraction of their side, growing linearly to full size in "
+                                      "the last epoch (0: off)", low=0, high=1, metavar="FRACTION")
     # numerics, speed and where it runs
     device: str = setting("auto", "auto: the GPU of this process when CUDA is available, else the CPU",
                           choices=DEVICES, resume=True)

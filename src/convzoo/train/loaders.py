@@ -55,3 +55,8 @@ def mirror_views(x: torch.Tensor, *, flip: bool) -> list:
     """Segmentation TTA: the image and, where it keeps the labels, its mirror image, whose predicted
     mask is mirrored back before averaging."""
     return [x, (x.flip(-1), lambda out: out.flip(-1))] if flip else [x]
+
+
+def resize_batch(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Progressive resizing's smaller images (`--progressive`): an antialiased bilinear downscale."""
+    return torch.nn.functional.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)

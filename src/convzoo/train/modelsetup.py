@@ -15,9 +15,11 @@ import torch
 from torch import nn
 
 from ..data import Normalizer
+from ..errors import ConvzooError
 from ..models import create_model, model_info
 from . import distributed
 from .checkpoint import custom_model_spec
+from .loaders import resize_batch
 from .runtime import cpu_has_fast_bf16
 from .tasks import check_fit
 from .tune import Setup, candidate_setups, fastest_setup
@@ -51,6 +53,17 @@ class ModelSetup:
             return {}
         return {**model_info(self.config.model).train_options, **self.config.model_kwargs}
 
+    def _fit_first_layer(self, sample_size: int = 5000) -> None:
+        """A model with `fit_to_data` (fastnet's patch-whitening stem) sees a seeded sample of the
+        normalised training images before training; the run's random streams are not touched."""
+        fit = getattr(self.model, "fit_to_data", None)
+        if fit is None:
+            return
+        train = self.data.train
+        generator = torch.Generator().manual_seed(self.config.seed)
+        chosen = torch.randperm(len(train), generator=generator)[:sample_size]
+        fit(Normalizer(train.mean, train.std)(train.images[chosen]))
+
     def _check_fit(self) -> None:
         """A forward pass on two training examples: the model's output must fit the task's targets."""
         train = self.data.train
@@ -60,6 +73,27 @@ class ModelSetup:
             outputs = self.model.eval()(sample)
         self.model.train(was_training)
         check_fit(self.model_name, outputs, self.data.name, self.task, len(self.classes), tuple(train.labels.shape[1:]))
+        if self.config.progressive:
+            self._check_progressive(sample)
+
+    def _check_progressive(self, sample: torch.Tensor) -> None:
+        """Progressive resizing shrinks the images only: the model must take the first epoch's size."""
+        flag = f"--progressive {self.config.progressive:g}"
+        if self.task.name != "classification":
+            raise ConvzooError(f"{flag}: progressive resizing is for classification; a {self.task.name} "
+                               "target would have to be resized with the image")
+        size = self.epoch_image_size(0)
+        if size is None:
+            return
+        was_training = self.model.training
+        try:
+            with torch.random.fork_rng(devices=[]), torch.inference_mode():
+                self.model.eval()(resize_batch(sample, size))
+        except RuntimeError:
+            raise ConvzooError(f"{flag}: {self.model_name} cannot take the first epoch's {size[0]}x{size[1]} "
+                               "images; start from a larger fraction") from None
+        finally:
+            self.model.train(was_training)
 
     def choose_setup(self) -> Setup:
         """Resolve `auto` precision and layout: measured on CPUs (train/tune.py) by rank 0 and sent to

@@ -39,7 +39,7 @@ from ..models import count_parameters
 from . import distributed
 from .checkpoint import CHECKPOINT_NAME
 from .config import TrainConfig
-from .loaders import make_batches
+from .loaders import make_batches, resize_batch
 from .metrics import evaluate, evaluate_plain_and_tta, format_epoch
 from .modelsetup import ModelSetup
 from .optim import WeightEMA, build_optimizer
@@ -94,6 +94,7 @@ class Trainer(ModelSetup, RunDirectory):
             raise ConvzooError(f"--batch-size {config.batch_size} is the global batch: it needs at least one "
                                f"example for each of the {runtime.world_size} processes")
         self.model = self._build_model()
+        self._fit_first_layer()
         self._check_fit()
         self.setup = self.choose_setup()
         runtime.precision = self.setup.precision
@@ -137,7 +138,7 @@ class Trainer(ModelSetup, RunDirectory):
         lr = c.lr * lr_factor(c.schedule, self.step, self.total_steps, self._warmup_steps(),
                               c.step_epochs * self.steps_per_epoch, c.step_gamma)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_ratio", 1.0)  # Muon's group has a peak of its own
         return lr
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, global_count: int | None = None) -> torch.Tensor:
@@ -187,8 +188,11 @@ class Trainer(ModelSetup, RunDirectory):
         bar = tqdm(self.train_batches.batches(), total=len(self.train_batches), leave=False, unit="batch",
                    desc=f"epoch {self.epoch + 1}/{self.config.epochs}", disable=not self.runtime.progress)
         lr = self._set_lr()
+        size = self.epoch_image_size()
         for x, y, global_count in bar:
             lr = self._set_lr()
+            if size is not None:
+                x = resize_batch(x, size)
             first_compiled = self.config.compile and self.compile_seconds is None
             sums += (self._compiling_step if first_compiled else self.train_step)(x, y, global_count)
             self.step += 1
@@ -202,6 +206,17 @@ class Trainer(ModelSetup, RunDirectory):
         per_example = math.prod(self.data.train.labels.shape[1:])  # 1, or the pixels of a mask
         return {"train_loss": loss / max(predictions, 1), "train_acc": correct / max(predictions, 1), "lr": lr,
                 "examples": predictions / per_example}
+
+    def epoch_image_size(self, epoch: int | None = None) -> tuple[int, int] | None:
+        """The (height, width) this epoch trains on under `progressive`, or None for full size."""
+        start, epochs = self.config.progressive, self.config.epochs
+        epoch = self.epoch if epoch is None else epoch
+        if not start or start >= 1:
+            return None
+        scale = start + (1 - start) * epoch / max(epochs - 1, 1) if epochs > 1 else 1.0
+        if scale >= 1:
+            return None
+        return tuple(max(round(side * scale), 1) for side in self.data.train.shape[1:])
 
     def _call_hook(self, on_step: Callable[[Trainer], None]) -> None:
         """Run a per-step hook so that it cannot change the run: its random numbers come from a forked

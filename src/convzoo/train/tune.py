@@ -23,6 +23,7 @@ import torch
 from ..atomic import read_json_dict, write_json
 from ..bench.timing import alternating_medians, machine, seconds_of
 from ..data import cache_root
+from .optim import MomentumSGD
 from .tasks import CLASSIFICATION, Task
 
 TUNE_CACHE = "tune.json"
@@ -79,7 +80,7 @@ def _step_fn(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, setup: Se
     layout = torch.channels_last if setup.channels_last else torch.contiguous_format
     model = model.train().to(memory_format=layout)
     x = x.contiguous(memory_format=layout)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    optimizer = MomentumSGD(model.parameters(), lr=1e-3, momentum=0.9)
 
     def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=setup.precision == "bf16"):

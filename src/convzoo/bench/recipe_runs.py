@@ -1,0 +1,141 @@
+"""`convzoo bench recipe`: a recipe's record runs, as docs/speedrun.md's table reports them.
+
+Each seed is `convzoo train --recipe NAME --seed S` in a fresh Python process, timed by the wall
+clock around the whole process: interpreter start-up, imports, reading the dataset's files,
+training, the evaluations, checkpoints and plots (everything a user waits for). The result is the
+accuracy the run prints (with the recipe's TTA), mean ± sd over the seeds, and the median time,
+checked against the speedrun targets (issue #18's table) where the recipe has one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from ..errors import ConvzooError, unknown_name
+
+# recipe -> (accuracy, must: seconds, stretch: seconds), on a 2-core CPU, median of 3 seeds.
+TARGETS = {"fast": (0.92, 40.0, 25.0), "accurate": (0.94, 300.0, 180.0), "best": (0.95, 1800.0, 900.0)}
+
+
+@dataclass
+class SeedRun:
+    seed: int
+    accuracy: float
+    seconds: float  # wall clock of the whole process
+    train_seconds: float  # the epochs' own time, as the run reports it
+
+
+@dataclass
+class RecipeRecord:
+    recipe: str
+    extra_flags: list[str]
+    runs: list[SeedRun]
+    machine: dict
+    commit: str | None
+    command: str
+    load_average_before: tuple = ()
+    load_average_after: tuple = ()
+    target: dict = field(default_factory=dict)
+
+    @property
+    def accuracies(self) -> list[float]:
+        return [r.accuracy for r in self.runs]
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.accuracies)
+
+    @property
+    def sd(self) -> float:
+        return statistics.stdev(self.accuracies) if len(self.runs) > 1 else 0.0
+
+    @property
+    def median_accuracy(self) -> float:
+        return statistics.median(self.accuracies)
+
+    @property
+    def median_seconds(self) -> float:
+        return statistics.median(r.seconds for r in self.runs)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "mean": self.mean, "sd": self.sd, "median_accuracy": self.median_accuracy,
+                "median_seconds": self.median_seconds}
+
+
+def verdict(recipe: str, accuracy: float, seconds: float) -> dict:
+    """Where the median accuracy and median time stand against the recipe's speedrun targets
+    (empty if it has none)."""
+    if recipe not in TARGETS:
+        return {}
+    goal, must, stretch = TARGETS[recipe]
+    reached = accuracy >= goal
+    return {"accuracy": goal, "must_seconds": must, "stretch_seconds": stretch,
+            "must_met": reached and seconds <= must, "stretch_met": reached and seconds <= stretch}
+
+
+def run_recipe(recipe: str, seeds: list[int], extra_flags: list[str] | None = None, *, threads: int = 0,
+               data_dir: str | None = None, timeout: float = 7200.0,
+               log: Callable[[str], None] | None = None) -> RecipeRecord:
+    from ..train.recipes import RECIPES
+    from .timing import machine
+
+    if recipe not in RECIPES:
+        raise unknown_name("recipe", recipe, list(RECIPES))
+    log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+    flags = list(extra_flags or [])
+    if threads:
+        flags += ["--threads", str(threads)]
+    if data_dir:
+        flags += ["--data-dir", str(data_dir)]
+    runs = []
+    before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="convzoo-recipe-") as scratch:
+        for seed in seeds:
+            command = [sys.executable, "-m", "convzoo", "train", "--recipe", recipe, "--seed", str(seed),
+                       "--out", os.path.join(scratch, f"seed{seed}"), "--json", *flags]
+            started = time.perf_counter()
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise ConvzooError(f"recipe {recipe}, seed {seed}: still running after --timeout {timeout:g} s; "
+                                   "stopped") from None
+            seconds = time.perf_counter() - started
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+                raise ConvzooError(f"recipe {recipe}, seed {seed} failed: {last}")
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            runs.append(SeedRun(seed, result["test_acc"], seconds, result["seconds"]))
+            log(f"{recipe} seed {seed}: test accuracy {result['test_acc']:.4f} in {seconds:.1f} s")
+    described = machine()
+    if threads:
+        described["threads"] = threads  # the runs' threads, not this process's
+    record = RecipeRecord(recipe, list(extra_flags or []), runs, described, _commit(),
+                          " ".join(["convzoo", "train", "--recipe", recipe, "--seed", "S", *flags]),
+                          before, os.getloadavg())
+    record.target = verdict(recipe, record.median_accuracy, record.median_seconds)
+    return record
+
+
+def _commit() -> str | None:
+    """HEAD, marked `+changes` when the working tree differs from it (a record of uncommitted code)."""
+    from pathlib import Path
+
+    from ..zoo.cards import git_commit
+
+    commit = git_commit()
+    if commit is None:
+        return None
+    try:
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=Path(__file__).parent,
+                               capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return commit
+    return commit[:12] + ("+changes" if dirty else "")

@@ -1,0 +1,69 @@
+"""`convzoo bench recipe`: a recipe's record runs, each seed a cold `convzoo train` process.
+
+Prints each seed's test accuracy (as the recipe reports it, with its TTA) and wall-clock time of
+the whole process, then the accuracy mean ± sd, the medians, the machine, the commit and the
+command, and where the medians stand against the speedrun targets (docs/speedrun.md). Flags after
+`--` go to `convzoo train` unchanged, to measure a trick: `convzoo bench recipe fast -- --ema 0.99`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import argtypes
+
+
+def _seeds(text: str) -> list[int]:
+    import argparse
+
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes seeds separated by commas (0,1,2), not {text!r}") from None
+    if not seeds or min(seeds) < 0 or len(seeds) > 20 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"takes 1 to 20 distinct seeds >= 0 separated by commas, not {text!r}")
+    return seeds
+
+
+def register(bench_sub) -> None:
+    p = bench_sub.add_parser("recipe", help="a recipe's record: accuracy mean ± sd and median wall clock over seeds",
+                             description=__doc__.splitlines()[0])
+    p.add_argument("recipe", help="fast, accurate, best or any recipe of `convzoo train --help`")
+    p.add_argument("--seeds", type=_seeds, default=[0, 1, 2], help="seeds, one cold process each (default 0,1,2)")
+    p.add_argument("--threads", type=argtypes.threads, metavar="N", help="CPU threads (default: torch's)")
+    p.add_argument("--data-dir", help="where the dataset's files are (else the usual search)")
+    p.add_argument("--timeout", type=argtypes.number(1, 86400), default=7200, metavar="SECONDS",
+                   help="stop a seed's run after this long (default 7200)")
+    p.add_argument("--json", action="store_true", help="print the record as JSON")
+    p.usage = "convzoo bench recipe [-h] [--seeds SEEDS] [--threads N] [--data-dir DIR] [--timeout SECONDS] " \
+              "[--json] recipe [-- TRAIN FLAGS...]"
+    p.epilog = "TRAIN FLAGS: everything after -- goes to convzoo train, e.g. -- --epochs 4 --ema 0.99"
+    p.set_defaults(func=run, passthrough=[])
+
+
+def run(args) -> int:
+    from ..bench.recipe_runs import run_recipe
+
+    record = run_recipe(args.recipe, args.seeds, args.passthrough, threads=args.threads or 0,
+                        data_dir=args.data_dir, timeout=args.timeout)
+    print(json.dumps(record.to_dict(), indent=2) if args.json else report(record))
+    return 0
+
+
+def report(record) -> str:
+    from ..tables import text_table
+
+    rows = [(r.seed, f"{r.accuracy:.4f}", f"{r.seconds:.1f}", f"{r.train_seconds:.1f}") for r in record.runs]
+    lines = [f"bench recipe {record.recipe}: {record.command}",
+             text_table(("seed", "test acc", "wall s", "epochs s"), rows),
+             f"accuracy {record.mean:.4f} ± {record.sd:.4f} (mean ± sd over {len(record.runs)} seeds), median "
+             f"{record.median_accuracy:.4f}; wall clock median {record.median_seconds:.1f} s"]
+    t = record.target
+    if t:
+        met = {True: "met", False: "missed"}
+        lines.append(f"target >= {t['accuracy']} in <= {t['must_seconds']:g} s (must): {met[t['must_met']]}; "
+                     f"in <= {t['stretch_seconds']:g} s (stretch): {met[t['stretch_met']]}")
+    m = record.machine
+    lines.append(f"machine: {m['cpu']}, {m['threads']} threads, torch {m['torch']}; commit {record.commit}; "
+                 f"load average {record.load_average_before[0]:.1f} before, {record.load_average_after[0]:.1f} after")
+    return "\n".join(lines)
