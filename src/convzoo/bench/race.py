@@ -40,7 +40,7 @@ from ..train.recipes import RECIPES
 from .textbook import D2L_LENET, EVAL_BATCH, TextbookLoop, TextbookRecipe
 from .timing import PausableClock, machine
 
-POINTS_PER_EPOCH = 10  # the default logging interval: about this many points per epoch of each side
+POINTS_PER_EPOCH = 25  # the default logging interval: about this many points per epoch of each side
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
@@ -142,7 +142,7 @@ def race(data: str = "fashion-mnist", data_dir=None, *, recipe: str = "fast", ep
          log: Callable[[str], None] | None = None) -> RaceResult:
     """Race the textbook (`textbook`, default d2l's LeNet, `epochs` epochs) against convzoo's `recipe`
     (with `recipe_overrides`) on `data`; log each side's accuracy every `eval_every` steps (default:
-    ~10 points per epoch) on a class-balanced slice of `slice_size` test images; draw both curves
+    ~25 points per epoch) on a class-balanced slice of `slice_size` test images; draw both curves
     into `figure` if given."""
     log = log or _stderr
     if recipe not in RECIPES:
@@ -210,8 +210,10 @@ def _convzoo_side(name: str, overrides: dict, data, data_dir, seed: int, threads
             slice_batches = BatchLoader(test_slice, EVAL_BATCH, device=trainer.runtime.device,
                                         channels_last=trainer.setup.channels_last)
         layout = "channels_last" if trainer.setup.channels_last else "NCHW"
-        described = (f"recipe {name}: {config.model}, SGD{' Nesterov' if config.nesterov else ''} {config.schedule} "
-                     f"peak lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epochs, augment "
+        options = "".join(f" {k}={v}" for k, v in config.model_kwargs.items())
+        optimizer = {"sgd": "SGD", "adamw": "AdamW", "muon": f"Muon (peak {config.muon_lr:g}) + SGD"}[config.optimizer]
+        described = (f"recipe {name}: {config.model}{options}, {optimizer}{' Nesterov' if config.nesterov else ''} "
+                     f"{config.schedule} peak lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epochs, augment "
                      f"{config.augment}{', TTA' if config.tta else ''}, resident uint8 batches, "
                      f"{trainer.runtime.precision} {layout}")
         side = Side("convzoo", described, trainer.steps_per_epoch,
