@@ -113,6 +113,7 @@ def test_bench_recipe_times_cold_runs_and_summarises_the_seeds(capsys, tiny_data
     assert "seed 1: test accuracy" in err
 
 
+@pytest.mark.slow  # a cold convzoo process
 def test_bench_recipe_reports_a_failing_run_in_one_line(capsys, tiny_data_dir):
     from helpers import run_cli
 

@@ -73,6 +73,7 @@ def test_a_state_with_other_groups_is_refused():
         MomentumSGD(_groups(net, 0.0), lr=0.1, momentum=0.9).load_state_dict(single.state_dict())
 
 
+@pytest.mark.slow  # a cold process that trains
 def test_a_training_run_does_not_import_the_compiler(tiny_data_dir, tmp_path):
     """The point of MomentumSGD: a cold `convzoo train` process never pays for torch._dynamo."""
     script = ("import sys\n"

@@ -25,7 +25,7 @@ EVERY = 3  # steps between points: 10 textbook steps, 18 convzoo steps
 # A textbook that learns the synthetic bars a little in one epoch, so the target is above chance,
 # and a convzoo recipe that learns them fully: the crossing falls inside the run.
 TEXTBOOK = TextbookRecipe(lr=0.05, batch_size=64, model_kwargs={"activation": "relu", "pooling": "max"})
-CONVZOO = {"model": "lenet_modern", "augment": "none", "batch_size": 32, "epochs": 1, "lr": 0.05,
+CONVZOO = {"model": "lenet_modern", "model_kwargs": {}, "augment": "none", "batch_size": 32, "epochs": 1, "lr": 0.05,
            "precision": "fp32", "tta": False}
 
 

@@ -107,15 +107,16 @@ def test_schedules():
 
 
 @pytest.mark.slow
-def test_sgd_nesterov_and_adamw_train(tiny_data_dir, tmp_path):
-    for opt in ("sgd", "adamw"):
+def test_sgd_nesterov_adamw_and_muon_train(tiny_data_dir, tmp_path):
+    for opt in ("sgd", "adamw", "muon"):
         trainer = Trainer(TrainConfig(data_dir=str(tiny_data_dir), epochs=1, optimizer=opt, nesterov=True,
                                       lr=0.003 if opt == "adamw" else 0.05, out=str(tmp_path / opt),
                                       precision="fp32", progress=False, label_smoothing=0.1)).prepare()
         before = trainer.evaluate().loss
         trainer.fit()
         assert trainer.evaluate().loss < before
-        assert type(trainer.optimizer).__name__ == {"sgd": "SGD", "adamw": "AdamW"}[opt]
+        assert type(trainer.optimizer).__name__ == {"sgd": "MomentumSGD", "adamw": "AdamW", "muon": "MomentumSGD"}[opt]
+        assert any(g.get("muon") and g["params"] for g in trainer.optimizer.param_groups) == (opt == "muon")
 
 
 def test_weight_decay_spares_norms_and_biases(tiny_data_dir):

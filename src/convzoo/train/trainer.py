@@ -14,9 +14,11 @@ Device, rank, precision and logging come from `Runtime`; batches from `BatchLoad
 from seeded generators that the checkpoint saves, so `resume` continues exactly. Under torchrun
 the model is wrapped in DistributedDataParallel and each process takes its share of every global
 batch (train/distributed.py); only rank 0 writes.
-Options for speed and accuracy (docs/speed.md): `compile` (torch.compile of the training
-forward/backward, its first step timed apart), `ema` (evaluate an exponential moving average of
-the weights) and `tta` (the final test evaluation averages flipped and shifted views).
+Options for speed and accuracy (docs/speed.md, docs/speedrun.md): `compile` (torch.compile of the
+training forward/backward, its first step timed apart), `ema` (evaluate an exponential moving
+average of the weights), `tta` (the final test evaluation averages flipped and shifted views),
+`progressive` (smaller images in the early epochs), `optimizer="muon"` (train/optim.py), and a
+model's `fit_to_data` (fastnet's whitened stem), called once on a sample of the training images.
 `fit(on_step=f, on_step_every=K)` calls `f(trainer)` after every K-th optimiser step (to log a
 curve against wall clock, say: `convzoo bench race`); without it nothing changes (docs/training.md).
 """
