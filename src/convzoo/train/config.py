@@ -53,8 +53,8 @@ class TrainConfig:
     optimizer: str = setting("sgd", "optimizer", choices=OPTIMIZERS)
     momentum: float = setting(0.9, "SGD momentum", low=0, high=1, high_open=True)
     muon_lr: float = setting(0.02, "--optimizer muon: peak learning rate of the hidden layers' weights (Muon's "
-                                   "orthogonalised update); the first layer, the last and every norm and bias "
-                                   "take SGD at --lr", low=0, low_open=True)
+                                   "orthogonalised update); the first trainable layer, the last and every norm "
+                                   "and bias take SGD at --lr", low=0, low_open=True)
     nesterov: bool = setting(False, "Nesterov momentum")
     weight_decay: float = setting(5e-4, "decoupled for AdamW, L2 for SGD; not applied to norms and biases", low=0)
     schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)

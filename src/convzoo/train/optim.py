@@ -27,7 +27,8 @@ def build_optimizer(model: torch.nn.Module, config: TrainConfig):
     if config.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=config.lr)
     if config.optimizer == "muon":
-        # Muon is for hidden layers: the input layer and the classifier keep SGD (as its authors use it).
+        # Muon is for hidden layers: the first trainable layer and the classifier keep SGD (as its
+        # authors use it); with a frozen stem (fastnet's whitened one) that first layer is the conv after it.
         hidden, ends = decay[1:-1], decay[:1] + decay[-1:] if len(decay) > 1 else decay
         groups = [{"params": hidden, "weight_decay": config.weight_decay, "muon": True,
                    "momentum": MUON_MOMENTUM, "lr_ratio": config.muon_lr / config.lr},
