@@ -146,38 +146,38 @@ ZOO_RECIPES: dict[str, Recipe] = {r.name: r for r in (
          {"depths": (2, 2, 2), "widths": (16, 32, 64), "groups": 16, "base_width": 4},
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(2, ("15.4 M multiply-adds an image, but grouped convs run far below the dense rate: 88 ex/s "
-                     "(measured: one training step of batch 32 at one thread on the loaded machine), so 2 epochs are ~24 minutes there, ~11-12 on 2 idle cores")),
+         epochs=(2, ("15.4 M multiply-adds an image, but grouped convs run far below the dense rate: 240 ex/s "
+                     "(`convzoo zoo --estimate`, 2 threads): 2 epochs took 8.1 minutes, a third would not fit")),
          augment=("crop+flip", "shifts and flips")),
     _zoo("se-resnet", "zoo: SE-ResNet-20-like (basic blocks 3,3,3 at 16-32-64 with SE gates)", "se_resnet50",
          "SENet's squeeze-and-excitation gates (reduction 16) on basic blocks in three stages of 3, small stem",
          {"block": "basic", "depths": (3, 3, 3), "widths": (16, 32, 64)},
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(3, "31.0 M multiply-adds an image: 3 epochs are about 93 M MAC-epochs, ~12 minutes on 2 cores"),
+         epochs=(3, "31.0 M multiply-adds an image at 236-284 ex/s (2 threads): 3 epochs took 11.9 minutes"),
          augment=("crop+flip", "shifts and flips")),
     _zoo("wide-resnet", "zoo: a small Wide ResNet (wide bottlenecks, 3 stages of 1, small stem)", "wide_resnet50_2",
          "Wide ResNet-50-2's bottlenecks (twice the inner width) in three stages of one block at 16-32-64",
          {"depths": (1, 1, 1), "widths": (16, 32, 64)},
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(2, ("37.4 M multiply-adds an image at 75 ex/s (measured: one training step of batch 32 at one thread on the loaded machine): 2 epochs are "
-                     "~28 minutes there, ~13-14 on 2 idle cores")),
+         epochs=(2, ("37.4 M multiply-adds an image at 194-209 ex/s (2 threads): 2 epochs took 10.3 minutes, "
+                     "a third would not fit")),
          augment=("crop+flip", "shifts and flips")),
     _zoo("densenet-bc", "zoo: DenseNet-BC (k=12) with 3 blocks of 4 bottleneck layers, small stem", "densenet_bc_100_12",
          "the paper's CIFAR DenseNet-BC (growth 12, compression 0.5) at a third of its depth (blocks 4,4,4)",
          {"blocks": (4, 4, 4)},
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(2, ("33.1 M multiply-adds an image and the concatenations: 84 ex/s (measured: one training step of batch 32 at one thread on the loaded machine), so "
-                     "2 epochs are ~25 minutes there, ~12 on 2 idle cores")),
+         epochs=(2, ("33.1 M multiply-adds an image and the concatenations: 153 ex/s (2 threads), so 2 epochs "
+                     "took 14.0 minutes")),
          augment=("crop+flip", "shifts and flips")),
     _zoo("shufflenet-v1", "zoo: ShuffleNet v1 (g=3, 1x) with the small stem", "shufflenet_v1_g3",
          "ShuffleNet v1 with 3 groups at the paper's 1x width; small stem (3x3 stride-1, no max pool)",
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
-         epochs=(1, ("34.2 M multiply-adds an image, depthwise convs far below the dense rate: 51 ex/s "
-                     "(measured: one training step of batch 32 at one thread on the loaded machine), so one epoch is ~21 minutes there, ~10 on 2 idle cores")),
+         epochs=(1, ("34.2 M multiply-adds an image, grouped and depthwise convs far below the dense rate: "
+                     "91 ex/s (2 threads), so its one epoch took 11.9 minutes")),
          augment=("flip", "mirror images")),
     _zoo("shufflenet-v2", "zoo: ShuffleNet v2 0.5x with the small stem", "shufflenet_v2_x0_5",
          "ShuffleNet v2 at the paper's 0.5x width; small stem (3x3 stride-1, no max pool)",
