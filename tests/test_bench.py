@@ -138,3 +138,23 @@ def test_recipe_verdict_needs_both_the_accuracy_and_the_time():
                                              "must_met": True, "stretch_met": False}
     assert not verdict("fast", 0.919, 20.0)["must_met"]  # fast enough, not accurate enough
     assert not verdict("accurate", 0.95, 301.0)["must_met"] and verdict("scenes", 0.7, 10.0) == {}
+
+
+def test_only_a_passthrough_command_takes_what_follows_the_double_dash():
+    from convzoo.cli import _parse, build_parser
+
+    parser = build_parser()
+    recipe = _parse(parser, ["bench", "recipe", "fast", "--seeds", "1", "--", "--epochs", "4", "--ema", "0.99"])
+    assert recipe.recipe == "fast" and recipe.seeds == [1] and recipe.passthrough == ["--epochs", "4", "--ema", "0.99"]
+    assert _parse(parser, ["bench", "recipe", "fast"]).passthrough == []
+    # Elsewhere `--` keeps argparse's meaning: what follows is positional (a file named like a flag).
+    predict = _parse(parser, ["predict", "digits", "--", "-odd.png"])
+    assert predict.checkpoint == "digits" and predict.images == ["-odd.png"]
+
+
+@pytest.mark.slow  # a cold convzoo process
+def test_bench_recipe_refuses_a_run_without_its_json_result(capsys, tiny_data_dir):
+    from helpers import run_cli
+
+    code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "0", "--data-dir", tiny_data_dir, "--", "--help")
+    assert code == 1 and "seed 0: the run ended without its --json result" in err

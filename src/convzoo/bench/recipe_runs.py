@@ -111,9 +111,14 @@ def run_recipe(recipe: str, seeds: list[int], extra_flags: list[str] | None = No
             if done.returncode != 0:
                 last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
                 raise ConvzooError(f"recipe {recipe}, seed {seed} failed: {last}")
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-            runs.append(SeedRun(seed, result["test_acc"], seconds, result["seconds"]))
-            log(f"{recipe} seed {seed}: test accuracy {result['test_acc']:.4f} in {seconds:.1f} s")
+            try:
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                accuracy, train_seconds = result["test_acc"], result["seconds"]
+            except (IndexError, ValueError, KeyError, TypeError):
+                raise ConvzooError(f"recipe {recipe}, seed {seed}: the run ended without its --json result "
+                                   "(a train flag after -- that changes the output?)") from None
+            runs.append(SeedRun(seed, accuracy, seconds, train_seconds))
+            log(f"{recipe} seed {seed}: test accuracy {accuracy:.4f} in {seconds:.1f} s")
     described = machine()
     if threads:
         described["threads"] = threads  # the runs' threads, not this process's
@@ -137,5 +142,5 @@ def _commit() -> str | None:
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=Path(__file__).parent,
                                capture_output=True, text=True, timeout=10, check=False).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return commit
+        dirty = ""
     return commit[:12] + ("+changes" if dirty else "")

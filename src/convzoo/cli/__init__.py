@@ -59,15 +59,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parse(parser, argv: list[str]):
-    """Parse `argv`; a command that passes flags on (`bench recipe NAME -- TRAIN FLAGS`, whose parser
-    sets `passthrough`) gets everything after `--` as they are (argparse 3.11 would reject them)."""
+    """Parse `argv`. A command whose parser sets a `passthrough` default (`bench recipe NAME -- TRAIN
+    FLAGS`) gets everything after `--` unparsed (argparse 3.11 would reject it); for every other
+    command `--` keeps argparse's own meaning."""
     if "--" in argv:
         cut = argv.index("--")
-        args = parser.parse_args(argv[:cut])
-        if hasattr(args, "passthrough"):
+        if "passthrough" in _command_parser(parser, argv[:cut])._defaults:
+            args = parser.parse_args(argv[:cut])
             args.passthrough = argv[cut + 1:]
             return args
     return parser.parse_args(argv)
+
+
+def _command_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:
+    """The (sub)parser that `argv`'s leading command words select, without parsing anything else."""
+    words = iter(a for a in argv if not a.startswith("-"))
+    while True:
+        choices = next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        word = next(words, None) if choices else None
+        if word not in (choices or {}):
+            return parser
+        parser = choices[word]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,8 +2,8 @@
 
 SGD is `MomentumSGD` below, torch.optim.SGD's update in a class that does not derive from
 torch.optim.Optimizer: constructing any torch.optim optimizer imports torch._dynamo (its
-`add_param_group` and `step` are wrapped to keep the compiler out), 1.2-2.5 s of a cold process on
-the 2-core machine of docs/speedrun.md, a twentieth of the fast recipe's budget. AdamW stays torch's.
+`add_param_group` and `step` are wrapped to keep the compiler out), 1.9-2.5 s of a cold process on
+the 2-core machine of docs/speedrun.md. AdamW stays torch's.
 """
 
 from __future__ import annotations

@@ -213,9 +213,7 @@ class Trainer(ModelSetup, RunDirectory):
         """The (height, width) this epoch trains on under `progressive`, or None for full size."""
         start, epochs = self.config.progressive, self.config.epochs
         epoch = self.epoch if epoch is None else epoch
-        if not start or start >= 1:
-            return None
-        scale = start + (1 - start) * epoch / max(epochs - 1, 1) if epochs > 1 else 1.0
+        scale = start + (1 - start) * epoch / (epochs - 1) if start and epochs > 1 else 1.0
         if scale >= 1:
             return None
         return tuple(max(round(side * scale), 1) for side in self.data.train.shape[1:])
