@@ -20,6 +20,7 @@ from convzoo.train import Trainer
 from convzoo.train.recipes import RECIPES, Recipe
 
 SLOW = 0.1  # seconds added to every slice evaluation by the slow evaluator
+SLOW_EPOCH_TEST = 0.5  # seconds added to the textbook's own test evaluation after each epoch
 SLICE = 100
 EVERY = 3  # steps between points: 10 textbook steps, 18 convzoo steps
 # A textbook that learns the synthetic bars a little in one epoch, so the target is above chance,
@@ -46,12 +47,20 @@ def raced(tiny_data_dir, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HOME", str(tmp_path_factory.getbasetemp() / "home"))
         patch.setattr(TextbookLoop, "accuracy", slow(TextbookLoop.accuracy))
+        patch.setattr(TextbookLoop, "test_accuracy", slow_epoch_test(TextbookLoop.test_accuracy))
         patch.setattr(Trainer, "evaluate", slow(Trainer.evaluate))
         started = time.perf_counter()
         result = race(data_dir=str(tiny_data_dir), epochs=1, eval_every=EVERY, slice_size=SLICE, threads=1,
                       textbook=TEXTBOOK, recipe_overrides=CONVZOO, log=lambda _: None)
         wall = time.perf_counter() - started
     return result, wall, sum(slept)
+
+
+def slow_epoch_test(evaluate):
+    def wrapper(self, data):
+        time.sleep(SLOW_EPOCH_TEST)
+        return evaluate(self, data)
+    return wrapper
 
 
 def _is_slice(data) -> bool:
@@ -79,6 +88,22 @@ def test_final_accuracies_equal_an_independent_evaluation(raced, tiny_data_dir):
         convzoo = result.convzoo.model.eval()(Normalizer(test.mean, test.std)(test.images)).argmax(1)
     assert result.textbook.final_acc == (textbook == test.labels).sum().item() / len(test)
     assert result.convzoo.final_acc == (convzoo == test.labels).sum().item() / len(test)
+
+
+def test_the_textbooks_own_test_evaluation_after_each_epoch_is_on_its_clock(raced):
+    textbook = raced[0].textbook
+    assert textbook.epoch_test_acc == [textbook.final_acc]  # one epoch: its evaluation is the final figure
+    assert textbook.total_seconds >= SLOW_EPOCH_TEST  # d2l's loop evaluates, so its clock holds it
+
+
+def test_the_textbooks_per_epoch_evaluation_is_a_plain_test_accuracy(tiny_data_dir):
+    bundle = load_dataset("fashion-mnist", str(tiny_data_dir))
+    loop = TextbookLoop(TEXTBOOK, bundle, seed=0)
+    loop.run(5)
+    with torch.inference_mode():
+        predicted = loop.model.eval()(bundle.test.images.float() / 255).argmax(1)
+    expected = (predicted == bundle.test.labels).sum().item() / len(bundle.test)
+    assert loop.test_accuracy(bundle.test) == expected == loop.accuracy(bundle.test)
 
 
 def test_the_crossing_is_the_first_point_where_slice_and_full_set_reach_the_target(raced):

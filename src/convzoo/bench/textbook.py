@@ -3,7 +3,8 @@ race` (time to accuracy).
 
 It is d2l's `train_ch6` (Dive into Deep Learning, the LeNet chapter): a per-sample
 `torch.utils.data.DataLoader` over a TensorDataset of float tensors, fp32, NCHW, plain SGD,
-cross-entropy, the running loss and accuracy read back after every step. `D2L_LENET` is that
+cross-entropy, the running loss and accuracy read back after every step, and the test set's
+accuracy after every epoch (d2l's `evaluate_accuracy_gpu` over its `test_iter`). `D2L_LENET` is that
 chapter's recipe: the registry's `lenet` (sigmoid, average pooling), Xavier-uniform weights, lr 0.9,
 batch 256, 10 epochs, pixels scaled to [0, 1] by `ToTensor` and not normalised further.
 """
@@ -33,6 +34,7 @@ class TextbookRecipe:
     xavier: bool = True  # d2l's init_weights: Xavier-uniform weights of every Linear and Conv2d
     normalize: bool = False  # d2l: ToTensor only (pixels / 255); True: the dataset's mean and std as well
     drop_last: bool = False  # d2l keeps the last, smaller batch
+    test_every_epoch: bool = True  # d2l's train_ch6 evaluates the test set after every epoch
     model_kwargs: dict = field(default_factory=dict)
 
     def describe(self) -> str:
@@ -108,6 +110,17 @@ class TextbookLoop:
             if on_step is not None and self.step % on_step_every == 0:
                 on_step(self)
                 self.model.train()
+
+    @torch.inference_mode()
+    def test_accuracy(self, data: ArrayDataset) -> float:
+        """d2l's `evaluate_accuracy_gpu(net, test_iter)`: the whole of `data` in order through a
+        per-sample DataLoader at the training batch size, the count read back after every batch."""
+        self.model.eval()
+        dataset = torch.utils.data.TensorDataset(self.inputs(data.images), data.labels)
+        correct = 0
+        for x, y in torch.utils.data.DataLoader(dataset, batch_size=self.recipe.batch_size, shuffle=False):
+            correct += (self.model(x).argmax(1) == y).sum().item()
+        return correct / max(len(data), 1)
 
     @torch.inference_mode()
     def accuracy(self, data: ArrayDataset) -> float:

@@ -23,7 +23,7 @@ def register(bench_sub) -> None:
     add_data_arguments(p)
     p.add_argument("--epochs", type=argtypes.integer(1, 1000), default=10, help="the textbook's epochs (default 10)")
     p.add_argument("--eval-every", type=argtypes.integer(1, 1_000_000), metavar="STEPS",
-                   help="log accuracy every this many steps of each side (default: about 25 points per epoch)")
+                   help="log accuracy every this many steps of each side (default: about 50 points per epoch)")
     p.add_argument("--slice", type=argtypes.integer(10, 1_000_000), default=1000, metavar="N",
                    help="class-balanced test images evaluated at each point (default 1000)")
     p.add_argument("--seed", type=argtypes.non_negative, default=0, help="both sides' seed (default 0)")

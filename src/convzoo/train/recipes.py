@@ -59,7 +59,12 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
         "optimizer": ("muon", ("Muon's orthogonalised update for the hidden convs, SGD for the stem, classifier and "
                                "norms: with the whitened stem 0.9271 after 3 epochs and 0.9205 after 2 (seed 0), "
                                "which is what lets the recipe drop an epoch; 10% slower steps")),
-        "muon_lr": (0.02, "torch.optim.Muon's usual peak; 0.04 gave the same 0.9205 after 2 epochs"),
+        "muon_lr": (0.06, ("3x torch.optim.Muon's usual 0.02: the same accuracy at the end (0.9220 against 0.9205, "
+                           "seed 0, with the average below) and the first 0.79 reached after 63-81 steps instead "
+                           "of 81-108 (seeds 0-2; docs/speedrun.md)")),
+        "ema": (0.9, ("evaluate an average of the last ~10 steps' weights: the same at the end of the annealed "
+                      "run, but early on the test accuracy climbs steadily instead of jumping by 5-8 points "
+                      "from one point to the next (0.900 against 0.888 after epoch 1, seed 0)")),
         "epochs": (2, ("2 epochs with the two tricks above reach what 3 plain ones did (docs/speedrun.md: 3 seeds "
                        "each); 3 plain epochs gave 0.917-0.921 over 3 seeds")),
         "augment": ("flip", "mirror images only: shifts make a run this short converge slower"),
