@@ -117,7 +117,7 @@ def test_bench_recipe_times_cold_runs_and_summarises_the_seeds(capsys, tiny_data
 def test_bench_recipe_reports_a_failing_run_in_one_line(capsys, tiny_data_dir):
     from helpers import run_cli
 
-    code, out, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "3", "--data-dir", tiny_data_dir,
+    code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "3", "--data-dir", tiny_data_dir,
                              "--", "--epochs", "0")
     assert code == 1 and "recipe fast, seed 3 failed: " in err and "--epochs must be >= 1" in err
     assert len(err.strip().splitlines()) == 1

@@ -81,7 +81,7 @@ def test_a_training_run_does_not_import_the_compiler(tiny_data_dir, tmp_path):
               f"Trainer(TrainConfig(model='lenet_modern', data_dir={str(tiny_data_dir)!r}, epochs=1, batch_size=64,"
               f" nesterov=True, schedule='onecycle', precision='fp32', progress=False, out={str(tmp_path / 'run')!r})).fit()\n"
               "print('torch._dynamo' in sys.modules)\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
 

@@ -11,10 +11,11 @@ The rules (docs/speedrun.md):
 - The target is the textbook's final accuracy on the full test set. convzoo reaches it at the first
   logged point whose slice accuracy is >= the target and whose full-test-set accuracy, evaluated
   there with the clock paused, is >= the target too.
+- Each side's per-epoch work is on its clock: d2l's loop evaluates the test set after every epoch,
+  convzoo's engine evaluates, saves a checkpoint and draws its curves.
 - Each side's final figure is on the full test set, inside its clock: the textbook's plain
-  accuracy (d2l's evaluation after its last epoch; it evaluates the test set after every epoch, as
-  convzoo's engine does, and both are on the clocks), convzoo's as the recipe reports it (with its TTA). ratio = textbook total time /
-  convzoo's time to the target.
+  accuracy (its evaluation after the last epoch), convzoo's as the recipe reports it (with its
+  TTA). ratio = textbook total time / convzoo's time to the target.
 """
 
 from __future__ import annotations

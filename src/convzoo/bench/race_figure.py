@@ -23,8 +23,9 @@ def plot_race(result, path: str | Path) -> Path:
     for side in (result.textbook, result.convzoo):
         colour = COLOURS[side.name]
         points = [p for p in side.points if p.seconds > 0]
+        dense = len(points) > 150  # e.g. the textbook's 50 points an epoch for 10 epochs: thin, or a blur
         ax.plot([p.seconds for p in points], [p.slice_acc for p in points], "-", color=colour, marker="o",
-                markersize=2.5, linewidth=1.2,
+                markersize=1.2 if dense else 2.5, linewidth=0.7 if dense else 1.2,
                 label=f"{side.name}: {side.final_acc:.4f} in {side.total_seconds:.1f} s")
         ax.plot([side.total_seconds], [side.final_acc], "o", color=colour, markersize=7)
     ax.axhline(result.target, color="tab:red", linestyle="--", linewidth=1,

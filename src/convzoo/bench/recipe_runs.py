@@ -103,7 +103,7 @@ def run_recipe(recipe: str, seeds: list[int], extra_flags: list[str] | None = No
                        "--out", os.path.join(scratch, f"seed{seed}"), "--json", *flags]
             started = time.perf_counter()
             try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+                done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
             except subprocess.TimeoutExpired:
                 raise ConvzooError(f"recipe {recipe}, seed {seed}: still running after --timeout {timeout:g} s; "
                                    "stopped") from None

@@ -56,8 +56,8 @@ def report(record) -> str:
     rows = [(r.seed, f"{r.accuracy:.4f}", f"{r.seconds:.1f}", f"{r.train_seconds:.1f}") for r in record.runs]
     lines = [f"bench recipe {record.recipe}: {record.command}",
              text_table(("seed", "test acc", "wall s", "epochs s"), rows),
-             f"accuracy {record.mean:.4f} ± {record.sd:.4f} (mean ± sd over {len(record.runs)} seeds), median "
-             f"{record.median_accuracy:.4f}; wall clock median {record.median_seconds:.1f} s"]
+             (f"accuracy {record.mean:.4f} ± {record.sd:.4f} (mean ± sd over {len(record.runs)} seeds), median "
+              f"{record.median_accuracy:.4f}; wall clock median {record.median_seconds:.1f} s")]
     t = record.target
     if t:
         met = {True: "met", False: "missed"}

@@ -14,7 +14,6 @@ import torch
 
 from .config import TrainConfig
 
-
 MUON_MOMENTUM = 0.95  # Muon's usual momentum (Jordan et al., 2024; torch.optim.Muon's default)
 
 
