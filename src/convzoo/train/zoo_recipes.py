@@ -187,7 +187,8 @@ ZOO_RECIPES: dict[str, Recipe] = {r.name: r for r in (
                      "900 evaluating (one step of batch 128 at two threads, quiet): ~3 minutes an epoch with its "
                      "test pass, so 4 epochs")),
          augment=("crop+flip", "shifts and flips")),
-    _zoo("fastnet", "zoo: convzoo's fastnet, the accurate recipe in fp32 without TTA", "fastnet",
+    _zoo("fastnet", ("zoo: convzoo's fastnet, SGD for 12 epochs (the accurate recipe until 2026-11-30) in fp32 "
+                     "without TTA"), "fastnet",
          "convzoo's residual net for 28x28 (116,602 parameters, 9.1 M multiply-adds)",
          **_SGD,
          lr=(0.15, "the fast and accurate recipes' peak for batch 128"),
