@@ -77,7 +77,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
                                "what 12 plain SGD epochs gave (0.934-0.935)")),
         "muon_lr": (0.02, ("torch.optim.Muon's usual peak (fast's 0.06 buys it an early climb in a 2-epoch run; not "
                            "measured over 18 epochs)")),
-        "ema": (0.9, "as in fast: the average of the last ~10 steps; the annealed end is the same"),
+        "ema": (0.9, ("as in fast, the average of the last ~10 steps (the same end there; not measured apart over "
+                      "18 epochs)")),
         "epochs": (18, ("with the two tricks 18 epochs reach 0.94 (docs/speedrun.md), which plain SGD needed 32 "
                         "for (the best recipe); 8 gave 0.9353")),
         "augment": ("crop+flip", ("shifts of up to 2 pixels and flips: without them the net overfits "
