@@ -13,7 +13,7 @@ from conftest import MNIST_10K, require_mnist_10k, synthetic_digits, write_idx_d
 
 import convzoo
 from convzoo.data import Augment, BatchLoader, load_dataset, read_idx, read_idx_pair, write_idx
-from convzoo.data.batches import AugmentDraw, translate_batch
+from convzoo.data.batches import AugmentDraw, erase_batch, translate_batch
 from convzoo.data.catalog import dataset_spec, find_files, search_dirs
 from convzoo.errors import ConvzooError, DataError
 
@@ -179,7 +179,7 @@ def test_ranks_share_each_global_batch_of_one_process(tiny_data_dir):
     data = load_dataset("fashion-mnist", tiny_data_dir).train
 
     def batches(rank, world):
-        loader = BatchLoader(data, 150, shuffle=True, augment=Augment(translate=2, flip=True),
+        loader = BatchLoader(data, 150, shuffle=True, augment=Augment(translate=2, flip=True, erase=0.5),
                              generator=torch.Generator().manual_seed(7), rank=rank, world_size=world)
         assert len(loader) == 4
         return list(loader.batches())
@@ -213,6 +213,11 @@ def test_translate_shifts_each_image_by_its_own_offset():
 def test_flip_and_parse():
     assert Augment.parse("crop+flip") == Augment(translate=2, flip=True)
     assert Augment.parse("crop4") == Augment(translate=4)
+    assert Augment.parse("crop+flip+erase") == Augment(translate=2, flip=True, erase=0.5)
+    assert Augment.parse("erase25") == Augment(erase=0.25) and Augment.parse("erase25")
+    for bad in ("erase0", "erase101"):
+        with pytest.raises(ValueError, match=f"augmentation '{bad}': the percentage of images erased must be 1-100"):
+            Augment.parse(bad)
     assert Augment.parse("auto", flippable=False) == Augment(translate=2, flip=False)
     assert not Augment.parse("none")
     with pytest.raises(ValueError, match="unknown augmentation"):
@@ -224,3 +229,33 @@ def test_flip_and_parse():
     flipped = (out != images).any(dim=(1, 2, 3))
     assert 0 < flipped.sum() < len(images)
     assert torch.equal(out[flipped], images[flipped].flip(-1))
+
+
+def test_random_erasing_fills_one_rectangle_of_the_papers_size_in_the_chosen_share_of_images():
+    """Zhong et al.'s random erasing: each chosen image gets one axis-aligned rectangle of 2-40 % of
+    its area (clipped to the image) filled with noise; the others and every pixel outside are kept."""
+    n, h, w = 2000, 28, 28
+    images = torch.full((n, 2, h, w), 7, dtype=torch.uint8)
+    draw = AugmentDraw.draw(Augment(erase=0.25), n, torch.Generator().manual_seed(3), (2, h, w))
+    out = erase_batch(images, draw.boxes, draw.noise)
+    changed = out != images  # noise equal to 7 hides a few pixels: compare with the noise instead
+    from_noise = out == draw.noise
+    erased = draw.boxes[2] > 0
+    assert 0.22 < erased.float().mean() < 0.28
+    assert not changed[~erased].any()
+    top, left, height, width = draw.boxes[:, erased]
+    assert (top >= 0).all() and (left >= 0).all() and (top + height <= h).all() and (left + width <= w).all()
+    area = (height * width).float() / (h * w)
+    assert area.min() >= 0.01 and area.max() <= 0.5 and 0.15 < area.mean() < 0.25  # uniform 0.02-0.4, clipped
+    for i in erased.nonzero().flatten()[:50].tolist():
+        t, l, hh, ww = draw.boxes[:, i].tolist()
+        inside = torch.zeros(h, w, dtype=torch.bool)
+        inside[t:t + hh, l:l + ww] = True
+        assert from_noise[i][:, inside].all() and (out[i][:, ~inside] == 7).all()  # both channels alike
+    assert draw.noise[erased].float().std() > 60  # noise over the byte range, not a constant
+
+
+def test_erasing_needs_the_images_shape_and_leaves_masks_alone():
+    with pytest.raises(ValueError, match="erasing needs the images' shape"):
+        AugmentDraw.draw(Augment(erase=0.5), 4, torch.Generator())
+    assert Augment(translate=2, flip=True, erase=0.5).geometric() == Augment(translate=2, flip=True)

@@ -216,6 +216,14 @@ def test_progressive_resizing_refuses_segmentation(tmp_path):
         Trainer(config, data=squares_bundle()).prepare()
 
 
+def test_random_erasing_refuses_segmentation(tmp_path):
+    """Noise over a square the mask still labels would teach the net to see what is hidden."""
+    config = TrainConfig(model="unet_padded", model_kwargs={"width": 4}, epochs=1, augment="flip+erase",
+                         precision="fp32", channels_last=False, out=str(tmp_path / "seg"), progress=False)
+    with pytest.raises(ConvzooError, match="--augment flip\\+erase: erasing is for classification"):
+        Trainer(config, data=squares_bundle()).prepare()
+
+
 def test_masks_move_with_their_images():
     images = torch.zeros(16, 1, 12, 12, dtype=torch.uint8)
     images[:, :, 4:8, 5:9] = 200

@@ -16,19 +16,27 @@ import torch
 
 from .datasets import ArrayDataset
 
+# Random erasing's ranges (Zhong et al. 2017, "Random Erasing Data Augmentation", whose tests include
+# Fashion-MNIST): a rectangle of 2-40 % of the image, aspect ratio 0.3-3.3, filled with noise.
+ERASE_AREA = (0.02, 0.4)
+ERASE_ASPECT = (0.3, 1 / 0.3)
+SYNTAX = "none, flip, crop, crop4, erase, erase25, crop+flip+erase, auto"
+
 
 @dataclass(frozen=True)
 class Augment:
     translate: int = 0  # random shift of up to ± this many pixels (zero padding, then crop)
     flip: bool = False  # random horizontal flip (only for datasets where it keeps the label)
+    erase: float = 0.0  # probability that an image gets a random rectangle of noise (random erasing)
 
     @classmethod
     def parse(cls, text: str, flippable: bool = True) -> Augment:
-        """'none', 'flip', 'crop' (translate 2), 'crop4', 'crop+flip', 'auto'."""
+        """'none', 'flip', 'crop' (translate 2), 'crop4', 'erase' (half the images), 'erase25' (a
+        quarter), 'crop+flip+erase', 'auto'."""
         text = text.lower()
         if text in ("none", "", "off"):
             return cls()
-        flip, translate = False, 0
+        flip, translate, erase = False, 0, 0.0
         for part in text.split("+"):
             if part == "auto":
                 translate, flip = 2, flippable
@@ -36,34 +44,69 @@ class Augment:
                 flip = True
             elif match := re.fullmatch(r"(?:crop|translate)(\d*)", part):
                 translate = int(match.group(1) or 2)
+            elif match := re.fullmatch(r"erase(\d*)", part):
+                erase = int(match.group(1) or 50) / 100
+                if not 0 < erase <= 1:
+                    raise ValueError(f"augmentation {part!r}: the percentage of images erased must be 1-100")
             else:
-                raise ValueError(f"unknown augmentation {part!r} (use none, flip, crop, crop4, crop+flip, auto)")
-        return cls(translate=translate, flip=flip)
+                raise ValueError(f"unknown augmentation {part!r} (use {SYNTAX})")
+        return cls(translate=translate, flip=flip, erase=erase)
+
+    def geometric(self) -> Augment:
+        """What moves a segmentation mask with its image: the shifts and flips, not the noise."""
+        return Augment(translate=self.translate, flip=self.flip)
 
     def __bool__(self) -> bool:
-        return bool(self.translate or self.flip)
+        return bool(self.translate or self.flip or self.erase)
 
 
 @dataclass(frozen=True)
 class AugmentDraw:
-    """The random choices of one augmented batch: per-image shifts and flips."""
+    """The random choices of one augmented batch: per-image shifts, flips and erased rectangles."""
 
     offsets: torch.Tensor | None  # (2, N) int64 in [0, 2 * max_shift]: the window's top-left corner
     flips: torch.Tensor | None  # (N,) bool
+    boxes: torch.Tensor | None = None  # (4, N) int64 top, left, height, width; height 0: not erased
+    noise: torch.Tensor | None = None  # (N, C, H, W) uint8: what fills an erased rectangle
 
     @classmethod
-    def draw(cls, augment: Augment, n: int, generator: torch.Generator) -> AugmentDraw:
+    def draw(cls, augment: Augment, n: int, generator: torch.Generator,
+             image_shape: tuple[int, int, int] | None = None) -> AugmentDraw:
+        """`image_shape` (C, H, W) is needed to erase: the rectangles are drawn to fit it."""
         # Drawn on the CPU from the caller's CPU generator whatever device trains, so a run draws the
-        # same batches on any device; the draws are a few bytes per image.
+        # same batches on any device; the draws are a few bytes per image (erasing's noise, a byte a pixel).
         offsets = (torch.randint(0, 2 * augment.translate + 1, (2, n), generator=generator)
                    if augment.translate else None)
         flips = torch.rand(n, generator=generator) < 0.5 if augment.flip else None
-        return cls(offsets, flips)
+        boxes = noise = None
+        if augment.erase:
+            if image_shape is None:
+                raise ValueError("erasing needs the images' shape")
+            boxes = _erase_boxes(augment.erase, n, image_shape[1:], generator)
+            noise = torch.randint(0, 256, (n, *image_shape), generator=generator, dtype=torch.uint8)
+        return cls(offsets, flips, boxes, noise)
 
     def rows(self, index) -> AugmentDraw:
         """The draws for some rows of the batch (one process's share of a global batch)."""
         return AugmentDraw(None if self.offsets is None else self.offsets[:, index],
-                           None if self.flips is None else self.flips[index])
+                           None if self.flips is None else self.flips[index],
+                           None if self.boxes is None else self.boxes[:, index],
+                           None if self.noise is None else self.noise[index])
+
+
+def _erase_boxes(probability: float, n: int, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
+    """(4, N) top, left, height, width of each image's rectangle; height and width 0 where the image
+    is not erased. Area and log-aspect are drawn uniformly in the paper's ranges and the rectangle is
+    clipped to the image, which keeps every draw (the paper redraws until one fits)."""
+    h, w = size
+    erased = torch.rand(n, generator=generator) < probability
+    area = torch.empty(n).uniform_(*ERASE_AREA, generator=generator) * (h * w)
+    aspect = torch.empty(n).uniform_(*[math.log(r) for r in ERASE_ASPECT], generator=generator).exp()
+    heights = (area * aspect).sqrt().round().long().clamp(1, h) * erased
+    widths = (area / aspect).sqrt().round().long().clamp(1, w) * erased
+    tops = (torch.rand(n, generator=generator) * (h - heights + 1)).long()
+    lefts = (torch.rand(n, generator=generator) * (w - widths + 1)).long()
+    return torch.stack([tops, lefts, heights, widths])
 
 
 def translate_batch(images: torch.Tensor, max_shift: int, offsets: torch.Tensor) -> torch.Tensor:
@@ -88,11 +131,23 @@ def flip_batch(images: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
     return torch.where(mask, images.flip(-1), images)
 
 
+def erase_batch(images: torch.Tensor, boxes: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Fill each image's rectangle (N, C, H, W; boxes (4, N)) with its noise, all channels alike."""
+    h, w = images.shape[-2:]
+    top, left, height, width = boxes.to(images.device).view(4, -1, 1, 1, 1)
+    rows = torch.arange(h, device=images.device).view(1, 1, h, 1)
+    cols = torch.arange(w, device=images.device).view(1, 1, 1, w)
+    inside = (rows >= top) & (rows < top + height) & (cols >= left) & (cols < left + width)  # (N, 1, H, W)
+    return torch.where(inside, noise.to(images.device), images)
+
+
 def augment_batch(images: torch.Tensor, augment: Augment, draw: AugmentDraw) -> torch.Tensor:
     if augment.translate:
         images = translate_batch(images, augment.translate, draw.offsets)
     if augment.flip:
         images = flip_batch(images, draw.flips)
+    if augment.erase:  # last, as in the paper: the rectangle is placed on the shifted, mirrored image
+        images = erase_batch(images, draw.boxes, draw.noise)
     return images
 
 
@@ -154,12 +209,13 @@ class BatchLoader:
             batch = index[start:start + self.batch_size]
             if self.drop_last and len(batch) < self.batch_size:
                 break
-            draw = AugmentDraw.draw(self.augment, len(batch), self.generator) if self.augment else None
+            draw = (AugmentDraw.draw(self.augment, len(batch), self.generator, tuple(self.images.shape[1:]))
+                    if self.augment else None)
             mine = batch[share].to(self.images.device)
             images, labels = self.images[mine], self.labels[mine]
             if draw is not None:
                 draw = draw.rows(share)
                 images = augment_batch(images, self.augment, draw)
                 if labels.ndim == 3:  # a segmentation mask moves with its image
-                    labels = augment_batch(labels, self.augment, draw)
+                    labels = augment_batch(labels, self.augment.geometric(), draw)
             yield self.normalize(images), labels.long(), len(batch)

@@ -68,7 +68,9 @@ class TrainConfig:
                                    "square root, 1 inverse frequency", low=0, high=1)
     aux_weight: float = setting(0.3, "weight of each auxiliary classifier's loss (GoogLeNet's 0.3); training only",
                                 low=0)
-    augment: str = setting("none", "none | flip | crop[N] | crop+flip | auto (batch-level, labels and masks alike)")
+    augment: str = setting("none", ("none | flip | crop[N] | erase[P] | crop+flip | crop+flip+erase | auto "
+                                    "(batch-level; masks move with their images; erase: random erasing of "
+                                    "P%% (50) of the images, classification only)"))
     progressive: float = setting(0.0, "progressive resizing (classification): train the first epoch on images "
                                       "scaled to this fraction of their side, growing linearly to full size in "
                                       "the last epoch (0: off)", low=0, high=1, metavar="FRACTION")

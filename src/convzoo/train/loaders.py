@@ -33,6 +33,9 @@ def make_batches(config: TrainConfig, runtime, data: DataBundle, task_name: str,
     if augment.translate and 2 * augment.translate >= min(train.shape[1:]):
         raise ConvzooError(f"--augment {config.augment}: a shift of {augment.translate} pixels is not smaller "
                            f"than half the {train.shape[1]}x{train.shape[2]} image")
+    if augment.erase and task_name != "classification":
+        raise ConvzooError(f"--augment {config.augment}: erasing is for classification (a {task_name} target "
+                           "would still label the pixels the noise hides)")
     loader_args = {"device": runtime.device, "channels_last": channels_last, "rank": runtime.rank,
                    "world_size": runtime.world_size}
     train_batches = BatchLoader(train, config.batch_size, shuffle=True, augment=augment,
