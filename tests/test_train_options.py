@@ -154,7 +154,10 @@ def test_ema_must_be_a_decay():
 # ---- progressive resizing --------------------------------------------------------------------
 @pytest.mark.slow
 def test_progressive_resizing_trains_small_first_and_full_size_last(tiny_data_dir, tmp_path):
-    trainer = Trainer(_config(tiny_data_dir, tmp_path, "progressive", epochs=3, progressive=0.5))
+    # Batch 16 (111 steps): at the default 64 (27 steps) this tiny net's accuracy after a half-size
+    # epoch was chaotic (0.035-0.525 over seeds and memory formats); here seeds 0-5 end at 0.51-0.57.
+    trainer = Trainer(_config(tiny_data_dir, tmp_path, "progressive", epochs=3, progressive=0.5, batch_size=16,
+                              channels_last=False))
     trainer.prepare()
     seen: dict[int, set] = {}
     trainer.model.register_forward_pre_hook(
@@ -162,7 +165,7 @@ def test_progressive_resizing_trains_small_first_and_full_size_last(tiny_data_di
     trainer.fit()
     # Training batches shrink in the first epochs (evaluation stays at 28x28); the last epoch is full size.
     assert seen[0] == {(14, 14), (28, 28)} and seen[1] == {(21, 21), (28, 28)} and seen[2] == {(28, 28)}
-    assert trainer.history[-1]["test_acc"] > 0.15  # it learns (chance is 0.1; this tiny fastnet reaches ~0.2)
+    assert trainer.history[-1]["test_acc"] > 0.3  # it learns (chance is 0.1 on the 200 test images)
 
 
 def test_progressive_resizing_below_what_the_model_takes_is_a_one_line_error(tiny_data_dir, tmp_path):
