@@ -237,6 +237,22 @@ def test_masks_move_with_their_images():
     assert len({tuple(torch.nonzero(m)[0].tolist()) for m in y}) > 3  # the images did move, differently
 
 
+def test_a_mask_moves_with_its_image_but_is_not_erased():
+    """A BatchLoader used directly on masks (the Trainer refuses erasing for segmentation) erases the
+    images only: with the same draws, the masks are those of the shifts and flips alone."""
+    images = torch.zeros(16, 1, 12, 12, dtype=torch.uint8)
+    images[:, :, 4:8, 5:9] = 200
+    data = ArrayDataset(images, (images[:, 0] > 0).to(torch.uint8) * 3, ("bg", "a", "b", "c"), (0.0,), (1.0,))
+
+    def first_batch(augment):  # one batch: the shifts and flips are drawn before the rectangles
+        return next(iter(BatchLoader(data, 16, shuffle=True, augment=augment, generator=torch.Generator().manual_seed(0))))
+
+    x_plain, y_plain = first_batch(Augment(translate=3, flip=True))
+    x_erased, y_erased = first_batch(Augment(translate=3, flip=True, erase=1.0))
+    assert torch.equal(y_erased, y_plain)
+    assert (x_erased != x_plain).flatten(1).any(1).all()  # every image got its rectangle of noise
+
+
 def test_models_that_do_not_fit_the_task_get_one_line(tiny_data_dir):
     with pytest.raises(ConvzooError, match="unet_padded is a segmentation model .* classification dataset"):
         Trainer(TrainConfig(model="unet_padded", data_dir=str(tiny_data_dir), progress=False)).prepare()

@@ -49,6 +49,22 @@ _FASHION = {
                   "1-pixel shifts when trained with shifts): +0 to +0.4 points for about 1 s")),
 }
 
+# `accurate`, which `best` runs for longer.
+_ACCURATE = {
+    **_FASHION,
+    "model_kwargs": ({"whiten": True}, "fast's whitened stem: the next layers see decorrelated patches from step 1"),
+    "optimizer": ("muon", ("fast's Muon for the hidden convs: with the whitened stem 0.9353 after 8 epochs (seed 0), "
+                           "what 12 plain SGD epochs gave (0.934-0.935)")),
+    "muon_lr": (0.02, ("torch.optim.Muon's usual peak (fast's 0.06 buys it an early climb in a 2-epoch run; not "
+                       "measured over 18 epochs)")),
+    "ema": (0.9, ("as in fast, the average of the last ~10 steps (the same end there; not measured apart over "
+                  "18 epochs)")),
+    "epochs": (18, ("with the two tricks 18 epochs reach 0.94 (docs/speedrun.md), which plain SGD needed 32 "
+                    "for (the best recipe); 8 gave 0.9353")),
+    "augment": ("crop+flip", ("shifts of up to 2 pixels and flips: without them the net overfits "
+                             "after ~4 epochs")),
+}
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("fast", "Fashion-MNIST to >= 0.92 test accuracy in 2 epochs (about 2 minutes on a 2-core AVX2 CPU, "
                    "docs/speedrun.md)", {
@@ -70,31 +86,13 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
         "augment": ("flip", "mirror images only: shifts make a run this short converge slower"),
     }),
     Recipe("accurate", "Fashion-MNIST to >= 0.94 test accuracy in 18 epochs (about 18 minutes on a 2-core AVX2 "
-                       "CPU, docs/speedrun.md)", {
-        **_FASHION,
-        "model_kwargs": ({"whiten": True}, "fast's whitened stem: the next layers see decorrelated patches from step 1"),
-        "optimizer": ("muon", ("fast's Muon for the hidden convs: with the whitened stem 0.9353 after 8 epochs (seed 0), "
-                               "what 12 plain SGD epochs gave (0.934-0.935)")),
-        "muon_lr": (0.02, ("torch.optim.Muon's usual peak (fast's 0.06 buys it an early climb in a 2-epoch run; not "
-                           "measured over 18 epochs)")),
-        "ema": (0.9, ("as in fast, the average of the last ~10 steps (the same end there; not measured apart over "
-                      "18 epochs)")),
-        "epochs": (18, ("with the two tricks 18 epochs reach 0.94 (docs/speedrun.md), which plain SGD needed 32 "
-                        "for (the best recipe); 8 gave 0.9353")),
-        "augment": ("crop+flip", ("shifts of up to 2 pixels and flips: without them the net overfits "
-                                 "after ~4 epochs")),
-    }),
+                       "CPU, docs/speedrun.md)", _ACCURATE),
     Recipe("best", "Fashion-MNIST to >= 0.944 test accuracy in 32 epochs (about 30 minutes on a 2-core AVX2 "
                    "CPU, docs/speedrun.md)", {
-        **_FASHION,
-        "model_kwargs": ({"whiten": True}, "accurate's whitened stem"),
-        "optimizer": ("muon", "accurate's Muon for the hidden convs, at its usual peak below"),
-        "muon_lr": (0.02, "accurate's peak: torch.optim.Muon's usual 0.02"),
-        "ema": (0.9, "accurate's average of the last ~10 steps"),
-        "epochs": (32, ("accurate's tricks run long: 0.9454 +- 0.0006 after 32 epochs (3 seeds), where plain SGD "
-                        "gave 0.9404-0.9422 (the best recipe until 2026-11-30) and accurate's 18 epochs 0.9407-0.9428")),
-        "augment": ("crop+flip", ("shifts and flips keep a long run from overfitting; random erasing on top cost "
-                                 "accurate 0.5 point (docs/speedrun.md)")),
+        **_ACCURATE,
+        "epochs": (32, ("accurate run long: 0.9454 +- 0.0006 after 32 epochs (3 seeds), where plain SGD gave "
+                        "0.9404-0.9422 (the best recipe until 2026-11-30) and accurate's 18 epochs 0.9407-0.9428; "
+                        "random erasing on top cost accurate 0.5 point (docs/speedrun.md)")),
     }),
     Recipe("speech", "speech_cnn on spoken-digits (synthetic speech) to >= 0.99 on held-out voices in 5 epochs, "
                      "about 2 min of CPU time (docs/applications.md)", {
