@@ -54,6 +54,14 @@ def test_bench_train_prints_both_loops_and_their_ratio(capsys, tiny_data_dir, ca
     for loop in convzoo:
         assert loop["ratio"] == pytest.approx(loop["examples_per_sec"] / textbook["examples_per_sec"])
     assert result["flops_per_example"] > 0 and result["peak_gflops"]["fp32"] == 100.0  # the cached peak
+    # The JSON holds what the text shows: each loop's step GFLOP/s and its share of both peaks.
+    for loop in result["loops"]:
+        gflops = loop["examples_per_sec"] * result["flops_per_example"] / 1e9
+        assert loop["gflops"] == pytest.approx(gflops)
+        assert loop["percent_of_matmul"] == pytest.approx(100 * gflops / 100.0 if loop["precision"] == "fp32"
+                                                          else 100 * gflops / 400.0)
+        if result["peak_estimate"]:
+            assert loop["percent_of_peak"] == pytest.approx(100 * gflops / result["peak_estimate"][loop["precision"]])
 
 
 def test_bench_train_rejects_a_batch_larger_than_the_data(capsys, tiny_data_dir, cached_peak):

@@ -56,3 +56,50 @@ def machine_peak(refresh: bool = False, size: int = 3072, repeats: int = 5) -> t
     peak = measure_peak(size, repeats)
     write_json(peak_cache_path(), peak)
     return peak, True
+
+
+def _cpuinfo() -> dict:
+    """The first processor's fields of /proc/cpuinfo ({} where there is none: not Linux)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    fields = {}
+    for line in text.split("\n\n")[0].splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def fma_lanes(vendor: str, family: int, flags: set[str]) -> tuple[int, str]:
+    """fp32 multiply-adds a core issues per cycle, and why: the FMA pipes times their fp32 lanes."""
+    if "avx512f" in flags and vendor == "AuthenticAMD" and family < 26:
+        return 16, "two 256-bit FMA pipes (Zen 4 runs AVX-512 on them in two halves)"
+    if "avx512f" in flags:
+        return 32, "two 512-bit FMA pipes (server cores; parts with one have half this)"
+    if {"avx2", "fma"} <= flags:
+        return 16, "two 256-bit FMA pipes (AVX2 + FMA3)"
+    if "avx" in flags:
+        return 8, "one 256-bit multiply and one add pipe, no FMA"
+    return 4, "SSE: 128-bit vectors"
+
+
+def estimate_peak(threads: int | None = None) -> dict:
+    """The fp32 (and bf16) peak from the CPU's description: threads x fp32 FMA lanes per cycle x 2
+    FLOPs per multiply-add x clock. The clock is /proc/cpuinfo's `cpu MHz` (a VM reports its nominal
+    clock; turbo is not counted). bf16 doubles fp32 where AVX512_BF16's dot products exist.
+    {"fp32": GFLOP/s, "bf16": GFLOP/s, "how": "..."}, or {} where the CPU cannot be read."""
+    info = _cpuinfo()
+    try:
+        ghz = float(info["cpu MHz"]) / 1000
+    except (KeyError, ValueError):
+        return {}
+    threads = threads or torch.get_num_threads()
+    flags = set(info.get("flags", "").split())
+    family = int(info["cpu family"]) if info.get("cpu family", "").isdigit() else 0
+    lanes, why = fma_lanes(info.get("vendor_id", ""), family, flags)
+    fp32 = threads * lanes * 2 * ghz
+    bf16 = 2 * fp32 if "avx512_bf16" in flags else fp32
+    how = (f"{threads} threads x {lanes} fp32 FMA lanes per cycle ({why}) x 2 FLOPs per FMA x {ghz:.2f} GHz "
+           f"(/proc/cpuinfo); bf16 {'2x fp32 (AVX512_BF16)' if bf16 > fp32 else 'as fp32 (no bf16 dot products)'}")
+    return {"fp32": fp32, "bf16": bf16, "how": how}

@@ -31,6 +31,9 @@ class SeedRun:
     accuracy: float
     seconds: float  # wall clock of the whole process
     train_seconds: float  # the epochs' own time, as the run reports it
+    images_seen: int | None = None  # train/compute.py: the same on every machine
+    train_flops: float | None = None
+    eval_flops: float | None = None
 
 
 @dataclass
@@ -117,7 +120,9 @@ def run_recipe(recipe: str, seeds: list[int], extra_flags: list[str] | None = No
             except (IndexError, ValueError, KeyError, TypeError):
                 raise ConvzooError(f"recipe {recipe}, seed {seed}: the run ended without its --json result "
                                    "(a train flag after -- that changes the output?)") from None
-            runs.append(SeedRun(seed, accuracy, seconds, train_seconds))
+            compute = result.get("compute") or {}
+            runs.append(SeedRun(seed, accuracy, seconds, train_seconds, compute.get("images_seen"),
+                                compute.get("train_flops"), compute.get("eval_flops")))
             log(f"{recipe} seed {seed}: test accuracy {accuracy:.4f} in {seconds:.1f} s")
     described = machine()
     if threads:

@@ -34,6 +34,8 @@ def register(bench_sub) -> None:
     p.add_argument("--data-dir", help="where the dataset's files are (else the usual search)")
     p.add_argument("--timeout", type=argtypes.number(1, 86400), default=7200, metavar="SECONDS",
                    help="stop a seed's run after this long (default 7200)")
+    p.add_argument("--count", action="store_true",
+                   help="count the run's images seen and FLOPs (docs/speedrun.md) without training, then stop")
     p.add_argument("--json", action="store_true", help="print the record as JSON")
     p.usage = "convzoo bench recipe [-h] [--seeds SEEDS] [--threads N] [--data-dir DIR] [--timeout SECONDS] " \
               "[--json] recipe [-- TRAIN FLAGS...]"
@@ -44,18 +46,61 @@ def register(bench_sub) -> None:
 def run(args) -> int:
     from ..bench.recipe_runs import run_recipe
 
+    if args.count:
+        return count(args)
+
     record = run_recipe(args.recipe, args.seeds, args.passthrough, threads=args.threads or 0,
                         data_dir=args.data_dir, timeout=args.timeout)
     print(json.dumps(record.to_dict(), indent=2) if args.json else report(record))
     return 0
 
 
+def count(args) -> int:
+    """The compute of one run of the recipe (with the flags after --), counted, not trained."""
+    import argparse
+
+    from ..errors import ConvzooError
+    from ..train.compute import format_flops, recipe_compute
+    from .train import add_config_flags, config_from_args
+
+    parser = argparse.ArgumentParser(prog="convzoo bench recipe --count ... --", add_help=False)
+    parser.add_argument("--model-arg", action="append", default=[])
+    add_config_flags(parser)
+
+    def refuse(message):
+        raise ConvzooError(f"bench recipe --count: a train flag after -- {message}")
+
+    parser.error = refuse  # one line, not argparse's usage screen
+    train_args = parser.parse_args(args.passthrough)
+    train_args.recipe, train_args.model = args.recipe, None
+    if args.data_dir:
+        train_args.data_dir = args.data_dir
+    compute = recipe_compute(config_from_args(train_args))
+    if compute is None:
+        raise ConvzooError(f"recipe {args.recipe}: its model cannot be counted on the meta device")
+    if args.json:
+        print(json.dumps({"recipe": args.recipe, "flags": args.passthrough, **compute.to_dict()}))
+        return 0
+    print(f"recipe {args.recipe} {' '.join(args.passthrough)}: {compute.images_seen:,} images seen, "
+          f"{format_flops(compute.train_flops)} training ({compute.train_flops_per_image / 1e6:,.2f} MFLOP per "
+          f"image, {compute.optimizer_flops_per_step / 1e6:,.1f} MFLOP per optimiser step), "
+          f"{format_flops(compute.eval_flops)} evaluation; counted: {compute.counted}")
+    return 0
+
+
 def report(record) -> str:
     from ..tables import text_table
+    from ..train.compute import format_flops
 
-    rows = [(r.seed, f"{r.accuracy:.4f}", f"{r.seconds:.1f}", f"{r.train_seconds:.1f}") for r in record.runs]
+    def flops(value):
+        return "-" if value is None else format_flops(value)
+
+    rows = [(r.seed, f"{r.accuracy:.4f}", f"{r.seconds:.1f}", f"{r.train_seconds:.1f}",
+             "-" if r.images_seen is None else f"{r.images_seen:,}", flops(r.train_flops), flops(r.eval_flops))
+            for r in record.runs]
     lines = [f"bench recipe {record.recipe}: {record.command}",
-             text_table(("seed", "test acc", "wall s", "epochs s"), rows),
+             text_table(("seed", "test acc", "wall s", "epochs s", "images seen", "train FLOPs", "eval FLOPs"),
+                        rows),
              (f"accuracy {record.mean:.4f} ± {record.sd:.4f} (mean ± sd over {len(record.runs)} seeds), median "
               f"{record.median_accuracy:.4f}; wall clock median {record.median_seconds:.1f} s")]
     t = record.target

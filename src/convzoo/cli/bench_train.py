@@ -32,7 +32,7 @@ def register(bench_sub) -> None:
 
 
 def run(args) -> int:
-    from ..bench.peak import machine_peak
+    from ..bench.peak import estimate_peak, machine_peak
     from ..bench.timing import machine, peak_rss_mib
     from ..bench.train import bench_train
     from ..models import model_info
@@ -41,30 +41,48 @@ def run(args) -> int:
     bundle = load_bench_data(args)
     result = bench_train(args.model, bundle, args.batch_size, args.steps, args.rounds, args.precision)
     peak, measured = machine_peak()
+    estimate = estimate_peak()
+    loops = loop_rates(result, peak, estimate)
     if args.json:
-        print(json.dumps({**result.to_dict(), "data": bundle.name, "machine": machine(), "peak_gflops": peak,
-                          "peak_measured_now": measured, "peak_rss_mib": peak_rss_mib()}))
+        print(json.dumps({**result.to_dict(), "loops": loops, "data": bundle.name, "machine": machine(),
+                          "peak_gflops": peak, "peak_measured_now": measured, "peak_estimate": estimate,
+                          "peak_rss_mib": peak_rss_mib()}))
         return 0
-    print(report(result, bundle.name, peak, measured))
+    print(report(result, bundle.name, loops, peak, measured, estimate))
     return 0
 
 
-def report(result, data: str, peak: dict, measured: bool) -> str:
+def loop_rates(result, peak: dict, estimate: dict) -> list[dict]:
+    """Each loop's row with the whole step's GFLOP/s (training FLOPs per example x examples/s), as a
+    share of the estimated peak of its precision and of the measured matrix-product rate."""
+    rows = []
+    for row, loop in zip(result.to_dict()["loops"], result.loops):
+        gflops = loop.rate * result.flops_per_example / 1e9
+        rows.append({**row, "gflops": gflops,
+                     "percent_of_peak": 100 * gflops / estimate[loop.precision] if estimate else None,
+                     "percent_of_matmul": 100 * gflops / peak[loop.precision]})
+    return rows
+
+
+def report(result, data: str, loops: list[dict], peak: dict, measured: bool, estimate: dict) -> str:
     from ..bench.timing import machine, peak_rss_mib
     from ..tables import text_table
 
-    m, flops = machine(), result.flops_per_example
-    rows = []
-    for loop in result.loops:
-        gflops = loop.rate * flops / 1e9
-        rows.append((loop.name, loop.precision, loop.layout, loop.data, f"{loop.rate:,.0f}",
-                     f"{result.ratio(loop):.2f}x", f"{gflops:,.1f}",
-                     f"{100 * gflops / peak[loop.precision]:.1f}% of {loop.precision}"))
+    m = machine()
+    rows = [(r["name"], r["precision"], r["layout"], r["data"], f"{r['examples_per_sec']:,.0f}",
+             f"{r['ratio']:.2f}x", f"{r['gflops']:,.1f}",
+             "-" if r["percent_of_peak"] is None else f"{r['percent_of_peak']:.1f}%", f"{r['percent_of_matmul']:.1f}%")
+            for r in loops]
+    how = (f"estimated peak fp32 {estimate['fp32']:,.0f}, bf16 {estimate['bf16']:,.0f} GFLOP/s: {estimate['how']}"
+           if estimate else "estimated peak: unknown (no /proc/cpuinfo)")
     return "\n".join([
         (f"bench train: {result.model}, batch {result.batch_size}, {data}; {result.rounds} alternating "
          f"rounds of {result.steps} steps, medians; {m['cpu']}, {m['threads']} threads, torch {m['torch']}"),
-        text_table(("loop", "precision", "layout", "data", "examples/s", "ratio", "GFLOP/s", "of peak"), rows),
-        (f"training FLOPs: {flops / 1e6:,.2f} MFLOP per example (forward + backward, FlopCounterMode); "
-         f"peak fp32 {peak['fp32']:,.0f}, bf16 {peak['bf16']:,.0f} GFLOP/s "
+        text_table(("loop", "precision", "layout", "data", "examples/s", "ratio", "GFLOP/s", "of peak",
+                    "of matmul"), rows),
+        (f"training FLOPs: {result.flops_per_example / 1e6:,.2f} MFLOP per example (forward + backward, "
+         "FlopCounterMode: convolutions, linear layers, matrix products)"),
+        how,
+        (f"measured matrix-product rate fp32 {peak['fp32']:,.0f}, bf16 {peak['bf16']:,.0f} GFLOP/s "
          f"({'measured now' if measured else 'cached'}; `convzoo bench peak` remeasures)"),
         f"peak RSS {peak_rss_mib():,.0f} MiB"])

@@ -142,6 +142,12 @@ def _print_result(result: dict, as_json: bool) -> None:
     what = "pixel accuracy" if result["task"] == "segmentation" else "accuracy"
     print(f"test {what} {result['test_acc']:.4f}{miou}  (loss {result['test_loss']:.4f}, "
           f"{result['epochs']} epochs, {result['seconds']:.0f} s)")
+    if result.get("compute"):
+        from ..train.compute import format_flops
+
+        compute = result["compute"]
+        print(f"compute: {compute['images_seen']:,} images seen, {format_flops(compute['train_flops'])} "
+              f"training, {format_flops(compute['eval_flops'])} evaluation (FlopCounterMode; docs/speedrun.md)")
     print(f"run saved in {result['run_dir']}")
 
 
