@@ -7,9 +7,9 @@ import json
 import pytest
 
 from convzoo.bench.peak import peak_cache_path
-from convzoo.bench.timing import machine, percentile
 from convzoo.cli import main
 from convzoo.tables import text_table
+from convzoo.timing import machine, percentile
 from convzoo.train import tune
 
 

@@ -13,9 +13,9 @@ from helpers import run_cli
 
 from convzoo.bench.race import Point, first_crossing, race
 from convzoo.bench.textbook import TextbookLoop, TextbookRecipe
-from convzoo.bench.timing import PausableClock
 from convzoo.cli.bench_race import report
 from convzoo.data import Normalizer, load_dataset
+from convzoo.timing import PausableClock
 from convzoo.train import Trainer
 from convzoo.train.recipes import RECIPES, Recipe
 

@@ -14,8 +14,9 @@ from torch import nn
 
 from convzoo.cli import main
 from convzoo.errors import ConvzooError
+from convzoo.experiments import stats
 from convzoo.models import count_parameters, create_model
-from convzoo.studies import NAMES, Analysis, Run, Setting, Study, get_study, list_studies, run_study, stats
+from convzoo.studies import NAMES, Analysis, Run, Setting, Study, get_study, list_studies, run_study
 from convzoo.studies.probe import gradient_norms, linear_probe, tap
 from convzoo.studies.runner import _config
 from convzoo.studies.transforms import rotate, scale, translate

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from convzoo.bench import timing
+from convzoo import timing
 from convzoo.models import create_model
 from convzoo.train import TrainConfig, Trainer, modelsetup, tune
 from convzoo.train.tune import Setup, candidate_setups, fastest_setup, time_setups

@@ -197,8 +197,8 @@ def _baseline_row(row: Row, bundle, out: Path, seed: int) -> dict:
 
 
 def _network_row(row: Row, bundle, setting: dict, out: Path, seed: int, threads: int, tag: str, log) -> dict:
+    from ..experiments.runs import train_or_read
     from ..models.registry import count_parameters
-    from ..selection.crossval import train_or_read
     from ..train import TrainConfig, model_from_checkpoint
     from ..train.recipes import RECIPES
 

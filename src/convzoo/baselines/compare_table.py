@@ -45,7 +45,7 @@ def _plot(result, path: Path) -> None:
     """Test error against training time, both on log axes: the classical rows and the networks."""
     from matplotlib.ticker import FuncFormatter, LogLocator
 
-    from ..studies.base import figure_at
+    from ..experiments.figures import figure_at
 
     with figure_at(path, figsize=(8.5, 5)) as (_fig, ax):
         for r in (r for r in result.rows if r["error_percent"] is not None):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from ..data import Augment, BatchLoader, DataBundle
-from .timing import seconds_of
+from ..timing import seconds_of
 
 
 @dataclass

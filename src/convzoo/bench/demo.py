@@ -22,7 +22,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from ..errors import ConvzooError
-from .timing import LatencyPercentiles
+from ..timing import LatencyPercentiles
 
 READY_TIMEOUT = 120  # seconds for the server to import torch and load its models
 

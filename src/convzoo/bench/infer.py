@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..timing import LatencyPercentiles, seconds_of
 from ..train import Runtime
-from .timing import LatencyPercentiles, seconds_of
 
 
 @dataclass

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from ..atomic import read_json_dict, write_json
 from ..data import cache_root
-from .timing import machine, seconds_of
+from ..timing import machine, seconds_of
 
 PEAK_CACHE = "peak.json"
 

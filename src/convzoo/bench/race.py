@@ -37,10 +37,10 @@ from ..atomic import new_temporary
 from ..data import ArrayDataset, BatchLoader, load_dataset
 from ..data.sampling import balanced_subset
 from ..errors import ConvzooError, unknown_name
+from ..timing import PausableClock, machine
 from ..train import Trainer
 from ..train.recipes import RECIPES
 from .textbook import D2L_LENET, EVAL_BATCH, TextbookLoop, TextbookRecipe
-from .timing import PausableClock, machine
 
 POINTS_PER_EPOCH = 50  # the default logging interval: about this many points per epoch of each side
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")

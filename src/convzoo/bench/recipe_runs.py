@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from ..errors import ConvzooError, unknown_name
+from ..train.compute import Compute, run_compute
 
 # recipe -> (accuracy, must: seconds, stretch: seconds), on a 2-core CPU, median of 3 seeds.
 TARGETS = {"fast": (0.92, 40.0, 25.0), "accurate": (0.94, 300.0, 180.0), "best": (0.95, 1800.0, 900.0)}
@@ -87,8 +88,8 @@ def verdict(recipe: str, accuracy: float, seconds: float) -> dict:
 def run_recipe(recipe: str, seeds: list[int], extra_flags: list[str] | None = None, *, threads: int = 0,
                data_dir: str | None = None, timeout: float = 7200.0,
                log: Callable[[str], None] | None = None) -> RecipeRecord:
+    from ..timing import git_commit, machine
     from ..train.recipes import RECIPES
-    from .timing import machine
 
     if recipe not in RECIPES:
         raise unknown_name("recipe", recipe, list(RECIPES))
@@ -127,25 +128,22 @@ def run_recipe(recipe: str, seeds: list[int], extra_flags: list[str] | None = No
     described = machine()
     if threads:
         described["threads"] = threads  # the runs' threads, not this process's
-    record = RecipeRecord(recipe, list(extra_flags or []), runs, described, _commit(),
+    record = RecipeRecord(recipe, list(extra_flags or []), runs, described, git_commit(mark_changes=True),
                           " ".join(["convzoo", "train", "--recipe", recipe, "--seed", "S", *flags]),
                           before, os.getloadavg())
     record.target = verdict(recipe, record.median_accuracy, record.median_seconds)
     return record
 
 
-def _commit() -> str | None:
-    """HEAD, marked `+changes` when the working tree differs from it (a record of uncommitted code)."""
-    from pathlib import Path
+def recipe_compute(config) -> Compute | None:
+    """The compute a whole run of `config` would do, counted without training: the data loaded,
+    the model built (fp32, NCHW: the count does not depend on either), and every epoch's images
+    and steps as `fit` would take them; the evaluations as if each epoch was evaluated."""
+    import dataclasses
 
-    from ..zoo.cards import git_commit
+    from ..train import Trainer
 
-    commit = git_commit()
-    if commit is None:
-        return None
-    try:
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=Path(__file__).parent,
-                               capture_output=True, text=True, timeout=10, check=False).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        dirty = ""
-    return commit[:12] + ("+changes" if dirty else "")
+    config = dataclasses.replace(config, precision="fp32", channels_last=False, progress=False, out=None)
+    trainer = Trainer(config).prepare()
+    trainer.epoch, trainer.step = config.epochs, trainer.total_steps
+    return run_compute(trainer)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..reference import conv2d_backward, conv2d_backward_loop, conv2d_forward, conv2d_forward_loop
-from .timing import alternating_medians, seconds_of
+from ..timing import alternating_medians, seconds_of
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from torch import nn
 
 from ..data import ArrayDataset, DataBundle
 from ..models import create_model
-from .timing import forever
+from ..timing import forever
 
 EVAL_BATCH = 1024  # evaluation only: no batch norm, so the batch size does not change the answer
 

@@ -12,9 +12,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..data import DataBundle
 from ..errors import ConvzooError
+from ..timing import forever, seconds_of
 from ..train import TrainConfig, Trainer
 from .textbook import TextbookLoop, TextbookRecipe
-from .timing import forever, seconds_of
 
 
 @dataclass

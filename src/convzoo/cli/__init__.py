@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 
+from .. import zoo  # noqa: F401 - registers `zoo:NAME` as a checkpoint name (train/checkpoint.py's hook)
 from ..errors import ConvzooError
 
 COMMAND_MODULES = ["data", "models", "train", "eval", "predict", "bench", "kernels", "inspect", "show", "report", "demo", "export", "study", "baseline", "search", "compare", "segment", "style", "zoo"]

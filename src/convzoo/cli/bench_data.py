@@ -37,9 +37,9 @@ def register(bench_sub) -> None:
 
 def run(args) -> int:
     from ..bench.data import bench_data
-    from ..bench.timing import machine, peak_rss_mib
     from ..errors import ConvzooError
     from ..tables import text_table
+    from ..timing import machine, peak_rss_mib
 
     bundle = load_bench_data(args)
     try:

@@ -22,8 +22,8 @@ def register(bench_sub) -> None:
 
 def run(args) -> int:
     from ..bench.demo import bench_demo
-    from ..bench.timing import machine
     from ..tables import text_table
+    from ..timing import machine
 
     result = bench_demo(args.checkpoint, args.model, args.requests, args.warmup)
     ms = sorted(result.latency_ms)

@@ -25,9 +25,9 @@ def register(bench_sub) -> None:
 
 def run(args) -> int:
     from ..bench.infer import bench_infer
-    from ..bench.timing import machine, peak_rss_mib
     from ..models import create_model, model_info
     from ..tables import text_table
+    from ..timing import machine, peak_rss_mib
 
     info = model_info(args.model)
     channels = args.in_channels or info.input_size[0]

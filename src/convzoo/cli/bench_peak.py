@@ -20,8 +20,8 @@ def register(bench_sub) -> None:
 
 def run(args) -> int:
     from ..bench.peak import machine_peak, peak_cache_path
-    from ..bench.timing import peak_rss_mib
     from ..tables import text_table
+    from ..timing import peak_rss_mib
 
     peak, _ = machine_peak(refresh=True, size=args.size, repeats=args.repeats)
     if args.json:

@@ -59,8 +59,9 @@ def count(args) -> int:
     """The compute of one run of the recipe (with the flags after --), counted, not trained."""
     import argparse
 
+    from ..bench.recipe_runs import recipe_compute
     from ..errors import ConvzooError
-    from ..train.compute import format_flops, recipe_compute
+    from ..train.compute import format_flops
     from .train import add_config_flags, config_from_args
 
     parser = argparse.ArgumentParser(prog="convzoo bench recipe --count ... --", add_help=False)

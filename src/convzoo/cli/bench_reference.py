@@ -50,9 +50,9 @@ def _run(args) -> int:
     import torch
 
     from ..bench.reference import LAYERS, QUICK_LAYERS, measure_layer
-    from ..bench.timing import peak_rss_mib
     from ..reference.blas import blas_threads
     from ..tables import text_table
+    from ..timing import peak_rss_mib
 
     layers = QUICK_LAYERS if args.quick else LAYERS
     rows = [timing for layer in layers for timing in measure_layer(layer, args.repeats)]

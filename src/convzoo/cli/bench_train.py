@@ -33,9 +33,9 @@ def register(bench_sub) -> None:
 
 def run(args) -> int:
     from ..bench.peak import estimate_peak, machine_peak
-    from ..bench.timing import machine, peak_rss_mib
     from ..bench.train import bench_train
     from ..models import model_info
+    from ..timing import machine, peak_rss_mib
 
     model_info(args.model)  # an unknown name fails before the data loads
     bundle = load_bench_data(args)
@@ -65,8 +65,8 @@ def loop_rates(result, peak: dict, estimate: dict) -> list[dict]:
 
 
 def report(result, data: str, loops: list[dict], peak: dict, measured: bool, estimate: dict) -> str:
-    from ..bench.timing import machine, peak_rss_mib
     from ..tables import text_table
+    from ..timing import machine, peak_rss_mib
 
     m = machine()
     rows = [(r["name"], r["precision"], r["layout"], r["data"], f"{r['examples_per_sec']:,.0f}",

@@ -75,7 +75,7 @@ def _train(args) -> int:
 
 
 def _estimate(args) -> int:
-    from ..bench.timing import machine
+    from ..timing import machine
     from ..zoo.estimate import estimate_row, format_estimates
     from ..zoo.rows import ROWS
 

@@ -1,5 +1,6 @@
 """Data: IDX/CIFAR/image-folder readers, verified downloads, in-memory batches, augmentation."""
 
+from . import scenes, speech  # noqa: F401 - the generated datasets register their makers with the catalog
 from .batches import Augment, BatchLoader, Normalizer, augment_batch
 from .catalog import DATASETS, cache_root, dataset_spec, fetch, find_files, locate, obtain, verify_files
 from .datasets import ArrayDataset, DataBundle, load_dataset

@@ -16,11 +16,12 @@ against their recorded payload SHA-256 every time they are loaded.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import DataError, unknown_name
 from .download import download, sha256_file
-from .spec import PACKAGE_FILES, SCENE_FILES, DatasetSpec, RemoteFile  # noqa: F401  (the dataset types, re-exported)
+from .spec import PACKAGE_FILES, DatasetSpec, RemoteFile, cache_root, recorded_file  # noqa: F401  (re-exported)
 from .table import DATASETS
 
 
@@ -29,12 +30,6 @@ def dataset_spec(name: str) -> DatasetSpec:
         return DATASETS[name]
     except KeyError:
         raise unknown_name("dataset", name, list(DATASETS)) from None
-
-
-def cache_root() -> Path:
-    """Where downloads go: $CONVZOO_DATA if set, else ~/.cache/convzoo."""
-    env = os.environ.get("CONVZOO_DATA")
-    return Path(env) if env else Path.home() / ".cache" / "convzoo"
 
 
 def search_dirs(spec: DatasetSpec, data_dir: str | Path | None = None) -> list[Path]:
@@ -111,21 +106,18 @@ def obtain(name: str, data_dir: str | Path | None = None, *, progress: bool = Fa
     return files
 
 
+# The generated datasets' makers (data/scenes.py, data/speech.py) register here when imported
+# (the package's __init__ imports them): they build on this module, so it cannot import them.
+GENERATORS: dict[str, Callable[[str, Path], dict[str, Path]]] = {}
+
+
+def register_generator(name: str, generate: Callable[[str, Path], dict[str, Path]]) -> None:
+    GENERATORS[name] = generate
+
+
 def _generate(name: str, folder: Path) -> dict[str, Path]:
-    """Make a generated dataset's files in `folder` (imported here: the generators build on this module)."""
-    if dataset_spec(name).extra.get("modality") == "audio":
-        from .speech import generate
-    else:
-        from .scenes import generate
-    return generate(name, folder)
-
-
-def recorded_file(spec: DatasetSpec, path: Path) -> RemoteFile:
-    """The catalog's entry for `path` (named with or without its .gz)."""
-    for f in spec.files:
-        if path.name in (f.name, f.name.removesuffix(".gz")):
-            return f
-    raise DataError(f"{path}: not a file of {spec.name}")
+    """Make a generated dataset's files in `folder`."""
+    return GENERATORS[name](name, folder)
 
 
 def check_payload(spec: DatasetSpec, path: Path, actual_sha256: str) -> None:

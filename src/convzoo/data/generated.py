@@ -14,10 +14,9 @@ import numpy as np
 
 from ..atomic import cannot_write, new_temporary
 from ..errors import DataError
-from .catalog import recorded_file
 from .download import sha256_file
 from .idx import write_idx
-from .spec import DatasetSpec
+from .spec import DatasetSpec, recorded_file
 
 
 def write_checked_files(spec: DatasetSpec, folder: Path, arrays: dict[str, np.ndarray], why_different: str) -> dict[str, Path]:

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .catalog import SCENE_FILES, dataset_spec, locate, recorded_file
+from .catalog import dataset_spec, locate, register_generator
 from .generated import write_checked_files
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx, read_idx_bytes
+from .spec import SCENE_FILES, recorded_file
 
 SIZE = 64  # canvas side, pixels
 INK = 64  # a pixel >= 64/255 is ink: labelled in the mask, and what an item's box is cut to
@@ -195,3 +196,7 @@ def overlay(images: np.ndarray, masks: np.ndarray, alpha: float = 0.55) -> np.nd
     colour = palette[masks].transpose(0, 3, 1, 2)  # (N, 3, H, W)
     tinted = np.where(masks[:, None] > 0, (1 - alpha) * grey + alpha * colour, grey)
     return (tinted * 255).round().astype(np.uint8)
+
+
+for _name in ("digit-scenes", "fashion-scenes"):
+    register_generator(_name, generate)  # `convzoo data get`, `train --download` (data/catalog.py)

@@ -3,8 +3,11 @@ they come from and what to do when they are missing or damaged."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..errors import DataError
 
 PACKAGE_FILES = Path(__file__).resolve().parent / "files"  # data that ships inside convzoo
 
@@ -45,8 +48,6 @@ class DatasetSpec:
     def offline_remedy(self) -> str:
         """Ways to get the files that do not download them (what to say when a download failed)."""
         names = ", ".join(f.name for f in self.files if not f.optional)
-        from .catalog import cache_root  # where downloads go: the catalog decides
-
         copy = f"copy {names} into {cache_root() / self.name} (e.g. from a machine with internet), or pass --data-dir DIR"
         return f"{self.offline}; or {copy}" if self.offline else copy
 
@@ -64,7 +65,7 @@ _IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
-def _idx_files(*hashes: str) -> tuple[RemoteFile, ...]:
+def idx_files(*hashes: str) -> tuple[RemoteFile, ...]:
     return tuple(RemoteFile(f"{n}.gz", h, optional=n.startswith("t10k"))
                  for n, h in zip(_IDX_NAMES, hashes))
 
@@ -74,9 +75,23 @@ SCENE_FILES = ("train-images-idx3-ubyte", "train-masks-idx3-ubyte",
                "t10k-images-idx3-ubyte", "t10k-masks-idx3-ubyte")
 
 
-def _scene_files(*hashes: str) -> tuple[RemoteFile, ...]:
+def scene_files(*hashes: str) -> tuple[RemoteFile, ...]:
     return tuple(RemoteFile(f"{n}.gz", h) for n, h in zip(SCENE_FILES, hashes))
 
 
-def _all_required(*hashes: str) -> tuple[RemoteFile, ...]:
+def all_required(*hashes: str) -> tuple[RemoteFile, ...]:
     return tuple(RemoteFile(f"{n}.gz", h) for n, h in zip(_IDX_NAMES, hashes))
+
+
+def cache_root() -> Path:
+    """Where downloads go: $CONVZOO_DATA if set, else ~/.cache/convzoo."""
+    env = os.environ.get("CONVZOO_DATA")
+    return Path(env) if env else Path.home() / ".cache" / "convzoo"
+
+
+def recorded_file(spec: DatasetSpec, path: Path) -> RemoteFile:
+    """The catalog's entry for `path` (named with or without its .gz)."""
+    for f in spec.files:
+        if path.name in (f.name, f.name.removesuffix(".gz")):
+            return f
+    raise DataError(f"{path}: not a file of {spec.name}")

@@ -46,7 +46,7 @@ import torch
 
 from ..errors import DataError
 from . import audio
-from .catalog import dataset_spec
+from .catalog import dataset_spec, register_generator
 from .generated import write_checked_files
 
 NAME = "spoken-digits"
@@ -201,3 +201,6 @@ def generate(name: str, folder: str | Path) -> dict[str, Path]:
     why = (f"espeak-ng {version} is not the {ESPEAK_VERSION} the catalog's files were made with"
            if version != ESPEAK_VERSION else "the generator changed")
     return write_checked_files(spec, folder, arrays, why)
+
+
+register_generator("spoken-digits", generate)  # `convzoo data get`, `train --download` (data/catalog.py)

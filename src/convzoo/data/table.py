@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .spec import PACKAGE_FILES, DatasetSpec, RemoteFile, _all_required, _idx_files, _scene_files
+from .spec import PACKAGE_FILES, DatasetSpec, RemoteFile, all_required, idx_files, scene_files
 
 _DIGITS = tuple(str(d) for d in range(10))
 _FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -15,7 +15,7 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec(
             "fashion-mnist", "Zalando's Fashion-MNIST: 60,000 + 10,000 28x28 grey clothing images",
             classes=_FASHION, shape=(1, 28, 28), mean=(0.2860,), std=(0.3530,),
-            files=_idx_files(
+            files=idx_files(
                 "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
                 "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
                 "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
@@ -27,7 +27,7 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec(
             "mnist", "LeCun et al.'s MNIST digits: 60,000 + 10,000 28x28 grey images",
             classes=_DIGITS, shape=(1, 28, 28), mean=(0.1307,), std=(0.3081,), flippable=False,
-            files=_idx_files(
+            files=idx_files(
                 "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
                 "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
                 "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
@@ -55,7 +55,7 @@ DATASETS: dict[str, DatasetSpec] = {
                             "with a class mask, 10,000 + 2,000, generated",
             classes=("background", *_DIGITS), shape=(1, 64, 64), mean=(0.0621,), std=(0.2225,),
             flippable=False,
-            files=_scene_files(
+            files=scene_files(
                 "c81d5c5478dc550f82bea8261bc9e82af97a33d2df1c1ebb44eafb81aa126155",
                 "96f67e6b2b85627227a46b323537efb5186bf75fc3b49829fbbbacaff2b4498a",
                 "9454b14712310c931b75e4ed3ddbdfdecd4abf92ab16445ae678c21f5fe6fc59",
@@ -67,7 +67,7 @@ DATASETS: dict[str, DatasetSpec] = {
             "fashion-scenes", "segmentation: 64x64 canvases of 1-4 Fashion-MNIST items with a class mask, "
                               "10,000 + 2,000, generated",
             classes=("background", *_FASHION), shape=(1, 64, 64), mean=(0.1169,), std=(0.2663,),
-            files=_scene_files(
+            files=scene_files(
                 "6e5dfae129040c1e2c6955940622831bfc3ab38626e71c9901d96d4258474bb0",
                 "191a91582d21c98355c9946672846fa86fbafcb8db6acb25eb73461e7d201133",
                 "3d02bff7d2e8737cd0f5760cac7c0ba51e905c235c05ad9cc69f08cadc47a2ce",
@@ -81,7 +81,7 @@ DATASETS: dict[str, DatasetSpec] = {
                              "320 voices, as 40x101 log-mel spectrograms of 1 s; 4,800 + 800, the test voices "
                              "held out; generated",
             classes=_DIGITS, shape=(1, 40, 101), mean=(0.5306,), std=(0.1583,), flippable=False,
-            files=_all_required(
+            files=all_required(
                 "5856f4bd3b1b171c2ecb6817a7e3925206595817c2b7fb50e8c6c13c352ca992",
                 "1098e2d0f424cd3a2490c6873033b22a6181e884e9326d809c658d1fba8415bf",
                 "adbf96168181ae65e1d832ceff21cff0a556b7f9e48e3cb7d2a201cdd0e61fae",

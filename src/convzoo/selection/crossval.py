@@ -24,11 +24,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import claim_folder, write_json
+from ..atomic import claim_folder
 from ..errors import ConvzooError
-from ..studies.processes import engine_output
-from ..studies.runner import DIVERGED_FILE, inspect_run
-from ..studies.stats import stat
+from ..experiments.runs import read_finished, train_or_read
+from ..experiments.stats import stat
 from .grid import Cell, cells_of, parse_grid
 from .outputs import write_outputs
 
@@ -110,7 +109,7 @@ def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | N
             log(f"{tag}: failed: {exc}")
     for i, k in plan:  # runs another shard or an earlier invocation finished
         if (i, k) not in scores:
-            done = _read(out / "runs" / f"cell{i:02d}-fold{k}")
+            done = read_finished(out / "runs" / f"cell{i:02d}-fold{k}")
             if done is not None:
                 scores[i, k] = done
     result = SearchResult(model, data, folds, len(bundle.train), len(bundle.test),
@@ -182,44 +181,6 @@ def _config(model, cell: Cell, fixed_kwargs, settings, data, data_dir, seed, thr
                            threads=threads, progress=False, out=str(run_dir), **values)
     except ConvzooError as exc:
         raise ConvzooError(f"grid cell {cell.label}: {exc}") from None
-
-
-def train_or_read(config, bundle, tag: str, left: int, log) -> tuple[float, str]:
-    """(final-epoch accuracy on the bundle's test set, status) of the run at config.out, trained,
-    resumed or read back."""
-    from ..train import Trainer
-
-    run_dir = Path(config.out)
-    done = _read(run_dir)
-    if done is not None:
-        log(f"{tag}: {done[1]}, read back ({left} left)")
-        return done
-    state, payload = inspect_run(run_dir)
-    try:
-        with engine_output(log):
-            if state == "partial":
-                log(f"{tag}: resuming from epoch {payload['epoch']} ({left} left after this)")
-                trainer = Trainer.resume(run_dir, data=bundle, threads=config.threads, progress=False)
-            else:
-                log(f"{tag}: training ({config.epochs} epochs; {left} left after this)")
-                trainer = Trainer(config, data=bundle)
-            return trainer.fit()["test_acc"], "finished"
-    except ConvzooError as exc:
-        if not str(exc).startswith("training diverged"):
-            raise
-        chance = 1.0 / len(bundle.test.classes)
-        write_json(run_dir / DIVERGED_FILE, {"message": str(exc), "chance": chance})
-        log(f"{tag}: diverged; scored at chance")
-        return chance, "diverged"
-
-
-def _read(run_dir: Path) -> tuple[float, str] | None:
-    state, payload = inspect_run(run_dir)
-    if state == "diverged":
-        return json.loads((run_dir / DIVERGED_FILE).read_text()).get("chance", 0.0), "diverged"
-    if state == "finished":
-        return payload["history"][-1]["test_acc"], "finished"
-    return None
 
 
 def _cell_row(cell: Cell, scores: list) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..atomic import write_json, write_text
-from ..studies.base import figure_at
+from ..experiments.figures import figure_at
 from ..tables import markdown_table
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import ConvzooError
 from ..train.checkpoint import CHECKPOINT_NAME, PRETRAINED, resolve_checkpoint
+from ..zoo import shipped_models  # also registers `zoo:NAME` checkpoints
 from .runs import find_runs
 
 MAX_LOADED = 4  # predictors (and their graphs) kept in memory; the least recently used goes first
@@ -33,7 +34,6 @@ class ModelEntry:
 
 def zoo_models() -> list[ModelEntry]:
     """The zoo models whose weights load now (`convzoo.zoo.shipped_models`), as `zoo:NAME`."""
-    from ..zoo import shipped_models
 
     return [ModelEntry(m["ref"], f"zoo: {m['name']} ({m['data']})", m["ref"], "zoo") for m in shipped_models()]
 

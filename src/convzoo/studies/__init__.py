@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 
 from ..errors import unknown_name
+from ..experiments.processes import parse_shard
 from .base import Analysis, Measurement, Record, Results, Run, Setting, Study
-from .processes import parse_shard
 from .runner import StudyResult, default_out, run_study
 
 # In the order of the lectures.

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import itertools
 
+from ..experiments.stats import describe, rule_text
 from .base import Analysis, Results, Run, Setting, Study
 from .common import claim, compare_runs, finish_axes, millions, pct, plot_mean_curves, points
-from .stats import describe, rule_text
 
 # (run name, layers removed, the lecture's ImageNet top-1 drop in points)
 CUTS = [("whole", (), 0.0), ("no-fc7", ("fc7",), 1.1), ("no-fc6-fc7", ("fc6", "fc7"), 5.7),

@@ -17,10 +17,10 @@ import math
 
 import torch
 
+from ..experiments.stats import compare, describe, rule_text, stat
 from .base import Analysis, Measurement, Results, Run, Setting, Study
 from .common import claim, compare_runs, finish_axes, mean_curve, pct, to_target
 from .probe import gradient_norms
-from .stats import compare, describe, rule_text, stat
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 NETS = {"lenet": ("lenet", {}), "vgg": ("vgg11", {"width": 0.125, "hidden": 128, "dropout": 0.0})}

@@ -5,13 +5,13 @@ everything else, the same way for every study.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .stats import Stat, stat
+from ..experiments.figures import figure_at
+from ..experiments.stats import Stat, stat
 
 QUICK, FULL = "quick", "full"
 
@@ -134,27 +134,6 @@ class Results:
     def figure(self, name: str, *subplots, **kwargs):
         """`with results.figure("x.png", 1, 2, figsize=...) as (fig, axes):` draws and saves it atomically."""
         return figure_at(self.out / name, *subplots, **kwargs)
-
-
-@contextlib.contextmanager
-def figure_at(path: Path, *subplots, **kwargs):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    from ..atomic import save_figure
-
-    fig, axes = plt.subplots(*subplots, constrained_layout=True, **kwargs)
-    try:
-        yield fig, axes
-        for ax in fig.axes:
-            if ax.get_xlabel() == "epoch":  # whole epochs only
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        save_figure(fig, path, dpi=100)
-    finally:
-        plt.close(fig)
 
 
 @dataclass

@@ -8,9 +8,9 @@ cosine schedule). A run whose loss blows up is recorded as diverged (counted at 
 
 from __future__ import annotations
 
+from ..experiments.stats import compare, describe, rule_text
 from .base import Analysis, Results, Run, Setting, Study
 from .common import claim, pct, to_target
-from .stats import compare, describe, rule_text
 
 RATES = {"quick": (0.01, 0.1, 1.0), "full": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)}
 MODEL = ("vgg11", {"width": 0.125, "hidden": 128, "dropout": 0.0})

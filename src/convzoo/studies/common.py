@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ..experiments.stats import Comparison, Stat, compare, stat
 from .base import Results
-from .stats import Comparison, Stat, compare, stat
 
 
 def pct(s: Stat, digits: int = 1) -> str:

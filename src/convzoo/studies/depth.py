@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import itertools
 
+from ..experiments.stats import compare, describe, rule_text
 from .base import Analysis, Results, Run, Setting, Study
 from .common import claim, compare_runs, errorbars, finish_axes, mean_curve, pct
-from .stats import compare, describe, rule_text
 
 VGGS = [("vgg-A", "vgg11"), ("vgg-B", "vgg13"), ("vgg-D", "vgg16"), ("vgg-E", "vgg19")]
 # With batch norm (the vgg*_bn layout): the paper trained its deep columns without it only by
@@ -86,7 +86,7 @@ def analyse(results: Results) -> Analysis:
 
 
 def _error(s):
-    from .stats import Stat
+    from ..experiments.stats import Stat
 
     return Stat(1 - s.mean, s.sd, s.n)
 

@@ -12,9 +12,9 @@ channel blocks: ~180 M multiply-adds per image), so the fully convolutional VGG 
 
 from __future__ import annotations
 
+from ..experiments.stats import compare, describe, rule_text
 from .base import Analysis, Results, Run, Setting, Study
 from .common import claim, errorbars, finish_axes, pct
-from .stats import compare, describe, rule_text
 
 RATES = (0.0, 0.25, 0.5)
 # Batch norm after every conv (not on the dense layers, where dropout acts), so that each net trains

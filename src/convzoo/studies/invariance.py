@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import torch
 
+from ..experiments.stats import compare, describe, rule_text, stat
 from .base import Analysis, Measurement, Results, Run, Setting, Study
 from .common import claim, finish_axes, pct
 from .probe import tap
-from .stats import compare, describe, rule_text, stat
 from .transforms import TRANSFORMS, apply
 
 AMOUNTS = {"translation": (-8, -6, -4, -2, 0, 2, 4, 6, 8),

@@ -8,9 +8,9 @@ of 3x3 convs replaced by one 5x5) by 7 points of top-1 error. Here: B and shallo
 
 from __future__ import annotations
 
+from ..experiments.stats import describe, rule_text
 from .base import Analysis, Results, Run, Setting, Study
 from .common import claim, compare_runs, finish_axes, pct, plot_mean_curves
-from .stats import describe, rule_text
 
 # Batch norm in both (the vgg*_bn layout): without it these narrow VGGs train erratically in a few
 # epochs, and the comparison would measure luck in optimisation, not the kernels.

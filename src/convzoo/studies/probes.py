@@ -15,10 +15,10 @@ import itertools
 
 import numpy as np
 
+from ..experiments.stats import compare, describe, rule_text, stat
 from .base import Analysis, Measurement, Results, Run, Setting, Study
 from .common import claim, errorbars, finish_axes, pct
 from .probe import linear_probe, pooled_features
-from .stats import compare, describe, rule_text, stat
 
 RUNS = (Run("vgg11-bn", "vgg11", {"width": 0.125, "hidden": 128, "batch_norm": True}, label="narrow VGG-11 + BN"),)
 

@@ -24,13 +24,13 @@ from pathlib import Path
 
 from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
+from ..experiments.processes import engine_output, run_jobs, to_stderr
+from ..experiments.runs import DIVERGED_FILE, inspect_run
 from .base import FULL, QUICK, Measurement, Record, Results, Run, Setting, Study
 from .datacache import DataCache, run_info
 from .outputs import study_command, write_outputs
-from .processes import engine_output, run_jobs, to_stderr
 
 STATE_FILE = "study.json"
-DIVERGED_FILE = "diverged.json"
 # Config fields a study run may differ in from what is on disk without being another run: where
 # it is written, how it is shown, and what the engine itself changes when it resumes.
 _NOT_COMPARED = {"out", "data_dir", "progress", "threads", "precision", "channels_last", "device", "compile",
@@ -150,19 +150,6 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
 
 def _run_dir(out: Path, run: Run, seed: int) -> Path:
     return out / "runs" / f"{run.name}-seed{seed}"
-
-
-def inspect_run(run_dir: Path) -> tuple[str, dict | None]:
-    """("missing" | "partial" | "finished" | "diverged", the checkpoint payload or None)."""
-    from ..train.checkpoint import CHECKPOINT_NAME, load_checkpoint
-
-    if (run_dir / DIVERGED_FILE).is_file():
-        return "diverged", None
-    if not (run_dir / CHECKPOINT_NAME).is_file():
-        return "missing", None
-    payload = load_checkpoint(run_dir)
-    epochs = payload.get("config", {}).get("epochs", 0)
-    return ("finished" if payload.get("epoch", 0) >= epochs else "partial"), payload
 
 
 def _config(run: Run, seed: int, setting_name: str, setting: Setting, data: str, data_dir, train_size,

@@ -7,6 +7,7 @@ step, RNG states, the metric history).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -28,13 +29,25 @@ def save_checkpoint(path: str | Path, payload: dict) -> Path:
     return Path(path)
 
 
+# Checkpoint names with a prefix (`zoo:NAME`) belong to a layer above this one, which registers
+# how to find their files when it is imported (the zoo: zoo/store.py); the CLI, the demo and
+# `convzoo.zoo` itself import it. A hook, not an import: the engine does not know the zoo.
+PREFIX_RESOLVERS: dict[str, Callable[[str], Path]] = {}
+
+
+def register_checkpoint_prefix(prefix: str, resolve: Callable[[str], Path]) -> None:
+    """`resolve(name)` finds the file of checkpoint `prefix + name` (or raises ConvzooError)."""
+    PREFIX_RESOLVERS[prefix] = resolve
+
+
 def resolve_checkpoint(ref: str | Path) -> Path:
     """A checkpoint file from a path, a run directory, a pretrained name (`digits`, `fashion`) or a
-    zoo model (`zoo:NAME`: its safetensors weights, shipped or fetched; see `convzoo zoo`)."""
-    from ..zoo.store import zoo_name, zoo_weights
-
-    if (name := zoo_name(ref)) is not None:
-        return zoo_weights(name)
+    registered prefix's name (`zoo:NAME`: its safetensors weights, shipped or fetched; see `convzoo zoo`)."""
+    for prefix, resolve in PREFIX_RESOLVERS.items():
+        if str(ref).startswith(prefix):
+            return resolve(str(ref)[len(prefix):])
+    if str(ref).startswith("zoo:"):
+        raise ConvzooError(f"{ref}: zoo names need the zoo: `import convzoo.zoo` first (the CLI does)")
     path = Path(ref)
     if str(ref) in PRETRAINED and not path.exists():
         path = PRETRAINED_DIR / PRETRAINED[str(ref)]

@@ -133,18 +133,3 @@ def format_flops(flops: float) -> str:
         if flops >= scale:
             return f"{flops / scale:,.2f} {unit}"
     return f"{flops:,.0f} FLOP"
-
-
-
-def recipe_compute(config) -> Compute | None:
-    """The compute a whole run of `config` would do, counted without training: the data loaded,
-    the model built (fp32, NCHW: the count does not depend on either), and every epoch's images
-    and steps as `fit` would take them; the evaluations as if each epoch was evaluated."""
-    import dataclasses
-
-    from .trainer import Trainer
-
-    config = dataclasses.replace(config, precision="fp32", channels_last=False, progress=False, out=None)
-    trainer = Trainer(config).prepare()
-    trainer.epoch, trainer.step = config.epochs, trainer.total_steps
-    return run_compute(trainer)

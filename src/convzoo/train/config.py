@@ -169,3 +169,19 @@ def _check(f: dataclasses.Field, value) -> None:
         lower = f"{'>' if meta['low_open'] else '>='} {low}" if low is not None else ""
         upper = f"{'<' if meta['high_open'] else '<='} {high}" if high is not None else "finite"
         raise ConvzooError(f"{flag} must be {' and '.join(b for b in (lower, upper) if b)}, not {value}")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named TrainConfig preset (`--recipe NAME`), each setting with the reason it was chosen
+    (train/recipes.py, train/zoo_recipes.py)."""
+
+    name: str
+    summary: str
+    settings: dict  # TrainConfig field -> (value, why)
+
+    def values(self) -> dict:
+        return {key: value for key, (value, _) in self.settings.items()}
+
+    def config(self, **overrides) -> TrainConfig:
+        return TrainConfig(**{**self.values(), **overrides})

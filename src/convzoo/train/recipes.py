@@ -6,23 +6,8 @@ measurements behind the choices (time to accuracy on a 2-core CPU) are in docs/s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .config import TrainConfig
-
-
-@dataclass(frozen=True)
-class Recipe:
-    name: str
-    summary: str
-    settings: dict  # TrainConfig field -> (value, why)
-
-    def values(self) -> dict:
-        return {key: value for key, (value, _) in self.settings.items()}
-
-    def config(self, **overrides) -> TrainConfig:
-        return TrainConfig(**{**self.values(), **overrides})
-
+from .config import Recipe
+from .zoo_recipes import ZOO_RECIPES  # the zoo's rows (`convzoo zoo`, docs/zoo.md), one recipe per family
 
 _FASHION = {
     "model": ("fastnet", ("convzoo's residual net for 28x28 (116,602 parameters, 9.1 M multiply-adds, "
@@ -135,7 +120,5 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     }),
 )}
 
-# The zoo's rows (`convzoo zoo`, docs/zoo.md), each a recipe like these, one per family.
-from .zoo_recipes import ZOO_RECIPES
 
 RECIPES.update(ZOO_RECIPES)

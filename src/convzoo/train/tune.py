@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ..atomic import read_json_dict, write_json
-from ..bench.timing import alternating_medians, machine, seconds_of
 from ..data import cache_root
+from ..timing import alternating_medians, machine, seconds_of
 from .optim import MomentumSGD
 from .tasks import CLASSIFICATION, Task
 

@@ -13,7 +13,7 @@ no EMA, so that the final epoch's test accuracy is exactly what `convzoo eval zo
 
 from __future__ import annotations
 
-from .recipes import Recipe
+from .config import Recipe
 
 _COMMON = {
     "data": ("fashion-mnist", "the textbook's dataset: 60,000 train, the official 10,000 test images"),

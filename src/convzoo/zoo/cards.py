@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import subprocess
 from datetime import date
-from pathlib import Path
+
+from ..timing import git_commit
 
 SLICE = 1000  # the regression guard's fixed slice: the first 1,000 images of the test set
 DROPPED_CONFIG = ("out", "data_dir", "progress")  # where it ran, not what it was
@@ -35,18 +35,8 @@ def summarize(records: list[dict]) -> dict:
             "seeds": len(accs), "seconds_mean": statistics.fmean(seconds)}
 
 
-def git_commit() -> str | None:
-    """The commit the package's source is at (None outside a git checkout)."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
 def machine() -> str:
-    from ..bench.timing import machine as runtime_machine
+    from ..timing import machine as runtime_machine
 
     info = runtime_machine()
     return f"{info.get('cpu') or platform.machine()}, {os.cpu_count()} cores"

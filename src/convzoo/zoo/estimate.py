@@ -41,9 +41,9 @@ def estimate_row(name: str, threads: int, steps: int = 20, test_images: int = 10
     import tempfile
 
     from ..analysis.flops import count_macs
-    from ..bench.timing import seconds_of
     from ..data import load_dataset
     from ..data.sampling import balanced_subset, with_train_size
+    from ..timing import seconds_of
     from ..train import TrainConfig, Trainer
     from ..train.recipes import RECIPES
 

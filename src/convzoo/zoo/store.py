@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import ConvzooError
+from ..train.checkpoint import register_checkpoint_prefix
 
 PREFIX = "zoo:"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -34,7 +35,7 @@ def weights_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    from ..data.catalog import cache_root
+    from ..data import cache_root
 
     return cache_root() / "zoo"
 
@@ -152,3 +153,6 @@ def shipped_models() -> list[dict]:
         found.append({"name": name, "ref": f"{PREFIX}{name}", "data": card["data"]["name"],
                       "path": str(path), "card": card})
     return found
+
+
+register_checkpoint_prefix(PREFIX, zoo_weights)  # `zoo:NAME` wherever a checkpoint is accepted

@@ -12,8 +12,10 @@ import contextlib
 import platform
 import resource
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 
 def seconds_of(fn: Callable[[], object], calls: int = 1) -> float:
@@ -110,3 +112,20 @@ def forever(batches: Iterable):
     """Batches without end, a new epoch (a new permutation) whenever one ends."""
     while True:
         yield from batches
+
+
+def git_commit(mark_changes: bool = False) -> str | None:
+    """The commit the package's source is at (None outside a git checkout); with `mark_changes`,
+    its first 12 digits marked `+changes` when the working tree differs from it (a record run of
+    uncommitted code says so)."""
+    def git(*args) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True,
+                                  timeout=10, check=False).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    commit = git("rev-parse", "HEAD") or None
+    if commit is None or not mark_changes:
+        return commit
+    return commit[:12] + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
