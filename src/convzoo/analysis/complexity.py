@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..models import list_models
-from ..tables import text_table
+from ..tables import human, text_table
 from .loading import load_model
-from .summary import LayerRow, Summary, human, summarize
+from .summary import LayerRow, Summary, summarize
 
 DEFAULT_MODELS = ("alexnet_small", "lenet")
 LAST_LAYER_MODELS = ("lenet", "alexnet_small", "vgg16")

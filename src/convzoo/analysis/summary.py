@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..errors import ConvzooError
-from ..tables import text_table
+from ..tables import human, human_bytes, text_table
 
 NOT_COUNTED = ("— : no multiply-adds counted. FlopCounterMode counts convolutions and matrix multiplies "
                "only; batch norm, pooling, activations and element-wise adds (about one operation per "
@@ -208,22 +208,6 @@ def summarize(model: nn.Module, input_shape, depth: int | None = None, label: st
         macs=counter.get_total_flops() // FLOPS_PER_MAC, activation_bytes=activation[0] * 4,
         param_bytes=sum(p.numel() * p.element_size() for p in params),
         buffer_bytes=sum(b.numel() * b.element_size() for b in model.buffers()), notes=notes)
-
-
-def human(n: float) -> str:
-    """12,345,678 -> '12.3M' (lecture-style rounding, for reading; tables keep exact values)."""
-    for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= size:
-            value = n / size
-            return f"{value:.3g}{unit}" if value < 100 else f"{value:.0f}{unit}"
-    return f"{n:g}"
-
-
-def human_bytes(n: int) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
 
 
 def format_shape(shape) -> str:

@@ -61,7 +61,7 @@ def count(args) -> int:
 
     from ..bench.recipe_runs import recipe_compute
     from ..errors import ConvzooError
-    from ..train.compute import format_flops
+    from ..tables import human
     from .train import add_config_flags, config_from_args
 
     parser = argparse.ArgumentParser(prog="convzoo bench recipe --count ... --", add_help=False)
@@ -83,18 +83,17 @@ def count(args) -> int:
         print(json.dumps({"recipe": args.recipe, "flags": args.passthrough, **compute.to_dict()}))
         return 0
     print(f"recipe {args.recipe} {' '.join(args.passthrough)}: {compute.images_seen:,} images seen, "
-          f"{format_flops(compute.train_flops)} training ({compute.train_flops_per_image / 1e6:,.2f} MFLOP per "
+          f"{human(compute.train_flops)}FLOP training ({compute.train_flops_per_image / 1e6:,.2f} MFLOP per "
           f"image, {compute.optimizer_flops_per_step / 1e6:,.1f} MFLOP per optimiser step), "
-          f"{format_flops(compute.eval_flops)} evaluation; counted: {compute.counted}")
+          f"{human(compute.eval_flops)}FLOP evaluation; counted: {compute.counted}")
     return 0
 
 
 def report(record) -> str:
-    from ..tables import text_table
-    from ..train.compute import format_flops
+    from ..tables import human, text_table
 
     def flops(value):
-        return "-" if value is None else format_flops(value)
+        return "-" if value is None else f"{human(value)}FLOP"
 
     rows = [(r.seed, f"{r.accuracy:.4f}", f"{r.seconds:.1f}", f"{r.train_seconds:.1f}",
              "-" if r.images_seen is None else f"{r.images_seen:,}", flops(r.train_flops), flops(r.eval_flops))

@@ -15,6 +15,7 @@ import json
 
 from ..analysis import default_input_macs
 from ..models import list_models, model_info, model_options
+from ..tables import human
 
 HEADER = ("name", "family", "year", "params", "input", "small_stem")
 RIGHT_ALIGNED = {"params", "macs"}
@@ -103,12 +104,6 @@ def _cell(row: dict, key: str) -> str:
     if key == "small_stem":
         return "yes" if value else "-"
     if key == "macs":
-        return _human(value)
+        return human(value)
     return f"{value:,}" if key == "params" else str(value)
 
-
-def _human(count: int) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if count >= scale:
-            return f"{count / scale:.2f}{unit}"
-    return str(count)

@@ -139,15 +139,17 @@ def _print_result(result: dict, as_json: bool) -> None:
         print(json.dumps({**result, **_per_class(evaluation)}))
         return
     miou = f", mean IoU {result['test_miou']:.4f}" if "test_miou" in result else ""
-    what = "pixel accuracy" if result["task"] == "segmentation" else "accuracy"
+    what = "pixel accuracy" if result.get("task") == "segmentation" else "accuracy"
+    engine = (f", {result['examples_per_sec']:,.0f} examples/s, numpy engine"
+              if result.get("engine") == "numpy" else "")
     print(f"test {what} {result['test_acc']:.4f}{miou}  (loss {result['test_loss']:.4f}, "
-          f"{result['epochs']} epochs, {result['seconds']:.0f} s)")
+          f"{result['epochs']} epochs{engine}, {result['seconds']:.0f} s)")
     if result.get("compute"):
-        from ..train.compute import format_flops
+        from ..tables import human
 
         compute = result["compute"]
-        print(f"compute: {compute['images_seen']:,} images seen, {format_flops(compute['train_flops'])} "
-              f"training, {format_flops(compute['eval_flops'])} evaluation (FlopCounterMode; docs/speedrun.md)")
+        print(f"compute: {compute['images_seen']:,} images seen, {human(compute['train_flops'])}FLOP "
+              f"training, {human(compute['eval_flops'])}FLOP evaluation (FlopCounterMode; docs/speedrun.md)")
     print(f"run saved in {result['run_dir']}")
 
 
@@ -169,15 +171,8 @@ def _interrupted(trainer) -> str:
 
 
 def _train_numpy(config: TrainConfig, as_json: bool = False) -> int:
-    """`--engine numpy`: a run directory like the torch engine's, printed the same way."""
+    """`--engine numpy`: a run directory like the torch engine's, printed by the same printer."""
     from ..train.numpy_engine import train_with_numpy
 
-    result = train_with_numpy(config)
-    evaluation = result.pop("evaluation")
-    if as_json:
-        print(json.dumps({**result, **_per_class(evaluation)}))
-        return 0
-    print(f"test accuracy {result['test_acc']:.4f}  (loss {result['test_loss']:.4f}, {result['epochs']} epochs, "
-          f"{result['examples_per_sec']:,.0f} examples/s, numpy engine, {result['seconds']:.0f} s)")
-    print(f"run saved in {result['run_dir']}")
+    _print_result({**train_with_numpy(config), "engine": "numpy"}, as_json)
     return 0

@@ -12,9 +12,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import zoo  # its models for the picker; importing it registers `zoo:NAME` checkpoints
 from ..errors import ConvzooError
 from ..train.checkpoint import CHECKPOINT_NAME, PRETRAINED, resolve_checkpoint
-from ..zoo import shipped_models  # also registers `zoo:NAME` checkpoints
 from .runs import find_runs
 
 MAX_LOADED = 4  # predictors (and their graphs) kept in memory; the least recently used goes first
@@ -35,7 +35,7 @@ class ModelEntry:
 def zoo_models() -> list[ModelEntry]:
     """The zoo models whose weights load now (`convzoo.zoo.shipped_models`), as `zoo:NAME`."""
 
-    return [ModelEntry(m["ref"], f"zoo: {m['name']} ({m['data']})", m["ref"], "zoo") for m in shipped_models()]
+    return [ModelEntry(m["ref"], f"zoo: {m['name']} ({m['data']})", m["ref"], "zoo") for m in zoo.shipped_models()]
 
 
 def available_models(checkpoint: str | None = None, runs: str | Path | None = None) -> list[ModelEntry]:

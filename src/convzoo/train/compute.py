@@ -126,10 +126,3 @@ def _images_per_epoch(loader, n: int) -> int:
 def _tta_views(trainer) -> int:
     """How many views the final TTA evaluation averages (the first is the plain batch)."""
     return len(trainer.tta_views(torch.zeros((1, *trainer.data.train.shape))))
-
-
-def format_flops(flops: float) -> str:
-    for unit, scale in (("PFLOP", 1e15), ("TFLOP", 1e12), ("GFLOP", 1e9), ("MFLOP", 1e6)):
-        if flops >= scale:
-            return f"{flops / scale:,.2f} {unit}"
-    return f"{flops:,.0f} FLOP"

@@ -71,8 +71,7 @@ def estimate_row(name: str, threads: int, steps: int = 20, test_images: int = 10
 
 
 def format_estimates(estimates: list[Estimate], machine: dict) -> str:
-    from ..analysis.summary import human
-    from ..tables import text_table
+    from ..tables import human, text_table
 
     rows = [(e.row, e.model, human(e.macs), e.setup, f"{e.train_per_sec:,.0f}", f"{e.eval_per_sec:,.0f}",
              f"{e.epochs} x {e.images:,}", f"{e.minutes:.1f}") for e in estimates]

@@ -74,8 +74,7 @@ def format_accuracy(acc: dict | None) -> str:
 
 
 def format_table(rows: list[dict]) -> str:
-    from ..analysis.summary import human
-    from ..tables import text_table
+    from ..tables import human, text_table
 
     header = ["row", "model", "input", "params", "MACs", "test accuracy (final epoch)", "textbook",
               "min/seed", "recipe", "weights"]
