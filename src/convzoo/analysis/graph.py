@@ -3,8 +3,9 @@ parameters and multiply-adds (`convzoo summary`'s numbers), every edge with its 
 
 The graph comes from `torch.fx.symbolic_trace`, not from per-family code, so branches (Inception's
 four paths, a residual add, DenseNet's concatenation) come out as branches. A model whose forward
-has data-dependent control flow is traced with its blocks as opaque nodes (depth 2, then 1). The
-receptive field of every node's output is traced in the same forward pass (analysis.receptive's
+has data-dependent control flow is traced with its blocks as opaque nodes (depth 2, then 1); one
+whose own forward cannot be traced is drawn from module hooks as a chain (analysis/graph_hooks.py),
+with a note. The receptive field of every node's output is traced in the same forward pass (analysis.receptive's
 operator rules), so a unit of any node, add or concatenation included, has its field.
 
 A graph with more than `max_nodes` nodes is collapsed: nodes are grouped by the module that holds
@@ -53,11 +54,14 @@ class LayerGraph:
     traced_depth: int | None  # None: traced down to torch's leaf modules
     value_of: dict[str, str] = field(default_factory=dict)  # collapsed node -> the fx node it shows
     module: fx.GraphModule | None = field(default=None, repr=False)  # the trace: run_graph runs it
+    hooked: nn.Module | None = field(default=None, repr=False)  # untraceable: run_graph hooks its layers
+    note: str | None = None  # why the graph is drawn as it is (a chain from hooks)
 
     def to_dict(self) -> dict:
         edges = [{"source": s, "target": n.id, "shape": self.by_id[s].shape} for n in self.nodes for s in n.inputs]
         return {"model": self.model, "input_shape": list(self.input_shape), "collapsed": self.collapsed,
-                "traced_depth": self.traced_depth, "nodes": [asdict(n) for n in self.nodes], "edges": edges,
+                "traced_depth": self.traced_depth, "traced": "fx" if self.module is not None else "hooks",
+                "note": self.note, "nodes": [asdict(n) for n in self.nodes], "edges": edges,
                 "params": sum(n.params for n in self.nodes), "macs": sum(n.macs for n in self.nodes)}
 
     @property
@@ -79,17 +83,33 @@ class _BlockTracer(fx.Tracer):
         return deep or childless or super().is_leaf_module(m, qualified_name)
 
 
+class Untraceable(ConvzooError):
+    def __init__(self, label: str, why: str):
+        super().__init__(f"{label}: its forward pass cannot be traced into a graph ({why})")
+        self.why = why
+
+
 def trace(model: nn.Module, label: str = "model") -> tuple[fx.GraphModule, int | None]:
     """(the traced module sharing `model`'s parameters, the depth at which blocks stayed opaque)."""
     model.eval()
+    why = "unknown"
     for depth in (None, 2, 1):
         try:
             tracer = _BlockTracer(depth)
             graph = tracer.trace(model)
             return fx.GraphModule(tracer.root, graph), depth
-        except Exception:  # noqa: BLE001, S112 - data-dependent control flow: trace coarser
-            continue
-    raise ConvzooError(f"{label}: its forward pass cannot be traced into a graph")
+        except Exception as exc:  # noqa: BLE001 - data-dependent control flow: trace coarser
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+    raise Untraceable(label, why)
+
+
+@dataclass
+class GraphRun:
+    """One forward pass through a graph: each node's output and first input, and the answer."""
+
+    outputs: dict[str, object]  # node id (fx node name) -> its value
+    inputs: dict[str, torch.Tensor]  # node id -> its first tensor input (modules' nodes)
+    final: torch.Tensor  # the network's output (an auxiliary head's tuple: its main output)
 
 
 def _kind(module: nn.Module | None, name: str) -> str:
@@ -114,8 +134,8 @@ def _function_name(node: fx.Node) -> str:
     return FUNCTION_NAMES.get(target.strip("_"), target.strip("_"))
 
 
-def run_graph(gm: fx.GraphModule, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Every node's output for input `x` (node name -> value), from one forward pass."""
+def _fx_values(gm: fx.GraphModule, x: torch.Tensor) -> dict[str, object]:
+    """Every fx node's output for input `x` (node name -> value), from one forward pass."""
     values: dict[str, object] = {}
 
     class Keeper(fx.Interpreter):
@@ -127,10 +147,33 @@ def run_graph(gm: fx.GraphModule, x: torch.Tensor) -> dict[str, torch.Tensor]:
     return values
 
 
+def run_graph(graph: LayerGraph, x: torch.Tensor) -> GraphRun:
+    """Every node's output (and a module node's input) for input `x`, from one forward pass."""
+    if graph.module is None:
+        from .graph_hooks import run_chain
+
+        return run_chain(graph.hooked, x)
+    values = _fx_values(graph.module, x)
+    inputs = {n.name: values[n.all_input_nodes[0].name] for n in graph.module.graph.nodes
+              if n.op == "call_module" and n.all_input_nodes}
+    final = values[next(n for n in graph.module.graph.nodes if n.op == "output").name]
+    while isinstance(final, (tuple, list)):  # an auxiliary head's outputs: the main one is first
+        final = final[0]
+    return GraphRun(values, inputs, final)
+
+
 def layer_graph(model: nn.Module, input_shape, label: str = "model", max_nodes: int = MAX_NODES):
-    """The graph, and per node id its receptive-field geometry ((Axis, Axis), GLOBAL, UNKNOWN or None)."""
-    gm, depth = trace(model, label)
+    """The graph, and per node id its receptive-field geometry ((Axis, Axis), GLOBAL, UNKNOWN or None).
+    A model fx cannot trace is drawn as a chain of its layers (graph_hooks), with `note` saying so."""
     rows = {r.name: r for r in summarize(model, input_shape, label=label).rows}
+    try:
+        gm, depth = trace(model, label)
+    except Untraceable as exc:
+        from .graph_hooks import chain_graph
+
+        graph, fields = chain_graph(model, input_shape, label, exc.why, rows)
+        _layout(graph)
+        return graph, fields
     modules = dict(model.named_modules())
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     x = torch.zeros(1, *input_shape, device=device)
@@ -138,7 +181,7 @@ def layer_graph(model: nn.Module, input_shape, label: str = "model", max_nodes: 
     try:
         with torch.no_grad(), tracer:
             tracer.mark(x, IDENTITY)
-            values = run_graph(gm, x)
+            values = _fx_values(gm, x)
     except RuntimeError as exc:
         raise ConvzooError(f"{label}: a {'x'.join(map(str, input_shape))} input does not fit "
                            f"({str(exc).splitlines()[0][:150]})") from None

@@ -24,6 +24,7 @@ from . import distributed
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .curves import plot_curves
+from .live import record_run
 
 
 class RunDirectory:
@@ -57,6 +58,7 @@ class RunDirectory:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConvzooError(f"cannot write the run directory {self.run_dir} ({exc.strerror or exc})") from None
+        record_run(self.user_model if self.user_model is not None else self.model, self.run_dir)
         write_json(self.run_dir / "config.json", {
             "config": self.config.to_dict(), "model": self.model.convzoo_spec, "task": self.task.name,
             "parameters": count_parameters(self.model), "data": self.data.describe(),
