@@ -180,4 +180,10 @@ def _predictor(entry: ModelEntry):
         served = copy.deepcopy(live.module).cpu().eval()
     except Exception as exc:  # noqa: BLE001 - a module that cannot be copied is the user's to fix
         raise ConvzooError(f"{live.label}: cannot copy the model to serve it ({type(exc).__name__}: {exc})") from None
-    return Predictor.from_model(served, live.data, live.data.get("task", "classification"))
+    predictor = Predictor.from_model(served, live.data, live.data.get("task", "classification"))
+    data = live.data["name"]
+    reads = f"input {'x'.join(map(str, live.data['shape']))}" + (" (guessed: no data given)" if data == NO_DATA
+                                                                 else f" as {data}")
+    predictor.card = {"in_memory": True, "model": live.label, "reads": reads,
+                      "parameters": sum(p.numel() for p in served.parameters())}
+    return predictor
