@@ -123,3 +123,19 @@ def test_what_explore_refuses_is_one_line():
         convzoo.explore(TwoConv(classes=7), data="fashion-mnist")
     with pytest.raises(ConvzooError, match="no input size fits"):
         convzoo.explore(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(17, 2)))
+
+
+def test_a_notebook_cell_shows_the_explorer_inline(tmp_path):
+    """A notebook run by a real kernel (nbclient): the cell's output is the page, in an IFrame."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = ["import torch.nn as nn, convzoo\n"
+             "net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))\n"
+             "ex = convzoo.explore(net)\nex",
+             "import httpx\nprint(httpx.get(ex.url + '/api/graph', timeout=120).json()['nodes'][1]['shape'])\nex.stop()"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    shown = notebook.cells[0].outputs[0]["data"]
+    assert shown["text/html"].startswith('<iframe src="http://127.0.0.1:') and "<Explorer of Sequential" in shown["text/plain"]
+    assert notebook.cells[1].outputs[0]["text"].strip() == "[4, 26, 26]"
