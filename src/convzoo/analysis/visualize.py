@@ -1,6 +1,6 @@
 """Pictures of what a CNN learned: filters and feature maps (Zeiler & Fergus). A run's test-set
-pictures (confusion matrix, mistakes, masks, curves) are in analysis/runplots.py. PNGs via
-matplotlib (Agg), written atomically.
+pictures (confusion matrix, mistakes, masks, curves) are in analysis/runplots.py. Each picture is a
+matplotlib Figure, or with `path` written atomically (convzoo.figures).
 
 Everything takes a trained checkpoint (a file, a run directory or a pretrained name) or a
 registry name (untrained weights, for comparison).
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..atomic import save_figure
+from ..figures import figure_result, new_figure
 from ..data import Normalizer
 from ..errors import ConvzooError, unknown_name
 from ..infer import Predictor, conv_map_modules, read_image, to_uint8_input
@@ -82,8 +82,8 @@ def get_layer(model: nn.Module, name: str) -> nn.Module:
 
 
 # ---- filters ---------------------------------------------------------------------------------
-def plot_filters(subject: Subject, path, layer: str | None = None, max_filters: int = 64,
-                 max_channels: int = 8) -> Path:
+def plot_filters(subject: Subject, path=None, layer: str | None = None, max_filters: int = 64,
+                 max_channels: int = 8):
     """The kernels of the first conv layer (RGB where its input is RGB) or of layer `layer`,
     one input channel at a time (rows: filters, columns: input channels)."""
     convs = conv_layers(subject.model)
@@ -143,8 +143,8 @@ def stage_layers(model: nn.Module, x: torch.Tensor) -> list[str]:
     return [module_names[shown[n]] for n in last]
 
 
-def plot_features(subject: Subject, image_path, path, layers: list[str] | None = None,
-                  per_layer: int = 16, cols: int = 8) -> Path:
+def plot_features(subject: Subject, image_path, path=None, layers: list[str] | None = None,
+                  per_layer: int = 16, cols: int = 8):
     """The input beside the feature maps of each conv stage: each stage's most active channels."""
     pixels, x = subject.read(image_path)
     layers = layers or stage_layers(subject.model, x)
@@ -160,12 +160,7 @@ def plot_features(subject: Subject, image_path, path, layers: list[str] | None =
         order = maps.flatten(1).amax(1).argsort(descending=True)[:per_layer]
         stages.append((name, maps, order))
     rows = [math.ceil(len(order) / cols) for _, _, order in stages]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(1.1 * (cols + 2), 1.2 * sum(rows) + 0.4), dpi=DPI)
+    fig = new_figure(figsize=(1.1 * (cols + 2), 1.2 * sum(rows) + 0.4), dpi=DPI)
     grid = fig.add_gridspec(sum(rows), cols + 2)
     ax = fig.add_subplot(grid[:, :2])
     _show_input(ax, pixels)
@@ -178,9 +173,7 @@ def plot_features(subject: Subject, image_path, path, layers: list[str] | None =
             ax.axis("off")
         row += n_rows
     fig.suptitle(f"{subject.label}: feature maps, the {per_layer} most active channels per layer", fontsize=9)
-    save_figure(fig, path, dpi=DPI)
-    plt.close(fig)
-    return Path(path)
+    return figure_result(fig, path, dpi=DPI)
 
 
 def _show_input(ax, pixels: np.ndarray) -> None:

@@ -26,17 +26,18 @@ from pathlib import Path
 
 from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
+from ..tables import Table, Tabular
 from ..studies.processes import engine_output
 from ..studies.runner import DIVERGED_FILE, inspect_run
 from ..studies.stats import stat
 from .grid import Cell, cells_of, parse_grid
-from .outputs import write_outputs
+from .outputs import search_table, write_outputs
 
 STATE_FILE = "search.json"
 
 
 @dataclass
-class SearchResult:
+class SearchResult(Tabular):
     model: str
     data: str
     folds: int
@@ -57,6 +58,9 @@ class SearchResult:
         return {**dataclasses.asdict(self),
                 "rule": "chosen by mean validation accuracy over stratified K-fold CV on the training set; the "
                         "test set is used only by the chosen cell's retrained run"}
+
+    def table(self) -> Table:
+        return search_table(self)
 
 
 def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | None = None,
