@@ -41,10 +41,11 @@ class RunEvaluation:
         return self.evaluation.accuracy
 
 
-def evaluate_run(ref) -> RunEvaluation:
+def evaluate_run(ref, model=None) -> RunEvaluation:
     """Evaluate a checkpoint on the test set it was trained with (same data dir, holdout, seed), the
-    way the run did (its precision): the numbers `convzoo eval` prints."""
-    checked = evaluate_checkpoint(ref, keep_logits=True)
+    way the run did (its precision): the numbers `convzoo eval` prints. A run of your own module
+    loads into `model` (built as it was trained)."""
+    checked = evaluate_checkpoint(ref, keep_logits=True, model=model)
     probabilities = torch.softmax(checked.logits, 1) if checked.logits is not None else None
     return RunEvaluation(checked.classes, checked.test.images, checked.test.labels, checked.evaluation,
                          probabilities)

@@ -53,8 +53,17 @@ class Subject:
         return pixels, Normalizer(self.mean, self.std)(torch.from_numpy(np.array(pixels))[None])
 
 
-def open_subject(ref: str) -> Subject:
-    """A checkpoint through the predictor (its preprocessing); a registry name untrained."""
+def open_subject(ref: str | nn.Module, data=None) -> Subject:
+    """A checkpoint through the predictor (its preprocessing); a registry name untrained; a module in
+    memory, reading `data` (a dataset name, a DataBundle or an ArrayDataset; guessed without it)."""
+    if isinstance(ref, nn.Module):
+        from ..infer.describe import describe_input
+
+        label = type(ref).__name__
+        predictor = Predictor.from_model(ref, describe_input(ref, data, label=label))
+        described = predictor.data
+        return Subject(ref, label, tuple(described["shape"]), tuple(described["mean"]), tuple(described["std"]),
+                       predictor.preprocess, predictor.classes)
     if is_model_name(ref):
         loaded = load_model(ref)
         channels, height, width = loaded.input_shape
