@@ -116,7 +116,9 @@ def test_a_model_training_in_this_process_is_seen_live(tmp_path, tiny_data_dir):
         assert http.get(ex.url + "/api/model").json()["classes"][0] == "T-shirt/top"
 
 
-def test_what_explore_refuses_is_one_line():
+def test_what_explore_refuses_is_one_line(tmp_path):
+    with pytest.raises(ConvzooError, match="not a run folder"):
+        convzoo.explore(TwoConv(), run=tmp_path)
     with pytest.raises(ConvzooError, match="expected an nn.Module"):
         convzoo.explore("lenet")
     with pytest.raises(ConvzooError, match=r"output is \(1, 7\).*needs \(1, 10\)"):
