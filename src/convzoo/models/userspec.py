@@ -216,6 +216,28 @@ def _record(spec: str, obj, module, arguments: dict) -> dict:
             "kwargs": dict(arguments), "sha256": source_sha256(module)}
 
 
+def options_of(model: str) -> list[ModelOption]:
+    """The options of a registered model or of the user's `FILE.py:Class` (whose code this imports):
+    what `--model-arg` and `--grid` take, wherever a model name is accepted."""
+    if is_user_spec(model):
+        where, name = split_spec(model)
+        return user_options(find_model(import_code(where), name, where))
+    from .registry import model_options
+
+    return model_options(model)  # an unknown name fails here, with suggestions
+
+
+def parse_args_of(model: str, pairs: list[str]) -> dict:
+    """`--model-arg KEY=VALUE` strings -> keyword arguments, typed by the builder's or constructor's
+    signature (registry models: the same as registry.parse_model_args)."""
+    return parse_option_pairs(model, options_of(model), list(pairs or []))
+
+
+def model_label(model: str) -> str:
+    """A name fit for a folder and a table: the class of `FILE.py:Class`, else the registry name."""
+    return split_spec(model)[1] if is_user_spec(model) else model
+
+
 def build_user_model(spec: str, model_args: list[str] | dict | None = None, *,
                      context: dict | None = None) -> tuple[nn.Module, dict]:
     """(the module built from `spec`, its record {spec, kwargs, sha256, class, ...}).
@@ -229,7 +251,7 @@ def build_user_model(spec: str, model_args: list[str] | dict | None = None, *,
     if isinstance(model_args, dict):
         kwargs = dict(model_args)
     else:
-        kwargs = parse_option_pairs(spec, user_options(obj), list(model_args or []))
+        kwargs = parse_option_pairs(spec, user_options(obj), list(model_args or []))  # see parse_args_of
     model, arguments = construct(obj, kwargs, context or {}, spec)
     return model, _record(spec, obj, module, arguments)
 
