@@ -30,6 +30,11 @@ class TinyNet(nn.Module):
         return self.head(self.features(x).flatten(1))
 
 
+class Wider(TinyNet):
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, width=8):
+        super().__init__(num_classes, in_channels, 2 * width)
+
+
 class Needs(nn.Module):
     def __init__(self, depth: int, width: int, bias: bool = False):
         super().__init__()
@@ -129,3 +134,18 @@ def test_a_record_names_only_what_the_code_defines(tiny):
     _, record = build_user_model("tiny.py:TinyNet", [])
     with pytest.raises(ConvzooError, match="not defined in tiny.py"):
         rebuild_from_record(dict(record, name="nn"), "tiny.py")
+
+
+def test_a_checkpoint_naming_a_module_imports_nothing_without_code(tiny):
+    """The library's one path (model_for_payload): a record naming evil.py or os:system is data."""
+    from convzoo.train.checkpoint import model_for_payload
+
+    write_tiny(tiny.parent, "from pathlib import Path\nPath('IMPORTED').write_text('x')\n", "evil.py")
+    for record in ({"name": "Net", "class": "evil.Net", "spec": "evil.py:Net"},
+                   {"name": "system", "class": "os.system", "spec": "os:system"}):
+        payload = {"model": {"custom": True, "kwargs": {}, **record}, "state_dict": {}}
+        with pytest.raises(ConvzooError, match="add --code"):
+            model_for_payload(payload, "run")
+        with pytest.raises(ConvzooError):
+            model_for_payload(payload, "run", code="tiny.py")  # the user's file: only what it defines
+    assert not (tiny.parent / "IMPORTED").exists() and "evil" not in sys.modules
