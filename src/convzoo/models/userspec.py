@@ -308,6 +308,17 @@ def model_record(model: nn.Module) -> dict:
     record = {"name": cls.__name__, "class": f"{cls.__module__}.{cls.__qualname__}", "custom": True,
               "kind": "class", "kwargs": {}}
     file = getattr(module, "__file__", None)
-    if file and "<" not in cls.__qualname__:  # a class defined inside a function cannot be found again
+    # A class defined inside a function cannot be found again; torch's or a library's is not the user's.
+    if file and "<" not in cls.__qualname__ and _users_file(Path(file)):
         record.update(sha256=source_sha256(module), file=Path(file).name)
     return record
+
+
+def _users_file(path: Path) -> bool:
+    """Not the standard library's, an installed package's, nor convzoo's own."""
+    import sysconfig
+
+    path = path.resolve()
+    installed = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots = [Path(p).resolve() for p in installed] + [Path(__file__).resolve().parents[1]]
+    return not any(path.is_relative_to(root) for root in roots)

@@ -131,7 +131,8 @@ def model_for_payload(payload: dict, ref, *, model=None, code: str | None = None
     if model is None and spec.get("custom"):
         if code is None:
             raise ConvzooError(f"{ref} holds your own model ({_described(spec)}): add --code {_code_hint(spec)} "
-                               "to rebuild it from your code (convzoo imports nothing a checkpoint names)")
+                               "to rebuild it from your code (convzoo imports nothing a checkpoint names; "
+                               "from Python: model=YourModel(...))")
         model, notes = rebuild_from_record(spec, code, state)
         for note in notes:
             print(f"convzoo: warning: {note}", file=sys.stderr)
@@ -155,7 +156,7 @@ def _described(spec: dict) -> str:
 def _code_hint(spec: dict) -> str:
     """The file the record names (shown, never opened): FILE.py, else a placeholder."""
     where = str(spec.get("spec") or "").rpartition(":")[0] or str(spec.get("file") or "")
-    return where if where and where.isprintable() and len(where) < 200 else "FILE.py"
+    return where if where and where.isprintable() and len(where) < 200 else "FILE.py:Class"
 
 
 TRAINING_ONLY = ("optimizer", "rng")  # what resuming needs and using does not
