@@ -10,7 +10,7 @@ import pytest
 import torch
 from helpers import run_cli
 from PIL import Image
-from test_userspec import TINY, write_tiny
+from test_userspec import write_tiny
 
 from convzoo.data import dataset_spec
 from convzoo.train.checkpoint import save_checkpoint
@@ -52,6 +52,12 @@ def hostile_checkpoint(folder, record: dict):
         "config": {"data": "fashion-mnist"}, "optimizer": {}, "rng": {}})
 
 
+WIDER = """
+
+class Wider(TinyNet):
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, width=8):
+        super().__init__(num_classes, in_channels, 2 * width)
+"""
 HISTORY = {"epoch": 1, "train_loss": 2.0, "train_acc": 0.2, "test_loss": 2.0, "test_acc": 0.2, "lr": 0.1,
            "examples_per_sec": 100.0, "seconds": 1.0}
 COMMANDS = [
@@ -79,10 +85,20 @@ def test_a_checkpoint_that_names_code_imports_nothing(folder, capsys, record):
     assert not (folder / "IMPORTED").exists() and "evil" not in sys.modules
 
 
+def docs_tiny() -> str:
+    """docs/your-own-model.md's tiny.py, as a reader copies it."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "your-own-model.md").read_text()
+    return next(b for b in re.findall(r"```python\n(.*?)```", text, re.DOTALL) if "class TinyNet" in b)
+
+
 @pytest.mark.slow
 def test_new_user_path(folder, capsys, tiny_data_dir):
-    """The issue's walk-through: train tiny.py:TinyNet, then every command on its run with --code,
-    and one line naming --code without it."""
+    """The issue's walk-through with the docs' tiny.py: train tiny.py:TinyNet, then every command on its
+    run with --code, and one line naming --code without it."""
+    write_tiny(folder, docs_tiny())
     code, out, err = run_cli(capsys, "train", "tiny.py:TinyNet", "--data", "fashion-mnist", "--data-dir",
                              tiny_data_dir, "--epochs", "1", "--train-size", "300", "--precision", "fp32",
                              "--threads", "1", "--no-channels-last", "--out", "run", "--model-arg", "width=4")
@@ -103,7 +119,7 @@ def test_new_user_path(folder, capsys, tiny_data_dir):
     code, out, err = run_cli(capsys, "summary", "tiny.py:TinyNet", "--input", "1x28x28", "--model-arg", "width=4")
     assert code == 0 and "features.0" in out
     # The code changed since training: a warning that names it when the weights still fit.
-    write_tiny(folder, TINY + "\n# an edit\n")
+    write_tiny(folder, docs_tiny() + WIDER)
     code, out, err = run_cli(capsys, "eval", "run", "--code", "tiny.py")
     assert code == 0 and "warning: tiny.py has changed since training" in err
     # Another class whose weights do not fit: refused in one line.

@@ -77,15 +77,18 @@ def _import_file(path: Path):
         raise ConvzooError(f"{path}: no such file")
     path = path.resolve()
     name = path.stem if re.fullmatch(_IDENTIFIER, path.stem) else "user_model"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     loaded = sys.modules.get(name)
     if loaded is not None and getattr(loaded, "__file__", None) == str(path):
-        return loaded
-    if loaded is not None:  # another module has that name: keep both importable
+        if getattr(loaded, "_convzoo_sha256", None) == digest:
+            return loaded  # imported already, and unchanged since (a notebook edits and re-runs)
+    elif loaded is not None:  # another module has that name: keep both importable
         name = f"{name}_{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
     if str(path.parent) not in sys.path:
         sys.path.insert(0, str(path.parent))  # the user's file may import its neighbours
     module_spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(module_spec)
+    module._convzoo_sha256 = digest  # the source that ran, whatever the file holds later
     sys.modules[name] = module  # classes defined there pickle and deep-copy like any other
     try:
         module_spec.loader.exec_module(module)
@@ -113,7 +116,9 @@ def _a(noun: str) -> str:
 
 
 def source_sha256(module) -> str | None:
-    """The SHA-256 of the file a module came from (None for a module without a file)."""
+    """The SHA-256 of the file a module came from, as it was imported (None without a file)."""
+    if getattr(module, "_convzoo_sha256", None):
+        return module._convzoo_sha256
     file = getattr(module, "__file__", None)
     try:
         return hashlib.sha256(Path(file).read_bytes()).hexdigest() if file else None
