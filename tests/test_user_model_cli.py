@@ -171,3 +171,21 @@ def test_demo_serves_the_users_model_untrained_and_trained(folder, capsys):
         assert info["classes"][0] == classes
     code, out, err = run_cli(capsys, "demo", "--code", "tiny.py", "--port", "0")
     assert code == 1 and "give --checkpoint RUN" in err
+
+
+@pytest.mark.slow  # summary's first FLOP count starts torch's dispatch machinery: seconds
+def test_the_spec_goes_wherever_a_model_name_goes(folder, capsys):
+    from convzoo.selection.grid import parse_grid
+
+    assert parse_grid("tiny.py:TinyNet", ["width=4,8", "lr=0.05,0.1"]) == {"width": [4, 8], "lr": [0.05, 0.1]}
+    for command, shown in [
+        (("summary", "tiny.py:TinyNet", "--model-arg", "width=4"), "features.3"),
+        (("receptive-field", "tiny.py:TinyNet"), "features.4"),
+        (("complexity", "--models", "tiny.py:TinyNet@1x32x32,lenet"), "tiny.py:TinyNet"),
+        (("bench", "infer", "tiny.py:small", "--calls", "2", "--batches", "1", "--batch-size", "4"), "fp32"),
+        (("show", "filters", "tiny.py:TinyNet", "-o", "f.png"), "f.png"),
+    ]:
+        code, out, err = run_cli(capsys, *command)
+        assert code == 0 and shown in out, (command, err)
+    code, out, err = run_cli(capsys, "summary", "tiny.py:net", "--input", "3x32x32")
+    assert code == 1 and "3x32x32" in err and len(err.strip().splitlines()) == 1
