@@ -189,3 +189,27 @@ def test_the_spec_goes_wherever_a_model_name_goes(folder, capsys):
         assert code == 0 and shown in out, (command, err)
     code, out, err = run_cli(capsys, "summary", "tiny.py:net", "--input", "3x32x32")
     assert code == 1 and "3x32x32" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_model_trained_from_python_is_rebuilt_by_code(folder, capsys, tiny_data_dir):
+    """Trainer(config, model=TinyNet()) from Python: the record names tiny.py and its hash, so
+    `--code tiny.py` rebuilds it; a class whose arguments were not recorded says how to load it."""
+    from convzoo.train import TrainConfig, Trainer
+
+    sys.path.insert(0, str(folder))  # the user's script imports its own tiny.py (the fixture restores sys.path)
+    from tiny import Needs, TinyNet
+
+    config = TrainConfig(data_dir=str(tiny_data_dir), epochs=1, train_size=200, out="py", progress=False,
+                         precision="fp32", channels_last=False, threads=1)
+    Trainer(config, model=TinyNet()).fit()
+    record = torch.load(folder / "py" / "checkpoint.pt", weights_only=True)["model"]
+    assert record["file"] == "tiny.py" and record["class"] == "tiny.TinyNet" and len(record["sha256"]) == 64
+    code, out, err = run_cli(capsys, "eval", "py")
+    assert code == 1 and "add --code tiny.py" in err
+    code, out, err = run_cli(capsys, "eval", "py", "--code", "tiny.py")
+    assert code == 0 and "accuracy" in out and err == ""
+    save_checkpoint(folder / "py" / "checkpoint.pt", {**torch.load(folder / "py" / "checkpoint.pt", weights_only=True),
+                                                      "model": {**record, "name": Needs.__name__}})
+    code, out, err = run_cli(capsys, "eval", "py", "--code", "tiny.py")
+    assert code == 1 and "does not record" in err and len(err.strip().splitlines()) == 1

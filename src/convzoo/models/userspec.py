@@ -25,7 +25,7 @@ from pathlib import Path
 from torch import nn
 
 from ..errors import ConvzooError
-from .options import REQUIRED, ModelOption, choices_of, parse_option_pairs
+from .options import REQUIRED, ModelOption, _doc_help, choices_of, parse_option_pairs
 
 _IDENTIFIER = r"[A-Za-z_]\w*"
 _MODULE = re.compile(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*")
@@ -80,8 +80,8 @@ def _import_file(path: Path):
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     loaded = sys.modules.get(name)
     if loaded is not None and getattr(loaded, "__file__", None) == str(path):
-        if getattr(loaded, "_convzoo_sha256", None) == digest:
-            return loaded  # imported already, and unchanged since (a notebook edits and re-runs)
+        if getattr(loaded, "_convzoo_sha256", digest) == digest:
+            return loaded  # imported already (by us: unchanged since; a notebook edits and re-runs)
     elif loaded is not None:  # another module has that name: keep both importable
         name = f"{name}_{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
     if str(path.parent) not in sys.path:
@@ -152,7 +152,8 @@ def _is_candidate(obj) -> bool:
 
 def user_options(obj) -> list[ModelOption]:
     """The constructor's (or function's) keyword arguments as options, typed by annotation, else by
-    the default's type (`width=16` is an int); the data-filled arguments are not options."""
+    the default's type (`width=16` is an int), with help from the docstring's "Args:" section; the
+    data-filled arguments are not options."""
     if isinstance(obj, nn.Module):
         return []
     target = obj.__init__ if isinstance(obj, type) else obj
@@ -160,7 +161,7 @@ def user_options(obj) -> list[ModelOption]:
         hints = typing.get_type_hints(target)
     except Exception:  # noqa: BLE001 - an annotation that does not resolve: fall back to the default's type
         hints = {}
-    options = []
+    options, helps = [], {**_doc_help(obj), **(_doc_help(obj.__init__) if isinstance(obj, type) else {})}
     for key, param in _parameters(obj).items():
         if key in REQUIRED:
             continue
@@ -169,7 +170,7 @@ def user_options(obj) -> list[ModelOption]:
         if isinstance(annotation, str) or annotation is param.empty:
             annotation = type(default) if isinstance(default, (bool, int, float)) else param.empty
         options.append(ModelOption(key, getattr(annotation, "__name__", "str"), default,
-                                   choices_of(annotation), "", annotation))
+                                   choices_of(annotation), helps.get(key, ""), annotation))
     return options
 
 
@@ -181,7 +182,7 @@ def _parameters(obj) -> dict[str, inspect.Parameter]:
     return {k: p for k, p in signature.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
 
-def construct(obj, kwargs: dict, context: dict, label: str) -> tuple[nn.Module, dict]:
+def construct(obj, kwargs: dict, context: dict, label: str, rebuilding: bool = False) -> tuple[nn.Module, dict]:
     """Call the class or function with `kwargs` and the `context` values its signature takes
     (num_classes, in_channels, input_size); (the module, every argument passed)."""
     if isinstance(obj, nn.Module):
@@ -194,6 +195,9 @@ def construct(obj, kwargs: dict, context: dict, label: str) -> tuple[nn.Module, 
     arguments = {**filled, **kwargs}
     missing = [k for k, p in params.items() if p.default is p.empty and k not in arguments
                and p.kind is not p.POSITIONAL_ONLY]
+    if missing and rebuilding:  # a model given to the Trainer as an instance: its arguments were not recorded
+        raise ConvzooError(f"{label} needs {', '.join(missing)}, which the checkpoint does not record (a model "
+                           "trained from Python); load it there: model_from_checkpoint(run, model=YourModel(...))")
     if missing:
         flags = " ".join(f"--model-arg {k}=..." for k in missing if k not in REQUIRED)
         raise ConvzooError(f"{label} needs {', '.join(missing)}" + (f": give {flags}" if flags else ""))
@@ -279,7 +283,7 @@ def rebuild_from_record(record: dict, code: str, state_dict: dict | None = None)
     if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
         raise ConvzooError("the checkpoint's model arguments are not a table of names and values")
     label = f"{where}:{name}"
-    model, _ = construct(obj, {} if isinstance(obj, nn.Module) else kwargs, {}, label)
+    model, _ = construct(obj, {} if isinstance(obj, nn.Module) else kwargs, {}, label, rebuilding=True)
     notes = _differences(record, obj, module, label)
     if state_dict is not None:
         try:
