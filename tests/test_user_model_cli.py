@@ -76,11 +76,11 @@ COMMANDS = [
 def test_a_checkpoint_that_names_code_imports_nothing(folder, capsys, record):
     hostile_checkpoint(folder, record)
     for command in COMMANDS:
-        code, out, err = run_cli(capsys, *command)
+        code, _, err = run_cli(capsys, *command)
         assert code == 1 and "add --code" in err and len(err.strip().splitlines()) == 1, (command, err)
     # With --code the user's own file is imported, and only what it defines may be named.
     for command in (("eval", "run"), ("summary", "run"), ("predict", "run", "digit.png")):
-        code, out, err = run_cli(capsys, *command, "--code", "tiny.py")
+        code, _out, err = run_cli(capsys, *command, "--code", "tiny.py")
         assert code == 1 and len(err.strip().splitlines()) == 1, (command, err)
     assert not (folder / "IMPORTED").exists() and "evil" not in sys.modules
 
@@ -131,10 +131,10 @@ def test_new_user_path(folder, capsys, tiny_data_dir):
 def test_output_that_does_not_fit_the_data_says_both_shapes(folder, capsys, tiny_data_dir):
     write_tiny(folder, "from torch import nn\n\ndef flat():\n    return nn.Sequential(nn.Flatten(), nn.Linear(784, 3))\n",
                "flat.py")
-    code, out, err = run_cli(capsys, "train", "flat.py:flat", "--data", "fashion-mnist", "--data-dir",
+    code, _, err = run_cli(capsys, "train", "flat.py:flat", "--data", "fashion-mnist", "--data-dir",
                              tiny_data_dir, "--epochs", "1", "--train-size", "100", "--threads", "1", "--out", "r")
     assert code == 1 and "output shape (2, 3)" in err and "(2, 10)" in err
-    code, out, err = run_cli(capsys, "train", "tiny.py:TinyNet", "--data", "fashion-mnist", "--data-dir",
+    code, _out, err = run_cli(capsys, "train", "tiny.py:TinyNet", "--data", "fashion-mnist", "--data-dir",
                              tiny_data_dir, "--model-arg", "nope=1", "--out", "r")
     assert code == 1 and "unknown option 'nope'" in err and not (folder / "r").exists()
 
@@ -169,7 +169,7 @@ def test_demo_serves_the_users_model_untrained_and_trained(folder, capsys):
         assert graph["input_shape"] == [1, 28, 28] and any(n["label"].startswith("features") for n in graph["nodes"]
                                                            if n.get("label"))
         assert info["classes"][0] == classes
-    code, out, err = run_cli(capsys, "demo", "--code", "tiny.py", "--port", "0")
+    code, _out, err = run_cli(capsys, "demo", "--code", "tiny.py", "--port", "0")
     assert code == 1 and "give --checkpoint RUN" in err
 
 

@@ -35,7 +35,6 @@ from .userspec import build_user_model, is_user_spec, rebuild_from_record
 
 __all__ = [
     "ModelInfo", "ModelOption", "build_user_model", "count_parameters", "create_from_spec", "create_model",
-    "is_user_spec", "list_models", "rebuild_from_record",
-    "load_torchvision_state_dict", "model_info", "model_options", "parse_model_args", "register_model",
-    "torchvision_key_mapping",
+    "is_user_spec", "list_models", "load_torchvision_state_dict", "model_info", "model_options",
+    "parse_model_args", "rebuild_from_record", "register_model", "torchvision_key_mapping",
 ]
