@@ -138,6 +138,7 @@ def test_a_notebook_cell_shows_the_explorer_inline(tmp_path):
              "import httpx\nprint(httpx.get(ex.url + '/api/graph', timeout=120).json()['nodes'][1]['shape'])\nex.stop()"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    shown = notebook.cells[0].outputs[0]["data"]
+    shown = next(o for o in notebook.cells[0].outputs if o["output_type"] == "execute_result")["data"]
+    assert not [o for o in notebook.cells[0].outputs if o.get("name") == "stderr"]  # no warning in the cell
     assert shown["text/html"].startswith('<iframe src="http://127.0.0.1:') and "<Explorer of Sequential" in shown["text/plain"]
-    assert notebook.cells[1].outputs[0]["text"].strip() == "[4, 26, 26]"
+    assert [o["text"].strip() for o in notebook.cells[1].outputs if o.get("name") == "stdout"] == ["[4, 26, 26]"]

@@ -41,11 +41,11 @@ class RunEvaluation:
         return self.evaluation.accuracy
 
 
-def evaluate_run(ref, model=None) -> RunEvaluation:
+def evaluate_run(ref, code: str | None = None, model=None) -> RunEvaluation:
     """Evaluate a checkpoint on the test set it was trained with (same data dir, holdout, seed), the
     way the run did (its precision): the numbers `convzoo eval` prints. A run of your own module
-    loads into `model` (built as it was trained)."""
-    checked = evaluate_checkpoint(ref, keep_logits=True, model=model)
+    loads into `model` (built as it was trained), or is rebuilt by `code` (FILE.py or package.module)."""
+    checked = evaluate_checkpoint(ref, keep_logits=True, code=code, model=model)
     probabilities = torch.softmax(checked.logits, 1) if checked.logits is not None else None
     return RunEvaluation(checked.classes, checked.test.images, checked.test.labels, checked.evaluation,
                          probabilities)
@@ -85,9 +85,9 @@ def plot_segmentations(subject, result: RunEvaluation, path=None, n: int = 8, ti
     return figure_result(fig, path, dpi=110)
 
 
-def run_confusion(ref) -> tuple[np.ndarray, list[str]]:
+def run_confusion(ref, code: str | None = None) -> tuple[np.ndarray, list[str]]:
     """The confusion matrix of `convzoo eval` on the run's test set."""
-    result = evaluate_run(ref)
+    result = evaluate_run(ref, code)
     return result.confusion, result.classes
 
 

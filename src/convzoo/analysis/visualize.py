@@ -21,7 +21,7 @@ from ..figures import figure_result, new_figure
 from ..data import Normalizer
 from ..errors import ConvzooError, unknown_name
 from ..infer import Predictor, conv_map_modules, read_image, to_uint8_input
-from ..models import model_info
+from ..models import is_user_spec, model_info
 from .gallery import image_grid
 from .loading import is_model_name, load_model
 
@@ -53,9 +53,11 @@ class Subject:
         return pixels, Normalizer(self.mean, self.std)(torch.from_numpy(np.array(pixels))[None])
 
 
-def open_subject(ref: str | nn.Module, data=None) -> Subject:
-    """A checkpoint through the predictor (its preprocessing); a registry name untrained; a module in
-    memory, reading `data` (a dataset name, a DataBundle or an ArrayDataset; guessed without it)."""
+def open_subject(ref: str | nn.Module, code: str | None = None, model_args: list[str] | None = None,
+                 data=None) -> Subject:
+    """A checkpoint through the predictor (its preprocessing; `code` rebuilds the user's own model);
+    a registry name or the user's `FILE.py:Class` (with `model_args`) untrained; a module in memory,
+    reading `data` (a dataset name, a DataBundle or an ArrayDataset; guessed without it)."""
     if isinstance(ref, nn.Module):
         from ..infer.describe import describe_input
 
@@ -64,18 +66,31 @@ def open_subject(ref: str | nn.Module, data=None) -> Subject:
         described = predictor.data
         return Subject(ref, label, tuple(described["shape"]), tuple(described["mean"]), tuple(described["std"]),
                        predictor.preprocess, predictor.classes)
-    if is_model_name(ref):
-        loaded = load_model(ref)
+    if is_model_name(ref) or is_user_spec(ref):
+        loaded = load_model(ref, model_args=model_args)
         channels, height, width = loaded.input_shape
         preprocess = partial(to_uint8_input, channels=channels, size=(height, width), dark_background=False)
-        classes = [str(i) for i in range(model_info(ref).num_classes)]
+        classes = [str(i) for i in range(_class_count(loaded.model, ref, channels, (height, width)))]
         return Subject(loaded.model, f"{ref} (untrained)", loaded.input_shape, channels * (UNTRAINED_MEAN,),
                        channels * (UNTRAINED_STD,), preprocess, classes)
-    predictor = Predictor(ref)
+    predictor = Predictor(ref, code)
     data = predictor.data
     label = f"{Path(str(ref).rstrip('/')).name} ({predictor.model.convzoo_spec['name']})"
     return Subject(predictor.model, label, tuple(data["shape"]), tuple(data["mean"]), tuple(data["std"]),
                    predictor.preprocess, predictor.classes)
+
+
+def _class_count(model: nn.Module, ref: str, channels: int, size: tuple[int, int]) -> int:
+    """A registry model's class count; the user's model's, from one forward pass of a blank image."""
+    if not is_user_spec(ref):
+        return model_info(ref).num_classes
+    try:
+        with torch.inference_mode():
+            outputs = model.eval()(torch.zeros(1, channels, *size))
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0][:120]
+        raise ConvzooError(f"{ref} cannot take a {channels}x{size[0]}x{size[1]} input ({first})") from None
+    return int(outputs.shape[1]) if outputs.ndim >= 2 else 1
 
 
 # ---- layers ----------------------------------------------------------------------------------

@@ -63,10 +63,11 @@ class Analysis:
 class Predictor:
     """A checkpoint ready to classify images (or, for a segmentation model, to label their pixels)."""
 
-    def __init__(self, checkpoint: str | Path):
+    def __init__(self, checkpoint: str | Path, code: str | None = None):
+        """`code` (FILE.py or package.module) rebuilds a checkpoint of the user's own model."""
         self.path = resolve_checkpoint(checkpoint)
-        model, payload = model_from_checkpoint(self.path)
-        self._use(model, payload, card_of(self.path))
+        model, payload = model_from_checkpoint(self.path, code=code)
+        self._use(model, payload, card_of(self.path, code))
 
     @classmethod
     def from_model(cls, model: nn.Module, data: dict, task: str = "classification") -> Predictor:

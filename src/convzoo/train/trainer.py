@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
+from ..progress import tqdm
 
 from ..data import DataBundle, load_dataset
 from ..data.sampling import with_train_size
