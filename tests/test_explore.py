@@ -132,9 +132,9 @@ def test_a_notebook_cell_shows_the_explorer_inline(tmp_path):
     import nbformat
     from nbclient import NotebookClient
 
-    cells = ["import torch.nn as nn, convzoo\n"
-             "net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))\n"
-             "ex = convzoo.explore(net)\nex",
+    cells = [("import torch.nn as nn, convzoo\n"
+              "net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))\n"
+              "ex = convzoo.explore(net)\nex"),
              "import httpx\nprint(httpx.get(ex.url + '/api/graph', timeout=120).json()['nodes'][1]['shape'])\nex.stop()"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..figures import figure_result, new_figure
 from ..errors import ConvzooError
+from ..figures import figure_result, new_figure
 from ..infer import mask_palette
 from ..train.checkpoint import load_checkpoint
 from ..train.curves import plot_curves

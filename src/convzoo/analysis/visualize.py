@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..figures import figure_result, new_figure
 from ..data import Normalizer
 from ..errors import ConvzooError, unknown_name
+from ..figures import figure_result, new_figure
 from ..infer import Predictor, conv_map_modules, read_image, to_uint8_input
 from ..models import is_user_spec, model_info
 from .gallery import image_grid

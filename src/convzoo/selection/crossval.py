@@ -26,10 +26,10 @@ from pathlib import Path
 
 from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
-from ..tables import Table, Tabular
 from ..studies.processes import engine_output
 from ..studies.runner import DIVERGED_FILE, inspect_run
 from ..studies.stats import stat
+from ..tables import Table, Tabular
 from .grid import Cell, cells_of, parse_grid
 from .outputs import search_table, write_outputs
 

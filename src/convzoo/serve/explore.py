@@ -54,7 +54,7 @@ class Explorer:
         finally:
             self.stop()
 
-    def __enter__(self) -> Explorer:
+    def __enter__(self) -> Explorer:  # noqa: PYI034 - typing.Self needs Python 3.11
         return self
 
     def __exit__(self, *exc) -> None:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConvzooError
-from ..train.checkpoint import CHECKPOINT_NAME, PRETRAINED, resolve_checkpoint
 from ..infer.describe import NO_DATA
+from ..train.checkpoint import CHECKPOINT_NAME, PRETRAINED, resolve_checkpoint
 from .runs import find_runs
 
 MAX_LOADED = 4  # predictors (and their graphs) kept in memory; the least recently used goes first
