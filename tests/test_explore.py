@@ -109,7 +109,7 @@ def test_a_model_training_in_this_process_is_seen_live(tmp_path, tiny_data_dir):
                              precision="fp32", lr=0.05)
         Trainer(config, model=model).fit()
         runs = http.get(ex.url + "/api/runs").json()["runs"]
-        assert [(r["name"], r["epochs"]) for r in runs] == [("mine", 1)]
+        assert [(r["name"], r["epochs"], r["model"]) for r in runs] == [("mine", 1, "TwoConv")]
         after = http.post(ex.url + "/api/predict", json=_pixels()).json()["probabilities"]
         assert after != before  # the page shows the weights the trainer changed
     with convzoo.explore(model) as ex:  # after training: the run's data names the classes

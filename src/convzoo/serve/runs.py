@@ -89,18 +89,23 @@ def read_rows(path: Path) -> list[dict]:
     return rows
 
 
-def _config(path: Path) -> dict:
+def _config(path: Path) -> tuple[dict, str | None]:
+    """(the run's training config, the model's name: a module of your own by its class)."""
     try:
         data = json.loads((path / "config.json").read_text())
     except (OSError, ValueError):
-        return {}
-    return data.get("config", data) if isinstance(data, dict) else {}
+        return {}, None
+    if not isinstance(data, dict):
+        return {}, None
+    config, spec = data.get("config", data), data.get("model")
+    custom = isinstance(spec, dict) and spec.get("custom") and isinstance(spec.get("class"), str)
+    return config, spec["class"].rsplit(".", 1)[-1] if custom else config.get("model")
 
 
 def run_info(run: Found) -> dict:
-    config = _config(run.path)
+    config, model = _config(run.path)
     rows = read_rows(run.path / "metrics.jsonl")
-    return {"name": run.name, "model": config.get("model"), "data": config.get("data"),
+    return {"name": run.name, "model": model, "data": config.get("data"),
             "epochs": len(rows), "total_epochs": config.get("epochs"), "last": rows[-1] if rows else None,
             "finished": (run.path / "eval.json").is_file()}
 
@@ -221,7 +226,7 @@ class LiveRuns(Runs):
         return [Found(p.name, p, "run") for p in paths]
 
     def listing(self) -> dict:
-        return {**super().listing(), "root": f"runs of {self.root_label}"}
+        return {**super().listing(), "root": f"this process ({self.root_label})"}
 
 
 def _event(kind: str, data) -> str:
