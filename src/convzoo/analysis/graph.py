@@ -104,9 +104,7 @@ def trace(model: nn.Module, label: str = "model") -> tuple[fx.GraphModule, int |
 
 
 @dataclass
-class GraphRun:
-    """One forward pass through a graph: each node's output and first input, and the answer."""
-
+class GraphRun:  # one forward pass through a graph: each node's output and first input, the answer
     outputs: dict[str, object]  # node id (fx node name) -> its value
     inputs: dict[str, torch.Tensor]  # node id -> its first tensor input (modules' nodes)
     final: torch.Tensor  # the network's output (an auxiliary head's tuple: its main output)
