@@ -111,6 +111,7 @@ class Results:
     records: list[Record]
     info: dict  # run name -> {"params": int, "macs": int}
     out: Path
+    drawn: dict = field(default_factory=dict)  # figure name -> the Figure written (StudyResult.figures)
 
     @property
     def runs(self) -> list[Run]:
@@ -132,13 +133,15 @@ class Results:
         return self.setting.options[key]
 
     def figure(self, name: str, *subplots, **kwargs):
-        """`with results.figure("x.png", 1, 2, figsize=...) as (fig, axes):` draws and saves it atomically."""
-        return figure_at(self.out / name, *subplots, **kwargs)
+        """`with results.figure("x.png", 1, 2, figsize=...) as (fig, axes):` draws and saves it atomically,
+        and keeps the Figure in `drawn` (what a study returns to Python)."""
+        return figure_at(self.out / name, *subplots, kept=self.drawn, **kwargs)
 
 
 @contextlib.contextmanager
-def figure_at(path: Path, *subplots, **kwargs):
-    """`with figure_at(path, 1, 2, figsize=...) as (fig, axes):` draws, then writes the figure."""
+def figure_at(path: Path, *subplots, kept: dict | None = None, **kwargs):
+    """`with figure_at(path, 1, 2, figsize=...) as (fig, axes):` draws, then writes the figure (and
+    keeps it in `kept`, by file name)."""
     from matplotlib.ticker import MaxNLocator
 
     from ..figures import figure_result, new_figure
@@ -150,6 +153,8 @@ def figure_at(path: Path, *subplots, **kwargs):
         if ax.get_xlabel() == "epoch":  # whole epochs only
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure_result(fig, path, dpi=100)
+    if kept is not None:
+        kept[Path(path).name] = fig
 
 
 @dataclass

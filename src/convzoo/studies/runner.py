@@ -65,6 +65,11 @@ class StudyResult(Tabular):
         return Table(f"study {self.study} ({self.setting}) on {self.data}, {self.seeds} seed(s)",
                      Grid(self.columns, self.rows), "", self.finding.strip(), *(f"- {n}" for n in self.notes))
 
+    def figures(self) -> dict:
+        """The study's figures as matplotlib Figures, by file name (those drawn by this run of the
+        study; the same pictures as the PNGs in its folder)."""
+        return dict(getattr(self, "drawn", {}))
+
     def _repr_html_(self) -> str:
         """The table, then the study's figures (the PNGs in its folder), for a notebook."""
         import base64
@@ -153,6 +158,7 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
     result.columns, result.rows, result.finding, result.notes = (analysis.columns, analysis.rows,
                                                                  analysis.finding, analysis.notes)
     result.counts, result.failures = counts, failures
+    result.drawn = results.drawn  # not a field: to_dict stays JSON
     result.seconds = time.perf_counter() - started
     if failures:
         raise ConvzooError(f"study {study.name}: {len(failures)} run(s) failed ({'; '.join(failures)}); the "
