@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import sys
 from pathlib import Path
 
 from torch import nn
@@ -45,7 +46,7 @@ class Explorer:
         """Serve until Ctrl-C (what a script calls last, or it would end and the server with it)."""
         import time
 
-        print(f"exploring {self.label} at {self.url}/ (Ctrl-C stops)", flush=True)
+        print(f"convzoo: serving {self.label} at {self.url}/ until Ctrl-C", file=sys.stderr, flush=True)
         try:
             while self.running and self._server.thread.is_alive():
                 time.sleep(0.5)
@@ -104,4 +105,8 @@ def explore(model: nn.Module, data=None, *, input_shape=None, run: str | Path | 
     described = describe_input(model, data, input_shape, label)
     examples = data.test if hasattr(data, "test") else data if hasattr(data, "images") else None
     app = create_app(model=LiveModel(model, described, label, examples), runs=runs)
-    return Explorer(ServerThread(app, host, port), label)
+    explorer = Explorer(ServerThread(app, host, port), label)
+    if "ipykernel" not in sys.modules:  # a script or a terminal: say where (a notebook shows the page)
+        print(f"convzoo: exploring {label} at {explorer.url}/ while this process runs "
+              "(.wait() serves until Ctrl-C)", file=sys.stderr, flush=True)
+    return explorer
