@@ -142,3 +142,25 @@ def test_a_notebook_cell_shows_the_explorer_inline(tmp_path):
     assert not [o for o in notebook.cells[0].outputs if o.get("name") == "stderr"]  # no warning in the cell
     assert shown["text/html"].startswith('<iframe src="http://127.0.0.1:') and "<Explorer of Sequential" in shown["text/plain"]
     assert [o["text"].strip() for o in notebook.cells[1].outputs if o.get("name") == "stdout"] == ["[4, 26, 26]"]
+
+
+def test_a_large_untraceable_model_collapses_its_chain_into_blocks():
+    from convzoo.analysis.graph import layer_graph, run_graph
+
+    class Deep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(1, 4, 3, padding=1)
+            self.blocks = nn.Sequential(*[nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()) for _ in range(5)])
+            self.head = nn.Linear(4 * 8 * 8, 3)
+
+        def forward(self, x):
+            x = self.stem(x)
+            return self.head((self.blocks(x) if x.std() > 0 else x).flatten(1))
+
+    graph, fields = layer_graph(Deep(), (1, 8, 8), max_nodes=9)  # 13 layer calls: too many
+    assert graph.collapsed and graph.note and graph.module is None
+    assert [n.id for n in graph.nodes] == ["input", "stem", *(f"blocks.{k}" for k in range(5)), "head", "output"]
+    assert graph.by_id["blocks.2"].params == 4 * 4 * 9 + 4 and fields["blocks.2"][0].rf == 9  # 4 convs of 3x3
+    values = run_graph(graph, torch.rand(1, 1, 8, 8))
+    assert values.outputs[graph.value_of["blocks.2"]].shape == (1, 4, 8, 8)  # a block shows its last layer

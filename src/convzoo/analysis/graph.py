@@ -14,7 +14,7 @@ them, at the deepest module depth that fits (a ResNet-110 becomes one node per r
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from torch import fx, nn
@@ -169,7 +169,7 @@ def layer_graph(model: nn.Module, input_shape, label: str = "model", max_nodes: 
     except Untraceable as exc:
         from .graph_hooks import chain_graph
 
-        graph, fields = chain_graph(model, input_shape, label, exc.why, rows)
+        graph, fields = chain_graph(model, input_shape, label, exc.why, rows, max_nodes)
         _layout(graph)
         return graph, fields
     modules = dict(model.named_modules())
@@ -268,8 +268,7 @@ def _collapse(graph: LayerGraph, stacks, fields, max_nodes: int):
                                len(group)))
         new_fields[key] = fields.get(last.id)
     last = {key: group[-1].id for key, group in members.items()}  # whose output a group shows
-    graph = LayerGraph(graph.model, graph.input_shape, nodes, True, graph.traced_depth, last, graph.module)
-    return graph, new_fields
+    return replace(graph, nodes=nodes, collapsed=True, value_of=last), new_fields
 
 
 def _layout(graph: LayerGraph) -> None:

@@ -65,9 +65,10 @@ def _first_tensor(value):
     return None
 
 
-def chain_graph(model: nn.Module, input_shape, label: str, why: str, rows: dict):
-    """(LayerGraph drawn as a chain, receptive fields by node id); `rows` are summary rows by name."""
-    from .graph import GraphNode, LayerGraph, _kind
+def chain_graph(model: nn.Module, input_shape, label: str, why: str, rows: dict, max_nodes: int):
+    """(LayerGraph drawn as a chain, receptive fields by node id); `rows` are summary rows by name.
+    More than `max_nodes` layers are grouped by the modules that hold them, as a traced graph is."""
+    from .graph import GraphNode, LayerGraph, _collapse, _kind
 
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     x = torch.zeros(1, *input_shape, device=device)
@@ -91,8 +92,11 @@ def chain_graph(model: nn.Module, input_shape, label: str, why: str, rows: dict)
     final = _first_tensor(out)
     nodes.append(GraphNode("output", "output", "output", "output", None,
                            list(final.shape[1:]) if final is not None else None, 0, 0, [nodes[-1].id]))
-    note = CHAIN_NOTE.format(why=why)
-    return LayerGraph(label, tuple(input_shape), nodes, False, None, hooked=model, note=note), fields
+    graph = LayerGraph(label, tuple(input_shape), nodes, False, None, hooked=model, note=CHAIN_NOTE.format(why=why))
+    if len(nodes) > max_nodes:
+        stacks = {n.id: [n.module[:i] for i, c in enumerate(n.module + ".") if c == "."] for n in nodes if n.module}
+        return _collapse(graph, stacks, fields, max_nodes)
+    return graph, fields
 
 
 def run_chain(model: nn.Module, x: torch.Tensor):
