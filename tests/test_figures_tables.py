@@ -72,7 +72,7 @@ def test_tables_have_html_and_markdown_forms():
     html, markdown = summary._repr_html_(), summary.to_markdown()
     assert html.count("<tr>") == len(summary.rows) + 1  # a header and one row per layer
     assert markdown.count("\n| ") == len(summary.rows) + 1 and "|---|---|---|---:|---:|" in markdown
-    assert format_summary(summary).splitlines()[0] == "lenet, input 1x28x28 (one example)"  # the CLI's text
+    assert str(summary) == format_summary(summary) and str(summary).startswith("lenet, input 1x28x28")  # as printed
     fields = receptive_fields(model, (1, 28, 28), "lenet")
     assert isinstance(fields, list) and fields._repr_html_().count("<tr>") == len(fields) + 1
     zoo = zoo_table()

@@ -95,5 +95,8 @@ class Tabular:
     def to_markdown(self) -> str:
         return self.table().markdown()
 
+    def __str__(self) -> str:  # print(result): the text the command prints
+        return self.table().text()
+
     def _repr_html_(self) -> str:
         return self.table().html()
