@@ -4,6 +4,7 @@ its live view of a model that trains in the same process, and what it refuses.""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -132,7 +133,8 @@ def test_a_notebook_cell_shows_the_explorer_inline(tmp_path):
     import nbformat
     from nbclient import NotebookClient
 
-    cells = [("import torch.nn as nn, convzoo\n"
+    source = str(Path(convzoo.__file__).resolve().parents[1])  # the kernel imports the convzoo under test
+    cells = [(f"import sys; sys.path.insert(0, {source!r})\nimport torch.nn as nn, convzoo\n"
               "net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))\n"
               "ex = convzoo.explore(net)\nex"),
              "import httpx\nprint(httpx.get(ex.url + '/api/graph', timeout=120).json()['nodes'][1]['shape'])\nex.stop()"]
