@@ -158,6 +158,8 @@ def test_last_layer_figures():
         assert last["alexnet_small"]["params"] == 256 * 5 * 5 * 4096 + 4096
     if "vgg16" in last:
         assert last["vgg16"]["params"] == 512 * 7 * 7 * 4096 + 4096 and last["vgg16"]["lecture"] == "102M"
+    html, markdown = data._repr_html_(), data.to_markdown()  # the same tables, for a notebook
+    assert html.count("<table>") == sum(line.startswith("|---") for line in markdown.splitlines()) >= 3 and "<td style=\"text-align:left\">lenet</td>" in html
 
 
 def test_complexity_cli(capsys):

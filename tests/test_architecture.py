@@ -14,7 +14,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "convzoo"
 # `__main__`) stand outside the layers.
 LAYERS = [
     {"errors"},
-    {"atomic", "tables", "timing"},  # the base utilities: imported by all, importing only errors
+    {"atomic"},  # writing atomically, reading JSON caches
+    {"tables", "timing", "figures", "progress"},  # the base utilities: imported by all
     {"reference"},  # NumPy only
     {"data"},
     {"layers"},

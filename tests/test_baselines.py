@@ -274,6 +274,8 @@ def test_compare_fills_every_row_writes_its_files_and_resumes(tiny_data_dir, tmp
     assert {p.name for p in out.iterdir()} >= {"compare.md", "compare.json", "compare.png", "rows", "runs"}
     table = (out / "compare.md").read_text()
     assert table.count("\n| ") == len(comparing.ROWS) + 1 and "| failed |" in table  # header + one line per row
+    assert result.to_markdown() in table  # compare.md holds the same Markdown the result gives Python
+    assert result._repr_html_().count("<tr>") == len(comparing.ROWS) + 1  # what a notebook shows
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished comparison trains nothing again")

@@ -63,6 +63,8 @@ def test_cells_are_chosen_on_training_folds_and_tested_once(trainings, test_imag
     assert result.test_accuracy == pytest.approx(history["test_acc"])
     assert {p.name for p in (tmp_path / "s").iterdir()} >= {"results.md", "results.json", "heatmap.png", "best", "runs"}
     assert "± " in (tmp_path / "s" / "results.md").read_text()
+    assert result._repr_html_().count("<tr>") == len(result.cells) + 1  # a notebook's table: header + cells
+    assert f"chosen: {result.best['label']}" in result.to_markdown()
 
 
 def test_an_interrupted_search_resumes_without_retraining(trainings, tiny_data_dir, tmp_path):

@@ -174,6 +174,9 @@ def test_a_study_end_to_end_then_resumes_without_training(tiny_data_dir, tmp_pat
                                                      "study.json"]
     assert "| run | test accuracy |" in (out / "results.md").read_text()
     assert (out / "mini.png").read_bytes()[:4] == b"\x89PNG"
+    assert type(first.figures()["mini.png"]).__name__ == "Figure"  # from Python: the Figure itself
+    assert "| run | test accuracy |" in first.to_markdown() and first._repr_html_().count("<tr>") == 3
+    assert "data:image/png;base64," in first._repr_html_()  # a notebook shows the figure under the table
     before = _mtimes(out)
     assert len(before) == 4
     second = run_study(_mini(), quick=True, data_dir=str(tiny_data_dir), out=out, threads=1)

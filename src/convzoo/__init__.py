@@ -7,7 +7,7 @@ NumPy-only ops) works where torch is not installed and does not pay for importin
 from .errors import ConvzooError
 
 __version__ = "0.1.0"
-__all__ = ["ConvzooError", "__version__", "create_model", "list_models", "model_info"]
+__all__ = ["ConvzooError", "__version__", "create_model", "explore", "list_models", "model_info"]
 _FROM_MODELS = ("create_model", "list_models", "model_info")
 
 
@@ -16,4 +16,8 @@ def __getattr__(name: str):
         from . import models
 
         return getattr(models, name)
+    if name == "explore":
+        from .serve.explore import explore
+
+        return explore
     raise AttributeError(f"module 'convzoo' has no attribute {name!r}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..models import list_models
-from ..tables import human, text_table
+from ..tables import Grid, Table, Tabular, human
 from .loading import load_model
 from .summary import LayerRow, Summary, summarize
 
@@ -178,18 +178,25 @@ def _closest(lecture: float, variants: list[tuple[str, float | None]]) -> tuple[
     return (best[1], best[2]) if best[0] <= MATCH else ("no convention found", errors[0][2])
 
 
-def compare(refs: list[str]) -> dict:
+class Comparison(dict, Tabular):
+    """`compare`'s data (a dict, as `--json` prints it) that shows as its tables."""
+
+    def table(self) -> Table:
+        return comparison_table(self)
+
+
+def compare(refs: list[str]) -> Comparison:
     """Everything `convzoo complexity` prints, as data."""
     results = [model_complexity(ref) for ref in refs]
     registered = set(list_models())
     last_refs = [r for r in dict.fromkeys([*LAST_LAYER_MODELS, *refs]) if _split_ref(r)[0] in registered]
-    return {
+    return Comparison({
         "models": [asdict(r) for r in results],
         "lecture": [asdict(c) for r in results for c in lecture_checks(r)],
         "last_layer": [asdict(x) for x in map(last_layer, last_refs) if x is not None],
         "missing": [r for r in LAST_LAYER_MODELS if r not in registered],
         "flops_per_mac": 2,
-    }
+    })
 
 
 def _group_order(models: list[dict]) -> list[str]:
@@ -207,6 +214,10 @@ def _cell(value: int | None) -> str:
 
 
 def format_comparison(data: dict) -> str:
+    return comparison_table(data).text().rstrip()
+
+
+def comparison_table(data: dict) -> Table:
     models = data["models"]
     lines = ["Complexity per example at each model's input: "
              + ", ".join(f"{m['name']} {'x'.join(map(str, m['input_shape']))}" for m in models),
@@ -242,7 +253,7 @@ def format_comparison(data: dict) -> str:
         lines += _table(["model", "layer", "features", "params", "of total", "lecture"], rows, {2, 3, 4, 5})
     if data["missing"]:
         lines.append(f"(not registered, skipped: {', '.join(data['missing'])})")
-    return "\n".join(lines).rstrip()
+    return Table(*lines)
 
 
 def _ratio_lines(data: dict) -> list[str]:
@@ -259,7 +270,7 @@ def _ratio_lines(data: dict) -> list[str]:
     return [line, ""]
 
 
-def _table(header: list[str], rows: list[list[str]], right=None) -> list[str]:
+def _table(header: list[str], rows: list[list[str]], right=None) -> list[Grid]:
     """Columns in `right` (default: all but the first) are numbers, right-aligned."""
     right = set(range(1, len(header))) if right is None else right
-    return text_table(header, rows, right, rule=True).split("\n")
+    return [Grid(header, rows, right, rule=True)]

@@ -7,24 +7,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import save_figure
+from ..figures import figure_result, new_figure
 
 MAX_GRID = 400  # pictures in one grid: more cells are too small to read, and take minutes to draw
 
 
-def image_grid(images, titles: list[str], path: str | Path, cols: int | None = None,
+def image_grid(images, titles: list[str], path: str | Path | None = None, cols: int | None = None,
                title: str | None = None, cell_inches: float = 1.3, cmap: str = "gray",
-               interpolation: str | None = None) -> Path:
-    """Draw `images` ((N, C, H, W) or (N, H, W), uint8 or float) with one title each.
+               interpolation: str | None = None):
+    """Draw `images` ((N, C, H, W) or (N, H, W), uint8 or float) with one title each: the Figure,
+    or with `path` the file written (convzoo.figures).
 
     Single-channel float images are scaled per image (`cmap`); RGB floats must lie in [0, 1].
     `interpolation="nearest"` shows tiny images (5x5 kernels) as the pixels they are.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     images = np.asarray(images)
     if images.ndim == 4:
         images = images.transpose(0, 2, 3, 1)
@@ -47,7 +43,7 @@ def image_grid(images, titles: list[str], path: str | Path, cols: int | None = N
     scale = min(fig_w / natural_w, fig_h / natural_h)
     width, height = fig_w / scale, fig_h / scale  # the figure in natural inches
     left = (width - cols * cell_inches) / 2
-    fig = plt.figure(figsize=(fig_w, fig_h))
+    fig = new_figure(figsize=(fig_w, fig_h))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
     box = cell_inches - 2 * gap
@@ -71,6 +67,4 @@ def image_grid(images, titles: list[str], path: str | Path, cols: int | None = N
     ax.set_aspect("auto")
     ax.set_xlim(0, width)
     ax.set_ylim(0, height)
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return figure_result(fig, path, dpi=100)

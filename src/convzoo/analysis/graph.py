@@ -3,8 +3,9 @@ parameters and multiply-adds (`convzoo summary`'s numbers), every edge with its 
 
 The graph comes from `torch.fx.symbolic_trace`, not from per-family code, so branches (Inception's
 four paths, a residual add, DenseNet's concatenation) come out as branches. A model whose forward
-has data-dependent control flow is traced with its blocks as opaque nodes (depth 2, then 1). The
-receptive field of every node's output is traced in the same forward pass (analysis.receptive's
+has data-dependent control flow is traced with its blocks as opaque nodes (depth 2, then 1); one
+whose own forward cannot be traced is drawn from module hooks as a chain (analysis/graph_hooks.py),
+with a note. The receptive field of every node's output is traced in the same forward pass (analysis.receptive's
 operator rules), so a unit of any node, add or concatenation included, has its field.
 
 A graph with more than `max_nodes` nodes is collapsed: nodes are grouped by the module that holds
@@ -13,56 +14,18 @@ them, at the deepest module depth that fits (a ResNet-110 becomes one node per r
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import torch
 from torch import fx, nn
 
 from ..errors import ConvzooError
+from .graph_hooks import chain_graph, run_chain
+from .graph_nodes import MAX_NODES, GraphNode, GraphRun, LayerGraph, collapse, kind_of, layout
 from .receptive import GLOBAL, IDENTITY, UNKNOWN, Axis, _Tracer
 from .summary import summarize
 
-MAX_NODES = 200  # drawn one node per layer up to this; larger graphs collapse repeated blocks
 FUNCTION_NAMES = {"add": "add", "iadd": "add", "cat": "concat", "mul": "mul", "flatten": "flatten",
                   "relu": "relu", "adaptive_avg_pool2d": "avgpool", "max_pool2d": "maxpool",
                   "avg_pool2d": "avgpool", "interpolate": "upsample", "softmax": "softmax"}
-
-
-@dataclass
-class GraphNode:
-    id: str
-    label: str  # the module's qualified name, or the function's short name
-    type: str  # module class or function name
-    kind: str  # conv, dense, pool, norm, act, add, concat, input, output, block, other
-    module: str | None  # qualified module name when the node is a module call
-    shape: list | None  # output shape without the batch dimension
-    params: int
-    macs: int
-    inputs: list[str] = field(default_factory=list)
-    members: int = 1  # layers collapsed into this node
-    rank: int = 0  # layout row (longest path from the input)
-    column: float = 0.0  # layout position within the row
-
-
-@dataclass
-class LayerGraph:
-    model: str
-    input_shape: tuple[int, int, int]
-    nodes: list[GraphNode]
-    collapsed: bool  # True: nodes are blocks, not layers
-    traced_depth: int | None  # None: traced down to torch's leaf modules
-    value_of: dict[str, str] = field(default_factory=dict)  # collapsed node -> the fx node it shows
-    module: fx.GraphModule | None = field(default=None, repr=False)  # the trace: run_graph runs it
-
-    def to_dict(self) -> dict:
-        edges = [{"source": s, "target": n.id, "shape": self.by_id[s].shape} for n in self.nodes for s in n.inputs]
-        return {"model": self.model, "input_shape": list(self.input_shape), "collapsed": self.collapsed,
-                "traced_depth": self.traced_depth, "nodes": [asdict(n) for n in self.nodes], "edges": edges,
-                "params": sum(n.params for n in self.nodes), "macs": sum(n.macs for n in self.nodes)}
-
-    @property
-    def by_id(self) -> dict[str, GraphNode]:
-        return {n.id: n for n in self.nodes}
 
 
 class _BlockTracer(fx.Tracer):
@@ -79,34 +42,24 @@ class _BlockTracer(fx.Tracer):
         return deep or childless or super().is_leaf_module(m, qualified_name)
 
 
+class Untraceable(ConvzooError):
+    def __init__(self, label: str, why: str):
+        super().__init__(f"{label}: its forward pass cannot be traced into a graph ({why})")
+        self.why = why
+
+
 def trace(model: nn.Module, label: str = "model") -> tuple[fx.GraphModule, int | None]:
     """(the traced module sharing `model`'s parameters, the depth at which blocks stayed opaque)."""
     model.eval()
+    why = "unknown"
     for depth in (None, 2, 1):
         try:
             tracer = _BlockTracer(depth)
             graph = tracer.trace(model)
             return fx.GraphModule(tracer.root, graph), depth
-        except Exception:  # noqa: BLE001, S112 - data-dependent control flow: trace coarser
-            continue
-    raise ConvzooError(f"{label}: its forward pass cannot be traced into a graph")
-
-
-def _kind(module: nn.Module | None, name: str) -> str:
-    if module is None:
-        return {"add": "add", "concat": "concat"}.get(name, "other")
-    if isinstance(module, nn.modules.conv._ConvNd):
-        return "conv"
-    if isinstance(module, nn.Linear):
-        return "dense"
-    if isinstance(module, (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
-                           nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)):
-        return "pool"
-    if isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.LocalResponseNorm, nn.GroupNorm, nn.LayerNorm)):
-        return "norm"
-    if type(module).__module__.startswith("torch.nn.modules.activation"):
-        return "act"
-    return "block" if any(True for _ in module.children()) else "other"
+        except Exception as exc:  # noqa: BLE001 - data-dependent control flow: trace coarser
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+    raise Untraceable(label, why)
 
 
 def _function_name(node: fx.Node) -> str:
@@ -114,8 +67,8 @@ def _function_name(node: fx.Node) -> str:
     return FUNCTION_NAMES.get(target.strip("_"), target.strip("_"))
 
 
-def run_graph(gm: fx.GraphModule, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Every node's output for input `x` (node name -> value), from one forward pass."""
+def _fx_values(gm: fx.GraphModule, x: torch.Tensor) -> dict[str, object]:
+    """Every fx node's output for input `x` (node name -> value), from one forward pass."""
     values: dict[str, object] = {}
 
     class Keeper(fx.Interpreter):
@@ -127,10 +80,29 @@ def run_graph(gm: fx.GraphModule, x: torch.Tensor) -> dict[str, torch.Tensor]:
     return values
 
 
+def run_graph(graph: LayerGraph, x: torch.Tensor) -> GraphRun:
+    """Every node's output (and a module node's input) for input `x`, from one forward pass."""
+    if graph.module is None:
+        return run_chain(graph.hooked, x)
+    values = _fx_values(graph.module, x)
+    inputs = {n.name: values[n.all_input_nodes[0].name] for n in graph.module.graph.nodes
+              if n.op == "call_module" and n.all_input_nodes}
+    final = values[next(n for n in graph.module.graph.nodes if n.op == "output").name]
+    while isinstance(final, (tuple, list)):  # an auxiliary head's outputs: the main one is first
+        final = final[0]
+    return GraphRun(values, inputs, final)
+
+
 def layer_graph(model: nn.Module, input_shape, label: str = "model", max_nodes: int = MAX_NODES):
-    """The graph, and per node id its receptive-field geometry ((Axis, Axis), GLOBAL, UNKNOWN or None)."""
-    gm, depth = trace(model, label)
+    """The graph, and per node id its receptive-field geometry ((Axis, Axis), GLOBAL, UNKNOWN or None).
+    A model fx cannot trace is drawn as a chain of its layers (graph_hooks), with `note` saying so."""
     rows = {r.name: r for r in summarize(model, input_shape, label=label).rows}
+    try:
+        gm, depth = trace(model, label)
+    except Untraceable as exc:
+        graph, fields = chain_graph(model, input_shape, label, exc.why, rows, max_nodes)
+        layout(graph)
+        return graph, fields
     modules = dict(model.named_modules())
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     x = torch.zeros(1, *input_shape, device=device)
@@ -138,7 +110,7 @@ def layer_graph(model: nn.Module, input_shape, label: str = "model", max_nodes: 
     try:
         with torch.no_grad(), tracer:
             tracer.mark(x, IDENTITY)
-            values = run_graph(gm, x)
+            values = _fx_values(gm, x)
     except RuntimeError as exc:
         raise ConvzooError(f"{label}: a {'x'.join(map(str, input_shape))} input does not fit "
                            f"({str(exc).splitlines()[0][:150]})") from None
@@ -173,15 +145,15 @@ def layer_graph(model: nn.Module, input_shape, label: str = "model", max_nodes: 
             macs = _subtree_macs(rows, n.target) if row is not None and row.expanded else (row.macs or 0) if row else 0
             if row is not None and row.calls > 1:
                 macs //= row.calls  # summary sums a shared module's calls; a node is one call
-            nodes[n.name] = GraphNode(n.name, n.target, type(module).__name__, _kind(module, ""), n.target,
+            nodes[n.name] = GraphNode(n.name, n.target, type(module).__name__, kind_of(module, ""), n.target,
                                       shape, params, macs, sources)
         else:
             name = _function_name(n)
-            nodes[n.name] = GraphNode(n.name, name, name, _kind(None, name), None, shape, 0, 0, sources)
+            nodes[n.name] = GraphNode(n.name, name, name, kind_of(None, name), None, shape, 0, 0, sources)
     graph = LayerGraph(label, tuple(input_shape), list(nodes.values()), False, depth, module=gm)
     if len(graph.nodes) > max_nodes:
-        graph, fields = _collapse(graph, stacks, fields, max_nodes)
-    _layout(graph)
+        graph, fields = collapse(graph, stacks, fields, max_nodes)
+    layout(graph)
     return graph, fields
 
 
@@ -199,50 +171,6 @@ def _tensors(value):
 def _subtree_macs(rows, name: str) -> int:
     """A block's own share plus its descendants' (summary gives an expanded row only its own share)."""
     return sum(r.macs or 0 for n, r in rows.items() if n == name or n.startswith(name + "."))
-
-
-def _collapse(graph: LayerGraph, stacks, fields, max_nodes: int):
-    """Group nodes by their module at the deepest depth giving at most `max_nodes` groups."""
-    def group_of(node: GraphNode, depth: int) -> str:
-        stack = stacks.get(node.id, [])
-        return stack[min(depth, len(stack)) - 1] if stack else node.id
-
-    deepest = max((len(s) for s in stacks.values()), default=1)
-    for depth in range(deepest, 0, -1):
-        groups = {group_of(n, depth) for n in graph.nodes}
-        if len(groups) <= max_nodes or depth == 1:
-            break
-    members: dict[str, list[GraphNode]] = {}
-    for n in graph.nodes:
-        members.setdefault(group_of(n, depth), []).append(n)
-    owner = {n.id: key for key, group in members.items() for n in group}
-    nodes, new_fields = [], {}
-    for key, group in members.items():
-        last = group[-1]
-        inputs = list(dict.fromkeys(owner[s] for n in group for s in n.inputs if owner[s] != key))
-        kinds = {n.kind for n in group}
-        nodes.append(GraphNode(key, key if len(group) > 1 else last.label, last.type if len(group) == 1 else "block",
-                               kinds.pop() if len(kinds) == 1 else "block", last.module if len(group) == 1 else key,
-                               last.shape, sum(n.params for n in group), sum(n.macs for n in group), inputs,
-                               len(group)))
-        new_fields[key] = fields.get(last.id)
-    last = {key: group[-1].id for key, group in members.items()}  # whose output a group shows
-    graph = LayerGraph(graph.model, graph.input_shape, nodes, True, graph.traced_depth, last, graph.module)
-    return graph, new_fields
-
-
-def _layout(graph: LayerGraph) -> None:
-    """Rank = longest path from the input; within a rank, order by the parents' mean position."""
-    by_id = graph.by_id
-    rows: dict[int, list[GraphNode]] = {}
-    for n in graph.nodes:  # fx order is a topological order
-        n.rank = 1 + max((by_id[s].rank for s in n.inputs), default=-1)
-        rows.setdefault(n.rank, []).append(n)
-    for rank in sorted(rows):
-        row = rows[rank]
-        row.sort(key=lambda n: sum(by_id[s].column for s in n.inputs) / len(n.inputs) if n.inputs else 0)
-        for i, n in enumerate(row):
-            n.column = i - (len(row) - 1) / 2
 
 
 def unit_box(field, y: int, x: int, height: int, width: int) -> dict | None:

@@ -10,8 +10,10 @@ import torch
 from torch import nn
 
 from ..errors import ConvzooError
-from ..models import create_from_spec, create_model, list_models, model_info
-from ..train.checkpoint import PRETRAINED, load_checkpoint, model_from_checkpoint
+from ..models import build_user_model, create_model, is_user_spec, list_models, model_info
+from ..train.checkpoint import PRETRAINED, load_checkpoint, model_for_payload
+
+USER_INPUT = (1, 28, 28)  # the lectures' images: a user model's input unless --input says otherwise
 
 
 @dataclass
@@ -46,29 +48,46 @@ def is_model_name(ref: str) -> bool:
     path = Path(ref)
     looks_like_checkpoint = (path.exists() or ref in PRETRAINED or path.suffix == ".pt" or "/" in ref
                              or ref.startswith("zoo:"))
-    return ref in list_models() or not looks_like_checkpoint
+    return not is_user_spec(ref) and (ref in list_models() or not looks_like_checkpoint)
 
 
 def load_model(ref: str, input_text: str | None = None, *, weights: bool = True,
-               device: str = "cpu") -> Loaded:
-    """A registry name (untrained, at its registry input or `input_text`) or a trained checkpoint
-    (a file, a run directory or a pretrained name; input from its data shape).
+               device: str = "cpu", code: str | None = None, model_args: list[str] | None = None) -> Loaded:
+    """A registry name (untrained, at its registry input or `input_text`), the user's own model
+    (`FILE.py:Class`, untrained, built with `model_args`), or a trained checkpoint (a file, a run
+    directory or a pretrained name; input from its data shape; the user's own model needs `code`).
 
     `weights=False` builds the checkpoint's architecture without loading its weights: enough for
     shapes and counts, and cheap on the meta device.
     """
+    if is_user_spec(ref):
+        return _user_model(ref, input_text, device, model_args)
     if is_model_name(ref):
         info = model_info(ref)  # an unknown name fails here, with suggestions
         shape = parse_input(input_text, info.input_size)
         with torch.device(device):
             model = create_model(ref, in_channels=shape[0], input_size=shape[1:])
         return Loaded(model.eval(), shape, ref)
-    if weights:
-        model, payload = model_from_checkpoint(ref)
-        model.to(device)
-    else:
-        payload = load_checkpoint(ref)
-        with torch.device(device):
-            model = create_from_spec(payload["model"])
+    payload = load_checkpoint(ref)
+    with torch.device(device):
+        model = model_for_payload(payload, ref, code=code, weights=weights)
     shape = parse_input(input_text, tuple(payload["data"]["shape"]))
     return Loaded(model.eval(), shape, f"{ref} ({payload['model']['name']})", payload)
+
+
+def _user_model(spec: str, input_text: str | None, device: str, model_args: list[str] | None) -> Loaded:
+    """The user's model, untrained. With `--input` its in_channels / input_size come from it (when
+    the constructor takes them); without, the input is 28x28 with the first convolution's channels."""
+    context = {}
+    if input_text:
+        shape = parse_input(input_text, USER_INPUT)
+        context = {"in_channels": shape[0], "input_size": shape[1:]}
+    with torch.device(device):
+        model, record = build_user_model(spec, model_args, context=context)
+    if not input_text:
+        first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        size = record["kwargs"].get("input_size") or USER_INPUT[1:]
+        size = (size, size) if isinstance(size, int) else tuple(size)
+        shape = (first.in_channels if first is not None else USER_INPUT[0], *size)
+    model.convzoo_spec = record
+    return Loaded(model.eval(), shape, spec)

@@ -144,7 +144,7 @@ def deepdream(subject: Subject, layer: str, image_path, *, octaves: int = 3, oct
     module = get_layer(model, layer)
     generator = torch.Generator().manual_seed(seed)
     pixels, _ = subject.read(image_path)
-    base = torch.from_numpy(pixels).float()[None] / 255  # (1, C, H, W)
+    base = torch.from_numpy(np.array(pixels)).float()[None] / 255  # (1, C, H, W); a copy: read-only pixels
     if size:
         base = F.interpolate(base, size=(size, size), mode="bilinear", align_corners=False)
     height, width = base.shape[-2:]
@@ -173,7 +173,8 @@ def deepdream(subject: Subject, layer: str, image_path, *, octaves: int = 3, oct
     return original, Picture(dream[0].numpy(), f"dream, {len(sizes)} octaves\n{layer}: {after:.3g}", before, after)
 
 
-def plot_pictures(pictures: list[Picture], path, title: str):
+def plot_pictures(pictures: list[Picture], path=None, title: str = ""):
+    """The pictures of `maximize` or `deepdream` side by side, titled: a Figure, or written to `path`."""
     images = np.stack([p.pixels for p in pictures])
     cols = min(len(pictures), 4 if len(pictures) <= 8 else 8)
     cell = {1: 3.0, 2: 2.4}.get(len(pictures), 1.6)

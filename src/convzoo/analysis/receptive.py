@@ -27,7 +27,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from ..tables import text_table
+from ..tables import Grid, Table, Tabular
 from .summary import format_shape, run_forward
 
 aten = torch.ops.aten
@@ -167,7 +167,18 @@ class FieldRow:
     field: object  # (Axis, Axis), GLOBAL, UNKNOWN, or None (no spatial output)
 
 
-def receptive_fields(model, input_shape, label: str = "model") -> list[FieldRow]:
+class FieldTable(list, Tabular):
+    """The rows of `receptive_fields` (a list of FieldRow) that show as their table."""
+
+    def __init__(self, rows, label: str):
+        super().__init__(rows)
+        self.label = label
+
+    def table(self) -> Table:
+        return fields_table(self, self.label)
+
+
+def receptive_fields(model, input_shape, label: str = "model") -> FieldTable:
     """The input, then every leaf module in the order it runs, with its output's field; a block
     (container) gets a row after its children where its output's field is new (a concatenation
     or addition in its own forward)."""
@@ -191,7 +202,7 @@ def receptive_fields(model, input_shape, label: str = "model") -> list[FieldRow]
         run_forward(model, input_shape, label, [(m, hook) for m in names], tracer)
     finally:
         handle.remove()
-    return rows
+    return FieldTable(rows, label)
 
 
 def final_field(rows: list[FieldRow]) -> FieldRow:
@@ -219,11 +230,15 @@ def describe(field) -> tuple[str, str, str]:
 
 
 def format_fields(rows: list[FieldRow], label: str) -> str:
+    return fields_table(rows, label).text()
+
+
+def fields_table(rows: list[FieldRow], label: str) -> Table:
     header = ["layer", "type", "output", "RF", "jump", "start"]
     table = [[r.name, r.type, format_shape(r.shape), *describe(r.field)] for r in rows]
     title = (f"{label}: receptive field per layer (RF and jump in input pixels; start = centre of the "
              "first output pixel's field, in input pixel coordinates)")
-    lines = [title, *text_table(header, table, right={3, 4, 5}, rule=True).split("\n")]
+    lines = [title, Grid(header, table, right={3, 4, 5}, rule=True)]
     last, finite = final_field(rows), largest_finite(rows)
     lines.append("")
     if last is not finite:
@@ -231,4 +246,4 @@ def format_fields(rows: list[FieldRow], label: str) -> str:
     rf, jump, _ = describe(finite.field)
     lines += [f"last finite field, {finite.name}: each output pixel sees {rf} input pixels (jump {jump})",
               "—: no spatial output; global: depends on the whole input; branches: union of their fields"]
-    return "\n".join(lines)
+    return Table(*lines)

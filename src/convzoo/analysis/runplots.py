@@ -1,5 +1,5 @@
 """Pictures of a run on its test set: the confusion matrix, the most confident mistakes, predicted
-masks of a segmentation run, and training curves. PNGs via matplotlib (Agg), written atomically."""
+masks of a segmentation run, and training curves: each a Figure, or written to `path` (convzoo.figures)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import save_figure
 from ..errors import ConvzooError
+from ..figures import figure_result, new_figure
 from ..infer import mask_palette
 from ..train.checkpoint import load_checkpoint
 from ..train.curves import plot_curves
@@ -41,23 +41,21 @@ class RunEvaluation:
         return self.evaluation.accuracy
 
 
-def evaluate_run(ref) -> RunEvaluation:
+def evaluate_run(ref, code: str | None = None, model=None) -> RunEvaluation:
     """Evaluate a checkpoint on the test set it was trained with (same data dir, holdout, seed), the
-    way the run did (its precision): the numbers `convzoo eval` prints."""
-    checked = evaluate_checkpoint(ref, keep_logits=True)
+    way the run did (its precision): the numbers `convzoo eval` prints. A run of your own module
+    loads into `model` (built as it was trained), or is rebuilt by `code` (FILE.py or package.module)."""
+    checked = evaluate_checkpoint(ref, keep_logits=True, code=code, model=model)
     probabilities = torch.softmax(checked.logits, 1) if checked.logits is not None else None
     return RunEvaluation(checked.classes, checked.test.images, checked.test.labels, checked.evaluation,
                          probabilities)
 
 
-def plot_segmentations(subject, result: RunEvaluation, path, n: int = 8, title: str = "") -> Path:
+def plot_segmentations(subject, result: RunEvaluation, path=None, n: int = 8, title: str = ""):
     """The first `n` test images of a segmentation run: the image, its true mask and the predicted
     mask, one row each (masks in the palette `convzoo predict` writes)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
 
     from ..data import Normalizer
 
@@ -69,7 +67,8 @@ def plot_segmentations(subject, result: RunEvaluation, path, n: int = 8, title: 
     k = len(result.classes)
     palette = np.asarray(mask_palette(k), dtype=float).reshape(-1, 3) / 255
     cmap = ListedColormap(palette)
-    fig, axes = plt.subplots(3, n, figsize=(1.6 * n, 5.2), squeeze=False)
+    fig = new_figure(figsize=(1.6 * n, 5.2))
+    axes = fig.subplots(3, n, squeeze=False)
     rows = [("image", images[:, 0].numpy(), "gray", None), ("truth", result.labels[:n].numpy(), cmap, k - 1),
             ("predicted", predicted.numpy(), cmap, k - 1)]
     for r, (name, arrays, colours, top) in enumerate(rows):
@@ -79,33 +78,27 @@ def plot_segmentations(subject, result: RunEvaluation, path, n: int = 8, title: 
             ax.set_xticks([]), ax.set_yticks([])
             if c == 0:
                 ax.set_ylabel(name)
-    handles = [matplotlib.patches.Patch(color=palette[i], label=result.classes[i]) for i in range(1, k)]
+    handles = [Patch(color=palette[i], label=result.classes[i]) for i in range(1, k)]
     fig.legend(handles=handles, loc="lower center", ncol=min(k - 1, 10), fontsize=7, frameon=False)
     fig.suptitle(title or "test images, true and predicted masks")
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return figure_result(fig, path, dpi=110)
 
 
-def run_confusion(ref) -> tuple[np.ndarray, list[str]]:
+def run_confusion(ref, code: str | None = None) -> tuple[np.ndarray, list[str]]:
     """The confusion matrix of `convzoo eval` on the run's test set."""
-    result = evaluate_run(ref)
+    result = evaluate_run(ref, code)
     return result.confusion, result.classes
 
 
-def plot_confusion(confusion: np.ndarray, classes: list[str], path, title: str = "") -> Path:
+def plot_confusion(confusion: np.ndarray, classes: list[str], path=None, title: str = ""):
     """Counts and row-normalised (recall) side by side; rows are the true classes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     confusion = np.asarray(confusion)
     normalised = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
     k = len(classes)
     side = max(4.0, 0.45 * k + 2)
-    fig, axes = plt.subplots(1, 2, figsize=(2 * side + 1, side), dpi=DPI, constrained_layout=True)
+    fig = new_figure(figsize=(2 * side + 1, side), dpi=DPI, layout="constrained")
+    axes = fig.subplots(1, 2)
     for ax, values, label, fmt in ((axes[0], confusion, "counts", "d"),
                                    (axes[1], normalised, "normalised by true class", ".2f")):
         ax.imshow(values, cmap="Blues")
@@ -120,12 +113,10 @@ def plot_confusion(confusion: np.ndarray, classes: list[str], path, title: str =
                             color="white" if values[i, j] > high else "black")
     accuracy = np.trace(confusion) / max(confusion.sum(), 1)
     fig.suptitle(f"{title}  accuracy {accuracy:.4f} on {confusion.sum():,} examples".strip(), fontsize=10)
-    save_figure(fig, path, dpi=DPI)
-    plt.close(fig)
-    return Path(path)
+    return figure_result(fig, path, dpi=DPI)
 
 
-def plot_mistakes(result: RunEvaluation, path, n: int = 36, title: str = "") -> Path:
+def plot_mistakes(result: RunEvaluation, path=None, n: int = 36, title: str = ""):
     """The `n` most confident wrong predictions, most confident first."""
     if n < 1:
         raise ConvzooError("-n must be at least 1")
@@ -163,7 +154,7 @@ def run_history(ref) -> list[dict]:
     return history
 
 
-def plot_runs(refs: list[str], path) -> Path:
+def plot_runs(refs: list[str], path=None):
     """Loss and accuracy of one or several runs, overlaid."""
     histories: dict[str, list[dict]] = {}
     for ref in refs:

@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..errors import ConvzooError
-from ..tables import human, human_bytes, text_table
+from ..tables import Grid, Table, Tabular, human, human_bytes
 
 NOT_COUNTED = ("— : no multiply-adds counted. FlopCounterMode counts convolutions and matrix multiplies "
                "only; batch norm, pooling, activations and element-wise adds (about one operation per "
@@ -44,7 +44,7 @@ class LayerRow:
 
 
 @dataclass
-class Summary:
+class Summary(Tabular):
     model: str
     input_shape: tuple[int, int, int]
     rows: list[LayerRow]
@@ -65,6 +65,9 @@ class Summary:
         d["flops"] = self.flops
         d["flops_per_mac"] = FLOPS_PER_MAC
         return d
+
+    def table(self) -> Table:
+        return summary_table(self)
 
 
 def _kind(module: nn.Module) -> str:
@@ -220,6 +223,10 @@ def format_shape(shape) -> str:
 
 def format_summary(s: Summary) -> str:
     """The table as `convzoo summary` prints it."""
+    return summary_table(s).text()
+
+
+def summary_table(s: Summary) -> Table:
     frozen = any(r.params is not None and r.trainable != r.params for r in s.rows)
     header = ["layer", "type", "output", "params", *(["trainable"] if frozen else []), "MACs"]
     table = []
@@ -231,12 +238,10 @@ def format_summary(s: Summary) -> str:
                       *([f"{r.trainable:,}" if r.params is not None else ""] if frozen else []), macs])
     right = {i for i, h in enumerate(header) if h in ("params", "trainable", "MACs")}
     size = "x".join(map(str, s.input_shape))
-    lines = [f"{s.model}, input {size} (one example)", *text_table(header, table, right, rule=True).split("\n")]
-    lines += [
-        "",
+    return Table(
+        f"{s.model}, input {size} (one example)", Grid(header, table, right, rule=True), "",
         f"parameters         {s.params:,} ({s.trainable:,} trainable, {s.params - s.trainable:,} not)",
         f"multiply-adds      {s.macs:,} MACs = {s.flops:,} FLOPs ({human(s.macs)} MACs; 1 MAC = 2 FLOPs)",
         f"activation memory  {human_bytes(s.activation_bytes)} per example (every leaf module's output, fp32)",
         f"parameter memory   {human_bytes(s.param_bytes)} (+ {human_bytes(s.buffer_bytes)} of buffers)",
-    ]
-    return "\n".join(lines + [f"note: {n}" for n in s.notes])
+        *(f"note: {n}" for n in s.notes))

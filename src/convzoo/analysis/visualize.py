@@ -1,6 +1,6 @@
 """Pictures of what a CNN learned: filters and feature maps (Zeiler & Fergus). A run's test-set
-pictures (confusion matrix, mistakes, masks, curves) are in analysis/runplots.py. PNGs via
-matplotlib (Agg), written atomically.
+pictures (confusion matrix, mistakes, masks, curves) are in analysis/runplots.py. Each picture is a
+matplotlib Figure, or with `path` written atomically (convzoo.figures).
 
 Everything takes a trained checkpoint (a file, a run directory or a pretrained name) or a
 registry name (untrained weights, for comparison).
@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..atomic import save_figure
 from ..data import Normalizer
 from ..errors import ConvzooError, unknown_name
+from ..figures import figure_result, new_figure
 from ..infer import Predictor, conv_map_modules, read_image, to_uint8_input
-from ..models import model_info
+from ..models import is_user_spec, model_info
 from .gallery import image_grid
 from .loading import is_model_name, load_model
 
@@ -53,20 +53,44 @@ class Subject:
         return pixels, Normalizer(self.mean, self.std)(torch.from_numpy(np.array(pixels))[None])
 
 
-def open_subject(ref: str) -> Subject:
-    """A checkpoint through the predictor (its preprocessing); a registry name untrained."""
-    if is_model_name(ref):
-        loaded = load_model(ref)
+def open_subject(ref: str | nn.Module, code: str | None = None, model_args: list[str] | None = None,
+                 data=None) -> Subject:
+    """A checkpoint through the predictor (its preprocessing; `code` rebuilds the user's own model);
+    a registry name or the user's `FILE.py:Class` (with `model_args`) untrained; a module in memory,
+    reading `data` (a dataset name, a DataBundle or an ArrayDataset; guessed without it)."""
+    if isinstance(ref, nn.Module):
+        from ..infer.describe import describe_input
+
+        label = type(ref).__name__
+        predictor = Predictor.from_model(ref, describe_input(ref, data, label=label))
+        described = predictor.data
+        return Subject(ref, label, tuple(described["shape"]), tuple(described["mean"]), tuple(described["std"]),
+                       predictor.preprocess, predictor.classes)
+    if is_model_name(ref) or is_user_spec(ref):
+        loaded = load_model(ref, model_args=model_args)
         channels, height, width = loaded.input_shape
         preprocess = partial(to_uint8_input, channels=channels, size=(height, width), dark_background=False)
-        classes = [str(i) for i in range(model_info(ref).num_classes)]
+        classes = [str(i) for i in range(_class_count(loaded.model, ref, channels, (height, width)))]
         return Subject(loaded.model, f"{ref} (untrained)", loaded.input_shape, channels * (UNTRAINED_MEAN,),
                        channels * (UNTRAINED_STD,), preprocess, classes)
-    predictor = Predictor(ref)
+    predictor = Predictor(ref, code)
     data = predictor.data
     label = f"{Path(str(ref).rstrip('/')).name} ({predictor.model.convzoo_spec['name']})"
     return Subject(predictor.model, label, tuple(data["shape"]), tuple(data["mean"]), tuple(data["std"]),
                    predictor.preprocess, predictor.classes)
+
+
+def _class_count(model: nn.Module, ref: str, channels: int, size: tuple[int, int]) -> int:
+    """A registry model's class count; the user's model's, from one forward pass of a blank image."""
+    if not is_user_spec(ref):
+        return model_info(ref).num_classes
+    try:
+        with torch.inference_mode():
+            outputs = model.eval()(torch.zeros(1, channels, *size))
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0][:120]
+        raise ConvzooError(f"{ref} cannot take a {channels}x{size[0]}x{size[1]} input ({first})") from None
+    return int(outputs.shape[1]) if outputs.ndim >= 2 else 1
 
 
 # ---- layers ----------------------------------------------------------------------------------
@@ -82,8 +106,8 @@ def get_layer(model: nn.Module, name: str) -> nn.Module:
 
 
 # ---- filters ---------------------------------------------------------------------------------
-def plot_filters(subject: Subject, path, layer: str | None = None, max_filters: int = 64,
-                 max_channels: int = 8) -> Path:
+def plot_filters(subject: Subject, path=None, layer: str | None = None, max_filters: int = 64,
+                 max_channels: int = 8):
     """The kernels of the first conv layer (RGB where its input is RGB) or of layer `layer`,
     one input channel at a time (rows: filters, columns: input channels)."""
     convs = conv_layers(subject.model)
@@ -143,8 +167,8 @@ def stage_layers(model: nn.Module, x: torch.Tensor) -> list[str]:
     return [module_names[shown[n]] for n in last]
 
 
-def plot_features(subject: Subject, image_path, path, layers: list[str] | None = None,
-                  per_layer: int = 16, cols: int = 8) -> Path:
+def plot_features(subject: Subject, image_path, path=None, layers: list[str] | None = None,
+                  per_layer: int = 16, cols: int = 8):
     """The input beside the feature maps of each conv stage: each stage's most active channels."""
     pixels, x = subject.read(image_path)
     layers = layers or stage_layers(subject.model, x)
@@ -160,12 +184,7 @@ def plot_features(subject: Subject, image_path, path, layers: list[str] | None =
         order = maps.flatten(1).amax(1).argsort(descending=True)[:per_layer]
         stages.append((name, maps, order))
     rows = [math.ceil(len(order) / cols) for _, _, order in stages]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(1.1 * (cols + 2), 1.2 * sum(rows) + 0.4), dpi=DPI)
+    fig = new_figure(figsize=(1.1 * (cols + 2), 1.2 * sum(rows) + 0.4), dpi=DPI)
     grid = fig.add_gridspec(sum(rows), cols + 2)
     ax = fig.add_subplot(grid[:, :2])
     _show_input(ax, pixels)
@@ -178,9 +197,7 @@ def plot_features(subject: Subject, image_path, path, layers: list[str] | None =
             ax.axis("off")
         row += n_rows
     fig.suptitle(f"{subject.label}: feature maps, the {per_layer} most active channels per layer", fontsize=9)
-    save_figure(fig, path, dpi=DPI)
-    plt.close(fig)
-    return Path(path)
+    return figure_result(fig, path, dpi=DPI)
 
 
 def _show_input(ax, pixels: np.ndarray) -> None:

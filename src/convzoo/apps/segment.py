@@ -90,9 +90,9 @@ class Segmentation:
 class Segmenter:
     """A segmentation checkpoint ready to label images of any size."""
 
-    def __init__(self, checkpoint: str | Path):
+    def __init__(self, checkpoint: str | Path, code: str | None = None):
         self.path = resolve_checkpoint(checkpoint)
-        self.model, payload = model_from_checkpoint(self.path)
+        self.model, payload = model_from_checkpoint(self.path, code=code)
         if payload.get("task", "classification") != "segmentation":
             raise ConvzooError(f"{checkpoint}: {payload['model']['name']} is a classification model, not a "
                                "segmentation model (train one such as unet_padded on digit-scenes)")
@@ -156,13 +156,13 @@ def _write_overlay(img, path: Path) -> None:
 
 
 def segment_files(checkpoint: str | Path, images: list, out: str | Path, *, overlay: str | Path | None = None,
-                  tile: int | None = None) -> list[dict]:
+                  tile: int | None = None, code: str | None = None) -> list[dict]:
     """Segment each image and write its mask and overlay. Every input, the checkpoint and every
     output path are checked before the first prediction, so a mistake writes nothing."""
     for image in images:
         open_image_header(image).close()  # missing, not a PNG/JPEG, or over the pixel limit
     pairs = output_paths(images, out, overlay)
-    segmenter = Segmenter(checkpoint)
+    segmenter = Segmenter(checkpoint, code)
     for mask_path, overlay_path in pairs:
         _check_writable(mask_path)
         _check_writable(overlay_path)

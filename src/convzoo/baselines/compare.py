@@ -20,7 +20,8 @@ from pathlib import Path
 
 from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
-from .compare_table import write_outputs
+from ..tables import Tabular
+from .compare_table import result_table, write_outputs
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ FULL = {"train_size": None, "test_size": None, "epochs": 10, "recipe": "best", "
 
 
 @dataclass
-class Comparison:
+class Comparison(Tabular):
     data: str
     quick: bool
     setting: str
@@ -75,6 +76,9 @@ class Comparison:
     def to_dict(self) -> dict:
         return {"data": self.data, "quick": self.quick, "setting": self.setting, "rows": self.rows, "out": self.out,
                 "files": self.files, "notes": self.notes}
+
+    def table(self):
+        return result_table(self)
 
 
 def compare(data: str = "fashion-mnist", *, data_dir=None, quick: bool = False, recipe: str | None = None,

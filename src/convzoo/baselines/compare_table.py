@@ -6,22 +6,27 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..atomic import write_json, write_text
+from ..tables import Grid, Table
 
 
 def markdown(result) -> str:
-    lines = [result.setting, "",
-             "| method | test error % | parameters | train time | inference / 1k images | published error % (source) |",
-             "|---|---:|---:|---:|---:|---|"]
+    return result_table(result).markdown()
+
+
+def result_table(result) -> Table:
+    header = ["method", "test error %", "parameters", "train time", "inference / 1k images",
+              "published error % (source)"]
+    rows = []
     for r in result.rows:
         published = "—" if r["published_error_percent"] is None else f"{r['published_error_percent']:g} ({r['published']})"
         if r["error_percent"] is None:
-            lines.append(f"| {r['method']} | failed | — | — | — | {published} |")
+            rows.append([r["method"], "failed", "—", "—", "—", published])
             continue
-        lines.append(f"| {r['method']} | {r['error_percent']:.2f} | {_count(r['params'])} | {_seconds(r['train_seconds'])} "
-                     f"| {r['infer_ms_per_1k']:,.0f} ms | {published} |")
+        rows.append([r["method"], f"{r['error_percent']:.2f}", _count(r["params"]), _seconds(r["train_seconds"]),
+                     f"{r['infer_ms_per_1k']:,.0f} ms", published])
     notes = [f"- {r['method']}: {r['note']}" for r in result.rows if r.get("note")]
     notes += [f"- {n}" for n in result.notes]
-    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+    return Table(result.setting, "", Grid(header, rows, right={1, 2, 3, 4}), *([""] + notes if notes else []))
 
 
 def _count(n: int) -> str:

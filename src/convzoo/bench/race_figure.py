@@ -5,21 +5,17 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..atomic import save_figure
+from ..figures import figure_result, new_figure
 
 COLOURS = {"textbook": "tab:grey", "convzoo": "tab:blue"}
 
 
-def plot_race(result, path: str | Path) -> Path:
+def plot_race(result, path: str | Path | None = None):
     """Slice accuracy against seconds (log axis, since the sides differ by an order of magnitude),
     each side's final full-test-set accuracy as a large dot, the target as a dashed line and the
-    crossing as a star. `result` is a RaceResult."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    crossing as a star. `result` is a RaceResult. A Figure, or written to `path`."""
+    fig = new_figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
     for side in (result.textbook, result.convzoo):
         colour = COLOURS[side.name]
         points = [p for p in side.points if p.seconds > 0]
@@ -41,6 +37,4 @@ def plot_race(result, path: str | Path) -> Path:
            title=f"time to accuracy on {result.data}: the textbook vs convzoo recipe {result.recipe}")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="upper left")  # early and high: the one empty corner
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return figure_result(fig, path, dpi=100)

@@ -69,3 +69,19 @@ def capped(value: int, limit: int, flag: str, why: str) -> int:
         print(f"note: {flag} {value:,} capped at {limit:,} ({why})", file=sys.stderr)
         return limit
     return value
+
+
+CODE_HELP = ("your own model's code, FILE.py or package.module (FILE.py:Class for another class): "
+             "rebuilds a checkpoint of a model trained from FILE.py:Class; convzoo never imports what a "
+             "checkpoint names")
+MODEL_ARG_HELP = ("a constructor argument of your FILE.py:Class (or a registry builder option), repeatable, "
+                  "typed by its signature")
+
+
+def add_code_flag(parser: argparse.ArgumentParser) -> None:
+    """`--code FILE.py`: the one flag that lets a command rebuild the user's own model."""
+    parser.add_argument("--code", metavar="FILE.py", help=CODE_HELP)
+
+
+def add_model_arg_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE", help=MODEL_ARG_HELP)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from . import argtypes
+
 
 def register(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a checkpoint on a dataset's test set")
@@ -14,6 +16,7 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true",
                    help="evaluate on a dataset whose classes differ from the checkpoint's (the numbers then "
                         "compare class indices, not meanings)")
+    argtypes.add_code_flag(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_eval)
 
@@ -25,7 +28,7 @@ def run_eval(args) -> int:
         return _print_baseline_eval(args)
     from ..train.metrics import evaluate_checkpoint
 
-    checked = evaluate_checkpoint(args.checkpoint, args.data, args.data_dir, force=args.force)
+    checked = evaluate_checkpoint(args.checkpoint, args.data, args.data_dir, force=args.force, code=args.code)
     test, result, name = checked.test, checked.evaluation, checked.data
     task = result.task
     if args.json:

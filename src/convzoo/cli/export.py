@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from . import argtypes
+
 
 def register(sub) -> None:
     p = sub.add_parser("export", help="export a checkpoint as ONNX or safetensors",
@@ -19,6 +21,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output",
                    help="output file (default: NAME.onnx, NAME.safetensors or NAME.pt here)")
     p.add_argument("--command", help="checkpoint format: the training command, recorded in the model card")
+    argtypes.add_code_flag(p)
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(func=run)
 
@@ -27,7 +30,7 @@ def run(args) -> int:
     from ..export import export
     from ..export.onnx import ONNX_TOLERANCE
 
-    result = export(args.checkpoint, args.format, args.output, args.command)
+    result = export(args.checkpoint, args.format, args.output, args.command, code=args.code)
     if args.json:
         print(json.dumps({"wrote": str(result.path), "bytes": result.path.stat().st_size,
                           "config": None if result.config_path is None else str(result.config_path),

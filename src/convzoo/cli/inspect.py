@@ -7,7 +7,8 @@ from dataclasses import asdict
 
 from . import argtypes
 
-MODEL_HELP = "a registered model (untrained) or a checkpoint: file, run directory or pretrained name"
+MODEL_HELP = ("a registered model or your FILE.py:Class / package.module:Class (untrained), or a checkpoint: "
+              "file, run directory or pretrained name")
 INPUT_HELP = "input CxHxW, e.g. 1x28x28 (default: the model's registry input, or the checkpoint's data)"
 
 
@@ -17,6 +18,7 @@ def register(sub) -> None:
                                    "1 MAC = 2 FLOPs); totals with activation and parameter memory.")
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--input", help=INPUT_HELP)
+    _add_user_flags(p)
     p.add_argument("--depth", type=argtypes.positive, help="show modules nested at most this deep (default: every module)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run_summary)
@@ -35,15 +37,27 @@ def register(sub) -> None:
                                    "geometry; branches (residual, inception) take the union of their fields.")
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--input", help=INPUT_HELP)
+    _add_user_flags(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run_receptive)
 
 
-def run_summary(args) -> int:
+def _add_user_flags(p) -> None:
+    argtypes.add_model_arg_flag(p)
+    argtypes.add_code_flag(p)
+
+
+def _load(args):
     from ..analysis.loading import load_model
+
+    return load_model(args.model, args.input, weights=False, device="meta", code=args.code,
+                      model_args=args.model_arg)
+
+
+def run_summary(args) -> int:
     from ..analysis.summary import format_summary, summarize
 
-    loaded = load_model(args.model, args.input, weights=False, device="meta")
+    loaded = _load(args)
     summary = summarize(loaded.model, loaded.input_shape, args.depth, loaded.label)
     print(json.dumps(summary.to_dict(), indent=2) if args.json else format_summary(summary))
     return 0
@@ -62,10 +76,9 @@ def run_complexity(args) -> int:
 
 
 def run_receptive(args) -> int:
-    from ..analysis.loading import load_model
     from ..analysis.receptive import format_fields, receptive_fields
 
-    loaded = load_model(args.model, args.input, weights=False, device="meta")
+    loaded = _load(args)
     rows = receptive_fields(loaded.model, loaded.input_shape, loaded.label)
     # asdict turns each (Axis, Axis) field into two {rf, jump, start} dicts (H, then W).
     print(json.dumps([asdict(r) for r in rows], indent=2) if args.json else format_fields(rows, loaded.label))

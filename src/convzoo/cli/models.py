@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from ..analysis import default_input_macs
-from ..models import list_models, model_info, model_options
+from ..models import is_user_spec, list_models, model_info, model_options
 from ..tables import human
 
 HEADER = ("name", "family", "year", "params", "input", "small_stem")
@@ -26,7 +26,8 @@ def register(sub) -> None:
     p = sub.add_parser("models", help="list the registered models, or show one with its options",
                        description=__doc__)
     p.add_argument("pattern", nargs="?",
-                   help="glob (resnet*) or substring to filter names; an exact name shows that model's options")
+                   help="glob (resnet*) or substring to filter names; an exact name (or your FILE.py:Class) "
+                        "shows that model's options")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--macs", action="store_true",
                    help="add multiply-adds at the default input (slower: builds and runs each model on "
@@ -35,6 +36,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    if args.pattern and is_user_spec(args.pattern):
+        return _show_user(args.pattern, args)
     if args.pattern in list_models():
         return _show(args.pattern, args)
     rows = [_row(name, args.macs) for name in list_models(args.pattern)]
@@ -79,6 +82,22 @@ def _show(name: str, args) -> int:
         return 0
     _table(OPTION_HEADER, [[o["name"], o["type"], format_value(o["default"]), o["help"]] for o in options])
     print(f"\nset with `convzoo train {name} --model-arg KEY=VALUE` or create_model({name!r}, KEY=value)")
+    return 0
+
+
+def _show_user(spec: str, args) -> int:
+    """The user's FILE.py:Class: the constructor arguments `--model-arg` takes."""
+    from ..models.userspec import options_of
+
+    options = [o.to_dict() for o in options_of(spec)]
+    if args.json:
+        print(json.dumps({"name": spec, "options": options}, indent=2))
+        return 0
+    if not options:
+        print(f"{spec} takes no --model-arg (num_classes, in_channels and input_size come from the data)")
+        return 0
+    _table(OPTION_HEADER, [[o["name"], o["type"], format_value(o["default"]), o["help"]] for o in options])
+    print(f"\nset with `convzoo train {spec} --model-arg KEY=VALUE`")
     return 0
 
 

@@ -18,6 +18,7 @@ def register(sub) -> None:
     p.add_argument("--top-k", type=argtypes.positive, default=3, metavar="K", help="answers per image (default 3)")
     p.add_argument("-o", "--out", metavar="DIR",
                    help="segmentation: folder for the masks (IMAGE.mask.png, default: beside each image)")
+    argtypes.add_code_flag(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_predict)
 
@@ -31,7 +32,7 @@ def run_predict(args) -> int:
         return _print_baseline_predict(args)
     from ..infer import Predictor
 
-    predictor = Predictor(args.checkpoint)
+    predictor = Predictor(args.checkpoint, args.code)
     segmentation = predictor.task == "segmentation"
     results = (predictor.segment_files(args.images, args.out) if segmentation
                else predictor.predict_files(args.images, args.top_k))

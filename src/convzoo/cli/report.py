@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from . import argtypes
 from .show import RUN_HELP
 
 
@@ -14,6 +15,7 @@ def register(sub) -> None:
                                    "output folder, the study's table, finding, figures and runs.")
     p.add_argument("run", help=RUN_HELP + ", or a study's output folder (convzoo study ... --out DIR)")
     p.add_argument("-o", "--output", help="output file (default: report.html in the run directory)")
+    argtypes.add_code_flag(p)
     p.add_argument("--json", action="store_true", help='print {"wrote": PATH} as JSON')
     p.set_defaults(func=run_report)
 
@@ -21,6 +23,6 @@ def register(sub) -> None:
 def run_report(args) -> int:
     from ..analysis.report import build_report
 
-    path = build_report(args.run, args.output)
+    path = build_report(args.run, args.output, args.code)
     print(json.dumps({"wrote": str(path)}) if args.json else f"wrote {path}")
     return 0

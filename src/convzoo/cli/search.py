@@ -35,7 +35,7 @@ EPILOG = ("keys: any training flag that does not choose the data or where runs g
 
 
 def _add_flags(p) -> None:
-    p.add_argument("model", metavar="MODEL", help="a registered model (see `convzoo models`)")
+    p.add_argument("model", metavar="MODEL", help="a registered model (see `convzoo models`) or your FILE.py:Class")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="a key and its values, repeatable (one axis each)")
     p.add_argument("--folds", type=argtypes.integer(2, 100), default=3, metavar="K",

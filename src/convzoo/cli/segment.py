@@ -24,6 +24,7 @@ def register(sub) -> None:
                    help="input side per tile in pixels, rounded down to one the network takes (default: the "
                         "paper's 572 for unet; the whole image, else 512, for a padded network)")
     p.add_argument("--overlay", metavar="PATH", help="one image: the overlay file (default: MASK_STEM.overlay.png)")
+    argtypes.add_code_flag(p)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run)
 
@@ -31,7 +32,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..apps.segment import segment_files
 
-    results = segment_files(args.checkpoint, args.images, args.out, overlay=args.overlay, tile=args.tile)
+    results = segment_files(args.checkpoint, args.images, args.out, overlay=args.overlay, tile=args.tile, code=args.code)
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

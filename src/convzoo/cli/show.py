@@ -7,7 +7,8 @@ import json
 from ..analysis.gallery import MAX_GRID
 from . import argtypes
 
-CKPT_HELP = "a checkpoint (file, run directory, pretrained name) or a registered model (untrained)"
+CKPT_HELP = ("a checkpoint (file, run directory, pretrained name), a registered model or your FILE.py:Class "
+             "(untrained)")
 RUN_HELP = "a run directory (or a checkpoint file / pretrained name)"
 
 
@@ -74,6 +75,9 @@ def _picture(what, name: str, help_text: str):
     p = what.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
     p.add_argument("-o", "--output", default=f"{name}.png", help=f"PNG file to write (default {name}.png)")
     p.add_argument("--json", action="store_true", help='print {"wrote": PATH} as JSON')
+    argtypes.add_code_flag(p)
+    if name in ("filters", "features", "maximize"):
+        argtypes.add_model_arg_flag(p)
     return p
 
 
@@ -83,16 +87,22 @@ def _wrote(args, path) -> int:
 
 
 def run_filters(args) -> int:
-    from ..analysis.visualize import open_subject, plot_filters
+    from ..analysis.visualize import plot_filters
 
-    return _wrote(args, plot_filters(open_subject(args.checkpoint), args.output, args.layer, max_filters=args.max))
+    return _wrote(args, plot_filters(_subject(args), args.output, args.layer, max_filters=args.max))
 
 
 def run_features(args) -> int:
-    from ..analysis.visualize import open_subject, plot_features
+    from ..analysis.visualize import plot_features
 
     layers = [n.strip() for n in args.layers.split(",") if n.strip()] if args.layers else None
-    return _wrote(args, plot_features(open_subject(args.checkpoint), args.image, args.output, layers))
+    return _wrote(args, plot_features(_subject(args), args.image, args.output, layers))
+
+
+def _subject(args):
+    from ..analysis.visualize import open_subject
+
+    return open_subject(args.checkpoint, args.code, args.model_arg)
 
 
 def parse_channels(text: str) -> list[int]:
@@ -113,9 +123,8 @@ def parse_channels(text: str) -> list[int]:
 
 def run_maximize(args) -> int:
     from ..analysis.maximize import deepdream, default_layer, maximize, plot_pictures
-    from ..analysis.visualize import open_subject
 
-    subject = open_subject(args.checkpoint)
+    subject = _subject(args)
     if args.deepdream:
         layer = args.layer or default_layer(subject)
         pictures = deepdream(subject, layer, args.deepdream, octaves=args.octaves, jitter=args.jitter,
@@ -152,7 +161,7 @@ def run_confusion(args) -> int:
     from ..analysis.runplots import plot_confusion
     from ..analysis.runplots import run_confusion as confusion_of
 
-    confusion, classes = confusion_of(args.run)
+    confusion, classes = confusion_of(args.run, args.code)
     return _wrote(args, plot_confusion(confusion, classes, args.output, title=Path(args.run.rstrip("/")).name))
 
 
@@ -162,7 +171,7 @@ def run_mistakes(args) -> int:
     from ..analysis.runplots import evaluate_run, plot_mistakes
 
     n = argtypes.capped(args.n, MAX_GRID, "-n", "the most one grid shows")
-    return _wrote(args, plot_mistakes(evaluate_run(args.run), args.output, n, title=Path(args.run.rstrip("/")).name))
+    return _wrote(args, plot_mistakes(evaluate_run(args.run, args.code), args.output, n, title=Path(args.run.rstrip("/")).name))
 
 
 def run_curves(args) -> int:

@@ -88,7 +88,7 @@ class _ProgressBar:
     """A tqdm bar on stderr (only on a terminal) fed by stylize's progress callback."""
 
     def __init__(self, steps: int):
-        from tqdm import tqdm
+        from ..progress import tqdm
 
         self.bar = tqdm(total=steps, unit="step", leave=False, disable=None)
 

@@ -16,7 +16,7 @@ from . import argtypes
 
 # Bounds are TrainConfig's (checked when the config is built); here only the type.
 _NUMBER = {int: argtypes.integer(), float: argtypes.number(finite=False)}
-_RUN_FLAGS = ("model", "recipe", "resume", "download", "engine", "json", "model_arg")
+_RUN_FLAGS = ("model", "recipe", "resume", "download", "engine", "json", "model_arg", "code")
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -48,17 +48,20 @@ def register(sub) -> None:
                                    "metrics.jsonl, curves.png, eval.json and checkpoint.pt. Multi-process: "
                                    "torchrun --standalone --nproc-per-node=N -m convzoo train ... (docs/distributed.md).")
     p.add_argument("model", nargs="?", help=f"a registered model (default: the recipe's, else "
-                                            f"{TrainConfig.model}); see `convzoo models`")
+                                            f"{TrainConfig.model}; see `convzoo models`), or your own "
+                                            "FILE.py:Class or package.module:Class (docs/your-own-model.md)")
     p.add_argument("--recipe", choices=sorted(RECIPES), metavar="NAME",
                    help="start from a named preset (docs/speedrun.md); explicit flags override it: "
                         + "; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values() if not r.name.startswith("zoo-"))
                         + "; zoo-FAMILY: the recipe of a row of `convzoo zoo` (docs/zoo.md)")
     p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="a builder option of the model, repeatable (`convzoo models MODEL` lists them), "
-                        "e.g. --model-arg activation=sigmoid --model-arg dropout=0")
+                        "e.g. --model-arg activation=sigmoid --model-arg dropout=0; for FILE.py:Class, a "
+                        "constructor argument typed by its signature")
     add_config_flags(p)
     p.add_argument("--download", action="store_true", help="download the dataset if it is missing")
     p.add_argument("--resume", metavar="RUN", help="continue the run in this directory (or checkpoint)")
+    argtypes.add_code_flag(p)
     p.add_argument("--engine", choices=("torch", "numpy"), default="torch",
                    help="numpy: train with convzoo.reference's from-scratch ops (lenet_modern only)")
     p.add_argument("--json", action="store_true", help="print the final result as JSON")
@@ -72,14 +75,18 @@ def _given(args) -> dict:
 
 
 def config_from_args(args) -> TrainConfig:
-    from ..models import model_info
+    from ..models import is_user_spec, model_info
     from ..models.registry import parse_model_args
+    from ..models.userspec import parse_args_of
 
     values = RECIPES[args.recipe].values() if getattr(args, "recipe", None) else {}
     values.update(_given(args))
     if args.model:
         values["model"] = args.model
     model = values.get("model", TrainConfig.model)
+    if is_user_spec(model):  # the user's own code: imported now, as asked; a mistake in it fails here
+        values["model_kwargs"] = {**values.get("model_kwargs", {}), **parse_args_of(model, args.model_arg)}
+        return TrainConfig(**values)
     model_info(model)  # an unknown model fails before anything else
     if getattr(args, "model_arg", None):
         values["model_kwargs"] = {**values.get("model_kwargs", {}), **parse_model_args(model, args.model_arg)}
@@ -111,7 +118,7 @@ def run_train(args) -> int:
     from ..train import Trainer
 
     if args.resume:
-        trainer = Trainer.resume(args.resume, epochs=args.epochs, **_resume_overrides(args))
+        trainer = Trainer.resume(args.resume, epochs=args.epochs, code=args.code, **_resume_overrides(args))
     else:
         config = config_from_args(args)
         dataset_spec(config.data)

@@ -85,7 +85,7 @@ def _stream(url: str, out, timeout: float, progress: bool) -> None:
 
 
 def _progress_bar(total: int, url: str, enabled: bool):
-    from tqdm import tqdm
+    from ..progress import tqdm
 
     return tqdm(total=total or None, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1],
                 disable=not enabled, leave=False)

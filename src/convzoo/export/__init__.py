@@ -27,11 +27,15 @@ def default_output(checkpoint, fmt: str) -> Path:
     return Path(f"{name or 'model'}.{fmt}")
 
 
-def export(checkpoint, fmt: str, path: str | Path | None = None, command: str | None = None) -> Exported:
-    """Export `checkpoint` as `fmt` to `path` (default: NAME.onnx, NAME.safetensors or NAME.pt here)."""
+def export(checkpoint, fmt: str, path: str | Path | None = None, command: str | None = None,
+           code: str | None = None) -> Exported:
+    """Export `checkpoint` as `fmt` to `path` (default: NAME.onnx, NAME.safetensors or NAME.pt here);
+    `code` rebuilds the user's own model (--code FILE.py)."""
     if fmt not in FORMATS:
         raise ConvzooError(f"unknown export format {fmt!r}; use {' or '.join(FORMATS)}")
     path = Path(path) if path else default_output(checkpoint, "pt" if fmt == "checkpoint" else fmt)
     if fmt == "checkpoint":
-        return export_shipping_checkpoint(checkpoint, path, command)
-    return export_onnx(checkpoint, path) if fmt == "onnx" else export_safetensors(checkpoint, path)
+        return export_shipping_checkpoint(checkpoint, path, command, code=code)
+    if fmt == "onnx":
+        return export_onnx(checkpoint, path, code=code)
+    return export_safetensors(checkpoint, path, code=code)

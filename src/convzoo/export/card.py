@@ -25,16 +25,17 @@ def held_out_description(config: dict, data: dict) -> str:
     return f"{data['name']}'s test set ({data['test']:,} examples)"
 
 
-def model_card(checkpoint, command: str | None = None) -> dict:
+def model_card(checkpoint, command: str | None = None, code: str | None = None) -> dict:
     """What a checkpoint is: model, data, recipe, the command, held-out accuracy (shipping adds
     the date)."""
-    from ..models import count_parameters, create_from_spec
+    from ..models import count_parameters
+    from ..train.checkpoint import model_for_payload
 
     payload = load_checkpoint(checkpoint)
     config, data, history = payload.get("config", {}), payload["data"], payload.get("history") or [{}]
     return {
         "model": payload["model"],
-        "parameters": count_parameters(create_from_spec(payload["model"])),
+        "parameters": count_parameters(model_for_payload(payload, checkpoint, code=code, weights=False)),
         "data": {k: data.get(k) for k in ("name", "classes", "shape", "mean", "std", "train", "test",
                                           "notes")},
         "data_dir": config.get("data_dir"),
@@ -49,13 +50,14 @@ def model_card(checkpoint, command: str | None = None) -> dict:
     }
 
 
-def export_shipping_checkpoint(checkpoint, path: str | Path, command: str | None = None) -> Exported:
+def export_shipping_checkpoint(checkpoint, path: str | Path, command: str | None = None,
+                               code: str | None = None) -> Exported:
     """A weights-only checkpoint at `path` and its model card at `<path>.json`."""
     path = Path(path)
     card_path = config_path_for(path)
     if card_path == path:
         raise ConvzooError(f"{path}: use a .pt name (the model card goes to {card_path.name})")
-    card = {**model_card(checkpoint, command), "date": date.today().isoformat()}
+    card = {**model_card(checkpoint, command, code), "date": date.today().isoformat()}
     export_weights_checkpoint(checkpoint, path)
     write_json(card_path, card)
     return Exported(path, card_path)

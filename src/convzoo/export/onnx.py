@@ -19,7 +19,7 @@ from .common import Exported, export_config
 ONNX_TOLERANCE = 1e-4  # max abs difference of the logits, fp32 torch vs onnxruntime
 
 
-def export_onnx(checkpoint, path: str | Path, check_batch: int = 5, seed: int = 0) -> Exported:
+def export_onnx(checkpoint, path: str | Path, check_batch: int = 5, seed: int = 0, code: str | None = None) -> Exported:
     """Write `checkpoint` as ONNX (input `images`, (N, C, H, W) normalised floats; output `logits`)
     and check it with onnxruntime on a random batch of `check_batch` (not the export's batch size,
     so the dynamic batch is exercised)."""
@@ -29,7 +29,7 @@ def export_onnx(checkpoint, path: str | Path, check_batch: int = 5, seed: int = 
     except ImportError:
         raise ConvzooError("ONNX export needs onnx, onnxscript and onnxruntime: "
                            "pip install 'convzoo[export]'") from None
-    model, payload = model_from_checkpoint(checkpoint)
+    model, payload = model_from_checkpoint(checkpoint, code=code)
     shape = tuple(payload["data"]["shape"])  # (C, H, W)
     example = torch.randn(2, *shape)
     path = Path(path)

@@ -11,15 +11,15 @@ import torch
 
 from ..atomic import atomic_path, write_json
 from ..errors import ConvzooError
-from ..train.checkpoint import model_from_checkpoint
+from ..train.checkpoint import model_for_payload, model_from_checkpoint
 from .common import CONFIG_FORMAT, Exported, config_path_for, export_config
 
 
-def export_safetensors(checkpoint, path: str | Path) -> Exported:
+def export_safetensors(checkpoint, path: str | Path, code: str | None = None) -> Exported:
     """Write the weights to `path` and the config to `<path without suffix>.json`."""
     from safetensors.torch import save_file
 
-    model, payload = model_from_checkpoint(checkpoint)
+    model, payload = model_from_checkpoint(checkpoint, code=code)
     path = Path(path)
     config_path = config_path_for(path)
     if config_path == path:
@@ -32,13 +32,12 @@ def export_safetensors(checkpoint, path: str | Path) -> Exported:
     return Exported(path, config_path)
 
 
-def load_safetensors(path: str | Path) -> tuple[torch.nn.Module, dict]:
+def load_safetensors(path: str | Path, code: str | None = None) -> tuple[torch.nn.Module, dict]:
     """(model in eval mode, config) from an `export_safetensors` file; the config comes from the
-    JSON beside it, or from the file's own metadata when the JSON is missing."""
+    JSON beside it, or from the file's own metadata when the JSON is missing. The user's own model is
+    rebuilt from `code` (FILE.py or package.module), never from a name the config holds."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file, safe_open
-
-    from ..models import create_from_spec
 
     path = Path(path)
     if not path.is_file():
@@ -55,10 +54,5 @@ def load_safetensors(path: str | Path) -> tuple[torch.nn.Module, dict]:
         raise ConvzooError(f"{path}: not a readable convzoo safetensors export ({exc})") from None
     if not isinstance(config, dict) or config.get("format") != CONFIG_FORMAT:
         raise ConvzooError(f"{path}: no convzoo config (expected {config_path_for(path).name} beside it)")
-    model = create_from_spec(config["model"])
-    try:
-        model.load_state_dict(tensors)
-    except RuntimeError as exc:
-        name = config["model"]["name"]
-        raise ConvzooError(f"{path}: weights do not fit {name} ({str(exc)[:120]})") from None
+    model = model_for_payload({"model": config["model"], "state_dict": tensors}, path, code=code)
     return model.eval(), config

@@ -11,14 +11,14 @@ from ..errors import ConvzooError
 from .images import read_image
 
 
-def card_of(path: Path) -> dict:
+def card_of(path: Path, code: str | None = None) -> dict:
     """The model card shipped beside a checkpoint (`digits.json` for `digits.pt`), else the card
     `convzoo export --format checkpoint` would write for it."""
     from ..export.card import model_card
 
     card_path = path.with_suffix(".json")
     if not card_path.is_file():
-        return model_card(path)
+        return model_card(path, code=code)
     try:
         return json.loads(card_path.read_text())
     except (OSError, ValueError) as exc:

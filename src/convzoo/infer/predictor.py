@@ -63,10 +63,23 @@ class Analysis:
 class Predictor:
     """A checkpoint ready to classify images (or, for a segmentation model, to label their pixels)."""
 
-    def __init__(self, checkpoint: str | Path):
+    def __init__(self, checkpoint: str | Path, code: str | None = None):
+        """`code` (FILE.py or package.module) rebuilds a checkpoint of the user's own model."""
         self.path = resolve_checkpoint(checkpoint)
-        self.model, payload = model_from_checkpoint(self.path)
-        self.card = card_of(self.path)
+        model, payload = model_from_checkpoint(self.path, code=code)
+        self._use(model, payload, card_of(self.path, code))
+
+    @classmethod
+    def from_model(cls, model: nn.Module, data: dict, task: str = "classification") -> Predictor:
+        """A module in memory (in eval mode: pass a copy of one that trains) with `data` as a
+        checkpoint describes it (`DataBundle.describe()`: name, classes, shape, mean, std)."""
+        predictor = cls.__new__(cls)
+        predictor.path = None
+        predictor._use(model, {"data": data, "task": task}, None)
+        return predictor
+
+    def _use(self, model: nn.Module, payload: dict, card) -> None:
+        self.model, self.card = model, card
         self.data = payload["data"]
         self.classes = list(self.data["classes"])
         self.channels, height, width = self.data["shape"]
@@ -97,7 +110,7 @@ class Predictor:
 
     @torch.inference_mode()
     def probabilities(self, batch_uint8: np.ndarray) -> torch.Tensor:
-        x = self.normalize(torch.from_numpy(np.ascontiguousarray(batch_uint8)))
+        x = self.normalize(torch.from_numpy(np.require(batch_uint8, requirements=["C", "W"])))
         return torch.softmax(self.model(x).float(), dim=1)
 
     @torch.inference_mode()

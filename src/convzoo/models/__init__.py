@@ -31,9 +31,10 @@ from .registry import (
     register_model,
 )
 from .torchvision_keys import load_torchvision_state_dict, torchvision_key_mapping
+from .userspec import build_user_model, is_user_spec, rebuild_from_record
 
 __all__ = [
-    "ModelInfo", "ModelOption", "count_parameters", "create_from_spec", "create_model", "list_models",
-    "load_torchvision_state_dict", "model_info", "model_options", "parse_model_args", "register_model",
-    "torchvision_key_mapping",
+    "ModelInfo", "ModelOption", "build_user_model", "count_parameters", "create_from_spec", "create_model",
+    "is_user_spec", "list_models", "load_torchvision_state_dict", "model_info", "model_options",
+    "parse_model_args", "rebuild_from_record", "register_model", "torchvision_key_mapping",
 ]

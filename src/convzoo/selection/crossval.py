@@ -28,14 +28,15 @@ from ..atomic import claim_folder
 from ..errors import ConvzooError
 from ..experiments.runs import read_finished, train_or_read
 from ..experiments.stats import stat
+from ..tables import Table, Tabular
 from .grid import Cell, cells_of, parse_grid
-from .outputs import write_outputs
+from .outputs import search_table, write_outputs
 
 STATE_FILE = "search.json"
 
 
 @dataclass
-class SearchResult:
+class SearchResult(Tabular):
     model: str
     data: str
     folds: int
@@ -57,6 +58,9 @@ class SearchResult:
                 "rule": "chosen by mean validation accuracy over stratified K-fold CV on the training set; the "
                         "test set is used only by the chosen cell's retrained run"}
 
+    def table(self) -> Table:
+        return search_table(self)
+
 
 def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | None = None,
            data: str = "fashion-mnist", data_dir=None, train_size: int | None = None, test_holdout=None,
@@ -65,21 +69,21 @@ def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | N
     """Run (or resume) the search; see the module docstring. `settings` are fixed TrainConfig values
     (the flags given beside --grid), `model_args` fixed `--model-arg` pairs."""
     from ..data import dataset_spec
-    from ..models.registry import model_info, parse_model_args
+    from ..models.userspec import model_label, options_of, parse_args_of
 
     started = time.perf_counter()
     log = log or _stderr
-    model_info(model)  # an unknown model fails first, with suggestions
+    options_of(model)  # an unknown model (or a mistake in the user's FILE.py) fails first
     grid = parse_grid(model, grid_items)
     cells = cells_of(model, grid, sample, seed)
-    fixed_kwargs = parse_model_args(model, model_args or [])
+    fixed_kwargs = parse_args_of(model, model_args or [])
     settings = dict(settings or {})
     data_dir = None if data_dir is None else str(data_dir)
     if jobs < 1:
         raise ConvzooError(f"--jobs must be at least 1, not {jobs}")
     if dataset_spec(data).task != "classification":
         raise ConvzooError(f"search needs a classification dataset (stratified folds); {data} is not one")
-    out = Path(out) if out else Path("runs") / f"search-{model}-{data}"
+    out = Path(out) if out else Path("runs") / f"search-{model_label(model)}-{data}"
     configs = [_config(model, cell, fixed_kwargs, settings, data, data_dir, seed, threads, out / "best")
                for cell in cells]  # every cell's settings are checked before any data loads
     bundle = _load(data, data_dir, train_size, test_holdout, seed)

@@ -56,12 +56,12 @@ def searchable_settings() -> list[str]:
 def parse_grid(model: str, items: list[str]) -> dict[str, list]:
     """["lr=0.05,0.2", "batch_size=64,256"] -> {"lr": [0.05, 0.2], "batch_size": [64, 256]}, each value
     parsed as its setting's or model option's type and checked."""
-    from ..models.registry import model_options, parse_model_args
+    from ..models.userspec import options_of, parse_args_of
     from ..train.config import flag_name, parse_setting
 
     if not items:
         raise ConvzooError("--grid is empty: give at least one KEY=V1,V2,... (e.g. --grid lr=0.05,0.2)")
-    settings, options = searchable_settings(), [o.name for o in model_options(model)]
+    settings, options = searchable_settings(), [o.name for o in options_of(model)]
     grid: dict[str, list] = {}
     for item in items:
         key, sep, text = item.partition("=")
@@ -75,7 +75,7 @@ def parse_grid(model: str, items: list[str]) -> dict[str, list]:
             raise ConvzooError(f"--grid key {key} is both a training setting and a {model} option")
         if key in settings or key in options:
             try:
-                grid[key] = [parse_setting(key, v) if key in settings else parse_model_args(model, [f"{key}={v}"])[key]
+                grid[key] = [parse_setting(key, v) if key in settings else parse_args_of(model, [f"{key}={v}"])[key]
                              for v in values]
             except ConvzooError as exc:
                 raise ConvzooError(f"--grid {key}: {exc}") from None
@@ -94,9 +94,9 @@ def cells_of(model: str, grid: dict[str, list], sample: int | None = None, seed:
     without replacement (ParameterSampler) when --random N is given."""
     from sklearn.model_selection import ParameterGrid, ParameterSampler
 
-    from ..models.registry import model_options
+    from ..models.userspec import options_of
 
-    options = {o.name for o in model_options(model)}
+    options = {o.name for o in options_of(model)}
     # ParameterGrid sorts keys; keep the user's order for tables and the heat-map's axes.
     order = list(grid)
     total = len(ParameterGrid(grid))

@@ -7,15 +7,31 @@ from pathlib import Path
 
 from ..atomic import write_json, write_text
 from ..experiments.figures import figure_at
-from ..tables import markdown_table
+from ..tables import Grid, Table, markdown_table
 
 
-def write_outputs(result, grid: dict, out: Path) -> list[str]:
+def cells_grid(result, grid: dict) -> Grid:
+    """Every cell of the search: its values, mean ± sd validation accuracy, the folds, the chosen one."""
     keys = list(grid)
     rows = [[*(_text(c["values"][k]) for k in keys), f"{c['mean']:.4f} ± {c['sd']:.4f}",
              " ".join("-" if f is None else f"{f:.4f}" for f in c["folds"]),
              "chosen" if c is result.best else ""] for c in result.cells]
-    table = markdown_table([*keys, f"validation acc ({result.folds}-fold)", "per fold", ""], rows)
+    return Grid([*keys, f"validation acc ({result.folds}-fold)", "per fold", ""], rows)
+
+
+def search_table(result) -> Table:
+    """The search as a table (SearchResult's Markdown and Jupyter forms)."""
+    chosen = [] if result.best is None else [
+        f"chosen: {result.best['label']}: validation {result.best['mean']:.4f} ± {result.best['sd']:.4f}"
+        + ("" if result.test_accuracy is None else f"; test accuracy {result.test_accuracy:.4f}")]
+    return Table(f"search {result.model} on {result.data}", cells_grid(result, result.grid), "", *chosen,
+                 *(f"note: {n}" for n in result.notes))
+
+
+def write_outputs(result, grid: dict, out: Path) -> list[str]:
+    keys = list(grid)
+    cells = cells_grid(result, grid)
+    table = markdown_table(cells.header, cells.rows)
     text = (f"# convzoo search {result.model} on {result.data}\n\n{result.folds}-fold stratified cross-validation on "
             f"{result.train:,} training examples; the chosen cell retrained on all of them and tested once on "
             f"{result.test:,} test examples.\n\n{table}\nchosen: {result.best['label']}: validation "

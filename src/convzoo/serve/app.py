@@ -28,7 +28,7 @@ from .body import IMAGE_TYPES, BodyTooLarge, ClientGone, image_from_json, read_b
 from .examples import examples_json
 from .inspect import inspect_node
 from .learn import corr2d_example
-from .models import MAX_LOADED, ModelStore, available_models
+from .models import MAX_LOADED, LiveModel, ModelStore, available_models
 from .payload import analysis_json, segmentation_json
 from .runs import Runs, TooManyStreams, check_runs_folder
 
@@ -82,16 +82,27 @@ async def image_of(request: Request, store: ModelStore, model: str | None):
     return image, model or named
 
 
-def create_app(checkpoint: str | Path | None = None, runs: str | Path | None = None,
-               capacity: int = MAX_LOADED) -> FastAPI:
+def create_app(checkpoint: str | Path | None = None, runs: str | Path | Runs | None = None,
+               capacity: int = MAX_LOADED, model: LiveModel | None = None) -> FastAPI:
     """The demo app serving `checkpoint` (first in the picker), the installed pretrained models,
     the zoo and every trained run under `runs`; at most `capacity` models loaded at once. A bad
-    checkpoint or an empty runs folder fails here, in one line."""
-    if runs is not None:
-        check_runs_folder(runs)
-    store = ModelStore(available_models(None if checkpoint is None else str(checkpoint), runs), capacity)
+    checkpoint or an empty runs folder fails here, in one line.
+
+    `model`, a module in memory, is served alone (the one way to serve a module that no checkpoint
+    rebuilds: `convzoo.explore`, `convzoo demo --model`); `runs` may then be a `Runs` of its own
+    (`LiveRuns`: the runs that train it)."""
+    if isinstance(runs, Runs):
+        folder = runs
+    else:
+        if runs is not None:
+            check_runs_folder(runs)
+        folder = Runs(runs) if runs is not None else None
+    if model is not None:
+        entries = [model.entry()]
+    else:
+        entries = available_models(None if checkpoint is None else str(checkpoint), runs)
+    store = ModelStore(entries, capacity)
     store.get(None)  # the default model loads now: a checkpoint that is not ours fails at start
-    folder = Runs(runs) if runs is not None else None
     app = FastAPI(title="convzoo demo", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store, app.state.runs, app.state.stopping = store, folder, False
     add_error_handlers(app)

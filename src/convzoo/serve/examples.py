@@ -8,6 +8,7 @@ import functools
 import numpy as np
 
 from ..errors import ConvzooError
+from ..infer.describe import NO_DATA
 from .payload import png_data_url
 
 MAX_EXAMPLES = 10  # one per class, at most this many
@@ -17,7 +18,10 @@ MAX_EXAMPLES = 10  # one per class, at most this many
 def _examples(dataset: str) -> tuple[tuple[str, str], ...]:
     from ..data import load_dataset
 
-    test = load_dataset(dataset).test
+    return _picked(load_dataset(dataset).test)
+
+
+def _picked(test) -> tuple[tuple[str, str], ...]:
     labels = test.labels.numpy()
     if labels.ndim != 1:  # a segmentation dataset: its labels are masks
         return ()
@@ -37,8 +41,12 @@ def _picture(image: np.ndarray) -> np.ndarray:
 
 def examples_json(served) -> dict:
     dataset = served.predictor.data["name"]
+    live = served.entry.live
+    if dataset == NO_DATA and (live is None or live.examples is None):
+        return {"model": served.entry.key, "examples": [],
+                "note": "no examples: explored without data (explore(model, data=...) adds them)"}
     try:
-        found = _examples(dataset)
+        found = _picked(live.examples) if live is not None and live.examples is not None else _examples(dataset)
     except ConvzooError as exc:
         return {"model": served.entry.key, "examples": [], "note": f"no examples: {exc}"}
     return {"model": served.entry.key, "dataset": dataset,

@@ -29,7 +29,7 @@ def model_input(predictor, image) -> tuple[object, torch.Tensor]:
     """(what the network saw, its normalised (1, C, H, W) input)."""
     prepared = predictor.prepare(image)
     arr = prepared.image[None] if prepared.image.ndim == 2 else prepared.image
-    x = predictor.normalize(torch.from_numpy(np.ascontiguousarray(arr[None])))
+    x = predictor.normalize(torch.from_numpy(np.require(arr[None], requirements=["C", "W"])))
     return prepared, x.float()
 
 
@@ -73,7 +73,7 @@ def explain_conv(module: nn.Conv2d, inp: torch.Tensor, channel: int, y: int, x: 
     kernel = module.weight.detach()[channel].float()
     products = window * kernel
     sums = products.sum(dim=(1, 2))
-    bias = float(module.bias[channel]) if module.bias is not None else 0.0
+    bias = float(module.bias.detach()[channel]) if module.bias is not None else 0.0
     return {"unit": [channel, y, x], "origin": [y * sy - py, x * sx - px], "stride": [sy, sx],
             "padding": [py, px], "dilation": [dy, dx], "input_channels": per_group, "first_channel": first,
             "window": _round(window[0]), "kernel": _round(kernel[0]), "products": _round(products[0]),
@@ -89,15 +89,17 @@ def _node_and_values(served, image, node_id: str):
     prepared, x = model_input(served.predictor, image)
     x.requires_grad_(True)
     with served.lock, torch.enable_grad():
-        values = run_graph(graph.module, x)
+        values = run_graph(graph, x)
     return graph, fields, node, prepared, x, values
 
 
 def inspect_node(served, image, node_id: str, unit: tuple[int, int, int] | None = None) -> dict:
     graph, fields, node, prepared, x, values = _node_and_values(served, image, node_id)
-    fx_id = graph.value_of.get(node_id, node_id)
-    out = values[fx_id]
-    picture, index = saliency(x, _final(graph, values))
+    value_id = graph.value_of.get(node_id, node_id)
+    out = values.outputs.get(value_id)
+    if not isinstance(out, torch.Tensor):
+        raise ConvzooError(f"{node.label} did not run on this input (the model's forward chose another path)")
+    picture, index = saliency(x, values.final)
     result = {"node": node_id, "label": node.label, "kind": node.kind, "shape": list(out.shape[1:]),
               "input_shape": list(x.shape[1:]), "saliency_png": png_data_url(picture),
               "saliency_class": index, "input_png": png_data_url(_seen(prepared.image))}
@@ -117,15 +119,6 @@ def inspect_node(served, image, node_id: str, unit: tuple[int, int, int] | None 
     return result
 
 
-def _final(graph, values):
-    """The network's answer (logits) from the traced pass."""
-    fx_node = next(n for n in graph.module.graph.nodes if n.op == "output")
-    value = values[fx_node.name]
-    while isinstance(value, (tuple, list)):  # an auxiliary head's outputs: the main one is first
-        value = value[0]
-    return value
-
-
 def _seen(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 2 else (image[0] if image.shape[0] == 1 else image)
 
@@ -138,8 +131,7 @@ def _unit(graph, fields, node, module, values, value, unit) -> dict:
     result = {"unit": [channel, y, x], "value": round(float(value[channel, y, x]), 4),
               "box": unit_box(fields.get(node.id), y, x, h, w)}
     if isinstance(module, nn.Conv2d) and node.members == 1:
-        fx_node = next(n for n in graph.module.graph.nodes if n.name == node.id)
-        inp = values[fx_node.all_input_nodes[0].name]
+        inp = values.inputs[node.id]
         last = min(value.shape[2], x + NEIGHBOURS)
         result["explain"] = [explain_conv(module, inp, channel, y, k) for k in range(x, last)]
         result["neighbour_boxes"] = [unit_box(fields.get(node.id), y, k, h, w) for k in range(x, last)]

@@ -1,12 +1,19 @@
-"""The models a demo server offers: pretrained names, the zoo, the runs of `--runs DIR`, and an
-explicit `--checkpoint`; each loaded on first use and kept in a small LRU cache.
+"""The models a demo server offers: pretrained names, the zoo, the runs of `--runs DIR`, an
+explicit `--checkpoint`, or one module in memory (`LiveModel`: `convzoo.explore`, `convzoo demo
+--model`); each loaded on first use and kept in a small LRU cache.
 
 A model key is what the page and the API use: a pretrained or zoo name (`digits`, `zoo:googlenet`),
-`run:RELATIVE/PATH` for a run under `--runs`, or the checkpoint reference itself for `--checkpoint`.
+`run:RELATIVE/PATH` for a run under `--runs`, the checkpoint reference itself for `--checkpoint`,
+or the live model's label.
+
+A live model is served from a copy in eval mode whose weights are copied in from the module at
+each request: a model training in the same process shows its current weights, and the server
+never switches it out of training mode.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -14,6 +21,7 @@ from pathlib import Path
 
 from .. import zoo  # its models for the picker; importing it registers `zoo:NAME` checkpoints
 from ..errors import ConvzooError
+from ..infer.describe import NO_DATA
 from ..train.checkpoint import CHECKPOINT_NAME, PRETRAINED, resolve_checkpoint
 from .runs import find_runs
 
@@ -22,11 +30,25 @@ DRAWN = {"mnist", "mnist-sample", "emnist", "kmnist"}  # datasets of pen strokes
 
 
 @dataclass
+class LiveModel:
+    """A module in memory and what it reads (`infer.describe.describe_input`'s description)."""
+
+    module: object  # nn.Module
+    data: dict  # name, classes, shape, mean, std, task
+    label: str
+    examples: object = None  # an ArrayDataset whose first image of each class the page offers
+
+    def entry(self) -> ModelEntry:
+        return ModelEntry(self.label, f"{self.label} (in memory)", "", "memory", self)
+
+
+@dataclass
 class ModelEntry:
     key: str
     label: str
     ref: str  # what resolve_checkpoint takes
-    source: str  # "checkpoint", "pretrained", "zoo" or "run"
+    source: str  # "checkpoint", "pretrained", "zoo", "run" or "memory"
+    live: LiveModel | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {"key": self.key, "label": self.label, "source": self.source}
@@ -82,7 +104,8 @@ class Served:
         p = self.predictor
         if p.task == "segmentation":
             return "scene"
-        return "draw" if p.data["name"] in DRAWN else "upload"
+        drawn = p.data["name"] in DRAWN or (p.data["name"] == NO_DATA and p.channels == 1)
+        return "draw" if drawn else "upload"
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -96,6 +119,12 @@ class Served:
 
                 self._graph = layer_graph(self.predictor.model, self.input_shape, self.entry.label)
             return self._graph
+
+    def sync(self) -> None:
+        """A live model's current weights into the copy that is served."""
+        if self.entry.live is not None:
+            with self.lock:
+                self.predictor.model.load_state_dict(self.entry.live.module.state_dict())
 
     def info(self) -> dict:
         p = self.predictor
@@ -121,14 +150,15 @@ class ModelStore:
         return self.entries[key]
 
     def get(self, key: str | None) -> Served:
-        from ..infer import Predictor
-
         entry = self.entry(key)
         with self._lock:
-            if entry.key in self._loaded:
+            served = self._loaded.get(entry.key)
+            if served is not None:
                 self._loaded.move_to_end(entry.key)
-                return self._loaded[entry.key]
-        served = Served(entry, Predictor(entry.ref))  # loads outside the lock: others keep serving
+        if served is not None:
+            served.sync()
+            return served
+        served = Served(entry, _predictor(entry))  # loads outside the lock: others keep serving
         with self._lock:
             served = self._loaded.setdefault(entry.key, served)
             self._loaded.move_to_end(entry.key)
@@ -138,3 +168,22 @@ class ModelStore:
 
     def listing(self) -> list[dict]:
         return [e.to_dict() for e in self.entries.values()]
+
+
+def _predictor(entry: ModelEntry):
+    from ..infer import Predictor
+
+    live = entry.live
+    if live is None:
+        return Predictor(entry.ref)
+    try:
+        served = copy.deepcopy(live.module).cpu().eval()
+    except Exception as exc:  # noqa: BLE001 - a module that cannot be copied is the user's to fix
+        raise ConvzooError(f"{live.label}: cannot copy the model to serve it ({type(exc).__name__}: {exc})") from None
+    predictor = Predictor.from_model(served, live.data, live.data.get("task", "classification"))
+    data = live.data["name"]
+    reads = f"input {'x'.join(map(str, live.data['shape']))}" + (" (guessed: no data given)" if data == NO_DATA
+                                                                 else f" as {data}")
+    predictor.card = {"in_memory": True, "model": live.label, "reads": reads,
+                      "parameters": sum(p.numel() for p in served.parameters())}
+    return predictor

@@ -89,18 +89,23 @@ def read_rows(path: Path) -> list[dict]:
     return rows
 
 
-def _config(path: Path) -> dict:
+def _config(path: Path) -> tuple[dict, str | None]:
+    """(the run's training config, the model's name: a module of your own by its class)."""
     try:
         data = json.loads((path / "config.json").read_text())
     except (OSError, ValueError):
-        return {}
-    return data.get("config", data) if isinstance(data, dict) else {}
+        return {}, None
+    if not isinstance(data, dict):
+        return {}, None
+    config, spec = data.get("config", data), data.get("model")
+    custom = isinstance(spec, dict) and spec.get("custom") and isinstance(spec.get("class"), str)
+    return config, spec["class"].rsplit(".", 1)[-1] if custom else config.get("model")
 
 
 def run_info(run: Found) -> dict:
-    config = _config(run.path)
+    config, model = _config(run.path)
     rows = read_rows(run.path / "metrics.jsonl")
-    return {"name": run.name, "model": config.get("model"), "data": config.get("data"),
+    return {"name": run.name, "model": model, "data": config.get("data"),
             "epochs": len(rows), "total_epochs": config.get("epochs"), "last": rows[-1] if rows else None,
             "finished": (run.path / "eval.json").is_file()}
 
@@ -122,13 +127,16 @@ class Runs:
         self._open = 0  # live streams
         self._lock = threading.Lock()
 
+    def found(self, kind: str = "run") -> list[Found]:
+        return find_runs(self.root, kind)
+
     def listing(self) -> dict:
-        return {"root": self.root.name, "runs": [run_info(r) for r in find_runs(self.root)],
-                "studies": [study_info(s) for s in find_runs(self.root, "study")]}
+        return {"root": self.root.name, "runs": [run_info(r) for r in self.found()],
+                "studies": [study_info(s) for s in self.found("study")]}
 
     def resolve(self, name: str, kind: str = "run") -> Path:
         """A listed run's folder; anything else (an unknown name, '..') is refused."""
-        for found in find_runs(self.root, kind):
+        for found in self.found(kind):
             if found.name == name:
                 return found.path
         raise ConvzooError(f"no {kind} named {name!r} under --runs")
@@ -195,6 +203,30 @@ class Runs:
                 quiet += POLL
         finally:
             self._give()
+
+
+class LiveRuns(Runs):
+    """The runs of one module: those `Trainer.fit` makes for it in this process (`train.live`, looked
+    up at each request, so a fit started after the server shows up) and any named run folders."""
+
+    def __init__(self, model, named: list[str | Path] = ()):
+        super().__init__(".")
+        self.model, self.named = model, [Path(p).resolve() for p in named]
+        for path in self.named:
+            if not any((path / f).is_file() for f in RUN_FILES):
+                raise ConvzooError(f"run {path}: not a run folder (none of {', '.join(RUN_FILES)})")
+        self.root_label = type(model).__name__
+
+    def found(self, kind: str = "run") -> list[Found]:
+        from ..train.live import runs_of
+
+        if kind != "run":
+            return []
+        paths = list(dict.fromkeys([*self.named, *runs_of(self.model)]))
+        return [Found(p.name, p, "run") for p in paths]
+
+    def listing(self) -> dict:
+        return {**super().listing(), "root": f"this process ({self.root_label})"}
 
 
 def _event(kind: str, data) -> str:

@@ -111,6 +111,7 @@ class Results:
     records: list[Record]
     info: dict  # run name -> {"params": int, "macs": int}
     out: Path
+    drawn: dict = field(default_factory=dict)  # figure name -> the Figure written (StudyResult.figures)
 
     @property
     def runs(self) -> list[Run]:
@@ -132,8 +133,9 @@ class Results:
         return self.setting.options[key]
 
     def figure(self, name: str, *subplots, **kwargs):
-        """`with results.figure("x.png", 1, 2, figsize=...) as (fig, axes):` draws and saves it atomically."""
-        return figure_at(self.out / name, *subplots, **kwargs)
+        """`with results.figure("x.png", 1, 2, figsize=...) as (fig, axes):` draws and saves it atomically,
+        and keeps the Figure in `drawn` (what a study returns to Python)."""
+        return figure_at(self.out / name, *subplots, kept=self.drawn, **kwargs)
 
 
 @dataclass

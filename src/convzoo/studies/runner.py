@@ -26,6 +26,7 @@ from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
 from ..experiments.processes import engine_output, run_jobs, to_stderr
 from ..experiments.runs import DIVERGED_FILE, inspect_run
+from ..tables import Grid, Table, Tabular
 from .base import FULL, QUICK, Measurement, Record, Results, Run, Setting, Study
 from .datacache import DataCache, run_info
 from .outputs import study_command, write_outputs
@@ -38,7 +39,7 @@ _NOT_COMPARED = {"out", "data_dir", "progress", "threads", "precision", "channel
 
 
 @dataclass
-class StudyResult:
+class StudyResult(Tabular):
     """What `convzoo study NAME` prints: the table, the finding, where everything is."""
 
     study: str
@@ -59,6 +60,25 @@ class StudyResult:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def table(self) -> Table:
+        return Table(f"study {self.study} ({self.setting}) on {self.data}, {self.seeds} seed(s)",
+                     Grid(self.columns, self.rows), "", self.finding.strip(), *(f"- {n}" for n in self.notes))
+
+    def figures(self) -> dict:
+        """The study's figures as matplotlib Figures, by file name (those drawn by this run of the
+        study; the same pictures as the PNGs in its folder)."""
+        return dict(getattr(self, "drawn", {}))
+
+    def _repr_html_(self) -> str:
+        """The table, then the study's figures (the PNGs in its folder), for a notebook."""
+        import base64
+        import html
+
+        pictures = [Path(f) for f in self.files if f.endswith(".png") and Path(f).is_file()]
+        return self.table().html() + "".join(
+            f'<img alt="{html.escape(p.name)}" style="max-width:100%" '
+            f'src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">' for p in pictures)
 
 
 def default_out(study: str, data: str, quick: bool) -> Path:
@@ -138,6 +158,7 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
     result.columns, result.rows, result.finding, result.notes = (analysis.columns, analysis.rows,
                                                                  analysis.finding, analysis.notes)
     result.counts, result.failures = counts, failures
+    result.drawn = results.drawn  # not a field: to_dict stays JSON
     result.seconds = time.perf_counter() - started
     if failures:
         raise ConvzooError(f"study {study.name}: {len(failures)} run(s) failed ({'; '.join(failures)}); the "

@@ -7,6 +7,7 @@ step, RNG states, the metric history).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,29 +116,60 @@ def _safetensors_payload(path: Path, map_location="cpu") -> dict:
 
 
 def custom_model_spec(model) -> dict:
-    """What a checkpoint records of a model that is not in the registry: its class, by name."""
-    cls = type(model)
-    return {"name": cls.__name__, "class": f"{cls.__module__}.{cls.__qualname__}", "custom": True}
+    """What a checkpoint records of a model that is not in the registry: its class by name and, when
+    the class comes from a file, that file's name and SHA-256 (for `--code FILE.py` to rebuild it)."""
+    from ..models.userspec import model_record
+
+    return model_record(model)
 
 
-def model_from_checkpoint(ref: str | Path, map_location="cpu", model=None):
-    """(model in eval mode with its weights, the checkpoint payload). A checkpoint of a custom
-    model needs that model (`model=`, built as it was trained) to load its weights into."""
-    from ..models import create_from_spec
-
+def model_from_checkpoint(ref: str | Path, map_location="cpu", model=None, code: str | None = None):
+    """(model in eval mode with its weights, the checkpoint payload). A checkpoint of the user's own
+    model is rebuilt only from the code the user names (`code`: FILE.py or package.module, the
+    CLI's `--code`), or loaded into `model=` (built as it was trained)."""
     payload = load_checkpoint(ref, map_location)
+    return model_for_payload(payload, ref, model=model, code=code).eval(), payload
+
+
+def model_for_payload(payload: dict, ref, *, model=None, code: str | None = None, weights: bool = True):
+    """The one way from a checkpoint payload to a model (every command that takes a checkpoint comes
+    here): a registry model by its spec; the user's own model from `code` only, never from a name
+    the payload holds (a checkpoint is data: it imports nothing); or `model` as given.
+    `weights=False` builds the architecture only."""
+    from ..models import create_from_spec
+    from ..models.userspec import rebuild_from_record
+
     spec = payload["model"]
+    state = payload["state_dict"] if weights else None
+    if model is None and spec.get("custom"):
+        if code is None:
+            raise ConvzooError(f"{ref} holds your own model ({_described(spec)}): add --code {_code_hint(spec)} "
+                               "to rebuild it from your code (convzoo imports nothing a checkpoint names; "
+                               "from Python: model=YourModel(...))")
+        model, notes = rebuild_from_record(spec, code, state)
+        for note in notes:
+            print(f"convzoo: warning: {note}", file=sys.stderr)
+        model.convzoo_spec = spec
+        return model
     if model is None:
-        if spec.get("custom"):
-            raise ConvzooError(f"{ref} holds a custom model ({spec['class']}), which only Python can rebuild: "
-                               "model_from_checkpoint(path, model=YourModel())")
         model = create_from_spec(spec)
-    try:
-        model.load_state_dict(payload["state_dict"])
-    except (RuntimeError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0][:120]
-        raise ConvzooError(f"{ref}: weights do not fit {spec['name']} ({first})") from None
-    return model.eval(), payload
+    if state is not None:
+        try:
+            model.load_state_dict(state)
+        except (RuntimeError, KeyError) as exc:
+            first = str(exc).strip().splitlines()[0][:120]
+            raise ConvzooError(f"{ref}: weights do not fit {spec['name']} ({first})") from None
+    return model
+
+
+def _described(spec: dict) -> str:
+    return str(spec.get("spec") or spec.get("class") or spec.get("name"))[:120]
+
+
+def _code_hint(spec: dict) -> str:
+    """The file the record names (shown, never opened): FILE.py, else a placeholder."""
+    where = str(spec.get("spec") or "").rpartition(":")[0] or str(spec.get("file") or "")
+    return where if where and where.isprintable() and len(where) < 200 else "FILE.py:Class"
 
 
 TRAINING_ONLY = ("optimizer", "rng")  # what resuming needs and using does not

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..atomic import save_figure
+from ..figures import figure_result, new_figure
 
 
-def plot_curves(histories: dict[str, list[dict]], path: str | Path) -> Path:
-    """`histories` maps a label to a run's metrics.jsonl rows; writes one PNG with two panels."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+def plot_curves(histories: dict[str, list[dict]], path: str | Path | None = None):
+    """`histories` maps a label to a run's metrics.jsonl rows (`trainer.history`): loss and accuracy
+    in two panels, as a Figure (or written to `path`)."""
+    fig = new_figure(figsize=(10, 4), layout="constrained")
+    ax_loss, ax_acc = fig.subplots(1, 2)
     for label, rows in histories.items():
         prefix = f"{label} " if len(histories) > 1 else ""
         epochs = [r["epoch"] for r in rows]
@@ -29,6 +26,4 @@ def plot_curves(histories: dict[str, list[dict]], path: str | Path) -> Path:
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return figure_result(fig, path, dpi=100)

@@ -190,19 +190,20 @@ class CheckpointEvaluation:
 
 
 def evaluate_checkpoint(ref, name: str | None = None, data_dir=None, *, force: bool = False,
-                        keep_logits: bool = False, model=None) -> CheckpointEvaluation:
+                        keep_logits: bool = False, model=None, code: str | None = None) -> CheckpointEvaluation:
     """Evaluate checkpoint `ref` (a file, run directory or pretrained name) the way its run did: the
     precision and memory format the run trained and evaluated with (the checkpoint's "setup"), its
     evaluation batch size, on its own test set (or dataset `name`'s, see `checkpoint_test_set`).
     The one evaluation path of `convzoo eval`, `convzoo report` and `convzoo show`, so they agree with
     each other and with the run's last test accuracy. `keep_logits` also returns every test
-    example's logits (classification), from the same forward passes."""
+    example's logits (classification), from the same forward passes. `code` rebuilds the user's own
+    model (the CLI's --code FILE.py)."""
     from ..data import BatchLoader
     from .checkpoint import model_from_checkpoint
     from .runtime import Runtime
     from .tasks import task_of_targets
 
-    model, payload = model_from_checkpoint(ref, model=model)
+    model, payload = model_from_checkpoint(ref, model=model, code=code)
     test = checkpoint_test_set(payload, name, data_dir, force=force)
     task = task_of_targets(test.labels)
     setup, config = payload.get("setup", {}), payload.get("config", {})

@@ -16,7 +16,8 @@ from torch import nn
 
 from ..data import Normalizer
 from ..errors import ConvzooError
-from ..models import create_model, model_info
+from ..models import build_user_model, create_model, is_user_spec, model_info
+from ..models.userspec import split_spec
 from . import distributed
 from .checkpoint import custom_model_spec
 from .loaders import resize_batch
@@ -28,7 +29,9 @@ from .tune import Setup, candidate_setups, fastest_setup
 class ModelSetup:
     @property
     def model_name(self) -> str:
-        return self.config.model if self.user_model is None else type(self.user_model).__name__
+        if self.user_model is not None:
+            return type(self.user_model).__name__
+        return split_spec(self.config.model)[1] if is_user_spec(self.config.model) else self.config.model
 
     def _build_model(self) -> nn.Module:
         if self.user_model is not None:
@@ -42,6 +45,9 @@ class ModelSetup:
         if self.user_model is not None:
             return functools.partial(copy.deepcopy, self.user_model)
         channels, height, width = self.data.train.shape
+        if is_user_spec(self.config.model):  # the user's FILE.py:Class, told the data's shape if it asks
+            context = {"num_classes": len(self.classes), "in_channels": channels, "input_size": (height, width)}
+            return functools.partial(_user_model, self.config.model, self.config.model_kwargs, context)
         return functools.partial(create_model, self.config.model, num_classes=len(self.classes),
                                  in_channels=channels, input_size=(height, width), **self.model_kwargs)
 
@@ -49,8 +55,8 @@ class ModelSetup:
     def model_kwargs(self) -> dict:
         """The builder options: the config's, over those the registry entry trains with (GoogLeNet's
         auxiliary classifiers)."""
-        if self.user_model is not None:
-            return {}
+        if self.user_model is not None or is_user_spec(self.config.model):
+            return dict(self.config.model_kwargs)
         return {**model_info(self.config.model).train_options, **self.config.model_kwargs}
 
     def _fit_first_layer(self, sample_size: int = 5000) -> None:
@@ -69,9 +75,15 @@ class ModelSetup:
         train = self.data.train
         sample = Normalizer(train.mean, train.std)(train.images[:2])
         was_training = self.model.training
-        with torch.random.fork_rng(devices=[]), torch.inference_mode():
-            outputs = self.model.eval()(sample)
-        self.model.train(was_training)
+        try:
+            with torch.random.fork_rng(devices=[]), torch.inference_mode():
+                outputs = self.model.eval()(sample)
+        except RuntimeError as exc:  # the user's own model, written for other images
+            first = str(exc).strip().splitlines()[0][:160]
+            raise ConvzooError(f"{self.model_name} cannot take {self.data.name}'s {'x'.join(map(str, train.shape))} "
+                               f"images: {first}") from None
+        finally:
+            self.model.train(was_training)
         check_fit(self.model_name, outputs, self.data.name, self.task, len(self.classes), tuple(train.labels.shape[1:]))
         if self.config.progressive:
             self._check_progressive(sample)
@@ -112,3 +124,9 @@ class ModelSetup:
                 setup = fastest_setup(key, self._builder(), self.data.train.shape, len(self.classes), local_batch,
                                       setups, log=runtime.log, task=self.task)
         return distributed.broadcast(setup)
+
+
+def _user_model(spec: str, kwargs: dict, context: dict) -> nn.Module:
+    model, record = build_user_model(spec, kwargs, context=context)
+    model.convzoo_spec = record  # what its checkpoint records: spec, arguments, the source's SHA-256
+    return model

@@ -21,9 +21,10 @@ from ..data import DataBundle
 from ..errors import ConvzooError
 from ..models import count_parameters
 from . import distributed
-from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT_NAME, load_checkpoint, model_for_payload, save_checkpoint
 from .config import TrainConfig
 from .curves import plot_curves
+from .live import record_run
 
 
 class RunDirectory:
@@ -57,6 +58,7 @@ class RunDirectory:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConvzooError(f"cannot write the run directory {self.run_dir} ({exc.strerror or exc})") from None
+        record_run(self.user_model if self.user_model is not None else self.model, self.run_dir)
         write_json(self.run_dir / "config.json", {
             "config": self.config.to_dict(), "model": self.model.convzoo_spec, "task": self.task.name,
             "parameters": count_parameters(self.model), "data": self.data.describe(),
@@ -97,17 +99,17 @@ class RunDirectory:
 
     @classmethod
     def resume(cls, run: str | Path, epochs: int | None = None, model: nn.Module | None = None,
-               data: DataBundle | None = None, **overrides):
-        """Continue the run saved in `run` (a run directory or checkpoint file). A run of a custom
-        model needs that model again (`model=`), built as it was; `overrides` may set the config
-        fields a resumed run may change (TrainConfig's `resume` fields)."""
+               data: DataBundle | None = None, code: str | None = None, **overrides):
+        """Continue the run saved in `run` (a run directory or checkpoint file). A run of the user's
+        own model needs that model again: `model=` built as it was, or `code` (FILE.py or
+        package.module) to rebuild it; `overrides` may set the config fields a resumed run may
+        change (TrainConfig's `resume` fields)."""
         payload = load_checkpoint(run)
         if "optimizer" not in payload or "config" not in payload:
             raise ConvzooError(f"{run} holds weights only (an export or pretrained model) and cannot be "
                                "resumed; start a new run")
         if payload["model"].get("custom") and model is None:
-            raise ConvzooError(f"{run} was trained with a custom model ({payload['model']['class']}); resume it "
-                               "from Python with Trainer.resume(run, model=...)")
+            model = model_for_payload(payload, run, code=code)  # without code: one line naming --code
         config = TrainConfig.from_dict(payload["config"])
         config.out = str(Path(run) if Path(run).is_dir() else Path(run).parent)
         if epochs is not None:

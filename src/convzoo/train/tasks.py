@@ -89,6 +89,11 @@ def check_fit(model_name: str, outputs, data_name: str, task: Task, num_classes:
     if not isinstance(main, torch.Tensor):
         raise ConvzooError(f"{model_name} returns {type(main).__name__}, not a tensor of logits")
     per_pixel = main.ndim == 4
+    if main.ndim not in (2, 4):
+        wanted = f"({main.shape[0]}, {num_classes})" if task.name == "classification" else \
+            f"({main.shape[0]}, {num_classes}, {target_shape[0]}, {target_shape[1]})"
+        raise ConvzooError(f"{model_name} outputs shape {tuple(main.shape)} for {main.shape[0] if main.ndim else 1} "
+                           f"{data_name} examples; {task.name} wants {wanted}, one logit per class")
     if task.name == "classification" and per_pixel:
         raise ConvzooError(f"{model_name} is a segmentation model (it predicts a class per pixel) and "
                            f"{data_name} is a classification dataset; train it on a segmentation dataset "
@@ -98,7 +103,8 @@ def check_fit(model_name: str, outputs, data_name: str, task: Task, num_classes:
                            "is a segmentation dataset (a class per pixel); train a segmentation model such "
                            "as unet_padded on it, or a classifier on a classification dataset")
     if main.shape[1] != num_classes:
-        raise ConvzooError(f"{model_name} predicts {main.shape[1]} classes, {data_name} has {num_classes}")
+        raise ConvzooError(f"{model_name} predicts {main.shape[1]} classes (output shape {tuple(main.shape)}), "
+                           f"{data_name} has {num_classes} (wanted {(main.shape[0], num_classes, *main.shape[2:])})")
     if per_pixel and tuple(main.shape[2:]) != tuple(target_shape):
         raise ConvzooError(f"{model_name} predicts {main.shape[2]}x{main.shape[3]} maps for "
                            f"{target_shape[0]}x{target_shape[1]} inputs; a per-pixel loss needs the input's size "

@@ -32,12 +32,12 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from ..data import DataBundle, load_dataset
 from ..data.sampling import with_train_size
 from ..errors import ConvzooError
 from ..models import count_parameters
+from ..progress import tqdm
 from . import distributed
 from .checkpoint import CHECKPOINT_NAME
 from .compute import run_compute

@@ -12,6 +12,7 @@ import functools
 import torch
 
 from ..errors import ConvzooError
+from ..tables import Table, Tabular
 from . import store
 from .rows import INPUT, ROWS, Row
 
@@ -61,8 +62,15 @@ def table_row(row: Row) -> dict:
     }
 
 
-def zoo_table() -> list[dict]:
-    return [table_row(row) for row in ROWS.values()]
+class ZooTable(list, Tabular):
+    """The zoo's rows (dicts, as `--json` prints them) that show as the table."""
+
+    def table(self) -> Table:
+        return zoo_grid(self)
+
+
+def zoo_table() -> ZooTable:
+    return ZooTable(table_row(row) for row in ROWS.values())
 
 
 def format_accuracy(acc: dict | None) -> str:
@@ -74,7 +82,11 @@ def format_accuracy(acc: dict | None) -> str:
 
 
 def format_table(rows: list[dict]) -> str:
-    from ..tables import human, text_table
+    return zoo_grid(rows).text()
+
+
+def zoo_grid(rows: list[dict]) -> Table:
+    from ..tables import Grid, human
 
     header = ["row", "model", "input", "params", "MACs", "test accuracy (final epoch)", "textbook",
               "min/seed", "recipe", "weights"]
@@ -82,9 +94,9 @@ def format_table(rows: list[dict]) -> str:
               format_accuracy(r["accuracy"]), "-" if r["textbook"] is None else f"{r['textbook']:.3f}",
               "-" if r["train_minutes"] is None else f"{r['train_minutes']:.1f}", r["recipe"], r["weights"]]
              for r in rows]
-    lines = [text_table(header, cells, right={2, 3, 4, 7}), ""]
+    lines = [Grid(header, cells, right={2, 3, 4, 7}), ""]
     lines += [f"{r['name']}: {r['title']}; {r['note']}" for r in rows]
     machines = sorted({f"{r['machine']}, {r['threads']} thread(s)" for r in rows if r["machine"]})
     if machines:
         lines.append("times: minutes per seed on " + "; ".join(machines) + " (measured under load: upper bounds)")
-    return "\n".join(lines)
+    return Table(*lines)

@@ -237,6 +237,10 @@ function hideError() { errorEl.hidden = true; }
 window.showError = showError;
 
 function describe(card) {
+  if (card.in_memory) {  // convzoo.explore: a module in memory, trained or not
+    return [`model ${card.model} in memory (its weights as they are now)`, card.reads,
+            `${card.parameters.toLocaleString("en")} parameters`].join(" · ");
+  }
   const model = typeof card.model === "object" ? card.model.name : card.model;
   const data = typeof card.data === "object" ? card.data.name : card.data;
   const acc = card.held_out_accuracy ?? card.test_acc;

@@ -67,11 +67,13 @@ const graphView = {
       g.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); this.select(n.id); } });
       svg.append(g);
     }
-    const note = data.collapsed ? ` Collapsed: ${data.nodes.length} blocks (the full graph is too large to draw quickly).` : "";
+    const collapsed = data.collapsed ? ` Collapsed: ${data.nodes.length} blocks (the full graph is too large to draw quickly).` : "";
+    const note = data.note ? ` Drawn as a chain: ${data.note}.` : collapsed;  // untraceable: module hooks
     box.replaceChildren(svg);
     box.dataset.model = data.model;
+    box.dataset.traced = data.traced || "fx";
     document.getElementById("graph-note").dataset.collapsed = String(data.collapsed);
-    if (note) box.prepend(Object.assign(document.createElement("p"), { className: "hint", textContent: note }));
+    if (note) box.prepend(Object.assign(document.createElement("p"), { className: "hint graph-chain-note", textContent: note }));
   },
 
   select(id) {
