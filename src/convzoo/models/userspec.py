@@ -61,7 +61,8 @@ def find_model(module, name: str, where: str, *, own_only: bool = False):
         raise ConvzooError(f"{where} has no {name!r}; {hint}")
     if own_only and not isinstance(obj, nn.Module) and getattr(obj, "__module__", None) != module.__name__:
         raise ConvzooError(f"{where}: {name} is not defined in {where} (it comes from "
-                           f"{getattr(obj, '__module__', '?')}); a checkpoint names only what the code defines")
+                           f"{getattr(obj, '__module__', '?')}): a checkpoint names only what the code defines; "
+                           f"to use it, name it yourself: --code {where}:{name}")
     if not _is_candidate(obj):
         raise ConvzooError(f"{where}:{name} is {_a(type(obj).__name__)}, not an nn.Module class, "
                            "a function returning one, nor a module")
@@ -113,9 +114,8 @@ def construct(obj, kwargs: dict, context: dict, label: str, rebuilding: bool = F
         if kwargs:
             raise ConvzooError(f"{label} is a module instance: it takes no --model-arg ({', '.join(kwargs)})")
         return copy.deepcopy(obj), {}
-    params = _parameters(obj)
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(obj).parameters.values())
-    filled = {k: v for k, v in context.items() if v is not None and (k in params or takes_any) and k not in kwargs}
+    params = _parameters(obj)  # context goes to named parameters only: **kwargs may forward anywhere
+    filled = {k: v for k, v in context.items() if v is not None and k in params and k not in kwargs}
     arguments = {**filled, **kwargs}
     missing = [k for k, p in params.items() if p.default is p.empty and k not in arguments
                and p.kind is not p.POSITIONAL_ONLY]
