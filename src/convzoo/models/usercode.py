@@ -13,10 +13,18 @@ import sys
 import traceback
 from pathlib import Path
 
+import torch
+
 from ..errors import ConvzooError
 
 IDENTIFIER = r"[A-Za-z_]\w*"
 MODULE = re.compile(rf"{IDENTIFIER}(\.{IDENTIFIER})*")
+
+
+def _on_cpu():
+    """Module-level tensors of the user's code go to the CPU, whatever device a caller builds on
+    (summary builds on the meta device, and a module imported there would stay there)."""
+    return torch.device("cpu")
 
 
 def import_code(code: str):
@@ -29,7 +37,8 @@ def import_code(code: str):
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))  # `convzoo` the script does not see the working directory
     try:
-        return importlib.import_module(code)
+        with _on_cpu():
+            return importlib.import_module(code)
     except ModuleNotFoundError as exc:
         if exc.name and code.startswith(exc.name):
             raise ConvzooError(f"{code}: no such module (nor a FILE.py here)") from None
@@ -58,7 +67,8 @@ def _import_file(path: Path):
     module._convzoo_sha256 = digest  # the source that ran, whatever the file holds later
     sys.modules[name] = module  # classes defined there pickle and deep-copy like any other
     try:
-        module_spec.loader.exec_module(module)
+        with _on_cpu():
+            module_spec.loader.exec_module(module)
     except SyntaxError as exc:
         sys.modules.pop(name, None)
         file = shown if exc.filename in (None, str(path)) else exc.filename  # or a file it imports
