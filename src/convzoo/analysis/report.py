@@ -81,7 +81,7 @@ def _pictures(subject, label: str, history: list[dict], evaluation) -> dict[str,
     return uris
 
 
-def build_report(run: str, path: str | Path | None = None, code: str | None = None) -> Path:
+def build_report(run: str, path: str | Path | None = None, *, code: str | None = None) -> Path:
     """Write the report of `run` (a run directory, checkpoint or pretrained name, or a study's
     output folder) to `path` (default: report.html in that directory); `code` rebuilds the user's own
     model (--code FILE.py)."""
@@ -96,8 +96,8 @@ def build_report(run: str, path: str | Path | None = None, code: str | None = No
     config = saved.get("config", payload.get("config", {}))
     data = payload["data"]
     history = run_history(run)
-    evaluation = evaluate_run(run, code)
-    subject = open_subject(run, code)
+    evaluation = evaluate_run(run, code=code)
+    subject = open_subject(run, code=code)
     uris = _pictures(subject, label, history, evaluation)
     segmentation = evaluation.evaluation.task == "segmentation"
     overview = [

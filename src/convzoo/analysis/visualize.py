@@ -53,7 +53,7 @@ class Subject:
         return pixels, Normalizer(self.mean, self.std)(torch.from_numpy(np.array(pixels))[None])
 
 
-def open_subject(ref: str, code: str | None = None, model_args: list[str] | None = None) -> Subject:
+def open_subject(ref: str, *, code: str | None = None, model_args: list[str] | None = None) -> Subject:
     """A checkpoint through the predictor (its preprocessing; `code` rebuilds the user's own model);
     a registry name or the user's `FILE.py:Class` (with `model_args`) untrained."""
     if is_model_name(ref) or is_user_spec(ref):
@@ -63,7 +63,7 @@ def open_subject(ref: str, code: str | None = None, model_args: list[str] | None
         classes = [str(i) for i in range(_class_count(loaded.model, ref, channels, (height, width)))]
         return Subject(loaded.model, f"{ref} (untrained)", loaded.input_shape, channels * (UNTRAINED_MEAN,),
                        channels * (UNTRAINED_STD,), preprocess, classes)
-    predictor = Predictor(ref, code)
+    predictor = Predictor(ref, code=code)
     data = predictor.data
     label = f"{Path(str(ref).rstrip('/')).name} ({predictor.model.convzoo_spec['name']})"
     return Subject(predictor.model, label, tuple(data["shape"]), tuple(data["mean"]), tuple(data["std"]),

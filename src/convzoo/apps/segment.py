@@ -90,7 +90,7 @@ class Segmentation:
 class Segmenter:
     """A segmentation checkpoint ready to label images of any size."""
 
-    def __init__(self, checkpoint: str | Path, code: str | None = None):
+    def __init__(self, checkpoint: str | Path, *, code: str | None = None):
         self.path = resolve_checkpoint(checkpoint)
         self.model, payload = model_from_checkpoint(self.path, code=code)
         if payload.get("task", "classification") != "segmentation":
@@ -162,7 +162,7 @@ def segment_files(checkpoint: str | Path, images: list, out: str | Path, *, over
     for image in images:
         open_image_header(image).close()  # missing, not a PNG/JPEG, or over the pixel limit
     pairs = output_paths(images, out, overlay)
-    segmenter = Segmenter(checkpoint, code)
+    segmenter = Segmenter(checkpoint, code=code)
     for mask_path, overlay_path in pairs:
         _check_writable(mask_path)
         _check_writable(overlay_path)
