@@ -81,7 +81,7 @@ def _pictures(subject, label: str, history: list[dict], evaluation) -> dict[str,
     return uris
 
 
-def build_report(run: str, path: str | Path | None = None, *, code: str | None = None) -> Path:
+def build_report(run: str, path: str | Path | None = None, code: str | None = None) -> Path:
     """Write the report of `run` (a run directory, checkpoint or pretrained name, or a study's
     output folder) to `path` (default: report.html in that directory); `code` rebuilds the user's own
     model (--code FILE.py)."""

@@ -41,7 +41,7 @@ class RunEvaluation:
         return self.evaluation.accuracy
 
 
-def evaluate_run(ref, *, code: str | None = None) -> RunEvaluation:
+def evaluate_run(ref, code: str | None = None) -> RunEvaluation:
     """Evaluate a checkpoint on the test set it was trained with (same data dir, holdout, seed), the
     way the run did (its precision): the numbers `convzoo eval` prints."""
     checked = evaluate_checkpoint(ref, keep_logits=True, code=code)
@@ -88,7 +88,7 @@ def plot_segmentations(subject, result: RunEvaluation, path, n: int = 8, title: 
     return Path(path)
 
 
-def run_confusion(ref, *, code: str | None = None) -> tuple[np.ndarray, list[str]]:
+def run_confusion(ref, code: str | None = None) -> tuple[np.ndarray, list[str]]:
     """The confusion matrix of `convzoo eval` on the run's test set."""
     result = evaluate_run(ref, code=code)
     return result.confusion, result.classes

@@ -53,7 +53,7 @@ class Subject:
         return pixels, Normalizer(self.mean, self.std)(torch.from_numpy(np.array(pixels))[None])
 
 
-def open_subject(ref: str, *, code: str | None = None, model_args: list[str] | None = None) -> Subject:
+def open_subject(ref: str, code: str | None = None, model_args: list[str] | None = None) -> Subject:
     """A checkpoint through the predictor (its preprocessing; `code` rebuilds the user's own model);
     a registry name or the user's `FILE.py:Class` (with `model_args`) untrained."""
     if is_model_name(ref) or is_user_spec(ref):

@@ -90,7 +90,7 @@ class Segmentation:
 class Segmenter:
     """A segmentation checkpoint ready to label images of any size."""
 
-    def __init__(self, checkpoint: str | Path, *, code: str | None = None):
+    def __init__(self, checkpoint: str | Path, code: str | None = None):
         self.path = resolve_checkpoint(checkpoint)
         self.model, payload = model_from_checkpoint(self.path, code=code)
         if payload.get("task", "classification") != "segmentation":

@@ -25,7 +25,7 @@ def held_out_description(config: dict, data: dict) -> str:
     return f"{data['name']}'s test set ({data['test']:,} examples)"
 
 
-def model_card(checkpoint, command: str | None = None, *, code: str | None = None) -> dict:
+def model_card(checkpoint, command: str | None = None, code: str | None = None) -> dict:
     """What a checkpoint is: model, data, recipe, the command, held-out accuracy (shipping adds
     the date)."""
     from ..models import count_parameters

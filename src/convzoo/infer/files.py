@@ -11,7 +11,7 @@ from ..errors import ConvzooError
 from .images import read_image
 
 
-def card_of(path: Path, *, code: str | None = None) -> dict:
+def card_of(path: Path, code: str | None = None) -> dict:
     """The model card shipped beside a checkpoint (`digits.json` for `digits.pt`), else the card
     `convzoo export --format checkpoint` would write for it."""
     from ..export.card import model_card

@@ -63,7 +63,7 @@ class Analysis:
 class Predictor:
     """A checkpoint ready to classify images (or, for a segmentation model, to label their pixels)."""
 
-    def __init__(self, checkpoint: str | Path, *, code: str | None = None):
+    def __init__(self, checkpoint: str | Path, code: str | None = None):
         """`code` (FILE.py or package.module) rebuilds a checkpoint of the user's own model."""
         self.path = resolve_checkpoint(checkpoint)
         self.model, payload = model_from_checkpoint(self.path, code=code)
