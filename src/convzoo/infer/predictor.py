@@ -67,7 +67,7 @@ class Predictor:
         """`code` (FILE.py or package.module) rebuilds a checkpoint of the user's own model."""
         self.path = resolve_checkpoint(checkpoint)
         self.model, payload = model_from_checkpoint(self.path, code=code)
-        self.card = card_of(self.path, code=code)
+        self.card = card_of(self.path, code)
         self.data = payload["data"]
         self.classes = list(self.data["classes"])
         self.channels, height, width = self.data["shape"]
