@@ -114,6 +114,9 @@ def test_new_user_path(folder, capsys, tiny_data_dir):
         code, out, err = run_cli(capsys, *command, "--code", "tiny.py")
         assert code == 0 and err.strip() == "", (command, err)
         assert wrote is None or (folder / wrote).is_file()
+    code, out, err = run_cli(capsys, "train", "--resume", "run", "--epochs", "2", "--code", "tiny.py")
+    assert code == 0 and [r["epoch"] for r in torch.load(folder / "run" / "checkpoint.pt",
+                                                         weights_only=True)["history"]] == [1, 2]
     code, out, err = run_cli(capsys, "show", "curves", "run", "-o", "curves.png")  # no model needed
     assert code == 0 and (folder / "curves.png").is_file()
     code, out, err = run_cli(capsys, "summary", "tiny.py:TinyNet", "--input", "1x28x28", "--model-arg", "width=4")

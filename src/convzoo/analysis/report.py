@@ -96,8 +96,8 @@ def build_report(run: str, path: str | Path | None = None, code: str | None = No
     config = saved.get("config", payload.get("config", {}))
     data = payload["data"]
     history = run_history(run)
-    evaluation = evaluate_run(run, code)
-    subject = open_subject(run, code)
+    evaluation = evaluate_run(run, code=code)
+    subject = open_subject(run, code=code)
     uris = _pictures(subject, label, history, evaluation)
     segmentation = evaluation.evaluation.task == "segmentation"
     overview = [

@@ -87,7 +87,7 @@ def plot_segmentations(subject, result: RunEvaluation, path=None, n: int = 8, ti
 
 def run_confusion(ref, code: str | None = None) -> tuple[np.ndarray, list[str]]:
     """The confusion matrix of `convzoo eval` on the run's test set."""
-    result = evaluate_run(ref, code)
+    result = evaluate_run(ref, code=code)
     return result.confusion, result.classes
 
 

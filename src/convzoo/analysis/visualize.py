@@ -73,7 +73,7 @@ def open_subject(ref: str | nn.Module, code: str | None = None, model_args: list
         classes = [str(i) for i in range(_class_count(loaded.model, ref, channels, (height, width)))]
         return Subject(loaded.model, f"{ref} (untrained)", loaded.input_shape, channels * (UNTRAINED_MEAN,),
                        channels * (UNTRAINED_STD,), preprocess, classes)
-    predictor = Predictor(ref, code)
+    predictor = Predictor(ref, code=code)
     data = predictor.data
     label = f"{Path(str(ref).rstrip('/')).name} ({predictor.model.convzoo_spec['name']})"
     return Subject(predictor.model, label, tuple(data["shape"]), tuple(data["mean"]), tuple(data["std"]),

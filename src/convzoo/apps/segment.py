@@ -162,7 +162,7 @@ def segment_files(checkpoint: str | Path, images: list, out: str | Path, *, over
     for image in images:
         open_image_header(image).close()  # missing, not a PNG/JPEG, or over the pixel limit
     pairs = output_paths(images, out, overlay)
-    segmenter = Segmenter(checkpoint, code)
+    segmenter = Segmenter(checkpoint, code=code)
     for mask_path, overlay_path in pairs:
         _check_writable(mask_path)
         _check_writable(overlay_path)

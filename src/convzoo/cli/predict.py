@@ -32,7 +32,7 @@ def run_predict(args) -> int:
         return _print_baseline_predict(args)
     from ..infer import Predictor
 
-    predictor = Predictor(args.checkpoint, args.code)
+    predictor = Predictor(args.checkpoint, code=args.code)
     segmentation = predictor.task == "segmentation"
     results = (predictor.segment_files(args.images, args.out) if segmentation
                else predictor.predict_files(args.images, args.top_k))

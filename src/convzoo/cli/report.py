@@ -23,6 +23,6 @@ def register(sub) -> None:
 def run_report(args) -> int:
     from ..analysis.report import build_report
 
-    path = build_report(args.run, args.output, args.code)
+    path = build_report(args.run, args.output, code=args.code)
     print(json.dumps({"wrote": str(path)}) if args.json else f"wrote {path}")
     return 0

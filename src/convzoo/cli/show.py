@@ -102,7 +102,7 @@ def run_features(args) -> int:
 def _subject(args):
     from ..analysis.visualize import open_subject
 
-    return open_subject(args.checkpoint, args.code, args.model_arg)
+    return open_subject(args.checkpoint, code=args.code, model_args=args.model_arg)
 
 
 def parse_channels(text: str) -> list[int]:
@@ -161,7 +161,7 @@ def run_confusion(args) -> int:
     from ..analysis.runplots import plot_confusion
     from ..analysis.runplots import run_confusion as confusion_of
 
-    confusion, classes = confusion_of(args.run, args.code)
+    confusion, classes = confusion_of(args.run, code=args.code)
     return _wrote(args, plot_confusion(confusion, classes, args.output, title=Path(args.run.rstrip("/")).name))
 
 
@@ -171,7 +171,7 @@ def run_mistakes(args) -> int:
     from ..analysis.runplots import evaluate_run, plot_mistakes
 
     n = argtypes.capped(args.n, MAX_GRID, "-n", "the most one grid shows")
-    return _wrote(args, plot_mistakes(evaluate_run(args.run, args.code), args.output, n, title=Path(args.run.rstrip("/")).name))
+    return _wrote(args, plot_mistakes(evaluate_run(args.run, code=args.code), args.output, n, title=Path(args.run.rstrip("/")).name))
 
 
 def run_curves(args) -> int:

@@ -85,7 +85,8 @@ def config_from_args(args) -> TrainConfig:
         values["model"] = args.model
     model = values.get("model", TrainConfig.model)
     if is_user_spec(model):  # the user's own code: imported now, as asked; a mistake in it fails here
-        values["model_kwargs"] = {**values.get("model_kwargs", {}), **parse_args_of(model, args.model_arg)}
+        # A recipe's builder options are its own model's; the user's constructor takes its own.
+        values["model_kwargs"] = parse_args_of(model, args.model_arg)
         return TrainConfig(**values)
     model_info(model)  # an unknown model fails before anything else
     if getattr(args, "model_arg", None):

@@ -57,7 +57,7 @@ def export_shipping_checkpoint(checkpoint, path: str | Path, command: str | None
     card_path = config_path_for(path)
     if card_path == path:
         raise ConvzooError(f"{path}: use a .pt name (the model card goes to {card_path.name})")
-    card = {**model_card(checkpoint, command, code), "date": date.today().isoformat()}
+    card = {**model_card(checkpoint, command, code=code), "date": date.today().isoformat()}
     export_weights_checkpoint(checkpoint, path)
     write_json(card_path, card)
     return Exported(path, card_path)

@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import copy
 import difflib
-import hashlib
-import importlib
-import importlib.util
 import inspect
 import re
 import sys
-import traceback
 import typing
 from pathlib import Path
 
@@ -26,9 +22,7 @@ from torch import nn
 
 from ..errors import ConvzooError
 from .options import REQUIRED, ModelOption, _doc_help, choices_of, parse_option_pairs
-
-_IDENTIFIER = r"[A-Za-z_]\w*"
-_MODULE = re.compile(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*")
+from .usercode import IDENTIFIER, MODULE, import_code, import_failure, source_sha256, users_file
 
 
 def is_user_spec(text: str) -> bool:
@@ -38,7 +32,7 @@ def is_user_spec(text: str) -> bool:
     where, colon, _ = text.rpartition(":")
     if not colon:
         return text.endswith(".py")
-    return where.endswith(".py") or (bool(_MODULE.fullmatch(where)) and where != "zoo")
+    return where.endswith(".py") or (bool(MODULE.fullmatch(where)) and where != "zoo")
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -47,83 +41,13 @@ def split_spec(spec: str) -> tuple[str, str]:
     if not colon:
         raise ConvzooError(f"{spec}: name the model too, FILE.py:Class or package.module:Class "
                            f"(e.g. {spec}:TinyNet)")
-    if not re.fullmatch(_IDENTIFIER, name):
+    if not re.fullmatch(IDENTIFIER, name):
         raise ConvzooError(f"{spec}: {name!r} is not a Python name; expected FILE.py:Class or package.module:Class")
     return where, name
 
 
-def import_code(code: str):
-    """The user's module from `FILE.py` or `package.module` (imported: the user asked for it)."""
-    code = str(code)
-    if code.endswith(".py") or "/" in code or "\\" in code:
-        return _import_file(Path(code))
-    if not _MODULE.fullmatch(code):
-        raise ConvzooError(f"{code}: expected FILE.py or package.module")
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))  # `convzoo` the script does not see the working directory
-    try:
-        return importlib.import_module(code)
-    except ModuleNotFoundError as exc:
-        if exc.name and code.startswith(exc.name):
-            raise ConvzooError(f"{code}: no such module (nor a FILE.py here)") from None
-        raise _import_failure(code, exc) from None
-    except Exception as exc:  # noqa: BLE001 - the user's module failing to import is the user's mistake
-        raise _import_failure(code, exc) from None
-
-
-def _import_file(path: Path):
-    shown = str(path)
-    if not path.is_file():
-        raise ConvzooError(f"{path}: no such file")
-    path = path.resolve()
-    name = path.stem if re.fullmatch(_IDENTIFIER, path.stem) else "user_model"
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    loaded = sys.modules.get(name)
-    if loaded is not None and getattr(loaded, "__file__", None) == str(path):
-        if getattr(loaded, "_convzoo_sha256", digest) == digest:
-            return loaded  # imported already (by us: unchanged since; a notebook edits and re-runs)
-    elif loaded is not None:  # another module has that name: keep both importable
-        name = f"{name}_{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
-    if str(path.parent) not in sys.path:
-        sys.path.insert(0, str(path.parent))  # the user's file may import its neighbours
-    module_spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(module_spec)
-    module._convzoo_sha256 = digest  # the source that ran, whatever the file holds later
-    sys.modules[name] = module  # classes defined there pickle and deep-copy like any other
-    try:
-        module_spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        sys.modules.pop(name, None)
-        file = shown if exc.filename in (None, str(path)) else exc.filename  # or a file it imports
-        raise ConvzooError(f"{file}:{exc.lineno}: syntax error: {exc.msg}") from None
-    except Exception as exc:  # noqa: BLE001 - the user's file failing to run is the user's mistake
-        sys.modules.pop(name, None)
-        raise _import_failure(shown, exc) from None
-    return module
-
-
-def _import_failure(code: str, exc: Exception, doing: str = "importing it") -> ConvzooError:
-    """One line: which line of the user's code raised what."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if "importlib" not in f.filename and f.filename != __file__]
-    where = f"{frames[-1].filename}:{frames[-1].lineno}: " if frames else ""
-    first = (str(exc).strip().splitlines() or [""])[0][:160]
-    return ConvzooError(f"{code}: {doing} failed: {where}{type(exc).__name__}: {first}")
-
-
 def _a(noun: str) -> str:
     return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
-
-
-def source_sha256(module) -> str | None:
-    """The SHA-256 of the file a module came from, as it was imported (None without a file)."""
-    if getattr(module, "_convzoo_sha256", None):
-        return module._convzoo_sha256
-    file = getattr(module, "__file__", None)
-    try:
-        return hashlib.sha256(Path(file).read_bytes()).hexdigest() if file else None
-    except OSError:
-        return None
 
 
 def find_model(module, name: str, where: str, *, own_only: bool = False):
@@ -137,7 +61,8 @@ def find_model(module, name: str, where: str, *, own_only: bool = False):
         raise ConvzooError(f"{where} has no {name!r}; {hint}")
     if own_only and not isinstance(obj, nn.Module) and getattr(obj, "__module__", None) != module.__name__:
         raise ConvzooError(f"{where}: {name} is not defined in {where} (it comes from "
-                           f"{getattr(obj, '__module__', '?')}); a checkpoint names only what the code defines")
+                           f"{getattr(obj, '__module__', '?')}): a checkpoint names only what the code defines; "
+                           f"to use it, name it yourself: --code {where}:{name}")
     if not _is_candidate(obj):
         raise ConvzooError(f"{where}:{name} is {_a(type(obj).__name__)}, not an nn.Module class, "
                            "a function returning one, nor a module")
@@ -189,9 +114,8 @@ def construct(obj, kwargs: dict, context: dict, label: str, rebuilding: bool = F
         if kwargs:
             raise ConvzooError(f"{label} is a module instance: it takes no --model-arg ({', '.join(kwargs)})")
         return copy.deepcopy(obj), {}
-    params = _parameters(obj)
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(obj).parameters.values())
-    filled = {k: v for k, v in context.items() if v is not None and (k in params or takes_any) and k not in kwargs}
+    params = _parameters(obj)  # context goes to named parameters only: **kwargs may forward anywhere
+    filled = {k: v for k, v in context.items() if v is not None and k in params and k not in kwargs}
     arguments = {**filled, **kwargs}
     missing = [k for k, p in params.items() if p.default is p.empty and k not in arguments
                and p.kind is not p.POSITIONAL_ONLY]
@@ -206,7 +130,7 @@ def construct(obj, kwargs: dict, context: dict, label: str, rebuilding: bool = F
     except ConvzooError:
         raise
     except Exception as exc:  # noqa: BLE001 - the user's constructor failing is the user's mistake
-        raise _import_failure(label, exc, f"building it with ({_call_text(arguments)})") from None
+        raise import_failure(label, exc, f"building it with ({_call_text(arguments)})") from None
     if not isinstance(model, nn.Module):
         raise ConvzooError(f"{label} returned {_a(type(model).__name__)}, not an nn.Module")
     return model, arguments
@@ -275,7 +199,7 @@ def rebuild_from_record(record: dict, code: str, state_dict: dict | None = None)
     where, _, named = str(code).rpartition(":") if is_user_spec(code) and ":" in str(code) else (code, "", "")
     recorded = str(record.get("name") or "")
     name = named or recorded
-    if not re.fullmatch(_IDENTIFIER, name):
+    if not re.fullmatch(IDENTIFIER, name):
         raise ConvzooError(f"the checkpoint names no model class ({recorded!r}); give --code {where}:Class")
     module = import_code(where)
     obj = find_model(module, name, where, own_only=not named)
@@ -318,16 +242,6 @@ def model_record(model: nn.Module) -> dict:
               "kind": "class", "kwargs": {}}
     file = getattr(module, "__file__", None)
     # A class defined inside a function cannot be found again; torch's or a library's is not the user's.
-    if file and "<" not in cls.__qualname__ and _users_file(Path(file)):
+    if file and "<" not in cls.__qualname__ and users_file(Path(file)):
         record.update(sha256=source_sha256(module), file=Path(file).name)
     return record
-
-
-def _users_file(path: Path) -> bool:
-    """Not the standard library's, an installed package's, nor convzoo's own."""
-    import sysconfig
-
-    path = path.resolve()
-    installed = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    roots = [Path(p).resolve() for p in installed] + [Path(__file__).resolve().parents[1]]
-    return not any(path.is_relative_to(root) for root in roots)
