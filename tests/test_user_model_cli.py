@@ -150,10 +150,6 @@ def test_demo_serves_the_users_model_untrained_and_trained(folder, capsys):
 
     import httpx
 
-    import convzoo.serve.models
-
-    if not hasattr(convzoo.serve.models, "LiveModel"):
-        pytest.skip("serving a module in memory (convzoo.explore's LiveModel) is not in this tree")
     from convzoo.cli.demo import _live_model
     from convzoo.models.userspec import build_user_model
     from convzoo.serve import create_app
