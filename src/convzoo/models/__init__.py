@@ -5,6 +5,7 @@ from . import (  # noqa: F401  (importing a family registers it)
     densenet,
     fastnet,
     googlenet,
+    inception_v3,
     lenet,
     lenet5_1998,
     mlp,
