@@ -5,7 +5,16 @@ from . import knobs
 from .attention import SqueezeExcite
 from .contrast import LocalContrastNorm
 from .conv import ConvBNAct, kaiming_init
-from .knobs import Activation, LocalNorm, Pooling, activation, check_positive, dropout, optional_dropout, pool2d
+from .knobs import (
+    Activation,
+    LocalNorm,
+    Pooling,
+    activation,
+    check_positive,
+    dropout,
+    optional_dropout,
+    pool2d,
+)
 from .residual import BasicBlock, Bottleneck, ResidualBlock
 from .shape import output_hw
 from .shuffle import ChannelShuffle, channel_shuffle

@@ -24,6 +24,7 @@ from .activations import (
     tanh_backward,
     tanh_forward,
 )
+from .contrast import gaussian_window, local_contrast_norm_backward, local_contrast_norm_forward
 from .conv import (
     conv2d_backward,
     conv2d_backward_loop,
@@ -34,7 +35,6 @@ from .conv import (
     corr2d_backward,
     corr2d_forward,
 )
-from .contrast import gaussian_window, local_contrast_norm_backward, local_contrast_norm_forward
 from .kernels import KERNELS, kernel_names
 from .net import train_numpy
 from .norm import (

@@ -52,8 +52,8 @@ def analyse(results: Results) -> Analysis:
     return Analysis(["run", "options", "parameters", "train accuracy %", "test accuracy %",
                      "change (points)", "noise", "lectures"], rows, "\n".join(lines), [figure], claims,
                     notes=[f"narrow AlexNet, small-input stem: {NARROW[results.setting_name]['model_kwargs']}",
-                           "LCN: 9x9 Gaussian window, sigma 2, across all maps (layers/contrast.py); LRN: "
-                           "AlexNet's constants (k=2, n=5, alpha=1e-4, beta=0.75)"])
+                           ("LCN: 9x9 Gaussian window, sigma 2, across all maps (layers/contrast.py); LRN: "
+                            "AlexNet's constants (k=2, n=5, alpha=1e-4, beta=0.75)")])
 
 
 def _figure(results: Results) -> str:
