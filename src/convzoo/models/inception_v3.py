@@ -18,7 +18,8 @@ differs from Table 1: its stem is conv 3x3/2, 3x3, 3x3 padded, max pool, then a 
 reaches the modules at 35x35 as in the table.
 Parameters: 27,161,264 with the auxiliary head (`aux_logits=True`, the default, as torchvision
 counts its released model), 23,834,568 without. In training mode with the head the model returns
-(logits, aux); in eval mode, logits.
+(logits, aux); in eval mode, logits. The head sits among the blocks, between 6e and 7a, as in
+torchvision's Inception3, so a torchvision state dict loads by position (models/torchvision_keys.py).
 Input sizes: 299x299 is the paper's; the ImageNet stem needs at least 75x75. Below 75 pixels
 (`stem="auto"`) the small-input stem keeps the same convs (same parameters) at stride 1, padded,
 without the two max pools, so 28x28 reaches the 35x35 modules at 28x28, the 17x17 ones at 13x13
@@ -44,7 +45,7 @@ STEM = [("1a", 32, 3, 2, 0), ("2a", 32, 3, 1, 0), ("2b", 64, 3, 1, 1), "M", ("3b
 BLOCKS = [("5b", "35", 32), ("5c", "35", 64), ("5d", "35", 64), ("6a", "reduce35", 0),
           ("6b", "17", 128), ("6c", "17", 160), ("6d", "17", 160), ("6e", "17", 192), ("7a", "reduce17", 0),
           ("7b", "8", 0), ("7c", "8", 0)]
-AUX_AFTER = "6e"
+AUX_AFTER, AUX = "6e", "aux"  # the auxiliary head's place, and its name among the blocks
 
 
 def conv(in_channels: int, out_channels: int, kernel: int | tuple[int, int], stride: int = 1,
@@ -140,16 +141,20 @@ class InceptionV3(nn.Module):
                                                                                       stride, padding))
             channels = out
         self.stem = stem  # (N, 192, 35, 35)
-        self.blocks, aux_channels = nn.ModuleDict(), 0
+        # The grids at this input (a reduction's pooling branch sets its output size) are checked
+        # as the blocks are added: a one-line error, not a torch error in the first forward pass.
+        self.blocks = nn.ModuleDict()
         for name, kind, width in BLOCKS:  # (N, 288, 35, 35) -> (N, 768, 17, 17) -> (N, 2048, 8, 8)
             self.blocks[name] = KINDS[kind](channels, width)
+            if name == "6a":
+                grid = output_hw([self.stem, self.blocks[name]["pool"]], input_size)  # the 17x17 grid
+            if name == "7a":
+                output_hw([self.blocks[name]["pool"]], grid)
             channels = self.blocks[name].out_channels
-            aux_channels = channels if name == AUX_AFTER else aux_channels
-        # The grids at this input (a reduction's pooling branch sets its output size): a one-line
-        # error here, not a torch error in the first forward pass, where the input is too small.
-        grid = output_hw([self.stem, self.blocks["6a"]["pool"]], input_size)  # the 17x17 grid
-        output_hw([self.blocks["7a"]["pool"]], grid)
-        self.aux = AuxHead(aux_channels, num_classes, grid) if aux_logits else None
+            if name == AUX_AFTER and aux_logits:
+                # Registered between 6e and 7a, where it branches off and where torchvision's
+                # Inception3 holds it: its state_dict then loads positionally (torchvision_keys.py).
+                self.blocks[AUX] = AuxHead(channels, num_classes, grid)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), knobs.dropout(dropout),
                                   nn.Linear(channels, num_classes))
         kaiming_init(self)
@@ -161,9 +166,10 @@ class InceptionV3(nn.Module):
         x = self.stem(x)
         aux = None
         for name, block in self.blocks.items():
-            x = block(x)
-            if name == AUX_AFTER and self.aux is not None and self.training:
-                aux = self.aux(x)  # (N, classes) from the (N, 768, 17, 17) map
+            if name != AUX:
+                x = block(x)
+            elif self.training:  # the auxiliary head only trains
+                aux = block(x)  # (N, classes) from the (N, 768, 17, 17) map
         logits = self.head(x)
         return logits if aux is None else (logits, aux)
 

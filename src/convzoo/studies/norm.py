@@ -12,7 +12,7 @@ norm replaced both. Here: one narrow AlexNet (small-input stem, `alexnet_small`'
 from __future__ import annotations
 
 from .base import Analysis, Results, Run, Setting, Study
-from .common import claim, compare_runs, errorbars, finish_axes, pct, plot_mean_curves, points
+from .common import claim, compare_runs, finish_axes, pct, plot_mean_curves, points
 from .stats import describe, rule_text
 
 # (run name, builder options, what the lectures say of it)
@@ -45,8 +45,9 @@ def analyse(results: Results) -> Analysis:
         lines.append(f"- {name.upper()} against none: {describe(c, 'test accuracy')}.")
     helped = [name for (name, _, _), c in zip(VARIANTS[1:], comparisons) if c.distinct and c.diff > 0]
     lines.append("\nBeyond the noise, better than no normalisation: " + (", ".join(helped) if helped else "none of them")
-                 + ". Several pairs are tested here, each at p < 0.05 on its own (no correction for "
-                   "multiple comparisons), so one \"real\" among three is weak evidence.")
+                 + f". {len(comparisons)} pairs are tested, each judged at p < 0.05 on its own, with no correction "
+                   "for testing several (Holm's would compare the smallest p with 0.05/3, the next with 0.05/2, "
+                   "the last with 0.05).")
     lines.append("\n" + rule_text(comparisons))
     figure = _figure(results)
     return Analysis(["run", "options", "parameters", "train accuracy %", "test accuracy %",
@@ -59,9 +60,14 @@ def analyse(results: Results) -> Analysis:
 def _figure(results: Results) -> str:
     name = "norm.png"
     with results.figure(name, 1, 2, figsize=(10, 4)) as (_fig, (ax_dots, ax_curve)):
-        errorbars(ax_dots, range(len(RUNS)), [results.stat(r.name, "test_acc") for r in RUNS])
+        stats = [results.stat(r.name, "test_acc") for r in RUNS]  # separate runs: dots, no line between
+        ax_dots.errorbar(range(len(RUNS)), [s.mean * 100 for s in stats], fmt="o", capsize=4,
+                         yerr=[s.sd * 100 if s.n > 1 else 0.0 for s in stats])
+        chance = results.records[0].chance if results.records else 0.1
+        ax_dots.axhline(chance * 100, color="grey", linestyle=":", label="chance")
         ax_dots.set_xticks(range(len(RUNS)), [r.name for r in RUNS])
         ax_dots.set_ylim(0, 100)
+        ax_dots.legend(fontsize=8)
         ax_dots.set(ylabel="test accuracy % (mean ± sd over seeds)", title="normalisation layers")
         plot_mean_curves(ax_curve, results, [r.name for r in RUNS])
         ax_curve.set(xlabel="epoch", ylabel="test accuracy % (mean over seeds)", title="test accuracy")
