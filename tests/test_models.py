@@ -81,7 +81,7 @@ def test_forward_backward_on_smallest_input(name):
 
 # Families whose min_size is set by the layers themselves (a pool or valid conv runs out of pixels);
 # the others (ResNet, ShuffleNet, VGG) stop where the last stage reaches 1x1, by choice.
-LAYER_BOUND = {"lenet", "alexnet", "nin", "googlenet", "densenet", "unet"}
+LAYER_BOUND = {"lenet", "alexnet", "nin", "googlenet", "inception", "densenet", "unet"}
 
 
 @pytest.mark.parametrize("name", one_per_family_fast([n for n in ALL if model_info(n).family in LAYER_BOUND]))
