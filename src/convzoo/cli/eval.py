@@ -68,7 +68,7 @@ def _print_mc_dropout(args) -> int:
         print(json.dumps(r.to_dict()))
         return 0
     print(f"{r.data} test, dropout on at test time ({r.dropout_layers} dropout layer"
-          f"{'s' if r.dropout_layers > 1 else ''}), {r.passes} passes, {r.count:,} examples:")
+          f"{'s' if r.dropout_layers > 1 else ''}), {r.passes} pass{'es' if r.passes > 1 else ''}, {r.count:,} examples:")
     print(f"  accuracy of the averaged prediction  {r.accuracy:.4f}   (dropout off: {r.deterministic_accuracy:.4f})")
     print(f"  one pass's accuracy                  {r.pass_accuracy_mean:.4f} ± {r.pass_accuracy_sd:.4f} (sd over passes)")
     print(f"  predictive entropy                   {r.predictive_entropy:.4f} nats per example, of which "
