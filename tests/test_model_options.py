@@ -17,6 +17,7 @@ from torch import nn
 import convzoo
 from convzoo.cli.models import format_value
 from convzoo.errors import ConvzooError
+from convzoo.layers import LocalContrastNorm
 from convzoo.models import (
     count_parameters,
     create_model,
@@ -119,17 +120,25 @@ def test_shipped_checkpoints_match_the_default_build():
 
 
 @pytest.mark.parametrize("name", ["alexnet_small", "vgg11"])
-def test_lrn_on_and_off(name):
-    off, on = meta(name, lrn=False, input_size=32), meta(name, lrn=True, input_size=32)
-    assert nn.LocalResponseNorm not in kinds(off) and nn.LocalResponseNorm in kinds(on)
-    assert count_parameters(on) == count_parameters(off)
+def test_local_norm_slot_takes_lrn_lcn_or_nothing(name):
+    """`--model-arg norm=...`: the same slot holds LRN, LCN or nothing; neither has parameters or
+    state_dict entries: the three builds have one parameter count, and LRN and LCN the same keys
+    (without the layer, later indices shift, as they always have without LRN)."""
+    built = {kind: meta(name, **parse_model_args(name, [f"norm={kind}"]), input_size=32)
+             for kind in ("none", "lrn", "lcn")}
+    for kind, layer in (("lrn", nn.LocalResponseNorm), ("lcn", LocalContrastNorm)):
+        assert [layer in kinds(model) for model in built.values()] == [False, kind == "lrn", kind == "lcn"]
+    assert len({count_parameters(m) for m in built.values()}) == 1
+    assert list(built["lrn"].state_dict()) == list(built["lcn"].state_dict())
+    with pytest.raises(ConvzooError, match="norm"):
+        parse_model_args(name, ["norm=lcm"])
 
 
 def test_vgg11_lrn_is_a_with_lrn_after_the_first_conv():
     model = meta("vgg11_lrn")
     assert [type(m) for m in model.features[:4]] == [nn.Conv2d, nn.ReLU, nn.LocalResponseNorm, nn.MaxPool2d]
     assert sum(isinstance(m, nn.LocalResponseNorm) for m in model.modules()) == 1
-    assert repr(model) == repr(meta("vgg11", lrn=True))
+    assert repr(model) == repr(meta("vgg11", norm="lrn"))
 
 
 @pytest.mark.parametrize("name", ["lenet", "mlp", "alexnet_small", "vgg11", "nin"])

@@ -69,18 +69,19 @@ def test_forward_backward_on_smallest_input(name):
     channels = 2  # not any paper's: in_channels must reach the first layer
     torch.manual_seed(0)
     model = create_model(name, num_classes=42, in_channels=channels, input_size=size)
-    out = model(torch.randn(2, channels, size, size))
-    assert out.shape == (2, 42, *map_hw(name, size))
-    assert torch.isfinite(out).all()
+    # In training mode a model with auxiliary heads returns (logits, aux...): each is checked and trained.
+    outputs = model(torch.randn(2, channels, size, size))
+    out, *_ = outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    assert all(o.shape == (2, 42, *map_hw(name, size)) and torch.isfinite(o).all() for o in outputs)
     target = torch.randint(0, 42, (2, *out.shape[2:]))
-    F.cross_entropy(out, target).backward()
+    sum(F.cross_entropy(o, target) for o in outputs).backward()
     for pname, p in model.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), pname
 
 
 # Families whose min_size is set by the layers themselves (a pool or valid conv runs out of pixels);
 # the others (ResNet, ShuffleNet, VGG) stop where the last stage reaches 1x1, by choice.
-LAYER_BOUND = {"lenet", "alexnet", "nin", "googlenet", "densenet", "unet"}
+LAYER_BOUND = {"lenet", "alexnet", "nin", "googlenet", "inception", "densenet", "unet"}
 
 
 @pytest.mark.parametrize("name", one_per_family_fast([n for n in ALL if model_info(n).family in LAYER_BOUND]))

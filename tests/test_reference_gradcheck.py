@@ -72,6 +72,14 @@ def _cases():
         "local_response_norm": ({"x": r((2, 5, 2, 2))},
                                 lambda x: ref.local_response_norm_forward(x, 3, alpha=0.5, beta=0.75, k=2.0),
                                 one(ref.local_response_norm_backward)),
+        # Both sides of max(c, s) occur at these shapes; the second case's flat zero half (a dead
+        # ReLU region) also exercises the floor on s.
+        "local_contrast_norm": ({"x": r((2, 3, 6, 5))},
+                                lambda x: ref.local_contrast_norm_forward(x, 5, sigma=1.5),
+                                one(ref.local_contrast_norm_backward)),
+        "local_contrast_norm_flat": ({"x": np.concatenate([r((1, 2, 4, 7)), np.zeros((1, 2, 4, 7))], axis=2)},
+                                     lambda x: ref.local_contrast_norm_forward(x, 3, sigma=1.0, eps=0.05),
+                                     one(ref.local_contrast_norm_backward)),
         "relu": ({"x": r((3, 4))}, ref.relu_forward, one(ref.relu_backward)),
         "sigmoid": ({"x": r((3, 4)) * 3}, ref.sigmoid_forward, one(ref.sigmoid_backward)),
         "tanh": ({"x": r((3, 4))}, ref.tanh_forward, one(ref.tanh_backward)),

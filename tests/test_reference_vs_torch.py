@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convzoo import reference as ref
+from convzoo.layers import LocalContrastNorm
 
 TOLERANCE = 1e-8
 PROPERTY = settings(max_examples=30, deadline=None)
@@ -229,6 +230,25 @@ def test_local_response_norm_matches_torch(size, shape, alpha, beta, k, seed):
     dout = rng.standard_normal(out.shape)
     backprop(expected, dout)
     assert_close(ref.local_response_norm_backward(dout, cache), tx.grad, "dx")
+
+
+@PROPERTY
+# At least 3x3: on a 1x2 image the two positions' s are equal and max(c, s) has no derivative.
+@given(shape=st.tuples(st.integers(1, 2), st.integers(1, 4), st.integers(3, 9), st.integers(3, 9)),
+       size=st.sampled_from([1, 3, 5, 9]), sigma=st.floats(0.5, 3.0), flat=st.booleans(), seed=seeds)
+def test_local_contrast_norm_layer_equals_the_reference(shape, size, sigma, flat, seed):
+    """The model's layer (layers/contrast.py) against the NumPy op: forward and autograd's dx."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * 2
+    if flat:  # a dead-ReLU region: every map zero in the lower half, where s meets its floor
+        x[:, :, shape[2] // 2:] = 0
+    out, cache = ref.local_contrast_norm_forward(x, size, sigma, eps=1e-3)
+    tx = leaf(x)
+    expected = LocalContrastNorm(size, sigma, eps=1e-3)(tx)
+    assert_close(out, expected, "forward")
+    dout = rng.standard_normal(out.shape)
+    backprop(expected, dout)
+    assert_close(ref.local_contrast_norm_backward(dout, cache), tx.grad, "dx")
 
 
 @pytest.mark.parametrize("name, torch_fn", [("relu", torch.relu), ("sigmoid", torch.sigmoid),

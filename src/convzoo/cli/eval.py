@@ -1,10 +1,12 @@
 """`convzoo eval CKPT`: a checkpoint (or a baseline's directory) on a test set: accuracy, loss,
-per-class accuracy and the confusion matrix (segmentation: pixel accuracy and IoU per class)."""
+per-class accuracy and the confusion matrix (segmentation: pixel accuracy and IoU per class);
+with `--mc-dropout N`, test-time dropout averaged over N passes, with its spread."""
 
 from __future__ import annotations
 
 import json
 
+from ..train.mcdropout import MAX_PASSES
 from . import argtypes
 
 
@@ -17,6 +19,9 @@ def register(sub) -> None:
                    help="evaluate on a dataset whose classes differ from the checkpoint's (the numbers then "
                         "compare class indices, not meanings)")
     argtypes.add_code_flag(p)
+    p.add_argument("--mc-dropout", type=argtypes.integer(1, MAX_PASSES), metavar="N",
+                   help="keep dropout on at test time and average the softmax over N passes (1 to "
+                        f"{MAX_PASSES}; batch norm stays in eval mode): accuracy and how much the passes disagree")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_eval)
 
@@ -25,7 +30,12 @@ def run_eval(args) -> int:
     from ..baselines import is_baseline_dir
 
     if is_baseline_dir(args.checkpoint):
+        if args.mc_dropout:
+            from ..errors import ConvzooError
+            raise ConvzooError("--mc-dropout needs a network checkpoint; a baseline has no dropout")
         return _print_baseline_eval(args)
+    if args.mc_dropout:
+        return _print_mc_dropout(args)
     from ..train.metrics import evaluate_checkpoint
 
     checked = evaluate_checkpoint(args.checkpoint, args.data, args.data_dir, force=args.force, code=args.code)
@@ -48,6 +58,23 @@ def run_eval(args) -> int:
     print("confusion matrix (rows: true, columns: predicted):")
     for row in result.confusion.tolist():
         print("  " + " ".join(f"{v:5d}" for v in row))
+    return 0
+
+
+def _print_mc_dropout(args) -> int:
+    from ..train.mcdropout import mc_dropout_checkpoint
+
+    r = mc_dropout_checkpoint(args.checkpoint, args.mc_dropout, args.data, args.data_dir, force=args.force,
+                              code=args.code)
+    if args.json:
+        print(json.dumps(r.to_dict()))
+        return 0
+    print(f"{r.data} test, dropout on at test time ({r.dropout_layers} dropout layer"
+          f"{'s' if r.dropout_layers > 1 else ''}), {r.passes} pass{'es' if r.passes > 1 else ''}, {r.count:,} examples:")
+    print(f"  accuracy of the averaged prediction  {r.accuracy:.4f}   (dropout off: {r.deterministic_accuracy:.4f})")
+    print(f"  one pass's accuracy                  {r.pass_accuracy_mean:.4f} ± {r.pass_accuracy_sd:.4f} (sd over passes)")
+    print(f"  predictive entropy                   {r.predictive_entropy:.4f} nats per example, of which "
+          f"{r.mutual_information:.4f} disagreement between passes")
     return 0
 
 

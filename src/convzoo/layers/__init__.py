@@ -1,16 +1,28 @@
-"""Blocks shared between model families (conv-BN-act, residual blocks, SE, shuffles, shapes, knobs)."""
+"""Blocks shared between model families (conv-BN-act, residual blocks, SE, shuffles, shapes, knobs,
+local contrast normalisation)."""
 
 from . import knobs
 from .attention import SqueezeExcite
+from .contrast import LocalContrastNorm
 from .conv import ConvBNAct, kaiming_init
-from .knobs import Activation, Pooling, activation, check_positive, dropout, optional_dropout, pool2d
+from .knobs import (
+    Activation,
+    LocalNorm,
+    Pooling,
+    activation,
+    check_positive,
+    dropout,
+    optional_dropout,
+    pool2d,
+)
 from .residual import BasicBlock, Bottleneck, ResidualBlock
 from .shape import output_hw
 from .shuffle import ChannelShuffle, channel_shuffle
 from .whiten import whiten_conv, whitening_filters
 
 __all__ = [
-    "Activation", "BasicBlock", "Bottleneck", "ChannelShuffle", "ConvBNAct", "Pooling", "ResidualBlock",
+    "Activation", "BasicBlock", "Bottleneck", "ChannelShuffle", "ConvBNAct", "LocalContrastNorm", "LocalNorm",
+    "Pooling", "ResidualBlock",
     "SqueezeExcite", "activation", "channel_shuffle", "check_positive", "dropout", "kaiming_init", "knobs",
     "optional_dropout", "output_hw", "pool2d", "whiten_conv", "whitening_filters",
 ]

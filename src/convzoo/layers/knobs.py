@@ -12,9 +12,11 @@ from typing import Literal, get_args
 from torch import nn
 
 from ..errors import ConvzooError
+from .contrast import LocalContrastNorm
 
 Activation = Literal["relu", "sigmoid", "tanh"]
 Pooling = Literal["max", "avg"]
+LocalNorm = Literal["none", "lrn", "lcn"]  # the slot where AlexNet and VGG's A-LRN normalise
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 _POOLS: dict[str, type[nn.Module]] = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
@@ -46,6 +48,14 @@ LRN = {"krizhevsky": {"size": 5, "alpha": 5e-4, "beta": 0.75, "k": 2.0},
 
 def lrn(kind: str = "krizhevsky") -> nn.LocalResponseNorm:
     return nn.LocalResponseNorm(**LRN[kind])
+
+
+def local_norm(kind: LocalNorm) -> list[nn.Module]:
+    """The layer in a local normalisation slot: AlexNet's LRN (Krizhevsky's constants), Jarrett et
+    al.'s local contrast normalisation (layers/contrast.py), or nothing."""
+    if kind not in get_args(LocalNorm):
+        raise ConvzooError(f"norm must be one of {', '.join(get_args(LocalNorm))}, got {kind!r}")
+    return {"none": [], "lrn": [lrn("krizhevsky")], "lcn": [LocalContrastNorm()]}[kind]
 
 
 def check_dropout(p: float) -> float:

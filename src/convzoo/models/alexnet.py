@@ -14,7 +14,8 @@ Explicit Sequential code, because the model is small and the explicit form teach
 Options, with the paper's choice first: `activation` relu | sigmoid | tanh (ReLU: the paper's
 point, 6x faster to train than tanh), `pooling` max | avg (overlapping 3x3/2 max), `dropout` 0.5
 after the first two dense layers (0 = none: an Identity keeps the slot, so keys do not shift),
-`lrn` on/off (on in `alexnet`), `batch_norm` after every conv (before the activation; conv
+`norm` lrn | lcn | none after conv1 and conv2 (lrn in `alexnet`: local response normalisation;
+lcn: Jarrett et al.'s local contrast normalisation, its 2009 predecessor), `batch_norm` after every conv (before the activation; conv
 biases kept, as in the vgg*_bn layout; not in the 2012 paper). The classifier's input width is
 computed from the input size (6x6 maps at 227 or 224, 5x5 for d2l's padding of 1), so counts at
 other inputs differ. Small inputs: below 67 pixels, where the 11x11/4 stem and three 3x3/2 pools
@@ -34,15 +35,11 @@ from typing import Literal
 from torch import nn
 
 from ..errors import ConvzooError
-from ..layers import Activation, Pooling, check_positive, knobs, output_hw
+from ..layers import Activation, LocalNorm, Pooling, check_positive, knobs, output_hw
 from .registry import register_model
 from .stems import STRIDE4_STEM_MIN, Stem, use_small_stem
 
 Removable = Literal["conv3", "conv4", "fc6", "fc7"]  # Zeiler & Fergus's ablation (Table 3)
-
-
-def _lrn(enabled: bool) -> list[nn.Module]:
-    return [knobs.lrn("krizhevsky")] if enabled else []
 
 
 _ALEXNET = {
@@ -53,15 +50,15 @@ _ALEXNET = {
 
 @register_model("alexnet", params=62_378_344, input_size=(3, 227, 227), **_ALEXNET)
 @register_model("alexnet_owt", params=61_100_840, input_size=(3, 224, 224), widths=(64, 192, 384, 256, 256),
-                lrn=False, stem_padding=2, **{**_ALEXNET, "year": 2014, "paper": "Krizhevsky, One weird "
+                norm="none", stem_padding=2, **{**_ALEXNET, "year": 2014, "paper": "Krizhevsky, One weird "
                 "trick for parallelizing convolutional neural networks"},
                 note="single tower, no LRN (torchvision's layout)")
-@register_model("alexnet_small", params=46_764_746, input_size=(1, 224, 224), lrn=False, stem_padding=1,
+@register_model("alexnet_small", params=46_764_746, input_size=(1, 224, 224), norm="none", stem_padding=1,
                 **{**_ALEXNET, "num_classes": 10},
                 note="d2l's AlexNet for 1x224x224 Fashion-MNIST: no LRN, 10 classes")
 def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
             widths: tuple[int, int, int, int, int] = (96, 256, 384, 384, 256),
-            activation: Activation = "relu", pooling: Pooling = "max", dropout: float = 0.5, lrn: bool = True,
+            activation: Activation = "relu", pooling: Pooling = "max", dropout: float = 0.5, norm: LocalNorm = "lrn",
             batch_norm: bool = False, groups: int = 1, stem_padding: int = 0,
             stem: Stem = "auto", hidden: int = 4096,
             remove: tuple[Removable, ...] | None = None) -> nn.Sequential:
@@ -72,7 +69,8 @@ def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
         activation: after every conv and hidden dense layer (paper: relu)
         pooling: the three overlapping 3x3 stride-2 poolings (paper: max)
         dropout: probability after the two hidden dense layers (paper: 0.5); 0 = none
-        lrn: local response normalisation after conv1 and conv2 (paper: on)
+        norm: after conv1 and conv2: lrn (the paper's local response normalisation), lcn (local
+            contrast normalisation, Jarrett et al. 2009) or none
         batch_norm: BN after every conv, before the activation (not in the paper)
         groups: 2 = the paper's two-GPU split of conv2, conv4 and conv5
         stem_padding: padding of the 11x11/4 first conv (2 gives 55x55 maps from 224)
@@ -105,9 +103,9 @@ def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
             middle += [nn.Conv2d(channels, out, 3, padding=1, groups=layer_groups), *act(out)]
             channels = out
     features = nn.Sequential(
-        conv1, *act(c1), *_lrn(lrn),
+        conv1, *act(c1), *knobs.local_norm(norm),
         knobs.pool2d(pooling, 3, 2),  # (N, 96, 27, 27)
-        nn.Conv2d(c1, c2, 5, padding=2, groups=groups), *act(c2), *_lrn(lrn),
+        nn.Conv2d(c1, c2, 5, padding=2, groups=groups), *act(c2), *knobs.local_norm(norm),
         knobs.pool2d(pooling, 3, 2),  # (N, 256, 13, 13)
         *middle,  # (N, 384, 13, 13)
         nn.Conv2d(channels, c5, 3, padding=1, groups=groups), *act(c5),

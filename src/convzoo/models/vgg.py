@@ -3,11 +3,12 @@ ICLR 2015.
 
 The paper's Table 1 as data: one channel list per configuration, "M" for 2x2 max pooling and
 (channels, 1) for configuration C's 1x1 convs; the classifier is the paper's 4096-4096-classes
-with dropout 0.5 on the first two dense layers. Column A-LRN is column A with `lrn=True`
+with dropout 0.5 on the first two dense layers. Column A-LRN is column A with `norm="lrn"`
 (`vgg11_lrn`): local response normalisation after the first conv, which the paper found did not
 help (Table 3), so no deeper configuration has it.
 Options, the paper's choice first: `activation` relu | sigmoid | tanh, `pooling` max | avg,
-`dropout` 0.5 (0 = none: an Identity keeps the slot, so keys do not shift), `lrn` off, and
+`dropout` 0.5 (0 = none: an Identity keeps the slot, so keys do not shift), `norm` none (lrn:
+A-LRN's; lcn: local contrast normalisation, Jarrett et al. 2009, in the same place), and
 `batch_norm` off. Differences from the paper:
 - `batch_norm=True` adds BN after every conv (not in the paper, which predates BN; the widely used
   vgg*_bn layout: the conv keeps its bias).
@@ -35,12 +36,12 @@ import torch
 from torch import nn
 
 from ..errors import ConvzooError, unknown_name
-from ..layers import Activation, Pooling, check_positive, kaiming_init, knobs, output_hw
+from ..layers import Activation, LocalNorm, Pooling, check_positive, kaiming_init, knobs, output_hw
 from .registry import register_model
 
 Head = Literal["dense", "conv"]
 
-CONFIGS: dict[str, list] = {  # Table 1's columns A (and A-LRN, with lrn=True), B, C, D, E
+CONFIGS: dict[str, list] = {  # Table 1's columns A (and A-LRN, with norm="lrn"), B, C, D, E
     "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "vgg16_c": [64, 64, "M", 128, 128, "M", 256, 256, (256, 1), "M", 512, 512, (512, 1), "M",
@@ -54,7 +55,7 @@ CONFIGS: dict[str, list] = {  # Table 1's columns A (and A-LRN, with lrn=True), 
 
 def make_features(config: list, in_channels: int, input_size: tuple[int, int], batch_norm: bool = False,
                   width: float = 1.0, activation: Activation = "relu", pooling: Pooling = "max",
-                  lrn: bool = False) -> tuple[nn.Sequential, int, tuple[int, int]]:
+                  norm: LocalNorm = "none") -> tuple[nn.Sequential, int, tuple[int, int]]:
     """Layers for one channel list; returns them with the output channels and (H, W)."""
     layers: list[nn.Module] = []
     channels, hw, first_conv = in_channels, tuple(input_size), True
@@ -69,8 +70,8 @@ def make_features(config: list, in_channels: int, input_size: tuple[int, int], b
             layers.append(nn.Conv2d(channels, out, kernel, padding=kernel // 2))
             layers += [nn.BatchNorm2d(out)] if batch_norm else []
             layers.append(knobs.activation(activation))
-            if lrn and first_conv:  # A-LRN: after the first conv only
-                layers.append(knobs.lrn("krizhevsky"))
+            if first_conv:  # A-LRN: after the first conv only
+                layers += knobs.local_norm(norm)
             channels, first_conv = out, False
     return nn.Sequential(*layers), channels, hw
 
@@ -78,11 +79,11 @@ def make_features(config: list, in_channels: int, input_size: tuple[int, int], b
 class VGG(nn.Module):
     def __init__(self, config: list, num_classes: int, in_channels: int, input_size: tuple[int, int],
                  batch_norm: bool = False, width: float = 1.0, activation: Activation = "relu",
-                 pooling: Pooling = "max", dropout: float = 0.5, lrn: bool = False, hidden: int = 4096,
+                 pooling: Pooling = "max", dropout: float = 0.5, norm: LocalNorm = "none", hidden: int = 4096,
                  head: Head = "dense"):
         super().__init__()
         self.features, channels, (h, w) = make_features(config, in_channels, input_size, batch_norm, width,
-                                                        activation, pooling, lrn)
+                                                        activation, pooling, norm)
         if head == "conv":  # NiN's head: one map per class, averaged
             self.classifier = nn.Sequential(knobs.dropout(dropout), nn.Conv2d(channels, num_classes, 1),
                                             nn.AdaptiveAvgPool2d(1), nn.Flatten())
@@ -109,7 +110,7 @@ _VGG = {
 
 
 @register_model("vgg11", params=132_863_336, config="vgg11", **_VGG)
-@register_model("vgg11_lrn", params=132_863_336, config="vgg11", lrn=True, **_VGG)
+@register_model("vgg11_lrn", params=132_863_336, config="vgg11", norm="lrn", **_VGG)
 @register_model("vgg13", params=133_047_848, config="vgg13", **_VGG)
 @register_model("vgg16_c", params=133_638_952, config="vgg16_c", **_VGG)
 @register_model("vgg16", params=138_357_544, config="vgg16", **_VGG)
@@ -124,7 +125,7 @@ _VGG = {
                      "unchanged; params counted from the build, not a paper figure")
 def vgg(num_classes: int, in_channels: int, input_size: tuple[int, int], config: str = "vgg11",
         batch_norm: bool = False, width: float = 1.0, activation: Activation = "relu",
-        pooling: Pooling = "max", dropout: float = 0.5, lrn: bool = False, hidden: int = 4096,
+        pooling: Pooling = "max", dropout: float = 0.5, norm: LocalNorm = "none", hidden: int = 4096,
         head: Head = "dense") -> VGG:
     """A VGG from its Table 1 column name (see `CONFIGS`), with the lectures' knobs.
 
@@ -136,7 +137,8 @@ def vgg(num_classes: int, in_channels: int, input_size: tuple[int, int], config:
         activation: after every conv and hidden dense layer (paper: relu)
         pooling: the 2x2 stride-2 poolings (paper: max)
         dropout: probability after the two hidden dense layers (paper: 0.5); 0 = none
-        lrn: LRN after the first conv (paper: only in A-LRN, vgg11_lrn)
+        norm: after the first conv: none, lrn (paper: only in A-LRN, vgg11_lrn) or lcn (local contrast
+            normalisation, Jarrett et al. 2009; not in the paper)
         hidden: width of the two hidden dense layers (paper: 4096)
         head: dense (the paper's three dense layers) | conv (NiN's: dropout, 1x1 conv, global average)
     """
@@ -147,4 +149,4 @@ def vgg(num_classes: int, in_channels: int, input_size: tuple[int, int], config:
     check_positive("width", width)
     check_positive("hidden", hidden)
     return VGG(CONFIGS[config], num_classes, in_channels, input_size, batch_norm, width, activation, pooling,
-               dropout, lrn, hidden, head)
+               dropout, norm, hidden, head)

@@ -24,6 +24,7 @@ from .activations import (
     tanh_backward,
     tanh_forward,
 )
+from .contrast import gaussian_window, local_contrast_norm_backward, local_contrast_norm_forward
 from .conv import (
     conv2d_backward,
     conv2d_backward_loop,
@@ -61,9 +62,11 @@ __all__ = [
     "conv_transpose2d_backward", "conv_transpose2d_forward",
     "corr2d_backward", "corr2d_forward",
     "dropout_backward", "dropout_forward",
+    "gaussian_window",
     "global_avg_pool_backward", "global_avg_pool_forward",
     "kernel_names",
     "linear_backward", "linear_forward",
+    "local_contrast_norm_backward", "local_contrast_norm_forward",
     "local_response_norm_backward", "local_response_norm_forward",
     "max_pool2d_backward", "max_pool2d_forward",
     "receptive_field",

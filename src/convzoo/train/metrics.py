@@ -189,15 +189,25 @@ class CheckpointEvaluation:
         return list(self.test.classes)
 
 
-def evaluate_checkpoint(ref, name: str | None = None, data_dir=None, *, force: bool = False,
-                        keep_logits: bool = False, model=None, code: str | None = None) -> CheckpointEvaluation:
-    """Evaluate checkpoint `ref` (a file, run directory or pretrained name) the way its run did: the
-    precision and memory format the run trained and evaluated with (the checkpoint's "setup"), its
-    evaluation batch size, on its own test set (or dataset `name`'s, see `checkpoint_test_set`).
-    The one evaluation path of `convzoo eval`, `convzoo report` and `convzoo show`, so they agree with
-    each other and with the run's last test accuracy. `keep_logits` also returns every test
-    example's logits (classification), from the same forward passes. `code` rebuilds the user's own
-    model (the CLI's --code FILE.py)."""
+@dataclass
+class PreparedCheckpoint:
+    """A checkpoint's model, on the device and in the memory format its run used, and its test
+    batches: what `evaluate_checkpoint` and `mc_dropout_checkpoint` share."""
+
+    model: torch.nn.Module
+    payload: dict
+    test: object  # the ArrayDataset
+    task: Task
+    runtime: object  # train.runtime.Runtime (its precision and autocast)
+    batches: object  # a BatchLoader over `test`
+
+
+def prepare_checkpoint(ref, name: str | None = None, data_dir=None, *, force: bool = False,
+                       model=None, code: str | None = None) -> PreparedCheckpoint:
+    """Load checkpoint `ref` the way its run evaluated: the precision and memory format the run
+    trained with (the checkpoint's "setup"), its evaluation batch size, on its own test set (or
+    dataset `name`'s, see `checkpoint_test_set`). `code` rebuilds the user's own model (the CLI's
+    --code FILE.py)."""
     from ..data import BatchLoader
     from .checkpoint import model_from_checkpoint
     from .runtime import Runtime
@@ -215,16 +225,28 @@ def evaluate_checkpoint(ref, name: str | None = None, data_dir=None, *, force: b
     model.to(runtime.device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     batch_size = max(config.get("batch_size") or 0, 512 if task.name == "classification" else 64)
     batches = BatchLoader(test, batch_size, device=runtime.device, channels_last=channels_last)
+    return PreparedCheckpoint(model, payload, test, task, runtime, batches)
+
+
+def evaluate_checkpoint(ref, name: str | None = None, data_dir=None, *, force: bool = False,
+                        keep_logits: bool = False, model=None, code: str | None = None) -> CheckpointEvaluation:
+    """Evaluate checkpoint `ref` (a file, run directory or pretrained name) the way its run did
+    (see `prepare_checkpoint`). The one evaluation path of `convzoo eval`, `convzoo report` and
+    `convzoo show`, so they agree with each other and with the run's last test accuracy.
+    `keep_logits` also returns every test example's logits (classification), from the same
+    forward passes."""
+    ready = prepare_checkpoint(ref, name, data_dir, force=force, model=model, code=code)
+    model, test, task = ready.model, ready.test, ready.task
     kept: list[torch.Tensor] = []
     hook = None
     if keep_logits and task.name == "classification":
         hook = model.register_forward_hook(lambda _module, _inputs, output: kept.append(output.detach().float().cpu()))
     try:
-        evaluation = evaluate(model, batches, len(test.classes), runtime.autocast, task=task)
+        evaluation = evaluate(model, ready.batches, len(test.classes), ready.runtime.autocast, task=task)
     finally:
         if hook is not None:
             hook.remove()
-    return CheckpointEvaluation(name or payload["data"]["name"], test, evaluation, runtime.precision,
+    return CheckpointEvaluation(name or ready.payload["data"]["name"], test, evaluation, ready.runtime.precision,
                                 torch.cat(kept) if kept else None)
 
 
