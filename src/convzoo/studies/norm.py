@@ -11,9 +11,9 @@ norm replaced both. Here: one narrow AlexNet (small-input stem, `alexnet_small`'
 
 from __future__ import annotations
 
+from ..experiments.stats import describe, rule_text
 from .base import Analysis, Results, Run, Setting, Study
 from .common import claim, compare_runs, finish_axes, pct, plot_mean_curves, points
-from .stats import describe, rule_text
 
 # (run name, builder options, what the lectures say of it)
 VARIANTS = [
