@@ -187,7 +187,19 @@ def load_baseline(path) -> SavedBaseline:
         raise BadModelFile(f"{path / MARKER}: not readable ({type(exc).__name__})") from None
     if not isinstance(meta, dict) or meta.get("format") != BASELINE_FORMAT:
         raise BadModelFile(f"{path / MARKER}: not a {BASELINE_FORMAT} file")
-    return SavedBaseline(path, meta, load_model(path))
+    try:
+        d = meta["data"]
+        channels, height, width = (int(v) for v in d["shape"])
+        classes = [str(c) for c in d["classes"]]
+        if channels != 1 or not (1 <= height <= 1024 and 1 <= width <= 1024) or meta["features"] not in FEATURES:
+            raise ValueError
+        n_features = extract(np.zeros((1, height, width), np.uint8), meta["features"]).shape[1]
+    except (KeyError, TypeError, ValueError):
+        raise BadModelFile(f"{path / MARKER}: its data, shape, classes or features are not a baseline's") from None
+    estimator = load_model(path, n_features)
+    if int(estimator.classes_[-1]) >= len(classes):
+        raise BadModelFile(f"{path}: the model answers classes that {MARKER} does not name")
+    return SavedBaseline(path, meta, estimator)
 
 
 def evaluate_saved(path, data: str | None = None, data_dir=None, *, force: bool = False) -> dict:
