@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -180,4 +180,4 @@ def add_run_routes(app: FastAPI, folder: Runs | None) -> None:
 
     @app.get("/api/runs/figure")
     async def figure(study: str, name: str):
-        return FileResponse(await run_in_threadpool(runs().figure, study, name), media_type="image/png")
+        return Response(await run_in_threadpool(runs().figure, study, name), media_type="image/png")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConvzooError
+from ..inside import file_inside, read_inside
 
 MAX_DEPTH = 4  # folders below --runs searched
 MAX_RUNS = 500  # runs and studies listed
@@ -110,7 +111,7 @@ def study_info(study: Found) -> dict:
         results = (study.path / "results.md").read_text()[:200_000]
     except OSError:
         results = ""
-    figures = sorted(p.name for p in study.path.glob("*.png"))[:20]
+    figures = sorted(p.name for p in study.path.glob("*.png") if file_inside(study.path, p.name))[:20]
     return {"name": study.name, "results_md": results, "figures": figures}
 
 
@@ -137,12 +138,16 @@ class Runs:
         return read_rows(self.resolve(name) / "metrics.jsonl")
 
     def figure(self, study: str, name: str) -> Path:
-        path = self.resolve(study, "study") / name
-        if "/" in name or not name.endswith(".png") or not path.is_file():
+        """A figure's bytes: a regular *.png in the study's own folder, never through a symbolic link
+        (inside.py's rule, the one `convzoo report` follows)."""
+        folder = self.resolve(study, "study")
+        path = file_inside(folder, name) if "/" not in name and name.endswith(".png") else None
+        if path is None:
             raise ConvzooError(f"study {study!r} has no figure {name!r}")
-        if path.stat().st_size > MAX_FIGURE_BYTES:
+        data = read_inside(folder, name, MAX_FIGURE_BYTES)
+        if data is None:
             raise ConvzooError(f"{name} is over the {MAX_FIGURE_BYTES:,}-byte figure limit")
-        return path
+        return data
 
     def check_streams(self) -> None:
         """Refuse a stream when MAX_STREAMS are open (checked again as the stream starts)."""
