@@ -140,17 +140,46 @@ def save_figure(fig, path: str | Path, **kwargs) -> None:
         fig.savefig(tmp, format=fmt, **kwargs)
 
 
-def claim_folder(out: str | Path, state_file: str, state: dict, describe=lambda held: "another job") -> None:
-    """Create folder `out` for a resumable job (a study, a search, a comparison) and record `state`
-    in out/state_file; or, if `out` already holds a job, check that it is this one, since its runs
-    would be reused. A file in the way, a folder holding another job (named by `describe(held)`),
-    or an unwritable path is a one-line error."""
+# The file that marks an output folder as one kind of job's (each job writes its own marker), and
+# the outputs those jobs write beside it: a folder holding one of these with no marker of this job
+# is another job's, or the user's own, and is never written over.
+OWNERS = {"study.json": "a study", "search.json": "a search", "compare-state.json": "a comparison",
+          "baseline.json": "a baseline", "config.json": "a training run"}
+OWNED_OUTPUTS = ("results.json", "results.md", "eval.json", "checkpoint.pt", "model.npz")
+
+
+def check_owner(out: str | Path, marker: str) -> None:
+    """Refuse (one line) to write into folder `out` when it belongs to another kind of job than the
+    one whose marker file is `marker`, or holds such outputs with no marker at all."""
+    from .errors import ConvzooError
+
+    out = Path(out)
+    if not out.is_dir():
+        return
+    others = [kind for name, kind in OWNERS.items() if name != marker and (out / name).exists()]
+    if others:
+        raise ConvzooError(f"--out {out} holds {others[0]}'s outputs ({OWNERS.get(marker, 'this job')} "
+                           "would write over them); use another --out")
+    if not (out / marker).exists():
+        found = [name for name in OWNED_OUTPUTS if (out / name).exists()]
+        if found:
+            raise ConvzooError(f"--out {out} holds {found[0]}, which this job did not write; use another --out")
+
+
+def claim_folder(out: str | Path, state_file: str, state: dict, describe=lambda held: "another job",
+                 record: bool = True) -> None:
+    """Create folder `out` for a job and record `state` (its identity) in out/state_file; or, if
+    `out` already holds a job, check that it is this one (a resumable job's runs would be reused).
+    A file in the way, a folder of another kind of job (check_owner) or holding another job of
+    this kind (named by `describe(held)`), or an unwritable path is a one-line error. With
+    `record=False` the job writes out/state_file itself, at its end."""
     from .errors import ConvzooError
 
     out = Path(out)
     path = out / state_file
     if out.exists() and not out.is_dir():
         raise ConvzooError(f"--out {out}: a file is in the way (this writes a folder)")
+    check_owner(out, state_file)
     state = json.loads(json.dumps(state))
     if path.is_file():
         try:
@@ -163,6 +192,7 @@ def claim_folder(out: str | Path, state_file: str, state: dict, describe=lambda 
         return
     try:
         out.mkdir(parents=True, exist_ok=True)
-        write_json(path, state)
+        if record:
+            write_json(path, state)
     except OSError as exc:
         raise ConvzooError(f"cannot write --out {out} ({exc.strerror or exc})") from None

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import write_json
+from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
 from .features import FEATURES, extract
 from .store import BadModelFile, load_model, save_model
@@ -24,6 +24,10 @@ from .table import get_baseline, resolve_options
 
 MARKER = "baseline.json"
 BASELINE_FORMAT = "convzoo-baseline/1"
+
+
+def _describe(held: dict) -> str:
+    return f"the baseline {held.get('baseline', '?')} (another baseline)"
 
 
 def is_baseline_dir(path) -> bool:
@@ -125,6 +129,8 @@ def fit_baseline(name: str, data: str, *, data_dir=None, train_size: int | None 
         from ..errors import unknown_name
 
         raise unknown_name("feature", features, list(FEATURES))
+    if out is not None:  # before the data loads: a folder of another job is refused at once
+        claim_folder(out, MARKER, {"format": BASELINE_FORMAT, "baseline": name}, _describe, record=False)
     bundle = load_data(data, data_dir, train_size, seed, test_holdout)
     x, y = arrays(bundle.train, features)
     opts, how = settle_options(opts, x)
