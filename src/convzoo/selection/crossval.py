@@ -29,7 +29,7 @@ from ..errors import ConvzooError
 from ..studies.processes import engine_output
 from ..studies.runner import DIVERGED_FILE, inspect_run
 from ..studies.stats import stat
-from .grid import Cell, cells_of, parse_grid
+from .grid import Cell, cells_of, check_cell_models, parse_grid
 from .outputs import write_outputs
 
 STATE_FILE = "search.json"
@@ -83,6 +83,7 @@ def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | N
     out = Path(out) if out else Path("runs") / f"search-{model}-{data}"
     configs = [_config(model, cell, fixed_kwargs, settings, data, data_dir, seed, threads, out / "best")
                for cell in cells]  # every cell's settings are checked before any data loads
+    check_cell_models(model, cells, fixed_kwargs, data)
     bundle = _load(data, data_dir, train_size, test_holdout, seed)
     splits = _folds(bundle.train.labels.numpy(), folds, seed)
     _claim(out, {"model": model, "data": data, "grid": {k: [_plain(v) for v in vs] for k, vs in grid.items()},
