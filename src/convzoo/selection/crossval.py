@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
-from ..studies.processes import engine_output
+from ..studies.processes import engine_output, run_children
 from ..studies.runner import DIVERGED_FILE, inspect_run
 from ..studies.stats import stat
 from .grid import Cell, cells_of, check_cell_models, parse_grid
@@ -270,8 +269,7 @@ def _run_jobs(jobs, model, grid_items, folds, sample, data, data_dir, train_size
         else:
             base += [flag_name(key), str(value)]
     log(f"starting {jobs} processes of {threads} thread(s) each")
-    procs = [subprocess.Popen([*base, "--shard", f"{i}/{jobs}"], stdout=subprocess.DEVNULL) for i in range(jobs)]
-    codes = [p.wait() for p in procs]
+    codes = run_children([[*base, "--shard", f"{i}/{jobs}"] for i in range(jobs)])
     if any(codes):
         log(f"{sum(c != 0 for c in codes)} of {jobs} processes failed; this process retries what they left")
 

@@ -33,10 +33,36 @@ def run_jobs(jobs, name, quick, seeds, data, data_dir, out, log) -> None:
     if data_dir:
         base += ["--data-dir", str(data_dir)]
     log(f"starting {jobs} processes of {threads} thread(s) each")
-    procs = [subprocess.Popen([*base, "--shard", f"{i}/{jobs}"], stdout=subprocess.DEVNULL) for i in range(jobs)]
-    codes = [p.wait() for p in procs]
+    codes = run_children([[*base, "--shard", f"{i}/{jobs}"] for i in range(jobs)])
     if any(codes):
         log(f"{sum(c != 0 for c in codes)} of {jobs} processes failed; this process retries what they left")
+
+
+def run_children(commands: list[list[str]]) -> list[int]:
+    """Run `commands` at once and wait for all of them (their exit codes). The children die with
+    this process: each asks the kernel for SIGTERM when its parent goes (Linux's PR_SET_PDEATHSIG:
+    a SIGKILL or SIGTERM of the parent is not seen by Python), and an exception here (Ctrl-C)
+    terminates them before it propagates."""
+    procs = []
+    try:
+        for command in commands:
+            procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent))
+        return [p.wait() for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=10)
+
+
+def _die_with_parent() -> None:  # runs in the child, between fork and exec
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 class Prefixed(io.TextIOBase):
