@@ -18,6 +18,7 @@ import torch
 
 from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
+from .failures import check_options, sklearn_call
 from .features import FEATURES, extract
 from .store import BadModelFile, load_model, save_model
 from .table import get_baseline, resolve_options
@@ -129,6 +130,7 @@ def fit_baseline(name: str, data: str, *, data_dir=None, train_size: int | None 
         from ..errors import unknown_name
 
         raise unknown_name("feature", features, list(FEATURES))
+    check_options(baseline, opts)
     if out is not None:  # before the data loads: a folder of another job is refused at once
         claim_folder(out, MARKER, {"format": BASELINE_FORMAT, "baseline": name}, _describe, record=False)
     bundle = load_data(data, data_dir, train_size, seed, test_holdout)
@@ -138,18 +140,12 @@ def fit_baseline(name: str, data: str, *, data_dir=None, train_size: int | None 
         bundle.notes.append(how)
     estimator = baseline.factory(opts)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence and collinearity notes: the test error says it all
-        try:
-            estimator.fit(x, y)
-        except np.linalg.LinAlgError as exc:  # QDA: fewer examples in a class than PCA components
-            raise ConvzooError(f"{name} cannot be fitted on these {len(y):,} examples ({str(exc).split('. ')[0]}); "
-                               "give more training examples, fewer components or --option reg_param=0.1") from None
+    with sklearn_call(name, len(y)):
+        estimator.fit(x, y)
     fit_seconds = time.perf_counter() - start
     xt, yt = arrays(bundle.test, features)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with sklearn_call(name, len(y)):
         evaluation, _ = evaluation_of(estimator, xt, yt, len(bundle.test.classes))
     predict_seconds = time.perf_counter() - start
     result = BaselineResult(name, data, features, opts, len(y), len(yt), evaluation, list(bundle.test.classes),
