@@ -62,9 +62,32 @@ def atomic_path(path: str | Path):
             os.replace(tmp, path)
         except OSError as exc:
             raise cannot_write(path, exc) from None
+        except Exception as exc:  # a library's writer that wraps the disk's error in its own type
+            if not _failed_write(exc):
+                raise
+            raise WriteError(f"cannot write {path} (the disk refused the write: {_why(exc)})") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+# How torch.save (its zip writer) and safetensors report a write the disk refused (full, a quota,
+# a file size limit): not as OSError.
+_WRITE_FAILURES = ("unexpected pos", "file write failed", "I/O error", "No space left", "Disk quota",
+                   "File too large")
+
+
+def _failed_write(exc: Exception) -> bool:
+    return (isinstance(exc, RuntimeError) or type(exc).__name__ == "SafetensorError") and any(
+        marker in str(exc) for marker in _WRITE_FAILURES)
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc)
+    for reason in ("No space left on device", "Disk quota exceeded", "File too large"):
+        if reason in text:
+            return reason
+    return "no space left on device?" if "unexpected pos" in text else text.splitlines()[0][:80]
 
 
 def clean_stale_temporaries(folder: str | Path) -> list[Path]:

@@ -85,7 +85,7 @@ def check_estimator(est, n_features: int | None = None) -> None:
             warnings.simplefilter("ignore")
             predicted = est.predict(x)
             scores = est.predict_proba(x) if hasattr(est, "predict_proba") else est.decision_function(x)
-    except Exception as exc:  # any failure of the trial is the file's: scikit-learn raises many types
+    except Exception as exc:  # noqa: BLE001 - any failure of the trial is the file's: scikit-learn raises many types
         raise Refused(f"it cannot predict on {n_features} features ({type(exc).__name__}: "
                       f"{str(exc).splitlines()[0][:80] if str(exc) else ''})") from None
     if predicted.shape != (2,) or not np.isin(predicted, classes).all() or len(scores) != 2:

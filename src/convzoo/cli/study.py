@@ -8,7 +8,6 @@ import json
 from . import argtypes
 from .argtypes import MAX_THREADS
 
-
 MAX_SEEDS = 100  # seeds per run: each multiplies the study's trainings
 
 

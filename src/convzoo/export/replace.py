@@ -50,6 +50,6 @@ def written_by_export(path: Path, kind: str) -> bool:
             return any(p.key == "convzoo" for p in proto.metadata_props)
         if kind == "checkpoint":
             return written_by_export(path.with_suffix(".json"), "json")
-    except Exception:  # unreadable or another format altogether: not ours
+    except Exception:  # noqa: BLE001 - unreadable or another format altogether: not ours
         return False
     return False

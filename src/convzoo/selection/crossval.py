@@ -26,7 +26,7 @@ from pathlib import Path
 from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
 from ..studies.processes import engine_output, run_children
-from ..studies.runner import DIVERGED_FILE, inspect_run
+from ..studies.runner import DIVERGED_FILE, inspect_run, read_diverged
 from ..studies.stats import stat
 from .grid import Cell, cells_of, check_cell_models, parse_grid
 from .outputs import write_outputs
@@ -216,9 +216,12 @@ def train_or_read(config, bundle, tag: str, left: int, log) -> tuple[float, str]
 def _read(run_dir: Path) -> tuple[float, str] | None:
     state, payload = inspect_run(run_dir)
     if state == "diverged":
-        return json.loads((run_dir / DIVERGED_FILE).read_text()).get("chance", 0.0), "diverged"
+        return float(read_diverged(run_dir).get("chance", 0.0)), "diverged"
     if state == "finished":
-        return payload["history"][-1]["test_acc"], "finished"
+        try:
+            return float(payload["history"][-1]["test_acc"]), "finished"
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None  # a checkpoint without its last evaluation: the run is redone
     return None
 
 

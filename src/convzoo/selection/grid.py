@@ -152,7 +152,7 @@ def check_cell_models(model: str, cells: list[Cell], fixed_kwargs: dict, data: s
         seen.add(key)
         try:
             build({**fixed_kwargs, **kwargs})
-        except Exception as exc:  # any builder's refusal: the grid's value, not a bug here
+        except Exception as exc:  # noqa: BLE001 - any builder's refusal: the grid's value, not a bug here
             what = ", ".join(f"{k}={_text(v)}" for k, v in kwargs.items())
             why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             raise ConvzooError(f"--grid {what}: {model} cannot be built ({why})") from None

@@ -43,10 +43,13 @@ def run_children(commands: list[list[str]]) -> list[int]:
     this process: each asks the kernel for SIGTERM when its parent goes (Linux's PR_SET_PDEATHSIG:
     a SIGKILL or SIGTERM of the parent is not seen by Python), and an exception here (Ctrl-C)
     terminates them before it propagates."""
-    procs = []
+    procs, die_with_parent = [], _die_with_parent()
     try:
         for command in commands:
-            procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent))
+            # preexec_fn runs between fork and exec; it only calls prctl, resolved here beforehand,
+            # so it takes no lock another thread could hold
+            procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                          preexec_fn=die_with_parent))  # noqa: PLW1509
         return [p.wait() for p in procs]
     finally:
         for p in procs:
@@ -57,12 +60,16 @@ def run_children(commands: list[list[str]]) -> list[int]:
                 p.wait(timeout=10)
 
 
-def _die_with_parent() -> None:  # runs in the child, between fork and exec
+def _die_with_parent():
+    """A function for the child that asks for SIGTERM when its parent dies (None off Linux)."""
     import ctypes
     import signal
 
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 class Prefixed(io.TextIOBase):

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import claim_folder, write_json
+from ..atomic import claim_folder, read_json_dict, write_json
 from ..errors import ConvzooError
 from .base import FULL, QUICK, Measurement, Record, Results, Run, Setting, Study
 from .datacache import DataCache, run_info
@@ -152,11 +152,21 @@ def _run_dir(out: Path, run: Run, seed: int) -> Path:
     return out / "runs" / f"{run.name}-seed{seed}"
 
 
+def read_diverged(run_dir: Path) -> dict | None:
+    """The run's diverged.json ({"message", maybe "chance"}), or None when there is none or it is not
+    one (a corrupt file is ignored: the run is redone)."""
+    held = read_json_dict(run_dir / DIVERGED_FILE)
+    chance = held.get("chance", 0.0)
+    if not isinstance(held.get("message"), str) or not isinstance(chance, (int, float)) or not 0 <= chance <= 1:
+        return None
+    return held
+
+
 def inspect_run(run_dir: Path) -> tuple[str, dict | None]:
     """("missing" | "partial" | "finished" | "diverged", the checkpoint payload or None)."""
     from ..train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 
-    if (run_dir / DIVERGED_FILE).is_file():
+    if read_diverged(run_dir) is not None:
         return "diverged", None
     if not (run_dir / CHECKPOINT_NAME).is_file():
         return "missing", None
@@ -238,8 +248,9 @@ def _record(study, run, seed, setting, bundle, run_dir, payload, trained) -> Rec
     """The record of a finished (or diverged) run, measured if the study measures and it is not yet."""
     from ..train import load_checkpoint
 
-    if (run_dir / DIVERGED_FILE).is_file():
-        message = json.loads((run_dir / DIVERGED_FILE).read_text()).get("message", "")
+    diverged = read_diverged(run_dir)
+    if diverged is not None:
+        message = diverged["message"]
         return Record(run, seed, run_dir, "diverged", message=message, trained=trained)
     payload = payload or load_checkpoint(run_dir)
     record = Record(run, seed, run_dir, "finished", history=payload["history"], trained=trained)
