@@ -129,7 +129,7 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
 
     ordered = [records[run.name, seed] for run, seed in plan]
     for record in ordered:
-        record.chance = 1.0 / len(spec.classes)
+        record.chance = 1.0 / max(loader.classes(), 1)  # the data loaded: an imagefolder spec names no classes
     failures = [f"{r.run.name}-seed{r.seed}: {r.message}" for r in ordered if r.status == "failed"]
     results = Results(study, setting_name, setting, data, seeds, ordered, run_info(study, setting_name, loader),
                       out)
