@@ -74,3 +74,99 @@ def test_library_warnings_before_an_error_are_dropped_and_kept_after_success(cap
             assert code == 1 and err.strip() == "convzoo: error: the one line"
         else:
             assert code == 0 and "torch internals note" in err
+
+
+DISK_FULL = """
+import resource, signal, sys, torch
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))  # writes beyond 100 KB fail, as on a full disk
+from convzoo.atomic import atomic_path
+from convzoo.errors import ConvzooError
+from safetensors.torch import save_file
+for name, save in (("a.pt", lambda t: torch.save({"w": torch.randn(100_000)}, t)),
+                   ("b.safetensors", lambda t: save_file({"w": torch.randn(100_000)}, str(t)))):
+    try:
+        with atomic_path(sys.argv[1] + "/" + name) as tmp:
+            save(tmp)
+    except ConvzooError as exc:
+        print(exc)
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter importing torch: ~4 s
+def test_a_full_disk_under_torch_and_safetensors_is_a_write_error(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", DISK_FULL, str(tmp_path)], capture_output=True, text=True, env=env,
+                          timeout=120)
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert [line.split(" (")[0] for line in lines] == [f"cannot write {tmp_path}/a.pt", f"cannot write {tmp_path}/b.safetensors"]
+    assert list(tmp_path.iterdir()) == []  # no partial file, no temporary
+
+
+def test_a_run_failing_the_same_way_twice_says_so(tmp_path):
+    from convzoo.studies.failures import FAILED_FILE, forget_failure, remember_failure
+
+    assert remember_failure(tmp_path, "cannot write x (No space left on device)") == \
+        "cannot write x (No space left on device)"
+    again = remember_failure(tmp_path, "cannot write x (No space left on device)")
+    assert again.startswith("cannot write x (No space left on device)") and "same failure" in again
+    assert "same failure" not in remember_failure(tmp_path, "another reason")
+    forget_failure(tmp_path)
+    assert not (tmp_path / FAILED_FILE).exists()
+
+
+@pytest.mark.parametrize("text", ["{broken", "[1, 2]", '{"message": 5}', '{"message": "x", "chance": 7}'])
+def test_a_corrupt_diverged_file_means_redo_the_run(tmp_path, text):
+    from convzoo.studies.runner import DIVERGED_FILE, inspect_run
+
+    (tmp_path / DIVERGED_FILE).write_text(text)
+    assert inspect_run(tmp_path) == ("missing", None)
+    (tmp_path / DIVERGED_FILE).write_text('{"message": "training diverged", "chance": 0.1}')
+    assert inspect_run(tmp_path)[0] == "diverged"
+
+
+@pytest.mark.parametrize("text", ["{broken", "[]", '{"error_percent": "x"}', '{"error_percent": 1, "note": 5}'])
+def test_a_corrupt_compare_row_is_measured_again(tmp_path, text):
+    from convzoo.baselines.compare import _read_row
+
+    (tmp_path / "row.json").write_text(text)
+    assert _read_row(tmp_path / "row.json") is None
+    good = {"error_percent": 1.5, "params": 100, "train_seconds": None, "infer_ms_per_1k": 2.0, "note": ""}
+    (tmp_path / "row.json").write_text(__import__("json").dumps(good))
+    assert _read_row(tmp_path / "row.json") == good
+
+
+def test_zoo_cards_that_are_broken_or_name_the_wrong_classes(tmp_path, monkeypatch, capsys):
+    import json
+    import shutil
+
+    from convzoo.zoo import store
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(store.WEIGHTS_DIR, folder, ignore=shutil.ignore_patterns("*.md"))
+    monkeypatch.setenv("CONVZOO_ZOO_DIR", str(folder))
+    card = json.loads((folder / "lenet.json").read_text())
+    card["data"]["classes"] = card["data"]["classes"][:3]
+    (folder / "lenet.json").write_text(json.dumps(card))
+    (folder / "mlp.json").write_text('{"format": "convzoo-safetensors-config", "data": 5}')
+    for name, message in (("lenet", "names 3 classes for a model of 10 outputs"), ("mlp", "not a model card")):
+        code, _, err = run(capsys, "eval", f"zoo:{name}")
+        assert code == 1 and message in err and len(err.strip().splitlines()) == 1
+    assert "mlp" not in [m["name"] for m in store.shipped_models()]  # the demo skips a broken card
+
+
+def test_style_on_a_picture_too_small_for_the_features(capsys, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    picture = tmp_path / "p.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(picture)
+    code, _, err = run(capsys, "style", picture, picture, "-o", tmp_path / "o.png", "--size", "16", "--steps", "1",
+                       "--features", "convzoo:zoo:lenet-1998")
+    assert code == 1 and "too small for the convolutions" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.png").exists()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
+from ..studies.failures import forget_failure, remember_failure
 from ..studies.processes import engine_output, run_children
 from ..studies.runner import DIVERGED_FILE, inspect_run, read_diverged
 from ..studies.stats import stat
@@ -203,10 +204,12 @@ def train_or_read(config, bundle, tag: str, left: int, log) -> tuple[float, str]
             else:
                 log(f"{tag}: training ({config.epochs} epochs; {left} left after this)")
                 trainer = Trainer(config, data=bundle)
-            return trainer.fit()["test_acc"], "finished"
+            accuracy = trainer.fit()["test_acc"]
+        forget_failure(run_dir)
+        return accuracy, "finished"
     except ConvzooError as exc:
         if not str(exc).startswith("training diverged"):
-            raise
+            raise ConvzooError(remember_failure(run_dir, str(exc))) from None
         chance = 1.0 / len(bundle.test.classes)
         write_json(run_dir / DIVERGED_FILE, {"message": str(exc), "chance": chance})
         log(f"{tag}: diverged; scored at chance")

@@ -26,6 +26,7 @@ from ..atomic import claim_folder, read_json_dict, write_json
 from ..errors import ConvzooError
 from .base import FULL, QUICK, Measurement, Record, Results, Run, Setting, Study
 from .datacache import DataCache, run_info
+from .failures import FAILED_FILE, forget_failure, remember_failure
 from .outputs import study_command, write_outputs
 from .processes import engine_output, run_jobs, to_stderr
 
@@ -225,6 +226,7 @@ def _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_
                 trainer = Trainer(config, data=bundle)
             trainer.fit()
         trained = "resumed" if state == "partial" else "started"
+        forget_failure(run_dir)
         return _record(study, run, seed, setting, bundle, run_dir, None, trained)
     except ConvzooError as exc:
         message = str(exc)
@@ -232,6 +234,7 @@ def _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_
             write_json(run_dir / DIVERGED_FILE, {"message": message})
             log(f"{tag} {name}: diverged ({message.split(';')[0]})")
             return Record(run, seed, run_dir, "diverged", message=message, trained="started")
+        message = remember_failure(run_dir, message)
         log(f"{tag} {name}: failed: {message}")
         return Record(run, seed, run_dir, "failed", message=message)
 
@@ -240,7 +243,8 @@ def _read_back(study, run, seed, setting, loader, out) -> Record:
     run_dir = _run_dir(out, run, seed)
     state, payload = inspect_run(run_dir)
     if state not in ("finished", "diverged"):
-        return Record(run, seed, run_dir, "failed", message=f"not finished ({state})")
+        failed = read_json_dict(run_dir / FAILED_FILE).get("message")
+        return Record(run, seed, run_dir, "failed", message=failed if isinstance(failed, str) else f"not finished ({state})")
     return _record(study, run, seed, setting, loader.bundle(seed), run_dir, payload, "")
 
 
