@@ -101,6 +101,7 @@ def test_a_full_disk_under_torch_and_safetensors_is_a_write_error(tmp_path):
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run([sys.executable, "-c", DISK_FULL, str(tmp_path)], capture_output=True, text=True, env=env,
+                          check=False,
                           timeout=120)
     lines = done.stdout.strip().splitlines()
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
@@ -170,3 +171,25 @@ def test_style_on_a_picture_too_small_for_the_features(capsys, tmp_path):
                        "--features", "convzoo:zoo:lenet-1998")
     assert code == 1 and "too small for the convolutions" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.slow  # trains a quick study's runs
+def test_a_study_on_an_imagefolder_writes_its_outputs(tmp_path, capsys):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 12), ("test", 4)):
+        for label in ("a", "b"):
+            (tmp_path / "images" / split / label).mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 80, (28, 28), dtype=np.uint8)
+                pixels[5:20, 10:14] = 250 if label == "a" else 0
+                Image.fromarray(pixels).save(tmp_path / "images" / split / label / f"{i}.png")
+    code, _, err = run(capsys, "study", "kernel", "--quick", "--seeds", "1", "--data", "imagefolder", "--data-dir",
+                       tmp_path / "images", "--out", tmp_path / "s", "--threads", "1")
+    assert code == 0, err
+    records = json.loads((tmp_path / "s" / "results.json").read_text())["records"]
+    assert records and all(r["status"] == "finished" for r in records)
