@@ -31,6 +31,8 @@ from .outputs import study_command, write_outputs
 from .processes import engine_output, run_jobs, to_stderr
 
 STATE_FILE = "study.json"
+MAX_SEEDS = 100  # seeds per run: each multiplies the study's trainings
+MAX_JOBS = 64
 DIVERGED_FILE = "diverged.json"
 # Config fields a study run may differ in from what is on disk without being another run: where
 # it is written, how it is shown, and what the engine itself changes when it resumes.
@@ -79,8 +81,13 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
     seeds = setting.seeds if seeds is None else seeds
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConvzooError(f"--seeds must be a whole number of at least 1, not {seeds}")
-    if jobs < 1:
-        raise ConvzooError(f"--jobs must be at least 1, not {jobs}")
+    from ..train.config import MAX_THREADS
+
+    if not 1 <= jobs <= MAX_JOBS:
+        raise ConvzooError(f"--jobs must be from 1 to {MAX_JOBS}, not {jobs}")
+    if seeds > MAX_SEEDS or not 0 <= threads <= MAX_THREADS:  # before the folder is claimed
+        raise ConvzooError(f"--seeds must be at most {MAX_SEEDS}, not {seeds}" if seeds > MAX_SEEDS else
+                           f"--threads must be >= 0 and <= {MAX_THREADS}, not {threads}")
     data = data or study.data
     spec = dataset_spec(data)  # an unknown dataset fails here, with suggestions
     if spec.task != "classification":
@@ -267,8 +274,9 @@ def _measure(study, run, seed, setting, bundle, run_dir) -> dict:
     from ..train import model_from_checkpoint
 
     path = run_dir.parent.parent / "measurements" / f"{run_dir.name}.json"
-    if path.is_file():
-        return json.loads(path.read_text())
+    held = read_json_dict(path)  # {} when missing or corrupt: measured again
+    if held:
+        return held
     model, payload = model_from_checkpoint(run_dir)
     with engine_output(to_stderr):
         values = study.measure(Measurement(run, seed, run_dir, model, payload["model"], bundle, setting))
