@@ -21,6 +21,7 @@ import numpy as np
 
 MAX_BYTES = 2 << 30  # the largest model convzoo fits (k-NN on 60,000 x 784 float64) is 376 MB
 MAX_CLASSES = 1000
+MAX_JSON_BYTES = 64 * 1024 * 1024  # model.json holds structure; its arrays are in model.npz
 
 
 class Refused(ValueError):
@@ -88,7 +89,8 @@ def check_estimator(est, n_features: int | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - any failure of the trial is the file's: scikit-learn raises many types
         raise Refused(f"it cannot predict on {n_features} features ({type(exc).__name__}: "
                       f"{str(exc).splitlines()[0][:80] if str(exc) else ''})") from None
-    if predicted.shape != (2,) or not np.isin(predicted, classes).all() or len(scores) != 2:
+    columns = scores.shape[1] if getattr(scores, "ndim", 0) == 2 else len(classes)
+    if predicted.shape != (2,) or not np.isin(predicted, classes).all() or len(scores) != 2 or columns != len(classes):
         raise Refused("its trial prediction is not one of its classes")
 
 
@@ -116,6 +118,9 @@ def _walk(est) -> None:
             if not isinstance(tree, DecisionTreeClassifier):
                 raise Refused("boosting over something other than trees")
             _walk(tree)
+        weights = getattr(est, "estimator_weights_", None)
+        if not isinstance(weights, np.ndarray) or weights.shape != (len(trees),) or not np.isfinite(weights).all():
+            raise Refused("boosting weights that do not match its trees")
     elif isinstance(est, DecisionTreeClassifier):
         _check_tree(est)
     elif isinstance(est, SVC):

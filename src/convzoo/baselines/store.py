@@ -29,7 +29,7 @@ import numpy as np
 
 from ..atomic import atomic_path, write_json
 from ..errors import ConvzooError
-from .checks import MAX_CLASSES, Refused, check_estimator, read_arrays
+from .checks import MAX_CLASSES, MAX_JSON_BYTES, Refused, check_estimator, read_arrays
 
 FORMAT = "convzoo-baseline-model/1"
 
@@ -188,6 +188,8 @@ def load_model(folder: str | Path, n_features: int | None = None):
     unpickled."""
     folder = Path(folder)
     try:
+        if (folder / "model.json").stat().st_size > MAX_JSON_BYTES:
+            raise BadModelFile(f"{folder / 'model.json'}: refused (over {MAX_JSON_BYTES >> 20} MiB)")
         meta = json.loads((folder / "model.json").read_text())
     except FileNotFoundError:
         raise BadModelFile(f"{folder}: no model.json (not a convzoo baseline)") from None
