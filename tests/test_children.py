@@ -1,5 +1,5 @@
 """`study --jobs` and `search --jobs` children die with their parent: a SIGTERM (or SIGKILL) to the
-parent leaves no shard training on (studies.processes.run_children)."""
+parent leaves no shard training on (convzoo.children.run_children, which studies.processes uses)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 CHILD = "import os, sys, time; open(os.path.join(sys.argv[1], str(os.getpid())), 'w').close(); time.sleep(120)"
-PARENT = ("import sys; from convzoo.studies.processes import run_children; "
+PARENT = ("import sys; from convzoo.children import run_children; "
           "run_children([[sys.executable, '-c', sys.argv[1], sys.argv[2]]] * 3)")
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import subprocess
 import sys
 
+from ..children import run_children
 from ..errors import ConvzooError
 
 
@@ -36,40 +36,6 @@ def run_jobs(jobs, name, quick, seeds, data, data_dir, out, log) -> None:
     codes = run_children([[*base, "--shard", f"{i}/{jobs}"] for i in range(jobs)])
     if any(codes):
         log(f"{sum(c != 0 for c in codes)} of {jobs} processes failed; this process retries what they left")
-
-
-def run_children(commands: list[list[str]]) -> list[int]:
-    """Run `commands` at once and wait for all of them (their exit codes). The children die with
-    this process: each asks the kernel for SIGTERM when its parent goes (Linux's PR_SET_PDEATHSIG:
-    a SIGKILL or SIGTERM of the parent is not seen by Python), and an exception here (Ctrl-C)
-    terminates them before it propagates."""
-    procs, die_with_parent = [], _die_with_parent()
-    try:
-        for command in commands:
-            # preexec_fn runs between fork and exec; it only calls prctl, resolved here beforehand,
-            # so it takes no lock another thread could hold
-            procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                          preexec_fn=die_with_parent))  # noqa: PLW1509
-        return [p.wait() for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(timeout=10)
-
-
-def _die_with_parent():
-    """A function for the child that asks for SIGTERM when its parent dies (None off Linux)."""
-    import ctypes
-    import signal
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return lambda: prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 class Prefixed(io.TextIOBase):
