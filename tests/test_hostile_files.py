@@ -76,3 +76,21 @@ def test_demo_runs_serves_no_symlinked_figure(study):
         assert good.status_code == 200 and good.content == (study / "ok.png").read_bytes()
         bad = c.get("/api/runs/figure", params={"study": "study", "name": "link.png"})
         assert bad.status_code == 400 and SECRET not in bad.content
+
+
+def test_demo_runs_reads_no_run_file_through_a_link(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from convzoo.serve import create_app
+
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text('{"epoch": 1, "secret": "token"}\n')
+    run_dir = tmp_path / "runs" / "r"
+    run_dir.mkdir(parents=True)
+    os.symlink(outside, run_dir / "metrics.jsonl")
+    os.symlink(outside, run_dir / "config.json")
+    with TestClient(create_app(runs=tmp_path / "runs")) as c:
+        listing = c.get("/api/runs").json()
+        assert listing["runs"][0]["epochs"] == 0
+        rows = c.get("/api/runs/metrics", params={"run": "r"}).json()["rows"]
+        assert rows == [] and "token" not in c.get("/api/runs").text

@@ -74,6 +74,8 @@ def check_runs_folder(root: str | Path) -> None:
 
 def read_rows(path: Path) -> list[dict]:
     """The JSON lines of a metrics file (at most MAX_METRICS_BYTES; a torn last line is skipped)."""
+    if path.is_symlink():  # inside.py's rule: nothing under --runs is read through a link
+        return []
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_METRICS_BYTES)
@@ -92,8 +94,8 @@ def read_rows(path: Path) -> list[dict]:
 
 def _config(path: Path) -> dict:
     try:
-        data = json.loads((path / "config.json").read_text())
-    except (OSError, ValueError):
+        data = json.loads(read_inside(path, "config.json", MAX_METRICS_BYTES) or b"{}")
+    except ValueError:
         return {}
     return data.get("config", data) if isinstance(data, dict) else {}
 
@@ -107,10 +109,7 @@ def run_info(run: Found) -> dict:
 
 
 def study_info(study: Found) -> dict:
-    try:
-        results = (study.path / "results.md").read_text()[:200_000]
-    except OSError:
-        results = ""
+    results = (read_inside(study.path, "results.md", MAX_METRICS_BYTES) or b"")[:200_000].decode(errors="replace")
     figures = sorted(p.name for p in study.path.glob("*.png") if file_inside(study.path, p.name))[:20]
     return {"name": study.name, "results_md": results, "figures": figures}
 
