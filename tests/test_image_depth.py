@@ -78,3 +78,11 @@ def test_segment_masks_the_same_for_8_and_16_bit(tmp_path, grey):
     a, _ = segment_image(model, eight, mean=[0.06], std=[0.22])
     b, _ = segment_image(model, sixteen, mean=[0.06], std=[0.22])
     assert np.array_equal(a, b)
+
+
+def test_an_image_folders_16_bit_files_are_scaled_too(tmp_path, grey):
+    from convzoo.data.datasets import _open_image
+
+    path = _saved(tmp_path, "d16.png", Image.fromarray(grey.astype(np.uint16) * 257))
+    img = _open_image(path)
+    assert img.mode == "L" and np.array_equal(np.asarray(img), grey)

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from ..atomic import atomic_path, cannot_write, new_temporary
+from ..data.depth import eight_bit
 from ..errors import ConvzooError
 from ..infer import mask_palette, open_image_header, read_image, write_mask
-from ..infer.images import eight_bit
 from ..train.checkpoint import model_from_checkpoint, resolve_checkpoint
 from .tiling import (
     MARGIN,
