@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "convzoo"
 LAYERS = [
     {"errors"},
     {"atomic"},  # writing atomically, reading JSON caches
-    {"tables", "timing", "figures", "progress"},  # the base utilities: imported by all
+    {"tables", "timing", "figures", "progress", "children", "inside"},  # the base utilities: imported by all
     {"reference"},  # NumPy only
     {"data"},
     {"layers"},

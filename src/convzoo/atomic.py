@@ -62,9 +62,32 @@ def atomic_path(path: str | Path):
             os.replace(tmp, path)
         except OSError as exc:
             raise cannot_write(path, exc) from None
+        except Exception as exc:  # a library's writer that wraps the disk's error in its own type
+            if not _failed_write(exc):
+                raise
+            raise WriteError(f"cannot write {path} (the disk refused the write: {_why(exc)})") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+# How torch.save (its zip writer) and safetensors report a write the disk refused (full, a quota,
+# a file size limit): not as OSError.
+_WRITE_FAILURES = ("unexpected pos", "file write failed", "I/O error", "No space left", "Disk quota",
+                   "File too large")
+
+
+def _failed_write(exc: Exception) -> bool:
+    return (isinstance(exc, RuntimeError) or type(exc).__name__ == "SafetensorError") and any(
+        marker in str(exc) for marker in _WRITE_FAILURES)
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc)
+    for reason in ("No space left on device", "Disk quota exceeded", "File too large"):
+        if reason in text:
+            return reason
+    return "no space left on device?" if "unexpected pos" in text else text.splitlines()[0][:80]
 
 
 def clean_stale_temporaries(folder: str | Path) -> list[Path]:
@@ -140,17 +163,46 @@ def save_figure(fig, path: str | Path, **kwargs) -> None:
         fig.savefig(tmp, format=fmt, **kwargs)
 
 
-def claim_folder(out: str | Path, state_file: str, state: dict, describe=lambda held: "another job") -> None:
-    """Create folder `out` for a resumable job (a study, a search, a comparison) and record `state`
-    in out/state_file; or, if `out` already holds a job, check that it is this one, since its runs
-    would be reused. A file in the way, a folder holding another job (named by `describe(held)`),
-    or an unwritable path is a one-line error."""
+# The file that marks an output folder as one kind of job's (each job writes its own marker), and
+# the outputs those jobs write beside it: a folder holding one of these with no marker of this job
+# is another job's, or the user's own, and is never written over.
+OWNERS = {"study.json": "a study", "search.json": "a search", "compare-state.json": "a comparison",
+          "baseline.json": "a baseline", "config.json": "a training run"}
+OWNED_OUTPUTS = ("results.json", "results.md", "eval.json", "checkpoint.pt", "model.npz")
+
+
+def check_owner(out: str | Path, marker: str) -> None:
+    """Refuse (one line) to write into folder `out` when it belongs to another kind of job than the
+    one whose marker file is `marker`, or holds such outputs with no marker at all."""
+    from .errors import ConvzooError
+
+    out = Path(out)
+    if not out.is_dir():
+        return
+    others = [kind for name, kind in OWNERS.items() if name != marker and (out / name).exists()]
+    if others:
+        raise ConvzooError(f"--out {out} holds {others[0]}'s outputs ({OWNERS.get(marker, 'this job')} "
+                           "would write over them); use another --out")
+    if not (out / marker).exists():
+        found = [name for name in OWNED_OUTPUTS if (out / name).exists()]
+        if found:
+            raise ConvzooError(f"--out {out} holds {found[0]}, which this job did not write; use another --out")
+
+
+def claim_folder(out: str | Path, state_file: str, state: dict, describe=lambda held: "another job",
+                 record: bool = True) -> None:
+    """Create folder `out` for a job and record `state` (its identity) in out/state_file; or, if
+    `out` already holds a job, check that it is this one (a resumable job's runs would be reused).
+    A file in the way, a folder of another kind of job (check_owner) or holding another job of
+    this kind (named by `describe(held)`), or an unwritable path is a one-line error. With
+    `record=False` the job writes out/state_file itself, at its end."""
     from .errors import ConvzooError
 
     out = Path(out)
     path = out / state_file
     if out.exists() and not out.is_dir():
         raise ConvzooError(f"--out {out}: a file is in the way (this writes a folder)")
+    check_owner(out, state_file)
     state = json.loads(json.dumps(state))
     if path.is_file():
         try:
@@ -163,6 +215,7 @@ def claim_folder(out: str | Path, state_file: str, state: dict, describe=lambda 
         return
     try:
         out.mkdir(parents=True, exist_ok=True)
-        write_json(path, state)
+        if record:
+            write_json(path, state)
     except OSError as exc:
         raise ConvzooError(f"cannot write --out {out} ({exc.strerror or exc})") from None

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..atomic import write_text
 from ..errors import ConvzooError
+from ..inside import read_inside
 from ..models import count_parameters
 from ..train.checkpoint import load_checkpoint
 from ..train.curves import plot_curves
@@ -49,7 +50,7 @@ def _cell(value) -> str:
 
 
 def _table(header: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -151,6 +152,30 @@ def _page(label: str, heading: str, sections: list[tuple[str, str]]) -> str:
 STUDY_STATE = "study.json"  # studies/runner.py's marker of a study's folder
 
 
+MAX_FIGURE_BYTES = 16 * 1024 * 1024
+
+
+def _study_figure(folder: Path, name) -> str:
+    """A figure the results name, embedded only from inside the study's folder (inside.py's rule):
+    a results.json may come from anyone, and the page is meant to be mailed."""
+    data = read_inside(folder, name, MAX_FIGURE_BYTES)
+    if data is None:
+        return _figure(None, str(name), f"figure {name} is missing, outside the study's folder or too large")
+    return _figure("data:image/png;base64," + base64.b64encode(data).decode("ascii"), str(name))
+
+
+def _study_shaped(results) -> bool:
+    """results.json as the study runner writes it, as far as the page reads it."""
+    if not isinstance(results, dict):
+        return False
+    table = results.get("table", {})
+    lists = [results.get(k, []) for k in ("figures", "notes", "records")]
+    return (isinstance(table, dict) and all(isinstance(v, list) for v in lists)
+            and isinstance(table.get("columns", []), list) and isinstance(table.get("rows", []), list)
+            and all(isinstance(r, list) for r in table.get("rows", []))
+            and all(isinstance(r, dict) for r in results.get("records", [])))
+
+
 def build_study_report(folder: str | Path, path: str | Path | None = None) -> Path:
     """A study's page from its results.json: the question, setting and command, the results table
     and notes, the finding, every figure (embedded) and each run's status and final accuracies."""
@@ -162,18 +187,21 @@ def build_study_report(folder: str | Path, path: str | Path | None = None) -> Pa
                            "or run the same `convzoo study` command again to write them") from None
     except (OSError, ValueError) as exc:
         raise ConvzooError(f"{folder / 'results.json'}: not readable ({type(exc).__name__})") from None
+    if not _study_shaped(results):
+        raise ConvzooError(f"{folder / 'results.json'}: not a study's results (wrong shape); run the same "
+                           "`convzoo study` command again to rewrite them")
     path = Path(path) if path else folder / "report.html"
     table = results.get("table", {})
     overview = [["study", results.get("study", "?")], ["setting", results.get("setting", "?")],
                 ["data", results.get("data", "?")], ["seeds", results.get("seeds", "?")],
                 ["command", results.get("command", "")]]
-    figures = "".join(_figure(_data_uri(folder / f), f) if (folder / f).is_file()
-                      else _figure(None, f, f"figure {f} is missing") for f in results.get("figures", []))
+    figures = "".join(_study_figure(folder, f) for f in results.get("figures", []))
     finding = "".join(f"<p>{escape(par)}</p>" for par in str(results.get("finding", "")).split("\n\n") if par.strip())
-    notes = "".join(f"<li>{escape(n)}</li>" for n in results.get("notes", []))
+    notes = "".join(f"<li>{escape(str(n))}</li>" for n in results.get("notes", []))
     runs = [[r.get("run", ""), r.get("seed", ""), r.get("status", ""),
              "-" if r.get("test_acc") is None else r["test_acc"], "-" if r.get("train_acc") is None else r["train_acc"],
-             "-" if r.get("seconds") is None else round(r["seconds"], 1), r.get("message", "")[:120]]
+             "-" if not isinstance(r.get("seconds"), (int, float)) else round(r["seconds"], 1),
+             str(r.get("message") or "")[:120]]
             for r in results.get("records", [])]
     sections = [
         ("Study", _table(["", ""], overview)),

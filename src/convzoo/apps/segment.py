@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..atomic import atomic_path, cannot_write, new_temporary
+from ..data.depth import eight_bit
 from ..errors import ConvzooError
 from ..infer import mask_palette, open_image_header, read_image, write_mask
 from ..train.checkpoint import model_from_checkpoint, resolve_checkpoint
@@ -40,7 +41,7 @@ def as_picture(img):
 
     if not isinstance(img, Image.Image):
         img = Image.fromarray(np.asarray(img, dtype=np.uint8))
-    return ImageOps.exif_transpose(img)
+    return ImageOps.exif_transpose(eight_bit(img))  # a 16-bit grey picture scaled, not clipped
 
 
 def prepare_image(img, channels: int, mean=(0.0,), std=(1.0,), invert: bool | None = None) -> torch.Tensor:

@@ -176,12 +176,19 @@ class ConvzooFeatures(FeatureNet):
         self.modules_by_name = dict(conv_map_modules(self.model, max_layers=10_000))
         if not self.modules_by_name:
             raise ConvzooError(f"{checkpoint}: the model has no convolutions to take features from")
+        self.checkpoint = checkpoint
+        # Only convolutions that run on a picture are layers (an auxiliary head runs only in training):
+        # one pass at the model's own input size finds them.
+        ran = self.forward(torch.full((1, 3, *data["shape"][1:]), 0.5), set(self.modules_by_name), strict=False)
+        self.modules_by_name = {k: v for k, v in self.modules_by_name.items() if k in ran} or self.modules_by_name
         self.layers = tuple(self.modules_by_name)
         self.content_layers = self.layers[-1:]
         self.style_layers = self.layers
         self.description = f"the convolutions of {checkpoint} ({'grey: luminance' if self.grey else 'RGB'})"
 
-    def forward(self, image, names):
+    def forward(self, image, names, strict: bool = True):
+        """{name: feature map} of the layers `names` on `image`; a picture too small for the model
+        (a kernel or pooling larger than what reaches it) is a one-line ConvzooError."""
         if self.grey:
             image = torch.tensordot(torch.tensor(LUMINANCE), image, dims=([0], [1]))[:, None]
         x = (image - self.mean) / self.std
@@ -200,9 +207,17 @@ class ConvzooFeatures(FeatureNet):
             self.model(x)
         except _Enough:
             pass
+        except RuntimeError as exc:  # torch: "Kernel size can't be greater than actual input size", ...
+            raise ConvzooError(f"a {image.shape[-2]}x{image.shape[-1]} picture is too small for the convolutions of "
+                               f"{self.checkpoint} ({str(exc).splitlines()[0][:100]}); use a larger --size") from None
         finally:
             for handle in handles:
                 handle.remove()
+        missing = sorted(set(names) - set(out))
+        if strict and missing:
+            raise ConvzooError(f"layers {', '.join(missing[:3])} of {self.checkpoint} do not run on a "
+                               f"{image.shape[-2]}x{image.shape[-1]} picture; choose others (--content-layers, "
+                               "--style-layers) or a larger --size")
         return out
 
 

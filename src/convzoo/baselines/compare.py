@@ -13,7 +13,6 @@ interrupted comparison resumes with the rows it lacks.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,9 +117,9 @@ def compare(data: str = "fashion-mnist", *, data_dir=None, quick: bool = False, 
     for index, row in enumerate(rows, 1):
         tag = f"[{index}/{len(rows)}] {row.label}"
         path = out / "rows" / f"{row.key}.json"
-        if path.is_file():
+        result = _read_row(path)  # None when missing or corrupt: the row is measured (again)
+        if result is not None:
             log(f"{tag}: done, read back")
-            result = json.loads(path.read_text())
         else:
             if row.kind == "baseline":
                 log(f"{tag}: fitting")
@@ -251,6 +250,19 @@ def _inference_ms_per_1k(model, test, threads: int) -> float:
 
 
 # ---- outputs ---------------------------------------------------------------------------------------
+
+ROW_NUMBERS = ("error_percent", "params", "train_seconds", "infer_ms_per_1k")
+
+
+def _read_row(path: Path) -> dict | None:
+    """A finished row as compare wrote it, or None (missing, or not of that shape: redo the row)."""
+    from ..atomic import read_json_dict
+
+    row = read_json_dict(path)
+    numbers = all(isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool) or row.get(k) is None
+                  for k in ROW_NUMBERS)
+    return row if row and numbers and isinstance(row.get("note", ""), (str, type(None))) else None
+
 
 def _claim(out: Path, state: dict) -> None:
     claim_folder(out, "compare-state.json", state, lambda h: "a comparison with other settings")

@@ -3,12 +3,12 @@ set only; the chosen cell, refitted on all of it, is tested once."""
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ConvzooError
+from .failures import check_options, sklearn_call
 from .run import arrays, evaluation_of, load_data
 from .table import get_baseline, parse_value, resolve_options
 
@@ -63,8 +63,7 @@ def select(baseline, options: dict, grid: dict, x: np.ndarray, y: np.ndarray, fo
     search = GridSearchCV(baseline.factory(options), {baseline.param(k): v for k, v in grid.items()},
                           cv=StratifiedKFold(folds, shuffle=True, random_state=seed), refit=True, n_jobs=1,
                           error_score="raise")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with sklearn_call(baseline.name, len(y)):
         search.fit(x, y)
     r = search.cv_results_
     back = {baseline.param(k): k for k in grid}
@@ -88,11 +87,11 @@ def cross_validate(name: str, data: str, grid_items: list[str], *, folds: int = 
     grid = parse_grid(baseline, grid_items)
     if folds < 2:
         raise ConvzooError(f"--folds must be at least 2, not {folds}")
+    check_options(baseline, opts, grid)
     bundle = load_data(data, data_dir, train_size, seed)
     x, y = arrays(bundle.train, features)
     cells, best, estimator = select(baseline, opts, grid, x, y, folds, seed)
     xt, yt = arrays(bundle.test, features)  # first touched here, after the choice is made
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with sklearn_call(name, len(y)):
         evaluation, _ = evaluation_of(estimator, xt, yt, len(bundle.test.classes))
     return SearchResult(name, data, features, folds, len(y), cells, best, evaluation.accuracy, len(yt))

@@ -16,14 +16,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import write_json
+from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
+from .failures import check_options, sklearn_call
 from .features import FEATURES, extract
 from .store import BadModelFile, load_model, save_model
 from .table import get_baseline, resolve_options
 
 MARKER = "baseline.json"
 BASELINE_FORMAT = "convzoo-baseline/1"
+
+
+def _describe(held: dict) -> str:
+    return f"the baseline {held.get('baseline', '?')} (another baseline)"
 
 
 def is_baseline_dir(path) -> bool:
@@ -125,6 +130,9 @@ def fit_baseline(name: str, data: str, *, data_dir=None, train_size: int | None 
         from ..errors import unknown_name
 
         raise unknown_name("feature", features, list(FEATURES))
+    check_options(baseline, opts)
+    if out is not None:  # before the data loads: a folder of another job is refused at once
+        claim_folder(out, MARKER, {"format": BASELINE_FORMAT, "baseline": name}, _describe, record=False)
     bundle = load_data(data, data_dir, train_size, seed, test_holdout)
     x, y = arrays(bundle.train, features)
     opts, how = settle_options(opts, x)
@@ -132,18 +140,12 @@ def fit_baseline(name: str, data: str, *, data_dir=None, train_size: int | None 
         bundle.notes.append(how)
     estimator = baseline.factory(opts)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence and collinearity notes: the test error says it all
-        try:
-            estimator.fit(x, y)
-        except np.linalg.LinAlgError as exc:  # QDA: fewer examples in a class than PCA components
-            raise ConvzooError(f"{name} cannot be fitted on these {len(y):,} examples ({str(exc).split('. ')[0]}); "
-                               "give more training examples, fewer components or --option reg_param=0.1") from None
+    with sklearn_call(name, len(y)):
+        estimator.fit(x, y)
     fit_seconds = time.perf_counter() - start
     xt, yt = arrays(bundle.test, features)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with sklearn_call(name, len(y)):
         evaluation, _ = evaluation_of(estimator, xt, yt, len(bundle.test.classes))
     predict_seconds = time.perf_counter() - start
     result = BaselineResult(name, data, features, opts, len(y), len(yt), evaluation, list(bundle.test.classes),
@@ -187,7 +189,19 @@ def load_baseline(path) -> SavedBaseline:
         raise BadModelFile(f"{path / MARKER}: not readable ({type(exc).__name__})") from None
     if not isinstance(meta, dict) or meta.get("format") != BASELINE_FORMAT:
         raise BadModelFile(f"{path / MARKER}: not a {BASELINE_FORMAT} file")
-    return SavedBaseline(path, meta, load_model(path))
+    try:
+        d = meta["data"]
+        channels, height, width = (int(v) for v in d["shape"])
+        classes = [str(c) for c in d["classes"]]
+        if channels != 1 or not (1 <= height <= 1024 and 1 <= width <= 1024) or meta["features"] not in FEATURES:
+            raise ValueError
+        n_features = extract(np.zeros((1, height, width), np.uint8), meta["features"]).shape[1]
+    except (KeyError, TypeError, ValueError):
+        raise BadModelFile(f"{path / MARKER}: its data, shape, classes or features are not a baseline's") from None
+    estimator = load_model(path, n_features)
+    if int(estimator.classes_[-1]) >= len(classes):
+        raise BadModelFile(f"{path}: the model answers classes that {MARKER} does not name")
+    return SavedBaseline(path, meta, estimator)
 
 
 def evaluate_saved(path, data: str | None = None, data_dir=None, *, force: bool = False) -> dict:

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..atomic import atomic_path, write_json
 from ..errors import ConvzooError
+from .checks import MAX_CLASSES, MAX_JSON_BYTES, Refused, check_estimator, read_arrays
 
 FORMAT = "convzoo-baseline-model/1"
 
@@ -132,6 +133,11 @@ class _Decoder:
             from sklearn.tree._tree import Tree
 
             t = value["__tree__"]
+            n_classes = np.asarray(self(t["n_classes"]))
+            # Tree's constructor copies n_outputs entries of n_classes in C: check them first
+            if int(t["n_outputs"]) != 1 or n_classes.shape != (1,) or not 0 < int(t["n_features"]) <= 1 << 20 \
+                    or not 0 < int(n_classes[0]) <= MAX_CLASSES:
+                raise BadModelFile("the model file holds a decision tree of unexpected size")
             tree = Tree(int(t["n_features"]), np.asarray(self(t["n_classes"]), dtype=np.intp), int(t["n_outputs"]))
             tree.__setstate__(self(t["state"]))
             return tree
@@ -176,33 +182,39 @@ def save_model(estimator, folder: str | Path) -> None:
     write_json(folder / "model.json", {"format": FORMAT, "model": tree})
 
 
-def load_model(folder: str | Path):
-    """The estimator saved in `folder`; a corrupt or foreign file is a one-line BadModelFile, and
-    nothing in it is ever unpickled."""
+def load_model(folder: str | Path, n_features: int | None = None):
+    """The estimator saved in `folder`, checked (checks.py) to predict on `n_features` inputs; a
+    corrupt, foreign or inconsistent file is a one-line BadModelFile, and nothing in it is ever
+    unpickled."""
     folder = Path(folder)
     try:
+        if (folder / "model.json").stat().st_size > MAX_JSON_BYTES:
+            raise BadModelFile(f"{folder / 'model.json'}: refused (over {MAX_JSON_BYTES >> 20} MiB)")
         meta = json.loads((folder / "model.json").read_text())
     except FileNotFoundError:
         raise BadModelFile(f"{folder}: no model.json (not a convzoo baseline)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise BadModelFile(f"{folder / 'model.json'}: not readable JSON ({type(exc).__name__})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise BadModelFile(f"{folder / 'model.json'}: not a {FORMAT} file")
     if (folder / "model.npz").is_file() and not zipfile.is_zipfile(folder / "model.npz"):
         raise BadModelFile(f"{folder / 'model.npz'}: corrupt (not an npz archive)")
     try:
-        with np.load(folder / "model.npz", allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        arrays = read_arrays(folder / "model.npz")
     except FileNotFoundError:
         raise BadModelFile(f"{folder}: no model.npz") from None
-    except ValueError as exc:  # numpy: "Object arrays cannot be loaded when allow_pickle=False"
-        raise BadModelFile(f"{folder / 'model.npz'}: refused ({exc})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+    except Refused as exc:
+        raise BadModelFile(f"{folder / 'model.npz'}: {exc}") from None
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, NotImplementedError) as exc:
         raise BadModelFile(f"{folder / 'model.npz'}: corrupt ({type(exc).__name__})") from None
     try:
-        return _Decoder(arrays)(meta["model"])
+        estimator = _Decoder(arrays)(meta["model"])
+        check_estimator(estimator, n_features)
     except BadModelFile:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
+    except Refused as exc:
+        raise BadModelFile(f"{folder}: not a usable baseline model: {exc}") from None
+    except (KeyError, TypeError, ValueError, OverflowError, RecursionError, MemoryError) as exc:
         raise BadModelFile(f"{folder / 'model.json'}: does not describe a model ({type(exc).__name__}: "
                            f"{str(exc)[:80]})") from None
+    return estimator

@@ -21,6 +21,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
+from ..children import die_with_parent
 from ..errors import ConvzooError
 from ..timing import LatencyPercentiles
 
@@ -56,7 +57,8 @@ def start_server(checkpoint: str | None) -> tuple[subprocess.Popen, str]:
     command = [sys.executable, "-m", "convzoo", "demo", "--host", "127.0.0.1", "--port", "0"]
     if checkpoint:
         command += ["--checkpoint", str(checkpoint)]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=die_with_parent())  # noqa: PLW1509 - children.py says why
     selector = selectors.DefaultSelector()
     selector.register(proc.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + READY_TIMEOUT

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from ..children import die_with_parent
 from ..errors import ConvzooError, unknown_name
 from ..train.compute import Compute, run_compute
 
@@ -107,7 +108,8 @@ def run_recipe(recipe: str, seeds: list[int], extra_flags: list[str] | None = No
                        "--out", os.path.join(scratch, f"seed{seed}"), "--json", *flags]
             started = time.perf_counter()
             try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+                done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False,
+                                      preexec_fn=die_with_parent())
             except subprocess.TimeoutExpired:
                 raise ConvzooError(f"recipe {recipe}, seed {seed}: still running after --timeout {timeout:g} s; "
                                    "stopped") from None

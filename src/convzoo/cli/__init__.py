@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from .. import zoo  # noqa: F401 - registers `zoo:NAME` as a checkpoint name (train/checkpoint.py's hook)
 from ..errors import ConvzooError
@@ -45,7 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
     try:
-        code = args.func(args)
+        # Library warnings (torch's notes on its internals, mostly) are held back: shown after a
+        # command that succeeds, dropped before an error, whose one line is then all there is.
+        with warnings.catch_warnings(record=True) as held:
+            code = args.func(args)
+        for w in held:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except ConvzooError as exc:
         print(f"convzoo: error: {exc}", file=sys.stderr)
         return 1

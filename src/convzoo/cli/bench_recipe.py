@@ -43,12 +43,34 @@ def register(bench_sub) -> None:
     p.set_defaults(func=run, passthrough=[])
 
 
+# `convzoo train` flags that bench recipe sets for each seed's run itself: given again after `--`
+# they would override it (`-- --seed 7` trains every "seed" with seed 7 and reports ± 0.0000).
+CONTROLLED = {"recipe": "the recipe argument", "seed": "--seeds", "out": "a scratch folder per seed",
+              "json": "the record's own --json", "threads": "--threads before --", "data_dir": "--data-dir before --",
+              "resume": "a fresh run per seed"}
+
+
+def refuse_controlled(flags: list[str]) -> None:
+    """One line when a flag after `--` is one bench recipe sets itself, however it is spelled
+    (`--seed 7`, `--seed=7`, an abbreviation argparse accepts): the flags are parsed by train's
+    own parser and compared with its defaults."""
+    from ..errors import ConvzooError
+    from . import _command_parser, build_parser
+
+    train = _command_parser(build_parser(), ["train"])
+    parsed, _ = train.parse_known_args(flags)
+    for dest, owner in CONTROLLED.items():
+        if getattr(parsed, dest, None) != train.get_default(dest):
+            flag = "--" + dest.replace("_", "-")
+            raise ConvzooError(f"{flag} after -- is set by bench recipe itself ({owner}); remove it")
+
+
 def run(args) -> int:
     from ..bench.recipe_runs import run_recipe
 
     if args.count:
         return count(args)
-
+    refuse_controlled(args.passthrough)
     record = run_recipe(args.recipe, args.seeds, args.passthrough, threads=args.threads or 0,
                         data_dir=args.data_dir, timeout=args.timeout)
     print(json.dumps(record.to_dict(), indent=2) if args.json else report(record))

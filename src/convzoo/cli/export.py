@@ -22,6 +22,8 @@ def register(sub) -> None:
                    help="output file (default: NAME.onnx, NAME.safetensors or NAME.pt here)")
     p.add_argument("--command", help="checkpoint format: the training command, recorded in the model card")
     argtypes.add_code_flag(p)
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing file that convzoo export did not write (refused otherwise)")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(func=run)
 
@@ -30,7 +32,7 @@ def run(args) -> int:
     from ..export import export
     from ..export.onnx import ONNX_TOLERANCE
 
-    result = export(args.checkpoint, args.format, args.output, args.command, code=args.code)
+    result = export(args.checkpoint, args.format, args.output, args.command, code=args.code, force=args.force)
     if args.json:
         print(json.dumps({"wrote": str(result.path), "bytes": result.path.stat().st_size,
                           "config": None if result.config_path is None else str(result.config_path),

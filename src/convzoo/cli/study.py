@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from . import argtypes
+
 
 def _seeds(text: str) -> int:
     try:
@@ -46,8 +48,10 @@ def register(sub) -> None:
     p.add_argument("--data", metavar="NAME", help="dataset (default: the study's, fashion-mnist)")
     p.add_argument("--data-dir", metavar="DIR", help="where the dataset's files are (else the usual search)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: studies/<name>-<data>[-quick])")
-    p.add_argument("--threads", type=int, default=0, metavar="N", help="CPU threads per process (0: torch's default)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="train in N processes at once, sharing the cores")
+    p.add_argument("--threads", type=int, default=0, metavar="N",
+                   help="CPU threads per process (0: torch's default; bounded as train's --threads)")
+    p.add_argument("--jobs", type=argtypes.integer(1, 64), default=1, metavar="N",
+                   help="train in N processes at once, sharing the cores (at most 64)")
     p.add_argument("--shard", metavar="I/N", help="train only every N-th run from I (several processes or machines "
                                                 "sharing OUT); a run without --shard assembles the outputs")
     p.add_argument("--json", action="store_true", help="print the result as JSON")

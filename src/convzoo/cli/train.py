@@ -128,13 +128,18 @@ def run_train(args) -> int:
         if args.engine == "numpy":
             return _train_numpy(config, args.json)
         trainer = Trainer(config)
+    from ..train import distributed
+
     try:
         result = trainer.fit()
     except KeyboardInterrupt:
         raise ConvzooError(_interrupted(trainer)) from None
+    except RuntimeError as exc:  # a collective that another process never joined
+        failure = distributed.peer_failure(exc, trainer.config.dist_timeout) if trainer.runtime.world_size > 1 else None
+        if failure is None:
+            raise
+        raise failure from None
     finally:
-        from ..train import distributed
-
         distributed.shutdown()
     if trainer.runtime.rank == 0:
         _print_result(result, args.json)

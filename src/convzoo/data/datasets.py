@@ -275,10 +275,12 @@ def _check_image_classes(folder: Path, classes: list[str], files: list[tuple[Pat
 def _open_image(path: Path):
     from PIL import Image, UnidentifiedImageError
 
+    from .depth import eight_bit
+
     try:
         img = Image.open(path)
         img.load()
-        return img
+        return eight_bit(img)  # depth.py: a 16-bit grey PNG scaled, not clipped by convert("L")
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise DataError(f"{path}: not a readable image ({type(exc).__name__})") from None
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import subprocess
 import sys
 
+from ..children import run_children
 from ..errors import ConvzooError
 
 
@@ -33,8 +33,7 @@ def run_jobs(jobs, name, quick, seeds, data, data_dir, out, log) -> None:
     if data_dir:
         base += ["--data-dir", str(data_dir)]
     log(f"starting {jobs} processes of {threads} thread(s) each")
-    procs = [subprocess.Popen([*base, "--shard", f"{i}/{jobs}"], stdout=subprocess.DEVNULL) for i in range(jobs)]
-    codes = [p.wait() for p in procs]
+    codes = run_children([[*base, "--shard", f"{i}/{jobs}"] for i in range(jobs)])
     if any(codes):
         log(f"{sum(c != 0 for c in codes)} of {jobs} processes failed; this process retries what they left")
 

@@ -12,6 +12,7 @@ from ..errors import ConvzooError
 from .card import export_shipping_checkpoint, model_card
 from .common import Exported, config_path_for, export_config
 from .onnx import export_onnx
+from .replace import refuse_foreign
 from .weights import export_safetensors, load_safetensors
 
 FORMATS = ("onnx", "safetensors", "checkpoint")
@@ -28,12 +29,15 @@ def default_output(checkpoint, fmt: str) -> Path:
 
 
 def export(checkpoint, fmt: str, path: str | Path | None = None, command: str | None = None,
-           code: str | None = None) -> Exported:
+           code: str | None = None, force: bool = False) -> Exported:
     """Export `checkpoint` as `fmt` to `path` (default: NAME.onnx, NAME.safetensors or NAME.pt here);
-    `code` rebuilds the user's own model (--code FILE.py)."""
+    `code` rebuilds the user's own model (--code FILE.py). A file there (or at its config's or card's
+    place) that an export did not write is refused unless `force` (replace.py)."""
     if fmt not in FORMATS:
         raise ConvzooError(f"unknown export format {fmt!r}; use {' or '.join(FORMATS)}")
     path = Path(path) if path else default_output(checkpoint, "pt" if fmt == "checkpoint" else fmt)
+    beside = [] if fmt == "onnx" or config_path_for(path) == path else [(config_path_for(path), "json")]
+    refuse_foreign([(path, fmt), *beside], force)
     if fmt == "checkpoint":
         return export_shipping_checkpoint(checkpoint, path, command, code=code)
     if fmt == "onnx":

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.depth import eight_bit
 from ..errors import ConvzooError
 
 MAX_SIDE = 4096
@@ -62,7 +63,7 @@ def read_image(source):
     except (OSError, SyntaxError, ValueError) as exc:
         raise ConvzooError(f"{name}: not a readable PNG or JPEG image ({type(exc).__name__}: "
                            f"{str(exc)[:80]})") from None
-    return img
+    return eight_bit(img)
 
 
 def to_uint8_input(img, channels: int, size: tuple[int, int], dark_background: bool = False) -> np.ndarray:
@@ -70,7 +71,7 @@ def to_uint8_input(img, channels: int, size: tuple[int, int], dark_background: b
     with `dark_background`, a light-background grey picture is inverted."""
     from PIL import Image, ImageOps
 
-    img = ImageOps.exif_transpose(img).convert("L" if channels == 1 else "RGB")
+    img = ImageOps.exif_transpose(eight_bit(img)).convert("L" if channels == 1 else "RGB")
     if dark_background and channels == 1 and np.asarray(img).mean() > 127:
         img = ImageOps.invert(img)
     img = img.resize((size[1], size[0]), Image.Resampling.LANCZOS)

@@ -18,18 +18,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import claim_folder
+from ..children import run_children
 from ..errors import ConvzooError
 from ..experiments.runs import read_finished, train_or_read
 from ..experiments.stats import stat
 from ..tables import Table, Tabular
-from .grid import Cell, cells_of, parse_grid
+from .grid import Cell, cells_of, check_cell_models, parse_grid
 from .outputs import search_table, write_outputs
 
 STATE_FILE = "search.json"
@@ -86,6 +86,7 @@ def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | N
     out = Path(out) if out else Path("runs") / f"search-{model_label(model)}-{data}"
     configs = [_config(model, cell, fixed_kwargs, settings, data, data_dir, seed, threads, out / "best")
                for cell in cells]  # every cell's settings are checked before any data loads
+    check_cell_models(model, cells, fixed_kwargs, data)
     bundle = _load(data, data_dir, train_size, test_holdout, seed)
     splits = _folds(bundle.train.labels.numpy(), folds, seed)
     _claim(out, {"model": model, "data": data, "grid": {k: [_plain(v) for v in vs] for k, vs in grid.items()},
@@ -234,8 +235,7 @@ def _run_jobs(jobs, model, grid_items, folds, sample, data, data_dir, train_size
         else:
             base += [flag_name(key), str(value)]
     log(f"starting {jobs} processes of {threads} thread(s) each")
-    procs = [subprocess.Popen([*base, "--shard", f"{i}/{jobs}"], stdout=subprocess.DEVNULL) for i in range(jobs)]
-    codes = [p.wait() for p in procs]
+    codes = run_children([[*base, "--shard", f"{i}/{jobs}"] for i in range(jobs)])
     if any(codes):
         log(f"{sum(c != 0 for c in codes)} of {jobs} processes failed; this process retries what they left")
 

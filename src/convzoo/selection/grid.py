@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 
 from ..errors import ConvzooError, unknown_name
 
 # Settings that say where and how a run happens, or which data it sees: the search owns these
 # (the folds choose the data), so a grid over them would not be a model-selection question.
+MAX_VALUES = 100  # values of one --grid key
+MAX_CELLS = 1000  # cells trained (each K times): a larger grid is a typo or a job for --random
+MAX_GRID = 10**9  # cells --random may draw from (ParameterSampler indexes the grid without listing it)
 NOT_SEARCHABLE = ("model", "model_kwargs", "data", "data_dir", "train_size", "val_split", "test_holdout", "out",
                   "progress", "threads", "device", "dist_timeout", "seed", "deterministic")
 
@@ -67,6 +71,8 @@ def parse_grid(model: str, items: list[str]) -> dict[str, list]:
         key, sep, text = item.partition("=")
         key = key.strip().lstrip("-").replace("-", "_")
         values = [v.strip() for v in text.split("|" if "|" in text else ",")]
+        if len(values) > MAX_VALUES:
+            raise ConvzooError(f"--grid {key.strip()} has {len(values):,} values; at most {MAX_VALUES} per key")
         if not sep or not key or not all(values):
             raise ConvzooError(f"--grid takes KEY=V1,V2,... (a value with commas: V1|V2), not {item!r}")
         if key in grid:
@@ -99,10 +105,13 @@ def cells_of(model: str, grid: dict[str, list], sample: int | None = None, seed:
     options = {o.name for o in options_of(model)}
     # ParameterGrid sorts keys; keep the user's order for tables and the heat-map's axes.
     order = list(grid)
-    total = len(ParameterGrid(grid))
+    total = math.prod(len(v) for v in grid.values())
+    if total > (MAX_CELLS if sample is None else MAX_GRID):
+        raise ConvzooError(f"the grid has {total:,} cells; at most {MAX_CELLS:,} are trained (--random N draws N "
+                           f"of a grid of up to {MAX_GRID:,})")
     if sample is not None:
-        if sample < 1:
-            raise ConvzooError(f"--random must be at least 1, not {sample}")
+        if not 1 <= sample <= MAX_CELLS:
+            raise ConvzooError(f"--random must be from 1 to {MAX_CELLS:,}, not {sample}")
         points = list(ParameterSampler(grid, min(sample, total), random_state=seed))
     else:
         points = list(ParameterGrid(grid))
@@ -112,3 +121,38 @@ def cells_of(model: str, grid: dict[str, list], sample: int | None = None, seed:
         kwargs = tuple((k, point[k]) for k in order if k in options)
         cells.append(Cell(settings, kwargs))
     return cells
+
+
+def check_cell_models(model: str, cells: list[Cell], fixed_kwargs: dict, data: str) -> None:
+    """Build every distinct model of the grid on the meta device (no memory, no data), so a model
+    option no builder accepts (hidden=-5) fails before the first run trains. Skipped when the
+    fixed options alone do not build here (the dataset's shape is only known once it loads)."""
+    import torch
+
+    from ..data import dataset_spec
+    from ..models import create_model
+
+    spec = dataset_spec(data)
+    base = {"num_classes": len(spec.classes) or 2, "in_channels": spec.shape[0]}
+
+    def build(kwargs):
+        with torch.device("meta"):
+            create_model(model, **base, **kwargs)
+
+    try:
+        build(fixed_kwargs)
+    except Exception:  # noqa: BLE001 - not this check's business: the run reports it
+        return
+    seen = set()
+    for cell in cells:
+        kwargs = dict(cell.model_kwargs)
+        key = json.dumps(kwargs, sort_keys=True, default=list)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            build({**fixed_kwargs, **kwargs})
+        except Exception as exc:  # noqa: BLE001 - any builder's refusal: the grid's value, not a bug here
+            what = ", ".join(f"{k}={_text(v)}" for k, v in kwargs.items())
+            why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            raise ConvzooError(f"--grid {what}: {model} cannot be built ({why})") from None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -28,6 +28,7 @@ from .body import IMAGE_TYPES, BodyTooLarge, ClientGone, image_from_json, read_b
 from .examples import examples_json
 from .inspect import inspect_node
 from .learn import corr2d_example
+from .limits import Busy, Queues, check_pixels
 from .models import MAX_LOADED, LiveModel, ModelStore, available_models
 from .payload import analysis_json, segmentation_json
 from .runs import Runs, TooManyStreams, check_runs_folder
@@ -47,7 +48,7 @@ def add_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, ClientGone):  # one line in the log; the answer goes nowhere
             logging.getLogger("uvicorn.error").warning("%s", exc)
         status = 413 if isinstance(exc, (BodyTooLarge, ImageTooLarge)) else 415 if isinstance(
-            exc, UnsupportedImage) else 503 if isinstance(exc, TooManyStreams) else 400
+            exc, UnsupportedImage) else 503 if isinstance(exc, (TooManyStreams, Busy)) else 400
         return error(status, str(exc))
 
     @app.exception_handler(HTTPException)
@@ -105,6 +106,7 @@ def create_app(checkpoint: str | Path | None = None, runs: str | Path | Runs | N
     store.get(None)  # the default model loads now: a checkpoint that is not ours fails at start
     app = FastAPI(title="convzoo demo", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store, app.state.runs, app.state.stopping = store, folder, False
+    queues = Queues()  # limits.py: requests per model
     add_error_handlers(app)
 
     for route, page in PAGES.items():
@@ -140,7 +142,8 @@ def create_app(checkpoint: str | Path | None = None, runs: str | Path | Runs | N
 
         def answer() -> dict:
             served = store.get(key)
-            with served.lock:
+            check_pixels(served.predictor.task, image)
+            with queues.slot(served.entry.key), served.lock:
                 if served.predictor.task == "segmentation":
                     return segmentation_json(served.predictor.segment(image), served.predictor.classes,
                                              served.entry.key)
@@ -154,7 +157,13 @@ def create_app(checkpoint: str | Path | None = None, runs: str | Path | Runs | N
                       y: int | None = None, x: int | None = None):
         image, key = await image_of(request, store, model)
         unit = None if y is None or x is None else (c or 0, y, x)
-        return await run_in_threadpool(lambda: inspect_node(store.get(key), image, node, unit))
+        def answer() -> dict:
+            served = store.get(key)
+            check_pixels(served.predictor.task, image)
+            with queues.slot(served.entry.key):
+                return inspect_node(served, image, node, unit)
+
+        return await run_in_threadpool(answer)
 
     @app.get("/api/corr2d")
     async def corr2d(example: str = "corr2d", padding: int | None = None, stride_h: int | None = None,
@@ -191,4 +200,4 @@ def add_run_routes(app: FastAPI, folder: Runs | None) -> None:
 
     @app.get("/api/runs/figure")
     async def figure(study: str, name: str):
-        return FileResponse(await run_in_threadpool(runs().figure, study, name), media_type="image/png")
+        return Response(await run_in_threadpool(runs().figure, study, name), media_type="image/png")

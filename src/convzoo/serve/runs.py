@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConvzooError
+from ..inside import file_inside, read_inside
 
 MAX_DEPTH = 4  # folders below --runs searched
 MAX_RUNS = 500  # runs and studies listed
@@ -73,6 +74,8 @@ def check_runs_folder(root: str | Path) -> None:
 
 def read_rows(path: Path) -> list[dict]:
     """The JSON lines of a metrics file (at most MAX_METRICS_BYTES; a torn last line is skipped)."""
+    if path.is_symlink():  # inside.py's rule: nothing under --runs is read through a link
+        return []
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_METRICS_BYTES)
@@ -92,12 +95,13 @@ def read_rows(path: Path) -> list[dict]:
 def _config(path: Path) -> tuple[dict, str | None]:
     """(the run's training config, the model's name: a module of your own by its class)."""
     try:
-        data = json.loads((path / "config.json").read_text())
-    except (OSError, ValueError):
+        data = json.loads(read_inside(path, "config.json", MAX_METRICS_BYTES) or b"{}")
+    except ValueError:
         return {}, None
     if not isinstance(data, dict):
         return {}, None
     config, spec = data.get("config", data), data.get("model")
+    config = config if isinstance(config, dict) else {}
     custom = isinstance(spec, dict) and spec.get("custom") and isinstance(spec.get("class"), str)
     return config, spec["class"].rsplit(".", 1)[-1] if custom else config.get("model")
 
@@ -111,11 +115,8 @@ def run_info(run: Found) -> dict:
 
 
 def study_info(study: Found) -> dict:
-    try:
-        results = (study.path / "results.md").read_text()[:200_000]
-    except OSError:
-        results = ""
-    figures = sorted(p.name for p in study.path.glob("*.png"))[:20]
+    results = (read_inside(study.path, "results.md", MAX_METRICS_BYTES) or b"")[:200_000].decode(errors="replace")
+    figures = sorted(p.name for p in study.path.glob("*.png") if file_inside(study.path, p.name))[:20]
     return {"name": study.name, "results_md": results, "figures": figures}
 
 
@@ -145,12 +146,16 @@ class Runs:
         return read_rows(self.resolve(name) / "metrics.jsonl")
 
     def figure(self, study: str, name: str) -> Path:
-        path = self.resolve(study, "study") / name
-        if "/" in name or not name.endswith(".png") or not path.is_file():
+        """A figure's bytes: a regular *.png in the study's own folder, never through a symbolic link
+        (inside.py's rule, the one `convzoo report` follows)."""
+        folder = self.resolve(study, "study")
+        path = file_inside(folder, name) if "/" not in name and name.endswith(".png") else None
+        if path is None:
             raise ConvzooError(f"study {study!r} has no figure {name!r}")
-        if path.stat().st_size > MAX_FIGURE_BYTES:
+        data = read_inside(folder, name, MAX_FIGURE_BYTES)
+        if data is None:
             raise ConvzooError(f"{name} is over the {MAX_FIGURE_BYTES:,}-byte figure limit")
-        return path
+        return data
 
     def check_streams(self) -> None:
         """Refuse a stream when MAX_STREAMS are open (checked again as the stream starts)."""

@@ -3,8 +3,13 @@ port 0 (any free port) reports the port it got.
 
 Slow and dead clients are dropped: a request (headers and body) must arrive within READ_TIMEOUT
 seconds of the connection opening or of the previous response, an idle keep-alive connection closes
-after KEEP_ALIVE seconds, and at most MAX_CONNECTIONS are open at once (more are closed as they
-arrive). Each drop is one line in the log.
+after KEEP_ALIVE seconds, and at most MAX_CONNECTIONS are open at once, MAX_PER_CLIENT from one
+address. A new connection beyond either limit makes room by closing the oldest connection that is
+not being answered (one holding part of a request first, then an idle one) of the client with the
+most connections: a slowloris that holds and reopens many sockets evicts its own, and a
+well-behaved client, whose request arrives in milliseconds, still gets in (even from the same
+address). The new one is refused only when MAX_CONNECTIONS are open and none can be closed.
+Each drop is one line in the log.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from ..errors import ConvzooError
 READ_TIMEOUT = 15.0  # seconds for a whole request to arrive: a trickling client is dropped after this
 KEEP_ALIVE = 5.0  # seconds an idle keep-alive connection stays open
 MAX_CONNECTIONS = 64  # open connections; the demo answers one small request in milliseconds
+MAX_PER_CLIENT = 16  # open connections from one address (more while the others are just starting)
+FRESH = 0.5  # seconds a new connection has to send its request before it may be closed for another
 
 
 @functools.cache
@@ -30,15 +37,29 @@ def guarded_protocol():
     class GuardedH11Protocol(H11Protocol):
         read_timeout = READ_TIMEOUT
         max_connections = MAX_CONNECTIONS
+        max_per_client = MAX_PER_CLIENT
         _deadline = None
+        _served = 0  # responses completed on this connection: a client that has shown it is well-behaved
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
-            if len(self.connections) > self.max_connections:
-                self.logger.warning("refused a connection from %s: %d connections are open already",
-                                    _client(self.client), self.max_connections)
-                transport.close()
-                return
+            self._opened = self.loop.time()
+            open_ = [c for c in self.connections if not c.transport.is_closing()]
+            mine = [c for c in open_ if _host(c) == _host(self)]
+            if len(mine) > self.max_per_client or len(open_) > self.max_connections:
+                pool = mine if len(mine) > self.max_per_client else _busiest(open_)
+                victim = _evictable(pool, self, h11, self._opened)
+                if victim is None and len(open_) <= self.max_connections:
+                    self._arm()  # over this client's share, but every other is just starting or answered
+                    return
+                if victim is None:
+                    self.logger.warning("refused a connection from %s: %d connections are open already",
+                                        _client(self.client), len(self.connections) - 1)
+                    transport.close()
+                    return
+                self.logger.warning("closed the oldest waiting connection of %s to make room",
+                                    _client(victim.client))
+                victim.transport.close()
             self._arm()
 
         def connection_lost(self, exc) -> None:
@@ -46,6 +67,7 @@ def guarded_protocol():
             super().connection_lost(exc)
 
         def on_response_complete(self) -> None:
+            self._served += 1
             super().on_response_complete()
             self._arm()  # the next request gets a deadline of its own
 
@@ -69,6 +91,33 @@ def guarded_protocol():
             self.transport.close()
 
     return GuardedH11Protocol
+
+
+def _evictable(pool, newcomer, h11, now: float):
+    """The connection of `pool` to close for a newcomer, or None. Only one not being answered (its
+    request not in yet) is closed: oldest first among those holding part of a request, then
+    those idle that never completed one (after FRESH seconds to send it: a connection just
+    accepted has had no time to), then idle ones that did."""
+    def rank(c):
+        sending = c.conn.their_state is h11.SEND_BODY or bool(c.conn.trailing_data[0])
+        return (0 if sending else 1 if not c._served else 2, getattr(c, "_opened", 0.0))
+
+    waiting = [c for c in pool if c is not newcomer and not c.transport.is_closing()
+               and c.conn.their_state in (h11.IDLE, h11.SEND_BODY)]
+    waiting = [c for c in waiting if rank(c)[0] != 1 or now - getattr(c, "_opened", 0.0) > FRESH]
+    return min(waiting, key=rank) if waiting else None
+
+
+def _host(protocol) -> str | None:
+    return protocol.client[0] if protocol.client else None
+
+
+def _busiest(connections) -> list:
+    """The connections of the address that holds the most."""
+    by_host: dict = {}
+    for c in connections:
+        by_host.setdefault(_host(c), []).append(c)
+    return max(by_host.values(), key=len)
 
 
 def _client(address) -> str:

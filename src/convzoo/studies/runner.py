@@ -22,16 +22,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import claim_folder, write_json
+from ..atomic import claim_folder, read_json_dict, write_json
 from ..errors import ConvzooError
+from ..experiments.failures import FAILED_FILE, forget_failure, remember_failure
 from ..experiments.processes import engine_output, run_jobs, to_stderr
-from ..experiments.runs import DIVERGED_FILE, inspect_run
+from ..experiments.runs import DIVERGED_FILE, inspect_run, read_diverged
 from ..tables import Grid, Table, Tabular
 from .base import FULL, QUICK, Measurement, Record, Results, Run, Setting, Study
 from .datacache import DataCache, run_info
 from .outputs import study_command, write_outputs
 
 STATE_FILE = "study.json"
+MAX_SEEDS = 100  # seeds per run: each multiplies the study's trainings
+MAX_JOBS = 64
 # Config fields a study run may differ in from what is on disk without being another run: where
 # it is written, how it is shown, and what the engine itself changes when it resumes.
 _NOT_COMPARED = {"out", "data_dir", "progress", "threads", "precision", "channels_last", "device", "compile",
@@ -98,8 +101,13 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
     seeds = setting.seeds if seeds is None else seeds
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConvzooError(f"--seeds must be a whole number of at least 1, not {seeds}")
-    if jobs < 1:
-        raise ConvzooError(f"--jobs must be at least 1, not {jobs}")
+    from ..train.config import MAX_THREADS
+
+    if not 1 <= jobs <= MAX_JOBS:
+        raise ConvzooError(f"--jobs must be from 1 to {MAX_JOBS}, not {jobs}")
+    if seeds > MAX_SEEDS or not 0 <= threads <= MAX_THREADS:  # before the folder is claimed
+        raise ConvzooError(f"--seeds must be at most {MAX_SEEDS}, not {seeds}" if seeds > MAX_SEEDS else
+                           f"--threads must be >= 0 and <= {MAX_THREADS}, not {threads}")
     data = data or study.data
     spec = dataset_spec(data)  # an unknown dataset fails here, with suggestions
     if spec.task != "classification":
@@ -149,7 +157,7 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
 
     ordered = [records[run.name, seed] for run, seed in plan]
     for record in ordered:
-        record.chance = 1.0 / len(spec.classes)
+        record.chance = 1.0 / max(loader.classes(), 1)  # the data loaded: an imagefolder spec names no classes
     failures = [f"{r.run.name}-seed{r.seed}: {r.message}" for r in ordered if r.status == "failed"]
     results = Results(study, setting_name, setting, data, seeds, ordered, run_info(study, setting_name, loader),
                       out)
@@ -223,6 +231,7 @@ def _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_
                 trainer = Trainer(config, data=bundle)
             trainer.fit()
         trained = "resumed" if state == "partial" else "started"
+        forget_failure(run_dir)
         return _record(study, run, seed, setting, bundle, run_dir, None, trained)
     except ConvzooError as exc:
         message = str(exc)
@@ -230,6 +239,7 @@ def _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_
             write_json(run_dir / DIVERGED_FILE, {"message": message})
             log(f"{tag} {name}: diverged ({message.split(';')[0]})")
             return Record(run, seed, run_dir, "diverged", message=message, trained="started")
+        message = remember_failure(run_dir, message)
         log(f"{tag} {name}: failed: {message}")
         return Record(run, seed, run_dir, "failed", message=message)
 
@@ -238,7 +248,8 @@ def _read_back(study, run, seed, setting, loader, out) -> Record:
     run_dir = _run_dir(out, run, seed)
     state, payload = inspect_run(run_dir)
     if state not in ("finished", "diverged"):
-        return Record(run, seed, run_dir, "failed", message=f"not finished ({state})")
+        failed = read_json_dict(run_dir / FAILED_FILE).get("message")
+        return Record(run, seed, run_dir, "failed", message=failed if isinstance(failed, str) else f"not finished ({state})")
     return _record(study, run, seed, setting, loader.bundle(seed), run_dir, payload, "")
 
 
@@ -246,8 +257,9 @@ def _record(study, run, seed, setting, bundle, run_dir, payload, trained) -> Rec
     """The record of a finished (or diverged) run, measured if the study measures and it is not yet."""
     from ..train import load_checkpoint
 
-    if (run_dir / DIVERGED_FILE).is_file():
-        message = json.loads((run_dir / DIVERGED_FILE).read_text()).get("message", "")
+    diverged = read_diverged(run_dir)
+    if diverged is not None:
+        message = diverged["message"]
         return Record(run, seed, run_dir, "diverged", message=message, trained=trained)
     payload = payload or load_checkpoint(run_dir)
     record = Record(run, seed, run_dir, "finished", history=payload["history"], trained=trained)
@@ -260,8 +272,9 @@ def _measure(study, run, seed, setting, bundle, run_dir) -> dict:
     from ..train import model_from_checkpoint
 
     path = run_dir.parent.parent / "measurements" / f"{run_dir.name}.json"
-    if path.is_file():
-        return json.loads(path.read_text())
+    held = read_json_dict(path)  # {} when missing or corrupt: measured again
+    if held:
+        return held
     model, payload = model_from_checkpoint(run_dir)
     with engine_output(to_stderr):
         values = study.measure(Measurement(run, seed, run_dir, model, payload["model"], bundle, setting))

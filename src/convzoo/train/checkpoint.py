@@ -104,15 +104,34 @@ def _safetensors_payload(path: Path, map_location="cpu") -> dict:
                            f"({str(exc).splitlines()[0][:120]})") from None
     if not isinstance(config, dict) or config.get("format") != "convzoo-safetensors-config":
         raise ConvzooError(f"{config_path}: not a convzoo safetensors config")
+    _check_card(config, config_path)
     metrics = path.with_name(path.name.removesuffix(SAFETENSORS) + ".metrics.jsonl")
     try:
         history = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()] \
             if metrics.is_file() else []
     except (OSError, ValueError) as exc:
         raise ConvzooError(f"{metrics}: not JSON lines ({exc})") from None
+    if not all(isinstance(row, dict) for row in history):
+        raise ConvzooError(f"{metrics}: not a run's metrics (each line an object)")
     extra = {k: config[k] for k in ("config", "setup", "epoch", "card") if k in config}
     return {"format": FORMAT, "version": VERSION, "model": config["model"], "data": config["data"],
             "task": "classification", "state_dict": state, "history": history, **extra}
+
+
+def _check_card(config: dict, path: Path) -> None:
+    """A card or config is someone else's data: the model spec, the classes and the shape must be
+    there and agree (a card naming 3 classes for 10 outputs would label answers wrongly)."""
+    model, data = config.get("model"), config.get("data")
+    classes = data.get("classes") if isinstance(data, dict) else None
+    shape = data.get("shape") if isinstance(data, dict) else None
+    if not (isinstance(model, dict) and isinstance(model.get("name"), str) and isinstance(classes, list) and classes
+            and all(isinstance(c, str) for c in classes) and isinstance(shape, list) and len(shape) == 3
+            and all(isinstance(v, int) and 0 < v <= 4096 for v in shape)):
+        raise ConvzooError(f"{path}: not a model card (a model spec, data classes and shape)")
+    outputs = model.get("num_classes", model.get("kwargs", {}).get("num_classes") if isinstance(
+        model.get("kwargs"), dict) else None)
+    if isinstance(outputs, int) and outputs != len(classes):
+        raise ConvzooError(f"{path}: names {len(classes)} classes for a model of {outputs} outputs")
 
 
 def custom_model_spec(model) -> dict:

@@ -19,6 +19,7 @@ OPTIMIZERS = ("sgd", "adamw", "muon")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
+MAX_EPOCHS = 10_000  # a bound for every path that sets epochs (train, search grids, studies)
 MAX_THREADS = max(os.cpu_count() or 1, 1) * 2  # beyond this, threads only wait for each other
 
 
@@ -46,7 +47,8 @@ class TrainConfig:
     test_holdout: float | None = setting(None, "fraction (< 1) or count of train used as the test set when "
                                                "there is none", low=0, low_open=True)
     # optimisation
-    epochs: int = setting(10, "epochs to train (with --resume: train on to this many)", low=1, resume=True)
+    epochs: int = setting(10, "epochs to train (with --resume: train on to this many)", low=1, high=MAX_EPOCHS,
+                          resume=True)
     batch_size: int = setting(128, "examples per optimisation step over all processes (the global batch; "
                                    "each of N processes takes 1/N of it)", low=1)
     lr: float = setting(0.1, "peak learning rate", low=0, low_open=True)

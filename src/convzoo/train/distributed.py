@@ -45,6 +45,23 @@ def init(device: torch.device, timeout_s: float) -> None:
                            "start multi-process training with torchrun") from None
 
 
+# What gloo and nccl say when the other processes stop answering: a rank froze (stopped, stuck in
+# a loop, swapping) or died. The collective then fails after the process group's timeout.
+_PEER_FAILURES = ("timed out", "timeout", "connection closed by peer", "connection reset by peer",
+                  "broken pipe", "watchdog")
+
+
+def peer_failure(exc: BaseException, timeout_s: float) -> ConvzooError | None:
+    """One line for a collective that failed because another process stopped answering (None when
+    `exc` is anything else): this rank, the world and the timeout, not gloo's C++ traceback."""
+    if not isinstance(exc, RuntimeError) or not any(p in str(exc).lower() for p in _PEER_FAILURES):
+        return None
+    rank, _, world = env_world()
+    others = "rank 1" if world == 2 and rank == 0 else "rank 0" if world == 2 else "the other processes"
+    return ConvzooError(f"rank {rank} of {world}: no answer from {others} within --dist-timeout {timeout_s:g} s "
+                        "(a process froze or died); the last finished epoch is kept: resume with --resume RUN")
+
+
 def active() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import write_json, write_text
+from ..atomic import check_owner, write_json, write_text
 from ..errors import ConvzooError
 from .checkpoint import CHECKPOINT_NAME, save_checkpoint
 from .config import TrainConfig
@@ -95,6 +95,7 @@ def _run_dir(config: TrainConfig, data_name: str) -> Path:
         raise ConvzooError(f"--out {run_dir}: a file is in the way (a run directory is a folder)")
     if (run_dir / CHECKPOINT_NAME).exists():
         raise ConvzooError(f"{run_dir} already holds a run; use another --out")
+    check_owner(run_dir, "config.json")
     return run_dir
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..atomic import write_json, write_text
+from ..atomic import check_owner, write_json, write_text
 from ..data import DataBundle
 from ..errors import ConvzooError
 from ..models import count_parameters
@@ -39,6 +39,7 @@ class RunDirectory:
             raise ConvzooError(f"--out {self.run_dir}: a file is in the way (a run directory is a folder)")
         if self.epoch == 0 and (self.run_dir / CHECKPOINT_NAME).exists():
             raise ConvzooError(f"{self.run_dir} already holds a run; use --resume {self.run_dir} or another --out")
+        check_owner(self.run_dir, "config.json")  # a study's, search's or baseline's folder is not a run's
 
     def _prepare_run_dir(self) -> None:
         """Rank 0 names and checks the run directory, and every process learns the answer."""

@@ -26,6 +26,9 @@ MANIFEST = WEIGHTS_DIR / "manifest.json"
 SHIP_LIMIT = 5 * 1024 * 1024  # bytes: weights up to this size ship inside the package
 URL_ENV = "CONVZOO_ZOO_URL"  # base URL of the published large weights (overrides the manifest's)
 SUFFIX = ".safetensors"
+MAX_FETCH = 2 << 30  # bytes: the largest weights a manifest may list
+FETCH_DEADLINE = 120.0  # seconds, plus the file's size at SLOWEST_BYTES_PER_SECOND: a trickle is cut off
+SLOWEST_BYTES_PER_SECOND = 50_000
 
 
 def weights_dir() -> Path:
@@ -50,9 +53,14 @@ def read_card(name: str, folder: Path | None = None) -> dict | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
+        card = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ConvzooError(f"{path}: unreadable model card ({exc})") from None
+    data = card.get("data") if isinstance(card, dict) else None
+    if not (isinstance(data, dict) and isinstance(data.get("name"), str) and isinstance(data.get("classes"), list)
+            and data["classes"] and all(isinstance(c, str) for c in data["classes"])):
+        raise ConvzooError(f"{path}: not a model card (no data name and classes)")
+    return card
 
 
 def read_manifest(folder: Path | None = None) -> dict:
@@ -64,7 +72,8 @@ def read_manifest(folder: Path | None = None) -> dict:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ConvzooError(f"{path}: unreadable zoo manifest ({exc})") from None
-    manifest.setdefault("models", {})
+    if not isinstance(manifest, dict) or not isinstance(manifest.setdefault("models", {}), dict):
+        raise ConvzooError(f"{path}: not a zoo manifest (an object with a models table)")
     return manifest
 
 
@@ -88,7 +97,7 @@ def zoo_weights(name: str) -> Path:
     shipped = weights_dir() / f"{name}{SUFFIX}"
     if shipped.is_file():
         return shipped
-    entry = read_manifest()["models"].get(name)
+    entry = manifest_entry(name, read_manifest())
     if entry is None:
         raise ConvzooError(f"zoo:{name} has no trained weights yet (train them: convzoo zoo --train {name})")
     fetched = cache_dir() / entry["file"]
@@ -99,15 +108,40 @@ def zoo_weights(name: str) -> Path:
 
 
 def base_url(manifest: dict) -> str:
+    from urllib.parse import urlsplit
+
     url = os.environ.get(URL_ENV) or manifest.get("base_url")
     if not url:
         raise ConvzooError(f"no download location for the zoo's large weights: set ${URL_ENV}")
-    return url.rstrip("/")
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        where = f"${URL_ENV}" if os.environ.get(URL_ENV) else "the zoo manifest's base_url"
+        raise ConvzooError(f"{where} is {str(url)[:80]!r}, not an http(s) URL")
+    return str(url).rstrip("/")
+
+
+def manifest_entry(name: str, manifest: dict) -> dict | None:
+    """Row `name`'s entry of the manifest, checked: a plain file name, a size, a SHA-256."""
+    import re
+
+    entry = manifest["models"].get(name) if isinstance(manifest.get("models"), dict) else None
+    if entry is None:
+        return None
+    ok = (isinstance(entry, dict) and isinstance(entry.get("file"), str)
+          and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}", entry["file"]) is not None
+          and isinstance(entry.get("size"), int) and 0 < entry["size"] <= MAX_FETCH
+          and isinstance(entry.get("sha256"), str) and re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]) is not None)
+    if not ok:
+        raise ConvzooError(f"the zoo manifest's entry for {name} is not a file name, size and sha256")
+    return entry
 
 
 def fetch(name: str, progress: bool = False) -> Path:
     """Download zoo model `name`'s weights into the cache, verified by SHA-256, with its card and
-    log beside them (so the cached file loads like a shipped one). Already there: nothing to do."""
+    log beside them (so the cached file loads like a shipped one). Already there: nothing to do.
+    At most the manifest's size is accepted, within FETCH_DEADLINE plus the time the file takes
+    at SLOWEST_BYTES_PER_SECOND."""
+    from ..atomic import clean_stale_temporaries
     from ..data.download import download, sha256_file
 
     if name not in known_names():
@@ -115,7 +149,7 @@ def fetch(name: str, progress: bool = False) -> Path:
     if (weights_dir() / f"{name}{SUFFIX}").is_file():
         return weights_dir() / f"{name}{SUFFIX}"  # ships inside the package: nothing to fetch
     manifest = read_manifest()
-    entry = manifest["models"].get(name)
+    entry = manifest_entry(name, manifest)
     if entry is None:
         fetchable = ", ".join(manifest["models"]) or "none yet"
         raise ConvzooError(f"zoo:{name} has no published weights to fetch (fetchable: {fetchable})")
@@ -123,8 +157,10 @@ def fetch(name: str, progress: bool = False) -> Path:
     _copy_card(name, dest)
     if dest.is_file() and sha256_file(dest) == entry["sha256"]:
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    return download(f"{base_url(manifest)}/{entry['file']}", dest, entry["sha256"], progress=progress)
+    url = f"{base_url(manifest)}/{entry['file']}"
+    clean_stale_temporaries(dest.parent)  # a .part a killed fetch left behind
+    return download(url, dest, entry["sha256"], progress=progress, max_bytes=entry["size"],
+                    deadline=FETCH_DEADLINE + entry["size"] / SLOWEST_BYTES_PER_SECOND)
 
 
 def _copy_card(name: str, dest: Path) -> None:
@@ -143,7 +179,10 @@ def shipped_models() -> list[dict]:
     demo's model picker lists these, as `zoo:NAME`."""
     found = []
     for name in known_names():
-        card = read_card(name)
+        try:
+            card = read_card(name)
+        except ConvzooError:  # a broken card: that row is not offered (`convzoo zoo` says why)
+            continue
         if card is None:
             continue
         try:
