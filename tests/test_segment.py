@@ -121,6 +121,24 @@ def test_light_pictures_are_inverted_and_normalised_like_the_training_data():
     assert prepare_image(light, 1, invert=False)[0, 0, 0, 0].item() == pytest.approx(1.0)
 
 
+def test_predict_and_segment_share_one_path_where_both_make_one_pass(padded_unet):
+    """`predict` (Predictor.segment) and `convzoo segment` prepare and count through
+    infer.segmentation: a 64x64 picture needs no padding in either, so their masks agree."""
+    from convzoo.infer import Predictor
+    from convzoo.infer.segmentation import class_pixels
+
+    picture = np.full((64, 64), 230, np.uint8)  # light: both invert it
+    picture[10:30, 20:50], picture[40:60, 5:25] = 0, 120
+    data = {"name": "test", "classes": CLASSES, "mean": [0.06], "std": [0.22], "shape": [1, 64, 64]}
+    predicted = Predictor.from_model(padded_unet, data, task="segmentation").segment(Image.fromarray(picture))
+    segmented, _ = segment_image(padded_unet, picture, mean=[0.06], std=[0.22])
+    assert np.array_equal(predicted, segmented)
+    not_inverted, _ = segment_image(padded_unet, picture, mean=[0.06], std=[0.22], invert=False)
+    assert not np.array_equal(predicted, not_inverted)  # the comparison can tell preparations apart
+    counts = class_pixels(predicted, CLASSES)
+    assert sum(counts["pixels"].values()) == 64 * 64 and "background" not in counts["found"]
+
+
 def test_the_overlay_tints_only_labelled_pixels_with_the_mask_colours():
     picture = Image.fromarray(np.full((3, 4), 200, np.uint8))
     mask = np.zeros((3, 4), np.uint8)

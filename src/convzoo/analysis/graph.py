@@ -103,7 +103,17 @@ def layer_graph(model: nn.Module, input_shape, label: str = "model", max_nodes: 
         graph, fields = chain_graph(model, input_shape, label, exc.why, rows, max_nodes)
         layout(graph)
         return graph, fields
-    modules = dict(model.named_modules())
+    values, tracer = _traced_forward(gm, model, input_shape, label)
+    nodes, fields, stacks = _kept_nodes(gm, values, tracer, dict(model.named_modules()), rows)
+    graph = LayerGraph(label, tuple(input_shape), nodes, False, depth, module=gm)
+    if len(graph.nodes) > max_nodes:
+        graph, fields = collapse(graph, stacks, fields, max_nodes)
+    layout(graph)
+    return graph, fields
+
+
+def _traced_forward(gm: fx.GraphModule, model: nn.Module, input_shape, label: str) -> tuple[dict, _Tracer]:
+    """Every fx node's output for a zero input, with the receptive-field tracer watching."""
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     x = torch.zeros(1, *input_shape, device=device)
     tracer = _Tracer()
@@ -114,47 +124,50 @@ def layer_graph(model: nn.Module, input_shape, label: str = "model", max_nodes: 
     except RuntimeError as exc:
         raise ConvzooError(f"{label}: a {'x'.join(map(str, input_shape))} input does not fit "
                            f"({str(exc).splitlines()[0][:150]})") from None
+    return values, tracer
 
-    nodes: dict[str, GraphNode] = {}
+
+def _kept_nodes(gm: fx.GraphModule, values: dict, tracer: _Tracer, modules: dict, rows: dict):
+    """A node for every fx node whose output is a tensor, with its receptive field and its module
+    stack (for collapsing); sizes, tuple items and attributes pass through to the tensors they
+    come from. Returns (nodes, fields, stacks)."""
+    nodes: list[GraphNode] = []
     fields: dict[str, object] = {}
-    feeds: dict[str, list[str]] = {}  # any fx node -> the kept nodes it stands for
     stacks: dict[str, list[str]] = {}
+    feeds: dict[str, list[str]] = {}  # any fx node -> the kept nodes it stands for
     for n in gm.graph.nodes:
-        sources = [s for a in n.all_input_nodes for s in feeds.get(a.name, [])]
-        sources = list(dict.fromkeys(sources))
+        sources = list(dict.fromkeys(s for a in n.all_input_nodes for s in feeds.get(a.name, [])))
         value = values.get(n.name)
         if n.op == "output":
-            out = value if isinstance(value, torch.Tensor) else next(
-                (v for v in _tensors(value)), None)
-            nodes[n.name] = GraphNode(n.name, "output", "output", "output", None,
-                                      list(out.shape[1:]) if out is not None else None, 0, 0, sources)
+            out = value if isinstance(value, torch.Tensor) else next((v for v in _tensors(value)), None)
+            nodes.append(GraphNode(n.name, "output", "output", "output", None,
+                                   list(out.shape[1:]) if out is not None else None, 0, 0, sources))
             continue
         if not isinstance(value, torch.Tensor) or n.op == "get_attr":
             feeds[n.name] = sources  # sizes, getitem of a tuple, ...: pass through to real tensors
             continue
         feeds[n.name] = [n.name]
         stacks[n.name] = list(n.meta.get("nn_module_stack", {}).keys())
-        shape = list(value.shape[1:])
         fields[n.name] = tracer.field(value) if value.ndim >= 3 else None
-        if n.op == "placeholder":
-            nodes[n.name] = GraphNode(n.name, "input", "input", "input", None, shape, 0, 0, [])
-        elif n.op == "call_module":
-            module = modules[n.target]
-            row = rows.get(n.target)
-            params = sum(p.numel() for p in module.parameters())
-            macs = _subtree_macs(rows, n.target) if row is not None and row.expanded else (row.macs or 0) if row else 0
-            if row is not None and row.calls > 1:
-                macs //= row.calls  # summary sums a shared module's calls; a node is one call
-            nodes[n.name] = GraphNode(n.name, n.target, type(module).__name__, kind_of(module, ""), n.target,
-                                      shape, params, macs, sources)
-        else:
-            name = _function_name(n)
-            nodes[n.name] = GraphNode(n.name, name, name, kind_of(None, name), None, shape, 0, 0, sources)
-    graph = LayerGraph(label, tuple(input_shape), list(nodes.values()), False, depth, module=gm)
-    if len(graph.nodes) > max_nodes:
-        graph, fields = collapse(graph, stacks, fields, max_nodes)
-    layout(graph)
-    return graph, fields
+        nodes.append(_layer_node(n, list(value.shape[1:]), sources, modules, rows))
+    return nodes, fields, stacks
+
+
+def _layer_node(n: fx.Node, shape: list, sources: list[str], modules: dict, rows: dict) -> GraphNode:
+    """The input, a module (its parameters and multiply-adds from the summary's rows), or a function."""
+    if n.op == "placeholder":
+        return GraphNode(n.name, "input", "input", "input", None, shape, 0, 0, [])
+    if n.op == "call_module":
+        module = modules[n.target]
+        row = rows.get(n.target)
+        params = sum(p.numel() for p in module.parameters())
+        macs = _subtree_macs(rows, n.target) if row is not None and row.expanded else (row.macs or 0) if row else 0
+        if row is not None and row.calls > 1:
+            macs //= row.calls  # summary sums a shared module's calls; a node is one call
+        return GraphNode(n.name, n.target, type(module).__name__, kind_of(module, ""), n.target,
+                         shape, params, macs, sources)
+    name = _function_name(n)
+    return GraphNode(n.name, name, name, kind_of(None, name), None, shape, 0, 0, sources)
 
 
 def _tensors(value):

@@ -118,21 +118,42 @@ def run_forward(model: nn.Module, input_shape, label: str, hooks=(), mode=None):
 
 def summarize(model: nn.Module, input_shape, depth: int | None = None, label: str = "model") -> Summary:
     """The per-layer table (modules down to `depth`, all of them when None) and the totals."""
+    seen = _record_forward(model, input_shape, label)
+    rows = _layer_rows(_ModuleTree(model, seen), depth)
+    params = list(model.parameters())
+    return Summary(
+        model=label, input_shape=tuple(input_shape), rows=rows,
+        params=sum(p.numel() for p in params), trainable=sum(p.numel() for p in params if p.requires_grad),
+        macs=seen.total_flops // FLOPS_PER_MAC, activation_bytes=seen.activations * 4,
+        param_bytes=sum(p.numel() * p.element_size() for p in params),
+        buffer_bytes=sum(b.numel() * b.element_size() for b in model.buffers()), notes=_notes(rows))
+
+
+@dataclass
+class _Forward:
+    """What one forward pass recorded, by qualified module name."""
+    order: dict[str, int] = field(default_factory=dict)  # the order of each module's first call
+    shapes: dict[str, list | None] = field(default_factory=dict)  # the first call's output shape
+    calls: Counter = field(default_factory=Counter)
+    activations: int = 0  # elements output by leaf modules
+    flops: dict[str, dict] = field(default_factory=dict)  # FlopCounterMode's, by "<RootClass>.<name>"
+    total_flops: int = 0
+
+
+def _record_forward(model: nn.Module, input_shape, label: str) -> _Forward:
+    """One example through the model, with hooks on every module and the FLOP counter around it."""
     names = {module: name for name, module in model.named_modules()}
-    order: dict[str, int] = {}
-    shapes: dict[str, list | None] = {}
-    calls: Counter = Counter()
-    activation = [0]
+    seen = _Forward()
 
     def pre_hook(module, args):
-        order.setdefault(names[module], len(order))
+        seen.order.setdefault(names[module], len(seen.order))
 
     def hook(module, args, output):
         name = names[module]
-        calls[name] += 1
-        shapes.setdefault(name, _shape_of(output))
+        seen.calls[name] += 1
+        seen.shapes.setdefault(name, _shape_of(output))
         if not any(True for _ in module.children()):
-            activation[0] += _numel(output)
+            seen.activations += _numel(output)
 
     counter = FlopCounterMode(display=False, depth=None)
     pre_handles = [m.register_forward_pre_hook(pre_hook) for m in names]
@@ -141,63 +162,74 @@ def summarize(model: nn.Module, input_shape, depth: int | None = None, label: st
     finally:
         for h in pre_handles:
             h.remove()
+    seen.flops, seen.total_flops = counter.get_flop_counts(), counter.get_total_flops()
+    return seen
 
-    # FlopCounterMode names a module "<RootClass>.<qualified name>" and counts FLOPs for every
-    # module on the stack, so a container's count includes its children's.
-    root = type(model).__name__
-    flop_counts = counter.get_flop_counts()
 
-    modules = dict(model.named_modules())
+class _ModuleTree:
+    """The model's modules by qualified name, with what the forward pass recorded of each."""
 
-    def child_names(name: str) -> list[str]:
-        return [f"{name}.{c}" if name else c for c, _ in modules[name].named_children()]
+    def __init__(self, model: nn.Module, seen: _Forward):
+        self.modules = dict(model.named_modules())
+        self.root = type(model).__name__
+        self.seen = seen
+        self.position = {name: i for i, name in enumerate(self.modules)}
 
-    def subtree_macs(name: str) -> int:
-        """MACs of `name` with everything inside it. A module that ran is on FlopCounterMode's stack
-        and counted whole; one that never ran (a ModuleList its parent loops over) holds only what
-        its children counted, so a container's own share is never negative."""
-        if calls[name] or not name:
-            key = f"{root}.{name}" if name else root
-            return sum(flop_counts.get(key, {}).values()) // FLOPS_PER_MAC
-        return sum(subtree_macs(c) for c in child_names(name))
+    def children(self, name: str) -> list[str]:
+        return [f"{name}.{c}" if name else c for c, _ in self.modules[name].named_children()]
 
-    def ran_inside(name: str) -> bool:
-        return any(calls[c] or ran_inside(c) for c in child_names(name))
+    def subtree_macs(self, name: str) -> int:
+        """MACs of `name` with everything inside it. FlopCounterMode names a module
+        "<RootClass>.<qualified name>" and counts FLOPs for every module on the stack, so a module
+        that ran is counted whole; one that never ran (a ModuleList its parent loops over) holds
+        only what its children counted, so a container's own share is never negative."""
+        if self.seen.calls[name] or not name:
+            key = f"{self.root}.{name}" if name else self.root
+            return sum(self.seen.flops.get(key, {}).values()) // FLOPS_PER_MAC
+        return sum(self.subtree_macs(c) for c in self.children(name))
 
-    rows = []
-    for name, module in modules.items():
+    def ran_inside(self, name: str) -> bool:
+        return any(self.seen.calls[c] or self.ran_inside(c) for c in self.children(name))
+
+    def first_run(self, name: str) -> int | None:
+        if name in self.seen.order:
+            return self.seen.order[name]
+        return min((o for c in self.children(name) if (o := self.first_run(c)) is not None), default=None)
+
+    def reading_order(self, row: LayerRow) -> int:
+        """Execution order reads like the network (a holder where its first layer ran); modules
+        never called go last."""
+        ran = self.first_run(row.name if row.depth else "")
+        return ran if ran is not None else len(self.seen.order) + self.position.get(row.name, 0)
+
+
+def _layer_rows(tree: _ModuleTree, depth: int | None) -> list[LayerRow]:
+    """One row per module down to `depth`, a container's numbers only its own when its children
+    are rows too, in reading order."""
+    rows, calls = [], tree.seen.calls
+    for name, module in tree.modules.items():
         level = name.count(".") + 1 if name else 0
-        children = child_names(name)
+        children = tree.children(name)
         expanded = bool(children) and (depth is None or level < depth)
         if depth is not None and level > depth:
             continue
         own = list(module.parameters(recurse=not expanded))
-        macs = subtree_macs(name) - (sum(subtree_macs(c) for c in children) if expanded else 0)
+        macs = tree.subtree_macs(name) - (sum(tree.subtree_macs(c) for c in children) if expanded else 0)
         if name == "" and not own and not macs:
             continue  # the model itself, when it only arranges its children
-        if name and expanded and not calls[name] and not own and ran_inside(name):
+        if name and expanded and not calls[name] and not own and tree.ran_inside(name):
             continue  # a holder its parent loops over (ModuleList): its children are rows of their own
         rows.append(LayerRow(
-            name=name or "(model)", type=type(module).__name__, depth=level, shape=shapes.get(name),
+            name=name or "(model)", type=type(module).__name__, depth=level, shape=tree.seen.shapes.get(name),
             params=sum(p.numel() for p in own) if own or not expanded else None,
             trainable=sum(p.numel() for p in own if p.requires_grad),
             macs=macs or None, kind=_kind(module), expanded=expanded, calls=calls[name],
-            held=bool(name) and not calls[name] and ran_inside(name)))
-    # Execution order reads like the network (a holder where its first layer ran); modules never called go last.
-    position = {name: i for i, name in enumerate(modules)}
+            held=bool(name) and not calls[name] and tree.ran_inside(name)))
+    return sorted(rows, key=tree.reading_order)
 
-    def first_run(name: str) -> int | None:
-        if name in order:
-            return order[name]
-        return min((o for c in child_names(name) if (o := first_run(c)) is not None), default=None)
 
-    def sort_key(r: LayerRow):
-        ran = first_run(r.name if r.depth else "")
-        return ran if ran is not None else len(order) + position.get(r.name, 0)
-
-    rows.sort(key=sort_key)
-
-    params = list(model.parameters())
+def _notes(rows: list[LayerRow]) -> list[str]:
+    """What the table's marks mean, for the marks it shows."""
     notes = [NOT_COUNTED] if any(r.macs is None and not r.expanded for r in rows) else []
     if any(r.calls > 1 for r in rows):
         notes.append("×n: a module called n times; its MACs are summed over the calls, its shape is the first call's")
@@ -205,12 +237,7 @@ def summarize(model: nn.Module, input_shape, depth: int | None = None, label: st
         notes.append("'not called': a module the forward pass never used")
     if any(r.held for r in rows):
         notes.append("'(its layers ran)': a container its parent ran layer by layer; the numbers are its layers'")
-    return Summary(
-        model=label, input_shape=tuple(input_shape), rows=rows,
-        params=sum(p.numel() for p in params), trainable=sum(p.numel() for p in params if p.requires_grad),
-        macs=counter.get_total_flops() // FLOPS_PER_MAC, activation_bytes=activation[0] * 4,
-        param_bytes=sum(p.numel() * p.element_size() for p in params),
-        buffer_bytes=sum(b.numel() * b.element_size() for b in model.buffers()), notes=notes)
+    return notes
 
 
 def format_shape(shape) -> str:

@@ -1,10 +1,11 @@
 """Label every pixel of images of any size with a segmentation checkpoint: `convzoo segment`.
 
-The image is prepared as the model's training data was (grey or RGB, a light grey picture
-inverted to the scenes' light-on-dark, normalised by the checkpoint's mean and std), predicted
-whole or tile by tile (`tiling`: the paper's overlap-tile strategy for the valid U-Net, centres
-of margin-padded tiles for padded networks), and written as a palette PNG mask and an overlay:
-the picture with each labelled pixel blended with its class's colour (the mask's palette).
+The image is prepared as the model's training data was (`infer.segmentation`, the path `predict`
+shares: grey or RGB, a light grey picture inverted to the scenes' light-on-dark, normalised by the
+checkpoint's mean and std), predicted whole or tile by tile (`tiling`: the paper's overlap-tile
+strategy for the valid U-Net, centres of margin-padded tiles for padded networks), and written as
+a palette PNG mask and an overlay: the picture with each labelled pixel blended with its class's
+colour (the mask's palette).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import torch
 from torch import nn
 
 from ..atomic import atomic_path, cannot_write, new_temporary
-from ..data.depth import eight_bit
 from ..errors import ConvzooError
 from ..infer import mask_palette, open_image_header, read_image, write_mask
+from ..infer.segmentation import as_picture, class_pixels, prepare_image
 from ..train.checkpoint import model_from_checkpoint, resolve_checkpoint
 from .tiling import (
     MARGIN,
@@ -33,29 +34,6 @@ from .tiling import (
 )
 
 ALPHA = 0.5  # overlay: half picture, half class colour
-
-
-def as_picture(img):
-    """A Pillow image upright (its EXIF orientation applied); a uint8 array becomes one."""
-    from PIL import Image, ImageOps
-
-    if not isinstance(img, Image.Image):
-        img = Image.fromarray(np.asarray(img, dtype=np.uint8))
-    return ImageOps.exif_transpose(eight_bit(img))  # a 16-bit grey picture scaled, not clipped
-
-
-def prepare_image(img, channels: int, mean=(0.0,), std=(1.0,), invert: bool | None = None) -> torch.Tensor:
-    """A Pillow image or a uint8 array ((H, W) or (H, W, C)) -> (1, C, H, W) float32, normalised as
-    (x/255 - mean)/std. `invert` None: a grey picture that is mostly light is inverted, since the
-    scenes are light ink on black."""
-    img = as_picture(img).convert("L" if channels == 1 else "RGB")
-    arr = np.asarray(img, dtype=np.float32)
-    arr = arr[None] if channels == 1 else arr.transpose(2, 0, 1)  # (C, H, W)
-    if channels == 1 and (arr.mean() > 127 if invert is None else invert):
-        arr = 255 - arr
-    mean = torch.tensor(mean, dtype=torch.float32)[:, None, None]
-    std = torch.tensor(std, dtype=torch.float32)[:, None, None]
-    return ((torch.from_numpy(np.ascontiguousarray(arr)) / 255 - mean) / std)[None]
 
 
 def segment_image(model: nn.Module, image, *, tile: int | None = None, mean=(0.0,), std=(1.0,),
@@ -108,11 +86,6 @@ class Segmenter:
         plan = plan_tiles(self.geometry, *x.shape[-2:], tile)
         return Segmentation(tiled_logits(self.model, x, plan, self.geometry).argmax(0).numpy().astype(np.uint8),
                             plan)
-
-    def describe(self, mask: np.ndarray) -> dict:
-        counts = np.bincount(mask.ravel(), minlength=len(self.classes))
-        return {"pixels": {self.classes[i]: int(n) for i, n in enumerate(counts) if n},
-                "found": [self.classes[i] for i, n in enumerate(counts) if n and i]}
 
 
 def output_paths(images: list, out: str | Path, overlay: str | Path | None = None) -> list[tuple[Path, Path]]:
@@ -176,5 +149,5 @@ def segment_files(checkpoint: str | Path, images: list, out: str | Path, *, over
         height, width = result.mask.shape
         results.append({"image": str(image), "mask": str(mask_path), "overlay": str(overlay_path),
                         "width": width, "height": height, **result.plan.describe(),
-                        **segmenter.describe(result.mask)})
+                        **class_pixels(result.mask, segmenter.classes)})
     return results

@@ -203,60 +203,64 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 
 def _load_imagefolder(root: Path, image_size: int | None):
-    from PIL import Image
-
+    """(train, test or None) from ROOT/<class>/*.png, or ROOT/train/<class>/ with ROOT/test/ (or val/)."""
     splits = {s: root / s for s in ("train", "test", "val") if (root / s).is_dir()}
     train_dir = splits.get("train", root)
     test_dir = splits.get("test", splits.get("val")) if "train" in splits else None
     classes = sorted(p.name for p in train_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise DataError(f"{train_dir}: no class folders (expected {train_dir}/<class>/<image>.png)")
-
-    def files_of(folder: Path):
-        out = []
-        for label, cls in enumerate(classes):
-            d = folder / cls
-            if d.is_dir():
-                out += [(p, label) for p in sorted(d.rglob("*"))
-                        if p.suffix.lower() in IMAGE_SUFFIXES and not any(
-                            part.startswith(".") for part in p.relative_to(folder).parts)]
-        return out
-
-    train_files = files_of(train_dir)
+    train_files = _class_files(train_dir, classes)
     if not train_files:
         raise DataError(f"{train_dir}: no PNG or JPEG images in the class folders")
     _check_image_classes(train_dir, classes, train_files)
     if test_dir is not None:
-        unknown = sorted(p.name for p in test_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
-                         and p.name not in classes)
-        if unknown:
-            raise DataError(f"{test_dir}: class folder(s) {', '.join(unknown)} are not in {train_dir} "
-                            f"(the classes are {', '.join(classes)})")
-    first = _open_image(train_files[0][0])
-    size = (image_size, image_size) if image_size else first.size
+        _check_test_classes(test_dir, train_dir, classes)
+    size = (image_size, image_size) if image_size else _open_image(train_files[0][0]).size
     grey = all(_open_image(p).mode in ("L", "1", "I;16") for p, _ in train_files[:64])
-
-    def load(files):
-        images = np.empty((len(files), 1 if grey else 3, size[1], size[0]), np.uint8)
-        for i, (path, _) in enumerate(files):
-            img = _open_image(path).convert("L" if grey else "RGB")
-            if img.size != size:
-                img = img.resize(size, Image.Resampling.BILINEAR)
-            arr = np.asarray(img)
-            images[i] = arr[None] if grey else arr.transpose(2, 0, 1)
-        return images, np.array([label for _, label in files], np.int64)
-
-    images, labels = load(train_files)
-    mean = tuple((images.reshape(len(images), images.shape[1], -1).mean((0, 2)) / 255).tolist())
-    std = tuple((images.reshape(len(images), images.shape[1], -1).std((0, 2)) / 255 + 1e-3).tolist())
+    images, labels = _read_images(train_files, size, grey)
+    pixels = images.reshape(len(images), images.shape[1], -1)
+    mean = tuple((pixels.mean((0, 2)) / 255).tolist())
+    std = tuple((pixels.std((0, 2)) / 255 + 1e-3).tolist())
     spec = replace(dataset_spec("imagefolder"), flippable=True)
     train = _as_dataset(images, labels, spec, mean, std, classes)
-    test = None
-    if test_dir is not None:
-        test_files = files_of(test_dir)
-        if test_files:
-            test = _as_dataset(*load(test_files), spec, mean, std, classes)
+    test_files = _class_files(test_dir, classes) if test_dir is not None else []
+    test = _as_dataset(*_read_images(test_files, size, grey), spec, mean, std, classes) if test_files else None
     return train, test
+
+
+def _class_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
+    """(image, class index) for the PNG and JPEG files under each class folder, hidden ones left out."""
+    out = []
+    for label, cls in enumerate(classes):
+        d = folder / cls
+        if d.is_dir():
+            out += [(p, label) for p in sorted(d.rglob("*"))
+                    if p.suffix.lower() in IMAGE_SUFFIXES and not any(
+                        part.startswith(".") for part in p.relative_to(folder).parts)]
+    return out
+
+
+def _check_test_classes(test_dir: Path, train_dir: Path, classes: list[str]) -> None:
+    unknown = sorted(p.name for p in test_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+                     and p.name not in classes)
+    if unknown:
+        raise DataError(f"{test_dir}: class folder(s) {', '.join(unknown)} are not in {train_dir} "
+                        f"(the classes are {', '.join(classes)})")
+
+
+def _read_images(files: list[tuple[Path, int]], size: tuple[int, int], grey: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 1 or 3, H, W) uint8 at `size` (width, height) and the (N,) labels."""
+    from PIL import Image
+
+    images = np.empty((len(files), 1 if grey else 3, size[1], size[0]), np.uint8)
+    for i, (path, _) in enumerate(files):
+        img = _open_image(path).convert("L" if grey else "RGB")
+        if img.size != size:
+            img = img.resize(size, Image.Resampling.BILINEAR)
+        arr = np.asarray(img)
+        images[i] = arr[None] if grey else arr.transpose(2, 0, 1)
+    return images, np.array([label for _, label in files], np.int64)
 
 
 def _check_image_classes(folder: Path, classes: list[str], files: list[tuple[Path, int]]) -> None:

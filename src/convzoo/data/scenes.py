@@ -69,44 +69,58 @@ def compose_scenes(images: np.ndarray, labels: np.ndarray, pool: np.ndarray, cou
     `seed` is anything np.random.default_rng takes. Items without ink are never drawn.
     """
     boxes = ink_boxes(images)
-    pool = np.asarray(pool, np.int64)
-    pool = pool[boxes[pool, 0] >= 0]
-    if not len(pool):
-        raise DataError("no source image has ink to place")
-    heights, widths = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    if heights[pool].max() > size or widths[pool].max() > size:
-        raise DataError(f"source items are larger than the {size}x{size} canvas")
-
+    pool = _drawable(boxes, pool, size)
     # Every random number first, in fixed shapes: the result cannot depend on which tries succeed.
     rng = np.random.default_rng(seed)
     wanted = rng.integers(1, max_items + 1, count).tolist()
     picks = pool[rng.integers(0, len(pool), (count, max_items))].tolist()
     u = rng.random((count, max_items, tries, 2))
-
-    # Placement is a little integer arithmetic per try, in Python; the copying is done after.
     box_list = boxes.tolist()
-    placements = []  # (canvas, slot, source, top, left)
-    for i in range(count):
-        placed = []  # boxes on this canvas, (top, left, bottom, right)
-        for j in range(wanted[i]):
-            src = picks[i][j]
-            y0, x0, y1, x1 = box_list[src]
-            h, w = y1 - y0, x1 - x0
-            for uy, ux in u[i, j].tolist():
-                top, left = int(uy * (size - h + 1)), int(ux * (size - w + 1))
-                if all(top >= b + GAP or t >= top + h + GAP or left >= r + GAP or lft >= left + w + GAP
-                       for t, lft, b, r in placed):
-                    break
-            else:
-                continue  # no free place in `tries` draws: one item fewer
-            placements.append((i, len(placed), src, top, left))
-            placed.append((top, left, top + h, left + w))
-        assert placed, "the first item always fits an empty canvas"
+    placements = [p for i in range(count) for p in _place(i, picks[i][:wanted[i]], u[i], box_list, size)]
+    return _paint(images, labels, boxes, placements, count, size, max_items)
 
+
+def _drawable(boxes: np.ndarray, pool: np.ndarray, size: int) -> np.ndarray:
+    """The pool's items that have ink, checked to fit the canvas."""
+    pool = np.asarray(pool, np.int64)
+    pool = pool[boxes[pool, 0] >= 0]
+    if not len(pool):
+        raise DataError("no source image has ink to place")
+    if (boxes[pool, 2] - boxes[pool, 0]).max() > size or (boxes[pool, 3] - boxes[pool, 1]).max() > size:
+        raise DataError(f"source items are larger than the {size}x{size} canvas")
+    return pool
+
+
+def _place(canvas: int, sources: list[int], u: np.ndarray, box_list: list, size: int) -> list[tuple]:
+    """(canvas, slot, source, top, left) for each item that finds a place: the first of its tries
+    (`u`: (items, tries, 2) uniform draws) whose box keeps GAP pixels from the boxes placed before.
+    A little integer arithmetic per try, in Python; the copying is done after, in bulk."""
+    placed = []  # boxes on this canvas, (top, left, bottom, right)
+    placements = []
+    for j, src in enumerate(sources):
+        y0, x0, y1, x1 = box_list[src]
+        h, w = y1 - y0, x1 - x0
+        for uy, ux in u[j].tolist():
+            top, left = int(uy * (size - h + 1)), int(ux * (size - w + 1))
+            if all(top >= b + GAP or t >= top + h + GAP or left >= r + GAP or lft >= left + w + GAP
+                   for t, lft, b, r in placed):
+                break
+        else:
+            continue  # no free place in `tries` draws: one item fewer
+        placements.append((canvas, len(placed), src, top, left))
+        placed.append((top, left, top + h, left + w))
+    assert placed, "the first item always fits an empty canvas"
+    return placements
+
+
+def _paint(images: np.ndarray, labels: np.ndarray, boxes: np.ndarray, placements: list[tuple], count: int,
+           size: int, max_items: int) -> Scenes:
+    """The canvases and masks with every placed item copied in, and which item went where."""
     # The boxes are disjoint, so composing by max onto the black canvas is copying each item in.
     label_maps = np.where(images >= INK, labels.astype(np.uint8)[:, None, None] + 1, 0).astype(np.uint8)
     canvas = np.zeros((count, size, size), np.uint8)
     masks = np.zeros((count, size, size), np.uint8)
+    box_list = boxes.tolist()
     for i, _, src, top, left in placements:
         y0, x0, y1, x1 = box_list[src]
         canvas[i, top:top + y1 - y0, left:left + x1 - x0] = images[src, y0:y1, x0:x1]
@@ -114,6 +128,7 @@ def compose_scenes(images: np.ndarray, labels: np.ndarray, pool: np.ndarray, cou
     sources = np.full((count, max_items), -1, np.int64)
     placed_boxes = np.full((count, max_items, 4), -1, np.int64)
     i, slot, src, top, left = np.array(placements, np.int64).reshape(-1, 5).T
+    heights, widths = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     sources[i, slot] = src
     placed_boxes[i, slot] = np.stack([top, left, top + heights[src], left + widths[src]], 1)
     return Scenes(canvas, masks, sources, placed_boxes)

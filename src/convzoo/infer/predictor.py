@@ -24,6 +24,7 @@ from .audio import prepare_wav_files
 from .files import card_of, file_error, prepare_files
 from .images import read_image, to_uint8_input
 from .masks import write_mask
+from .segmentation import class_pixels, padded_logits, prepare_image
 
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish)
 
@@ -153,30 +154,13 @@ class Predictor:
         return [{"class": self.classes[i], "index": int(i), "probability": float(probabilities[i])}
                 for i in order]
 
-    # ---- segmentation ------------------------------------------------------------------
-    SIZE_MULTIPLE = 32  # U-Net pools four times: inputs are padded to a multiple of 2^5
+    # ---- segmentation (infer.segmentation: the path `convzoo segment` shares) ------------
 
     @torch.inference_mode()
     def segment(self, img) -> np.ndarray:
-        """(H, W) class indices for an image at its own size: grey (or RGB) as the training data,
-        ink light on dark (a light picture is inverted), mirror-padded to the size the network
-        needs and cropped back."""
-        from PIL import ImageOps
-
-        img = ImageOps.exif_transpose(img).convert("L" if self.channels == 1 else "RGB")
-        arr = np.asarray(img, dtype=np.uint8)
-        if self.channels == 1 and arr.mean() > 127:
-            arr = 255 - arr
-        arr = arr[None] if self.channels == 1 else arr.transpose(2, 0, 1)
-        h, w = arr.shape[1:]
-        m = self.SIZE_MULTIPLE
-        pad_h, pad_w = max(-h % m, self.size[0] - h), max(-w % m, self.size[1] - w)
-        x = self.normalize(torch.from_numpy(np.array(arr, copy=True))[None])  # (1, C, H, W)
-        if pad_h or pad_w:
-            mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-            x = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-        logits = self.model(x).float()  # (1, classes, H', W')
-        return logits[0, :, :h, :w].argmax(0).numpy().astype(np.uint8)
+        """(H, W) class indices for an image at its own size, predicted in one padded pass."""
+        x = prepare_image(img, self.channels, self.data["mean"], self.data["std"])  # (1, C, H, W)
+        return padded_logits(self.model, x, self.size).argmax(0).numpy().astype(np.uint8)
 
     def segment_files(self, paths, out_dir: str | Path | None = None) -> list[dict]:
         """Segment each image and write IMAGE.mask.png (in `out_dir`, else beside the image); a file
@@ -190,8 +174,6 @@ class Predictor:
             except ConvzooError as exc:
                 results.append(file_error(path, exc))
                 continue
-            counts = np.bincount(mask.ravel(), minlength=len(self.classes))
             results.append({"image": str(path), "mask": str(dest), "size": list(mask.shape),
-                            "pixels": {self.classes[i]: int(c) for i, c in enumerate(counts) if c},
-                            "found": [self.classes[i] for i, c in enumerate(counts) if c and i]})
+                            **class_pixels(mask, self.classes)})
         return results

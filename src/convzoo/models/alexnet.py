@@ -78,15 +78,9 @@ def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
         hidden: width of the two hidden dense layers FC6 and FC7 (paper: 4096)
         remove: layers left out: conv3, conv4, fc6, fc7 (Zeiler & Fergus's ablation); none = the whole net
     """
-    check_positive("widths", *widths)
-    check_positive("hidden", hidden)
-    removable = typing.get_args(Removable)
-    removed = set(remove or ())
-    if not removed <= set(removable):
-        raise ConvzooError(f"remove takes {', '.join(removable)}, got {','.join(map(str, remove))}")
-    check_positive("groups", groups)
-    if any(c % groups for c in widths[1:]):
-        raise ConvzooError(f"groups={groups} must divide the conv widths {','.join(map(str, widths))}")
+    # Over 50 lines on purpose: the "Args:" above are the options' help (models/options.py), and what
+    # follows is the network read top to bottom, one explicit Sequential, as the lecture draws it.
+    removed = _checked_removals(widths, hidden, groups, remove)
     c1, c2, c3, c4, c5 = widths
     if use_small_stem(stem, input_size, STRIDE4_STEM_MIN):
         conv1 = nn.Conv2d(in_channels, c1, 3, padding=1)
@@ -121,3 +115,17 @@ def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
             fan_in = hidden
     classifier = nn.Sequential(*dense, nn.Linear(fan_in, num_classes))
     return nn.Sequential(features, classifier)
+
+
+def _checked_removals(widths, hidden: int, groups: int, remove) -> set[str]:
+    """The layers to leave out, once the widths, `hidden` and `groups` are checked."""
+    check_positive("widths", *widths)
+    check_positive("hidden", hidden)
+    removable = typing.get_args(Removable)
+    removed = set(remove or ())
+    if not removed <= set(removable):
+        raise ConvzooError(f"remove takes {', '.join(removable)}, got {','.join(map(str, remove))}")
+    check_positive("groups", groups)
+    if any(c % groups for c in widths[1:]):
+        raise ConvzooError(f"groups={groups} must divide the conv widths {','.join(map(str, widths))}")
+    return removed
