@@ -139,3 +139,11 @@ def test_the_shipped_scenes_model_reproduces_its_card(capsys, monkeypatch, tmp_p
     assert result["accuracy"] == pytest.approx(card["held_out_accuracy"], abs=1e-4)
     assert result["mean_iou"] == pytest.approx(card["held_out_mean_iou"], abs=1e-4) and result["mean_iou"] > 0.6
     assert min(result["per_class_iou"].values()) > 0.3  # chance for a digit's pixels is near 0
+
+
+def test_a_card_of_a_checkpoint_without_its_test_count_says_so():
+    from convzoo.export.card import held_out_description
+
+    assert held_out_description({}, {"name": "fashion-mnist"}) == "fashion-mnist's test set (size not recorded)"
+    assert held_out_description({"test_holdout": 0.1, "seed": 3}, {"name": "mnist-sample", "test": 1000}) == (
+        "1,000 examples of mnist-sample's training files held out (seed 3), never trained on")

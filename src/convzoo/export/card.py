@@ -19,10 +19,13 @@ RECIPE_KEYS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "nesterov"
 
 
 def held_out_description(config: dict, data: dict) -> str:
-    if config.get("test_holdout"):
-        return (f"{data['test']:,} examples of {data['name']}'s training files held out (seed "
-                f"{config.get('seed', 0)}), never trained on")
-    return f"{data['name']}'s test set ({data['test']:,} examples)"
+    """Where the accuracy was measured; a checkpoint is someone's file, so a field may be missing."""
+    name = data.get("name", "the dataset") if isinstance(data, dict) else "the dataset"
+    count = data.get("test") if isinstance(data, dict) else None
+    size = f"{count:,} examples" if isinstance(count, int) and not isinstance(count, bool) else "size not recorded"
+    if isinstance(config, dict) and config.get("test_holdout"):
+        return (f"{size} of {name}'s training files held out (seed {config.get('seed', 0)}), never trained on")
+    return f"{name}'s test set ({size})"
 
 
 def model_card(checkpoint, command: str | None = None, code: str | None = None) -> dict:
