@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         # command that succeeds, dropped before an error, whose one line is then all there is.
         with warnings.catch_warnings(record=True) as held:
             code = args.func(args)
-        for w in held:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        for w in held:  # written out, not re-raised: the warnings filters ran when they were recorded
+            sys.stderr.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno))
     except ConvzooError as exc:
         print(f"convzoo: error: {exc}", file=sys.stderr)
         return 1
