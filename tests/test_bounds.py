@@ -20,7 +20,7 @@ from convzoo.zoo import store
 @pytest.mark.parametrize("flag,value,exit_code", [("--jobs", "100000", 2), ("--seeds", "1000000", 1),
                                                   ("--threads", "99999", 1), ("--jobs", "0", 2)])
 def test_study_flags_are_bounded(capsys, tmp_path, flag, value, exit_code):
-    code, _, err = run(capsys, "study", "kernel", "--quick", flag, value, "--out", tmp_path / "s")
+    code, _, err = run(capsys, "study", "run", "kernel", "--quick", flag, value, "--out", tmp_path / "s")
     assert code == exit_code and flag in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "s").exists()
 

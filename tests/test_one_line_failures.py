@@ -188,7 +188,7 @@ def test_a_study_on_an_imagefolder_writes_its_outputs(tmp_path, capsys):
                 pixels = rng.integers(0, 80, (28, 28), dtype=np.uint8)
                 pixels[5:20, 10:14] = 250 if label == "a" else 0
                 Image.fromarray(pixels).save(tmp_path / "images" / split / label / f"{i}.png")
-    code, _, err = run(capsys, "study", "kernel", "--quick", "--seeds", "1", "--data", "imagefolder", "--data-dir",
+    code, _, err = run(capsys, "study", "run", "kernel", "--quick", "--seeds", "1", "--data", "imagefolder", "--data-dir",
                        tmp_path / "images", "--out", tmp_path / "s", "--threads", "1")
     assert code == 0, err
     records = json.loads((tmp_path / "s" / "results.json").read_text())["records"]

@@ -326,6 +326,17 @@ def test_out_holding_another_study_or_setting_is_refused(tiny_data_dir, tmp_path
 # ---- the command line --------------------------------------------------------------------------
 
 
+def test_the_old_spelling_runs_with_a_note_and_the_new_one_without(capsys, tmp_path, monkeypatch):
+    """`study NAME` (before `study run NAME`) still works for one release and says the new spelling."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["study", "kernel", "--quick", "--data", "mnist"]) == 1  # fails on the data, after the name
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("note: `convzoo study kernel` is now `convzoo study run kernel`") and len(err) == 2
+    assert main(["study", "run", "kernel", "--quick", "--data", "mnist"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "dataset mnist not found" in err[0]
+
+
 def test_study_list(capsys):
     assert main(["study", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -335,13 +346,15 @@ def test_study_list(capsys):
 
 
 @pytest.mark.parametrize("argv,code,message", [
-    (["study", "activations"], 1, "unknown study 'activations'; did you mean activation"),
-    (["study", "ablation", "--seeds", "0"], 2, "--seeds must be at least 1"),
-    (["study", "ablation", "--seeds", "two"], 2, "--seeds takes a whole number"),
-    (["study", "ablation", "--quick", "--data", "fashion-mnst"], 1, "unknown dataset 'fashion-mnst'"),
-    (["study", "ablation", "--quick", "--shard", "2/2"], 1, "--shard 2/2"),
-    (["study", "kernel", "--quick", "--threads", "-1"], 1, "--threads must be >= 0"),
-    (["study", "kernel", "--quick", "--data", "mnist"], 1, "dataset mnist not found"),
+    (["study", "run", "activations"], 1, "unknown study 'activations'; did you mean activation"),
+    (["study", "run"], 1, "expected `study list` or `study run NAME`"),
+    (["study", "run", "ablation", "kernel"], 1, "expected `study list` or `study run NAME`"),
+    (["study", "run", "ablation", "--seeds", "0"], 2, "--seeds must be at least 1"),
+    (["study", "run", "ablation", "--seeds", "two"], 2, "--seeds takes a whole number"),
+    (["study", "run", "ablation", "--quick", "--data", "fashion-mnst"], 1, "unknown dataset 'fashion-mnst'"),
+    (["study", "run", "ablation", "--quick", "--shard", "2/2"], 1, "--shard 2/2"),
+    (["study", "run", "kernel", "--quick", "--threads", "-1"], 1, "--threads must be >= 0"),
+    (["study", "run", "kernel", "--quick", "--data", "mnist"], 1, "dataset mnist not found"),
 ])
 def test_bad_input_is_one_line(argv, code, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -356,7 +369,7 @@ def test_bad_input_is_one_line(argv, code, message, capsys, tmp_path, monkeypatc
 def test_unwritable_out_is_one_line(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert main(["study", "kernel", "--quick", "--out", str(blocker / "out")]) == 1
+    assert main(["study", "run", "kernel", "--quick", "--out", str(blocker / "out")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("convzoo: error: cannot write --out") and len(err.strip().splitlines()) == 1
 
@@ -367,7 +380,7 @@ def test_cli_runs_a_study_and_prints_json(tiny_data_dir, tmp_path, capsys, monke
 
     monkeypatch.setattr(studies, "get_study", lambda name: _tiny(get_study(name), seeds=1))
     out = tmp_path / "k"
-    assert main(["study", "kernel", "--quick", "--data-dir", str(tiny_data_dir), "--out", str(out),
+    assert main(["study", "run", "kernel", "--quick", "--data-dir", str(tiny_data_dir), "--out", str(out),
                  "--threads", "1", "--json"]) == 0
     captured = capsys.readouterr()
     result = json.loads(captured.out)  # stdout is the JSON alone; the engine's lines went to stderr

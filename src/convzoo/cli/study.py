@@ -1,4 +1,6 @@
-"""`convzoo study list` and `convzoo study NAME`: the lectures' experiments (src/convzoo/studies)."""
+"""`convzoo study list` and `convzoo study run NAME`: the lectures' experiments (src/convzoo/studies).
+
+`convzoo study NAME` (the spelling before `run`) still works for one release, with a one-line note."""
 
 from __future__ import annotations
 
@@ -37,12 +39,13 @@ def register(sub) -> None:
     p = sub.add_parser(
         "study", help="the lectures' experiments: ablation, depth, activation, dropout, batch norm, ...",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_epilog(),
-        description="Run one of the lectures' comparisons (or `list` them). Every training is a normal run "
+        description="`study run NAME` runs one of the lectures' comparisons; `study list` lists them. Every training is a normal run "
                     "directory under OUT/runs/<run>-seed<k>; an interrupted study resumes where it stopped. "
                     "Writes OUT/results.json, results.md, finding.md and PNG figures. --quick takes a couple "
                     "of minutes on 2 cores; a full study 10-30 minutes on 2 quiet cores (`study list` gives each "
                     "one's estimate; docs/studies.md).")
-    p.add_argument("name", metavar="NAME", help="a study, or `list`")
+    p.add_argument("words", nargs="+", metavar="list | run NAME",
+                   help="`list` the studies, or `run NAME` (`study NAME` alone: the old spelling, kept for one release)")
     p.add_argument("--quick", action="store_true", help="the small setting (minutes; what the tests run)")
     p.add_argument("--seeds", type=_seeds, metavar="K", help="seeds per run (default: the study's, listed below)")
     p.add_argument("--data", metavar="NAME", help="dataset (default: the study's, fashion-mnist)")
@@ -58,14 +61,32 @@ def register(sub) -> None:
     p.set_defaults(func=run_study_command)
 
 
+def _study_name(words: list[str]) -> str | None:
+    """The study that `list | run NAME | NAME` names (None for `list`); the old spelling gets its note."""
+    import sys
+
+    from ..errors import ConvzooError
+
+    if words == ["list"]:
+        return None
+    if words[0] == "run" and len(words) == 2:
+        return words[1]
+    if len(words) == 1 and words[0] != "run":
+        print(f"note: `convzoo study {words[0]}` is now `convzoo study run {words[0]}`; the old spelling goes in "
+              "the next release", file=sys.stderr)
+        return words[0]
+    raise ConvzooError(f"study {' '.join(words)}: expected `study list` or `study run NAME`")
+
+
 def run_study_command(args) -> int:
     from .. import studies
 
-    if args.name == "list":
+    name = _study_name(args.words)
+    if name is None:
         return _print_list(studies.list_studies(), args.json)
     from ..errors import ConvzooError
 
-    study = studies.get_study(args.name)  # an unknown name fails before anything else
+    study = studies.get_study(name)  # an unknown name fails before anything else
     try:
         result = studies.run_study(study, quick=args.quick, seeds=args.seeds, data=args.data,
                                    data_dir=args.data_dir, out=args.out, threads=args.threads, jobs=args.jobs,

@@ -28,7 +28,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 def run_jobs(jobs, name, quick, seeds, data, data_dir, out, log) -> None:
     """N processes of this study, each a shard, sharing the cores; waits for all of them."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    base = [sys.executable, "-m", "convzoo", "study", name, *(["--quick"] if quick else []), "--seeds", str(seeds),
+    base = [sys.executable, "-m", "convzoo", "study", "run", name, *(["--quick"] if quick else []), "--seeds", str(seeds),
             "--data", data, "--out", str(out), "--threads", str(threads)]
     if data_dir:
         base += ["--data-dir", str(data_dir)]

@@ -11,7 +11,7 @@ from .base import Analysis, Results
 
 
 def study_command(name, quick, seeds, data, data_dir, out) -> str:
-    parts = ["convzoo", "study", name, *(["--quick"] if quick else []), "--seeds", str(seeds), "--data", data]
+    parts = ["convzoo", "study", "run", name, *(["--quick"] if quick else []), "--seeds", str(seeds), "--data", data]
     if data_dir:
         parts += ["--data-dir", str(data_dir)]
     return " ".join(parts + ["--out", str(out)])
