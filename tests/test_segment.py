@@ -14,9 +14,9 @@ from helpers import run_cli as run
 from PIL import Image
 
 from convzoo.apps import Geometry, overlay_image, plan_tiles, prepare_image, probe_geometry, segment_image
-from convzoo.apps.tiling import mirror_pad, tiled_logits
 from convzoo.errors import ConvzooError
 from convzoo.infer import mask_palette
+from convzoo.infer.tiling import mirror_pad, tiled_logits
 from convzoo.models import create_model
 from convzoo.train.checkpoint import save_checkpoint
 
@@ -194,6 +194,19 @@ def test_segment_writes_the_mask_and_the_overlay(files, tmp_path, capsys, kind):
     tiles = "1 pass over the whole image" if kind == "padded" else "2 tiles (2x1) of 572x316"
     assert out.startswith(f"{files['wide']}: 400x120, {tiles}")
     assert ", ".join(f"{c} {n:,}" for c, n in zip(CLASSES, counts) if n) in out
+
+
+def test_predict_on_a_valid_unet_writes_the_mask_segment_writes(files, tmp_path, capsys):
+    """`predict` on a valid U-Net (it loses 92 pixels a side) tiles as `convzoo segment` does: its
+    mask has the image's size, not the one-pass output's, and the same labels."""
+    code, _, err = run(capsys, "predict", files["valid"], files["wide"], "-o", tmp_path)
+    assert code == 0, err
+    code, _, err = run(capsys, "segment", files["valid"], files["wide"], "-o", tmp_path / "segmented.png")
+    assert code == 0, err
+    with Image.open(tmp_path / "wide.mask.png") as predicted, Image.open(tmp_path / "segmented.png") as segmented:
+        assert predicted.size == segmented.size == (400, 120)
+        assert np.array_equal(np.asarray(predicted), np.asarray(segmented))
+        assert len(np.unique(np.asarray(predicted))) > 1  # the comparison can tell labels apart
 
 
 def test_several_images_go_to_a_folder_and_json_says_how(files, tmp_path, capsys):

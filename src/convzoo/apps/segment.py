@@ -2,7 +2,7 @@
 
 The image is prepared as the model's training data was (`infer.segmentation`, the path `predict`
 shares: grey or RGB, a light grey picture inverted to the scenes' light-on-dark, normalised by the
-checkpoint's mean and std), predicted whole or tile by tile (`tiling`: the paper's overlap-tile
+checkpoint's mean and std), predicted whole or tile by tile (`infer.tiling`: the paper's overlap-tile
 strategy for the valid U-Net, centres of margin-padded tiles for padded networks), and written as
 a palette PNG mask and an overlay: the picture with each labelled pixel blended with its class's
 colour (the mask's palette).
@@ -21,8 +21,7 @@ from ..atomic import atomic_path, cannot_write, new_temporary
 from ..errors import ConvzooError
 from ..infer import mask_palette, open_image_header, read_image, write_mask
 from ..infer.segmentation import as_picture, class_pixels, prepare_image
-from ..train.checkpoint import model_from_checkpoint, resolve_checkpoint
-from .tiling import (
+from ..infer.tiling import (
     MARGIN,
     WHOLE_PIXELS,
     Geometry,
@@ -32,6 +31,7 @@ from .tiling import (
     probe_geometry,
     tiled_logits,
 )
+from ..train.checkpoint import model_from_checkpoint, resolve_checkpoint
 
 ALPHA = 0.5  # overlay: half picture, half class colour
 

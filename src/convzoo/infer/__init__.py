@@ -1,6 +1,6 @@
 """Use a trained checkpoint: read images safely (`images`), one answer per file (`files`), the
 Predictor that classifies or segments (`predictor`), the segmentation path `predict` and
-`convzoo segment` share (`segmentation`), masks as palette PNGs (`masks`)."""
+`convzoo segment` share (`segmentation`, `tiling`), masks as palette PNGs (`masks`)."""
 
 from .files import card_of, file_error, prepare_files
 from .images import (

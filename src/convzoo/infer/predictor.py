@@ -25,6 +25,7 @@ from .files import card_of, file_error, prepare_files
 from .images import read_image, to_uint8_input
 from .masks import write_mask
 from .segmentation import class_pixels, padded_logits, prepare_image
+from .tiling import plan_tiles, probe_geometry, tiled_logits
 
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish)
 
@@ -90,6 +91,9 @@ class Predictor:
         self.style = style_for(self.data["name"]) if fits_style else None
         self.map_modules = conv_map_modules(self.model)
         self.task = payload.get("task", "classification")
+        # a segmentation network's border and grid (infer.tiling), probed once here rather than on a
+        # first image, where the probes' hooks could catch another thread's forward pass
+        self.geometry = probe_geometry(self.model, self.channels) if self.task == "segmentation" else None
         spec = DATASETS.get(self.data["name"])
         self.modality = spec.extra.get("modality", "image") if spec else "image"  # "audio": reads WAV files
         self._hooks_lock = threading.Lock()  # the capture hooks are per call: one call at a time
@@ -158,9 +162,14 @@ class Predictor:
 
     @torch.inference_mode()
     def segment(self, img) -> np.ndarray:
-        """(H, W) class indices for an image at its own size, predicted in one padded pass."""
+        """(H, W) class indices for an image at its own size: a padded network in one padded pass;
+        a valid one (it loses a border) tile by tile, as `convzoo segment` labels it by default."""
         x = prepare_image(img, self.channels, self.data["mean"], self.data["std"])  # (1, C, H, W)
-        return padded_logits(self.model, x, self.size).argmax(0).numpy().astype(np.uint8)
+        if self.geometry.valid:
+            logits = tiled_logits(self.model, x, plan_tiles(self.geometry, *x.shape[-2:]), self.geometry)
+        else:
+            logits = padded_logits(self.model, x, self.size)
+        return logits.argmax(0).numpy().astype(np.uint8)
 
     def segment_files(self, paths, out_dir: str | Path | None = None) -> list[dict]:
         """Segment each image and write IMAGE.mask.png (in `out_dir`, else beside the image); a file

@@ -1,5 +1,6 @@
 """The one segmentation path, shared by `predict` (a segmentation checkpoint writes IMAGE.mask.png;
-the demo) and `convzoo segment` (apps.segment, which runs the network tile by tile):
+the demo) and `convzoo segment` (apps.segment). `segment`, and `predict` on a valid network (one
+that loses a border), run it tile by tile (`infer.tiling`); `predict` on a padded one, in one pass:
 - `prepare_image`: the picture read upright, grey or RGB as the training data, a light grey picture
   inverted to the scenes' light-on-dark, normalised as the training batches were (`Normalizer`);
 - `padded_logits`: one pass over the whole image, mirror-padded to the size the network needs;

@@ -1,4 +1,5 @@
-"""Dense prediction of images of any size, tile by tile: U-Net's overlap-tile strategy.
+"""Dense prediction of images of any size, tile by tile: U-Net's overlap-tile strategy (`convzoo
+segment`, and `predict` for a valid network).
 
 A fully convolutional network maps an input of side s to an output of side s - 2 * border:
 `border` > 0 for valid convolutions (the paper's U-Net: 92, so 572 -> 388), 0 for padded ones. Its
