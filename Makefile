@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test install data browser speech docs clean
+.PHONY: run test install data browser speech docs notebooks clean
 
 # Train convzoo's fast recipe on Fashion-MNIST (docs/speedrun.md: 0.92 in 2 epochs, about 2 minutes on 2 cores),
 # print the test accuracy and where the run was saved.
@@ -26,6 +26,11 @@ $(STAMP): pyproject.toml
 
 data: install speech
 	sh scripts/ensure-fashion-mnist.sh $(BIN)/convzoo
+
+# The lectures' notebooks (notebooks/README.md) in JupyterLab; the kernel is this venv's Python.
+notebooks: install data
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[notebooks]"
+	$(BIN)/jupyter lab notebooks
 
 browser:
 	sh scripts/ensure-browser.sh
