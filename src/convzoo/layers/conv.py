@@ -40,3 +40,12 @@ def kaiming_init(model: nn.Module, mode: str = "fan_out") -> nn.Module:
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
     return model
+
+
+def xavier_init(model: nn.Module) -> nn.Module:
+    """d2l's `init_weights`: Xavier-uniform weights for every Linear and Conv2d (exactly those types,
+    as d2l tests `type(m) in [nn.Linear, nn.Conv2d]`); biases keep their builder's values."""
+    for module in model.modules():
+        if type(module) in (nn.Linear, nn.Conv2d):
+            nn.init.xavier_uniform_(module.weight)
+    return model

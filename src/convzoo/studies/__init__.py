@@ -17,7 +17,7 @@ from .processes import parse_shard
 from .runner import StudyResult, default_out, run_study
 
 # In the order of the lectures.
-NAMES = ("ablation", "depth", "activation", "dropout", "batchnorm", "kernel", "invariance", "probes")
+NAMES = ("ablation", "depth", "activation", "dropout", "batchnorm", "kernel", "vgg", "invariance", "probes")
 
 
 def get_study(name: str) -> Study:

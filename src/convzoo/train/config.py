@@ -17,6 +17,7 @@ from ..errors import ConvzooError
 
 OPTIMIZERS = ("sgd", "adamw", "muon")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
+INITS = ("builder", "xavier")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
 MAX_THREADS = max(os.cpu_count() or 1, 1) * 2  # beyond this, threads only wait for each other
@@ -43,8 +44,12 @@ class TrainConfig:
                                      low=1, metavar="N")
     val_split: float = setting(0.0, "fraction of the training set held out for validation", low=0, high=1,
                                high_open=True)
+    normalize: bool = setting(True, "scale pixels to the training set's mean 0 and std 1 (false: to [0, 1] only, "
+                                    "as d2l's ToTensor)")
     test_holdout: float | None = setting(None, "fraction (< 1) or count of train used as the test set when "
                                                "there is none", low=0, low_open=True)
+    init: str = setting("builder", "initial weights: the builder's own, or Xavier-uniform for every conv and "
+                                   "linear weight (d2l's init_weights; biases keep the builder's)", choices=INITS)
     # optimisation
     epochs: int = setting(10, "epochs to train (with --resume: train on to this many)", low=1, resume=True)
     batch_size: int = setting(128, "examples per optimisation step over all processes (the global batch; "

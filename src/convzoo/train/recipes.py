@@ -135,7 +135,10 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     }),
 )}
 
-# The zoo's rows (`convzoo zoo`, docs/zoo.md), each a recipe like these, one per family.
+# The zoo's rows (`convzoo zoo`, docs/zoo.md), each a recipe like these, one per family, and the
+# textbook's own chapter settings that the zoo re-runs beside them.
+from .d2l_recipes import D2L_RECIPES
 from .zoo_recipes import ZOO_RECIPES
 
 RECIPES.update(ZOO_RECIPES)
+RECIPES.update(D2L_RECIPES)
