@@ -325,7 +325,7 @@ def test_out_holding_another_study_or_setting_is_refused(tiny_data_dir, tmp_path
 def test_study_list(capsys):
     assert main(["study", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == list(NAMES) and len(list_studies()) == 8
+    assert [line.split()[0] for line in lines] == list(NAMES) and len(list_studies()) == len(NAMES) == 9
     assert main(["study", "list", "--json"]) == 0
     assert [s["name"] for s in json.loads(capsys.readouterr().out)] == list(NAMES)
 

@@ -2,7 +2,7 @@
 
 from . import knobs
 from .attention import SqueezeExcite
-from .conv import ConvBNAct, kaiming_init, xavier_init
+from .conv import INITS, ConvBNAct, he_init, initialise, kaiming_init, xavier_init
 from .knobs import Activation, Pooling, activation, check_positive, dropout, optional_dropout, pool2d
 from .residual import BasicBlock, Bottleneck, ResidualBlock
 from .shape import output_hw
@@ -10,7 +10,7 @@ from .shuffle import ChannelShuffle, channel_shuffle
 from .whiten import whiten_conv, whitening_filters
 
 __all__ = [
-    "Activation", "BasicBlock", "Bottleneck", "ChannelShuffle", "ConvBNAct", "Pooling", "ResidualBlock",
-    "SqueezeExcite", "activation", "channel_shuffle", "check_positive", "dropout", "kaiming_init", "knobs",
+    "INITS", "Activation", "BasicBlock", "Bottleneck", "ChannelShuffle", "ConvBNAct", "Pooling", "ResidualBlock",
+    "SqueezeExcite", "activation", "channel_shuffle", "check_positive", "dropout", "he_init", "initialise", "kaiming_init", "knobs",
     "optional_dropout", "output_hw", "pool2d", "whiten_conv", "whitening_filters", "xavier_init",
 ]

@@ -49,3 +49,22 @@ def xavier_init(model: nn.Module) -> nn.Module:
         if type(module) in (nn.Linear, nn.Conv2d):
             nn.init.xavier_uniform_(module.weight)
     return model
+
+
+def he_init(model: nn.Module) -> nn.Module:
+    """He et al. (2015) for every Conv2d and Linear: normal weights with variance 2 / fan-in (the
+    ReLU gain), zero biases, so a deep ReLU stack keeps its forward signal's scale at any depth."""
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return model
+
+
+INITS = {"builder": lambda model: model, "xavier": xavier_init, "he": he_init}
+
+
+def initialise(model: nn.Module, init: str) -> nn.Module:
+    """`model` re-initialised by the scheme `init` names (one of INITS; "builder" keeps its own)."""
+    return INITS[init](model)

@@ -13,7 +13,7 @@ the original scale. Five pairs are tested together, Holm-adjusted.
 from __future__ import annotations
 
 from .base import Analysis, Results, Run, Setting, Study
-from .common import claim, finish_axes, pct
+from .common import claim, dot_plot, finish_axes, pct
 from .stats import describe, family, rule_text
 
 # Batch norm after every conv, as in the kernel study: without it these narrow VGGs are still near
@@ -80,17 +80,9 @@ def analyse(results: Results) -> Analysis:
 
 
 def _figure(results: Results) -> str:
-    """A dot plot (mean, sd bars, every seed as a small dot): differences of a point or two are not
-    magnified by a bar's cut-off baseline."""
     name = "vgg.png"
     with results.figure(name, 1, 1, figsize=(8, 4)) as (_fig, ax):
-        for i, run in enumerate(RUNS):
-            values = [v * 100 for v in results.values(run.name, "test_acc")]
-            s = results.stat(run.name, "test_acc")
-            ax.errorbar([i], [s.mean * 100], yerr=[s.sd * 100 if s.n > 1 else 0], fmt="o", capsize=4,
-                        color="tab:orange" if run.name == "D-jitter" else "tab:blue")
-            ax.scatter([i] * len(values), values, s=10, color="grey", zorder=3)
-        ax.set_xticks(range(len(RUNS)), [r.name for r in RUNS])
+        dot_plot(ax, results, [r.name for r in RUNS], highlight=("D-jitter",))
         ax.set(ylabel="test accuracy % (mean ± sd; grey: seeds)", title="VGG's Table 3 at Fashion-MNIST scale")
         finish_axes(ax)
     return name

@@ -14,10 +14,11 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import ConvzooError
+from ..layers.conv import INITS as WEIGHT_INITS
 
 OPTIMIZERS = ("sgd", "adamw", "muon")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
-INITS = ("builder", "xavier")
+INITS = tuple(WEIGHT_INITS)  # builder | xavier | he
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
 MAX_THREADS = max(os.cpu_count() or 1, 1) * 2  # beyond this, threads only wait for each other
@@ -48,8 +49,9 @@ class TrainConfig:
                                     "as d2l's ToTensor)")
     test_holdout: float | None = setting(None, "fraction (< 1) or count of train used as the test set when "
                                                "there is none", low=0, low_open=True)
-    init: str = setting("builder", "initial weights: the builder's own, or Xavier-uniform for every conv and "
-                                   "linear weight (d2l's init_weights; biases keep the builder's)", choices=INITS)
+    init: str = setting("builder", "initial weights: the builder's own; xavier: Xavier-uniform for every conv and "
+                                   "linear weight (d2l's init_weights; biases kept); he: He-normal (fan-in, ReLU "
+                                   "gain) for every conv and linear weight, zero biases", choices=INITS)
     # optimisation
     epochs: int = setting(10, "epochs to train (with --resume: train on to this many)", low=1, resume=True)
     batch_size: int = setting(128, "examples per optimisation step over all processes (the global batch; "

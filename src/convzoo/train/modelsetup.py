@@ -16,7 +16,7 @@ from torch import nn
 
 from ..data import Normalizer
 from ..errors import ConvzooError
-from ..layers import xavier_init
+from ..layers import initialise
 from ..models import create_model, model_info
 from . import distributed
 from .checkpoint import custom_model_spec
@@ -36,8 +36,7 @@ class ModelSetup:
             if not hasattr(self.user_model, "convzoo_spec"):
                 self.user_model.convzoo_spec = custom_model_spec(self.user_model)
             return self.user_model
-        model = self._builder()()
-        return xavier_init(model) if self.config.init == "xavier" else model
+        return initialise(self._builder()(), self.config.init)
 
     def _builder(self):
         """A function that builds a fresh copy of the model (the setup is timed on fresh copies)."""
