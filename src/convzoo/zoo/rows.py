@@ -82,7 +82,7 @@ class Row:
     @property
     def textbook_source(self) -> str | None:
         t = self.textbook
-        return None if t is None else f"{t.source}{'' if t.verified else ' (not re-verified)'}, {t.link}"
+        return None if t is None else f"{t.source}, {t.link}"
 
 
 _SGD = "SGD+Nesterov, one-cycle, label smoothing, augmentation vs plain SGD"
