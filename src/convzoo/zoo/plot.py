@@ -4,7 +4,8 @@ rows on Fashion-MNIST at 28x28.
 
 Each trained row is one circle: its final-epoch test accuracy (mean over seeds) against its
 multiply-adds for one 28x28 image (log scale), its area proportional to its parameters, its colour
-its family, labelled by the row. Untrained rows are left out (and listed in the caption).
+its family, labelled by the row; an open circle of the same colour is the same network trained by
+the textbook's recipe, where it was re-run. Untrained rows are left out (and listed in the caption).
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def zoo_figure(rows: list[dict]):
         ax.scatter(r["macs"], accuracy, s=max(r["parameters"] * AREA_PER_PARAM, 12), color=colour, alpha=0.55,
                    edgecolors="black", linewidths=0.6)
         ax.annotate(r["name"], (r["macs"], accuracy), xytext=(6, 4), textcoords="offset points", fontsize=8)
+        if r.get("d2l_accuracy"):  # the same network by the textbook's recipe: an open disc below or above
+            textbook = r["d2l_accuracy"]["mean"] * 100
+            ax.scatter(r["macs"], textbook, s=max(r["parameters"] * AREA_PER_PARAM, 12), facecolors="none",
+                       edgecolors=colour, linewidths=1.2)
+            ax.annotate(f"{r['name']}, d2l's recipe", (r["macs"], textbook), xytext=(6, -10),
+                        textcoords="offset points", fontsize=7, color="dimgrey")
     for family in families:  # one legend entry per family, at a fixed size
         ax.scatter([], [], s=60, color=colours(families.index(family)), alpha=0.55, edgecolors="black",
                    label=family)
