@@ -99,10 +99,10 @@ def format_accuracy(acc: dict | None) -> str:
     return f"{acc['mean']:.4f} ± {acc['sd']:.4f} ({acc['seeds']} seeds)"
 
 
-def _short(acc: dict | None) -> str:
+def _short(acc: dict | None, missing: str = "not trained yet") -> str:
     if acc is None:
-        return "-"
-    return f"{acc['mean']:.4f}" + ("" if acc["sd"] is None else f"±{acc['sd']:.4f}") + f" ({acc['seeds']})"
+        return missing
+    return f"{acc['mean']:.4f}" + ("" if acc["sd"] is None else f" ± {acc['sd']:.4f}") + f" ({acc['seeds']})"
 
 
 def _printed_cell(printed: dict | None, sources: list[str]) -> str:
@@ -113,7 +113,7 @@ def _printed_cell(printed: dict | None, sources: list[str]) -> str:
     return f"{printed['accuracy']:.3f}{unverified}{mnist} [{sources.index(printed['source']) + 1}]"
 
 
-KEY = ("Every accuracy is the final epoch's on Fashion-MNIST's test set at 28x28, mean±sd (seeds). \"beats\": "
+KEY = ("Every accuracy is the final epoch's on Fashion-MNIST's test set at 28x28: mean, sd and (seeds). \"beats\": "
        "only the same network, against our re-run of the textbook's recipe, by more than the sum of the two sds. "
        "\"?\": a figure quoted by an earlier table whose edition was not re-verified.")
 
@@ -127,7 +127,7 @@ def format_table(rows: list[dict]) -> str:
     header = ["row", "built", "params", "MACs", "convzoo recipe", "d2l recipe here", "printed", "beats",
               "min/seed", "weights"]
     cells = [[r["name"], r["built"], f"{r['parameters']:,}", human(r["macs"]), _short(r["accuracy"]),
-              _short(r["d2l_accuracy"]) if r["d2l_recipe"] else "-", _printed_cell(r["printed"], sources),
+              _short(r["d2l_accuracy"], "not run yet") if r["d2l_recipe"] else "-", _printed_cell(r["printed"], sources),
               r["beats"], "-" if r["train_minutes"] is None else f"{r['train_minutes']:.1f}", r["weights"]]
              for r in rows]
     lines = [text_table(header, cells, right={2, 3, 8}), "", KEY]
