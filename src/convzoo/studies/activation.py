@@ -60,6 +60,21 @@ def _log10(values):
     return [math.log10(max(v, 1e-30)) for v in values]
 
 
+def _pairs(results: Results) -> dict:
+    """Every pair the finding tests (Holm-adjusted together): per net, the log10 first-layer gradient
+    and the test accuracy of sigmoid against ReLU; per activation, the plain VGG from He's weights
+    against the builder's (the control)."""
+    pairs = {}
+    for net in NETS:
+        sig, relu = f"{net}-sigmoid", f"{net}-relu"
+        pairs[f"{net} grad"] = (_log10(_first_last(results, relu, "grad_init")[0]),
+                                _log10(_first_last(results, sig, "grad_init")[0]))
+        pairs[f"{net} acc"] = (results.values(sig, "test_acc"), results.values(relu, "test_acc"))
+    for act in ACTIVATIONS:
+        pairs[f"he {act}"] = (results.values(f"vgg-{act}", "test_acc"), results.values(f"vgg-he-{act}", "test_acc"))
+    return pairs
+
+
 def analyse(results: Results) -> Analysis:
     target = results.option("target")
     rows, claims, lines, comparisons = [], [], [], []
@@ -72,15 +87,7 @@ def analyse(results: Results) -> Analysis:
                      stat(last).fmt(3), ratio.fmt(1)])
     lines.append(f"The arithmetic of the lecture: the sigmoid's slope is at most 0.25; 0.8^100 = {0.8 ** 100:.1e}, "
                  f"0.25^10 = {0.25 ** 10:.1e}.")
-    pairs = {}
-    for net in NETS:
-        sig, relu = f"{net}-sigmoid", f"{net}-relu"
-        pairs[f"{net} grad"] = (_log10(_first_last(results, relu, "grad_init")[0]),
-                                _log10(_first_last(results, sig, "grad_init")[0]))
-        pairs[f"{net} acc"] = (results.values(sig, "test_acc"), results.values(relu, "test_acc"))
-    for act in ACTIVATIONS:  # the control: the same plain VGG, He's initialisation against the builder's
-        pairs[f"he {act}"] = (results.values(f"vgg-{act}", "test_acc"), results.values(f"vgg-he-{act}", "test_acc"))
-    tested = family(pairs)
+    tested = family(_pairs(results))
     comparisons = list(tested.values())
     for net in NETS:
         grad, acc = tested[f"{net} grad"], tested[f"{net} acc"]
