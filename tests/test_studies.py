@@ -340,7 +340,7 @@ def test_the_old_spelling_runs_with_a_note_and_the_new_one_without(capsys, tmp_p
 def test_study_list(capsys):
     assert main(["study", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == list(NAMES) and len(list_studies()) == 9
+    assert [line.split()[0] for line in lines] == list(NAMES) and len(list_studies()) == len(NAMES) == 10
     assert main(["study", "list", "--json"]) == 0
     assert [s["name"] for s in json.loads(capsys.readouterr().out)] == list(NAMES)
 

@@ -96,9 +96,9 @@ def lenet_runs(tmp_path_factory, tiny_data_dir):
         patch.setattr("convzoo.train.rundir.plot_curves", lambda *args, **kwargs: None)
         for seed in (0, 1):
             out = runs / "lenet" / f"seed{seed}"
-            # Settings the recipe leaves open keep it quick: 256 images, a fixed memory format (nothing timed).
+            # Settings the recipe leaves open keep it quick: 256 images (its layout is fixed: nothing timed).
             Trainer(RECIPES["zoo-lenet"].config(seed=seed, data_dir=str(tiny_data_dir), threads=1, out=str(out),
-                                                train_size=256, channels_last=False, progress=False)).fit()
+                                                train_size=256, progress=False)).fit()
     return runs
 
 

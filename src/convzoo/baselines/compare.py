@@ -55,6 +55,12 @@ ROWS = [
     Row("recipe", "convzoo recipe", "recipe", ""),
 ]
 
+# The networks' numerics, fixed: with `auto` the Trainer times NCHW against channels_last (and bf16
+# where the CPU has it) on each machine, so a quoted error rate could come from another setup on
+# another machine (the modern LeNet's 1.6 % was re-measured at 1.9 %). fp32 NCHW is what `auto` picks
+# for these small nets on AVX2 CPUs (batch norm over 6-16 channels is slower in NHWC; docs/speed.md).
+NETWORK_SETUP = {"precision": "fp32", "channels_last": False}
+
 # Quick (<= 3 minutes on 2 cores): 10,000 training images (at 5,000 the modern LeNet and the SVM were
 # within 0.5 points), every network 6 epochs, the recipe row `accurate` cut to those 6 epochs (`fast`'s
 # 3 epochs are too few steps on a sixth of the data).
@@ -213,7 +219,7 @@ def _network_row(row: Row, bundle, setting: dict, out: Path, seed: int, threads:
         config = recipe.config(**common, **epochs)
         label = f"recipe {recipe.name}: {config.model}, {config.epochs} epochs"
     else:
-        config = TrainConfig(model=row.name, epochs=setting["epochs"], **{**common, **row.training})
+        config = TrainConfig(model=row.name, epochs=setting["epochs"], **{**common, **NETWORK_SETUP, **row.training})
         label = f"{config.epochs} epochs, {config.optimizer} lr {config.lr}, batch {config.batch_size}"
     accuracy, status = train_or_read(config, bundle, tag, 0, log)
     model, payload = model_from_checkpoint(run_dir)

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..data import ArrayDataset, DataBundle
+from ..layers import xavier_init
 from ..models import create_model
 from ..timing import forever
 
@@ -43,14 +43,6 @@ class TextbookRecipe:
 
 
 D2L_LENET = TextbookRecipe()
-
-
-def xavier_init(model: nn.Module) -> nn.Module:
-    """d2l's `init_weights`: Xavier-uniform weights for Linear and Conv2d layers; biases keep torch's."""
-    for module in model.modules():
-        if type(module) in (nn.Linear, nn.Conv2d):
-            nn.init.xavier_uniform_(module.weight)
-    return model
 
 
 class TextbookLoop:

@@ -9,7 +9,7 @@ from . import argtypes
 
 
 def register(sub) -> None:
-    from ..zoo.rows import ROWS
+    from ..zoo.rows import D2L_ROWS, ROWS
 
     p = sub.add_parser("zoo", help="the zoo table: every family trained on Fashion-MNIST by a recipe",
                        description="Print the zoo table: each row's model, parameters, MACs, final-epoch test "
@@ -17,12 +17,16 @@ def register(sub) -> None:
                                    "figure, training time and recipe. Load a row's weights anywhere a checkpoint "
                                    "is accepted as zoo:NAME (docs/zoo.md).")
     what = p.add_mutually_exclusive_group()
-    what.add_argument("--train", metavar="ROW", choices=list(ROWS),
+    what.add_argument("--train", metavar="ROW", choices=[*ROWS, *D2L_ROWS],
                       help="train ROW by its recipe (seeds already trained are kept) and publish its weights, "
-                           f"card and log; rows: {', '.join(ROWS)}")
+                           f"card and log; rows: {', '.join(ROWS)}; the textbook's recipes re-run: "
+                           f"{', '.join(D2L_ROWS)}")
     what.add_argument("--estimate", metavar="ROW", nargs="*", choices=list(ROWS),
                       help="run each ROW's recipe (default: every row) for 20 batches and 1,000 test images and "
                            "estimate its minutes on this machine (zoo/estimate.py)")
+    what.add_argument("--plot", metavar="PNG", nargs="?", const="zoo.png",
+                      help="draw test accuracy against multiply-adds, parameters as marker area, coloured by "
+                           "family (the lectures' chart) into PNG (default zoo.png)")
     what.add_argument("--fetch", metavar="NAME", help="download NAME's weights (too large to ship) into the cache, "
                                                       "checked by SHA-256; $CONVZOO_ZOO_URL sets where from")
     p.add_argument("--seeds", type=argtypes.integer(1, 10), metavar="K",
@@ -51,6 +55,12 @@ def run_zoo(args) -> int:
         return _estimate(args)
     if args.fetch:
         return _fetch(args)
+    if args.plot:
+        from ..zoo.plot import write_plot
+
+        path = write_plot(args.plot)
+        print(json.dumps({"plot": str(path)}) if args.json else f"wrote {path}")
+        return 0
     from ..zoo.table import format_table, zoo_table
 
     rows = zoo_table()

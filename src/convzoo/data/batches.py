@@ -20,7 +20,7 @@ from .datasets import ArrayDataset
 # Fashion-MNIST): a rectangle of 2-40 % of the image, aspect ratio 0.3-3.3, filled with noise.
 ERASE_AREA = (0.02, 0.4)
 ERASE_ASPECT = (0.3, 1 / 0.3)
-SYNTAX = "none, flip, crop, crop4, erase, erase25, crop+flip+erase, auto"
+SYNTAX = "none, flip, crop, crop4, erase, erase25, scale, scale100, crop+flip+erase, auto"
 
 
 @dataclass(frozen=True)
@@ -28,15 +28,16 @@ class Augment:
     translate: int = 0  # random shift of up to ± this many pixels (zero padding, then crop)
     flip: bool = False  # random horizontal flip (only for datasets where it keeps the label)
     erase: float = 0.0  # probability that an image gets a random rectangle of noise (random erasing)
+    scale: float = 0.0  # scale jittering: zoom each image in by a random factor in [1, 1 + scale], random centre
 
     @classmethod
     def parse(cls, text: str, flippable: bool = True) -> Augment:
         """'none', 'flip', 'crop' (translate 2), 'crop4', 'erase' (half the images), 'erase25' (a
-        quarter), 'crop+flip+erase', 'auto'."""
+        quarter), 'scale' (zoom 1-1.5x), 'scale100' (1-2x), 'crop+flip+erase', 'auto'."""
         text = text.lower()
         if text in ("none", "", "off"):
             return cls()
-        flip, translate, erase = False, 0, 0.0
+        flip, translate, erase, scale = False, 0, 0.0, 0.0
         for part in text.split("+"):
             if part == "auto":
                 translate, flip = 2, flippable
@@ -48,16 +49,20 @@ class Augment:
                 erase = int(match.group(1) or 50) / 100
                 if not 0 < erase <= 1:
                     raise ValueError(f"augmentation {part!r}: the percentage of images erased must be 1-100")
+            elif match := re.fullmatch(r"scale(\d*)", part):
+                scale = int(match.group(1) or 50) / 100
+                if not 0 < scale <= 3:
+                    raise ValueError(f"augmentation {part!r}: the largest zoom must be 1-300 % over 1x")
             else:
                 raise ValueError(f"unknown augmentation {part!r} (use {SYNTAX})")
-        return cls(translate=translate, flip=flip, erase=erase)
+        return cls(translate=translate, flip=flip, erase=erase, scale=scale)
 
     def geometric(self) -> Augment:
         """What moves a segmentation mask with its image: the shifts and flips, not the noise."""
-        return Augment(translate=self.translate, flip=self.flip)
+        return Augment(translate=self.translate, flip=self.flip, scale=self.scale)
 
     def __bool__(self) -> bool:
-        return bool(self.translate or self.flip or self.erase)
+        return bool(self.translate or self.flip or self.erase or self.scale)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class AugmentDraw:
     flips: torch.Tensor | None  # (N,) bool
     boxes: torch.Tensor | None = None  # (4, N) int64 top, left, height, width; height 0: not erased
     noise: torch.Tensor | None = None  # (N, C, H, W) uint8: what fills an erased rectangle
+    zooms: torch.Tensor | None = None  # (3, N) float: zoom factor, then the window centre (x, y) in [-1, 1]
 
     @classmethod
     def draw(cls, augment: Augment, n: int, generator: torch.Generator,
@@ -84,14 +90,20 @@ class AugmentDraw:
                 raise ValueError("erasing needs the images' shape")
             boxes = _erase_boxes(augment.erase, n, image_shape[1:], generator)
             noise = torch.randint(0, 256, (n, *image_shape), generator=generator, dtype=torch.uint8)
-        return cls(offsets, flips, boxes, noise)
+        zooms = None
+        if augment.scale:  # the window of side 1/zoom placed anywhere inside the image
+            zoom = 1 + torch.rand(n, generator=generator) * augment.scale
+            centre = (torch.rand(2, n, generator=generator) * 2 - 1) * (1 - 1 / zoom)
+            zooms = torch.cat([zoom[None], centre])
+        return cls(offsets, flips, boxes, noise, zooms)
 
     def rows(self, index) -> AugmentDraw:
         """The draws for some rows of the batch (one process's share of a global batch)."""
         return AugmentDraw(None if self.offsets is None else self.offsets[:, index],
                            None if self.flips is None else self.flips[index],
                            None if self.boxes is None else self.boxes[:, index],
-                           None if self.noise is None else self.noise[index])
+                           None if self.noise is None else self.noise[index],
+                           None if self.zooms is None else self.zooms[:, index])
 
 
 def _erase_boxes(probability: float, n: int, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
@@ -126,6 +138,23 @@ def translate_batch(images: torch.Tensor, max_shift: int, offsets: torch.Tensor)
     return out[:, 0] if squeeze else out
 
 
+def zoom_batch(images: torch.Tensor, zooms: torch.Tensor) -> torch.Tensor:
+    """Zoom each uint8 image (N, C, H, W) or mask (N, H, W) into its window (zooms (3, N): factor,
+    centre x, centre y), resampled back to H x W: bilinear for images, nearest for masks (a label
+    is never blended). VGG's scale jittering, at the size of the input."""
+    squeeze = images.ndim == 3
+    x = (images[:, None] if squeeze else images).float()
+    zoom, cx, cy = zooms.to(x.device)
+    theta = torch.zeros(len(x), 2, 3, device=x.device)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1 / zoom
+    theta[:, 0, 2], theta[:, 1, 2] = cx, cy
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    out = torch.nn.functional.grid_sample(x, grid, mode="nearest" if squeeze else "bilinear",
+                                          padding_mode="border", align_corners=False)
+    out = out.round().clamp(0, 255).to(images.dtype)
+    return out[:, 0] if squeeze else out
+
+
 def flip_batch(images: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
     mask = flips.to(images.device).view(-1, *[1] * (images.ndim - 1))
     return torch.where(mask, images.flip(-1), images)
@@ -142,6 +171,8 @@ def erase_batch(images: torch.Tensor, boxes: torch.Tensor, noise: torch.Tensor) 
 
 
 def augment_batch(images: torch.Tensor, augment: Augment, draw: AugmentDraw) -> torch.Tensor:
+    if augment.scale:
+        images = zoom_batch(images, draw.zooms)
     if augment.translate:
         images = translate_batch(images, augment.translate, draw.offsets)
     if augment.flip:

@@ -4,6 +4,9 @@ The rule, stated in every finding that uses it: with two or more seeds on each s
 t-test (scipy's `ttest_ind(equal_var=False)`, two-sided, p < 0.05) where scipy is installed (it
 comes with scikit-learn), else the rule of thumb |difference| >= 2 x the pooled standard deviation.
 With one seed there is no spread to compare with, and the text says so instead of guessing.
+Where a study tests several pairs at once, the p-values of the family are adjusted by Holm's
+step-down method (`family`), so that the chance of calling any one of them real by luck stays at
+ALPHA; a verdict then quotes the adjusted p.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ class Comparison:
     method: str  # "welch" | "2sd" | "one seed"
     p: float | None  # Welch's p-value when that was the test
     distinct: bool | None  # None: cannot tell (one seed)
+    p_holm: float | None = None  # the Holm-adjusted p-value within its family (None: tested alone)
+    family: int = 1  # how many comparisons were tested together
 
     @property
     def verdict(self) -> str:
@@ -70,12 +75,16 @@ class Comparison:
         if self.distinct is None:
             return "one seed: no spread"
         if self.method == "welch":
-            return f"{'real' if self.distinct else 'within noise'} (p={self.p:.2g})"
+            return f"{'real' if self.distinct else 'within noise'} ({self._p_text()})"
         return "real (>= 2 sd)" if self.distinct else "within noise (< 2 sd)"
+
+    def _p_text(self) -> str:
+        return f"p={self.p:.2g}" if self.p_holm is None else f"p={self.p:.2g}, Holm {self.p_holm:.2g}"
 
     def to_dict(self) -> dict:
         return {"a": self.a.to_dict(), "b": self.b.to_dict(), "diff": self.diff, "pooled_sd": self.pooled_sd,
-                "method": self.method, "p": self.p, "distinct": self.distinct}
+                "method": self.method, "p": self.p, "distinct": self.distinct, "p_holm": self.p_holm,
+                "family": self.family}
 
 
 def compare(a_values, b_values) -> Comparison:
@@ -95,6 +104,40 @@ def compare(a_values, b_values) -> Comparison:
     return Comparison(a, b, diff, pooled, "2sd", None, abs(diff) >= 2 * pooled)
 
 
+def holm_adjust(pvalues: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given: sort ascending, multiply the i-th
+    smallest (from 0) by m - i, carry the running maximum so the order is kept, cap at 1."""
+    m = len(pvalues)
+    adjusted = [1.0] * m
+    running = 0.0
+    for rank, index in enumerate(sorted(range(m), key=lambda i: pvalues[i])):
+        running = max(running, min(1.0, (m - rank) * pvalues[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def holm(comparisons: list[Comparison]) -> list[Comparison]:
+    """The comparisons with Holm-adjusted p-values over those tested by Welch's test (the others
+    keep their verdicts: the 2-sd rule has no p-value to adjust), each re-decided at ALPHA."""
+    from dataclasses import replace
+
+    tested = [i for i, c in enumerate(comparisons) if c.method == "welch" and c.p is not None]
+    if len(tested) < 2:
+        return list(comparisons)
+    adjusted = holm_adjust([comparisons[i].p for i in tested])
+    out = list(comparisons)
+    for i, p in zip(tested, adjusted):
+        out[i] = replace(comparisons[i], p_holm=p, family=len(tested), distinct=p < ALPHA)
+    return out
+
+
+def family(pairs: dict) -> dict:
+    """{name: (a_values, b_values)} -> {name: Comparison}, compared and Holm-adjusted together: the
+    way a study tests several pairs."""
+    names = list(pairs)
+    return dict(zip(names, holm([compare(*pairs[n]) for n in names])))
+
+
 def rule_text(comparisons) -> str:
     """One sentence naming the rule the comparisons used."""
     methods = {c.method for c in comparisons}
@@ -104,6 +147,10 @@ def rule_text(comparisons) -> str:
     parts = []
     if "welch" in methods:
         parts.append(f"Welch's t-test over the seeds (two-sided, p < {ALPHA} counts as a real difference)")
+        families = {c.family for c in comparisons if c.p_holm is not None}
+        if families:
+            parts.append(f"the {max(families)} p-values tested together are Holm-adjusted (step-down), and the "
+                         "adjusted p decides")
     if "2sd" in methods:
         parts.append("|difference| >= 2 x the pooled standard deviation counts as real")
     return "Noise rule: " + "; ".join(parts) + "."
@@ -116,7 +163,7 @@ def describe(comparison: Comparison, what: str, scale: float = 100.0, unit: str 
     if comparison.distinct is None:
         return f"{what}{amount} (one seed: cannot tell from noise)"
     if comparison.method == "welch":
-        tag = f"p={comparison.p:.2g}"
+        tag = comparison._p_text()
     else:
         tag = f"pooled sd {comparison.pooled_sd * scale:.1f}{unit}"
     return f"{what}{amount} ({'real' if comparison.distinct else 'within the noise'}, {tag})"

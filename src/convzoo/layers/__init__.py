@@ -4,7 +4,7 @@ local contrast normalisation)."""
 from . import knobs
 from .attention import SqueezeExcite
 from .contrast import LocalContrastNorm
-from .conv import ConvBNAct, kaiming_init
+from .conv import INITS, ConvBNAct, he_init, initialise, kaiming_init, xavier_init
 from .knobs import (
     Activation,
     LocalNorm,
@@ -21,8 +21,8 @@ from .shuffle import ChannelShuffle, channel_shuffle
 from .whiten import whiten_conv, whitening_filters
 
 __all__ = [
-    "Activation", "BasicBlock", "Bottleneck", "ChannelShuffle", "ConvBNAct", "LocalContrastNorm", "LocalNorm",
-    "Pooling", "ResidualBlock",
-    "SqueezeExcite", "activation", "channel_shuffle", "check_positive", "dropout", "kaiming_init", "knobs",
-    "optional_dropout", "output_hw", "pool2d", "whiten_conv", "whitening_filters",
+    "INITS", "Activation", "BasicBlock", "Bottleneck", "ChannelShuffle", "ConvBNAct", "LocalContrastNorm", "LocalNorm",
+    "Pooling", "ResidualBlock", "SqueezeExcite", "activation", "channel_shuffle", "check_positive", "dropout", "he_init",
+    "initialise", "kaiming_init", "knobs", "optional_dropout", "output_hw", "pool2d", "whiten_conv", "whitening_filters",
+    "xavier_init",
 ]

@@ -40,3 +40,31 @@ def kaiming_init(model: nn.Module, mode: str = "fan_out") -> nn.Module:
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
     return model
+
+
+def xavier_init(model: nn.Module) -> nn.Module:
+    """d2l's `init_weights`: Xavier-uniform weights for every Linear and Conv2d (exactly those types,
+    as d2l tests `type(m) in [nn.Linear, nn.Conv2d]`); biases keep their builder's values."""
+    for module in model.modules():
+        if type(module) in (nn.Linear, nn.Conv2d):
+            nn.init.xavier_uniform_(module.weight)
+    return model
+
+
+def he_init(model: nn.Module) -> nn.Module:
+    """He et al. (2015) for every Conv2d and Linear: normal weights with variance 2 / fan-in (the
+    ReLU gain), zero biases, so a deep ReLU stack keeps its forward signal's scale at any depth."""
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return model
+
+
+INITS = {"builder": lambda model: model, "xavier": xavier_init, "he": he_init}
+
+
+def initialise(model: nn.Module, init: str) -> nn.Module:
+    """`model` re-initialised by the scheme `init` names (one of INITS; "builder" keeps its own)."""
+    return INITS[init](model)

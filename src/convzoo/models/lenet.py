@@ -9,7 +9,7 @@ Options (one builder, so every variant takes them all): `activation` relu | sigm
 paper: a scaled tanh; d2l: sigmoid), `pooling` max | avg (the paper: trainable 2x2 subsampling,
 closest to avg), `dropout` after each hidden dense layer (0 = none, as the paper), `batch_norm`
 after every conv and hidden dense layer (not in the paper, which predates BN), `keep_bias`,
-`channels` and `hidden` widths. The variants only fix some of them:
+`channels` and `hidden` widths, the first conv's `padding`. The variants only fix some of them:
 - `lenet_bn`: batch norm, biases kept (d2l's BatchNorm LeNet);
 - `lenet_modern`: ReLU, max pooling and batch norm, no bias before BN (BN's shift replaces it);
 - `lenet_wide`: `lenet_modern` with 32-64 channels and one 128-unit hidden layer (Caffe's LeNet is
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..errors import ConvzooError
 from ..layers import Activation, Pooling, check_positive, knobs
 from .registry import register_model
 
@@ -32,9 +33,9 @@ _LENET = {"family": "lenet", "paper": "LeCun et al., Gradient-based learning app
 _MODERN = {"activation": "relu", "pooling": "max", "batch_norm": True}
 
 
-def _features_after_convs(input_size: tuple[int, int], channels: int = 16) -> int:
-    # 5x5 conv padded to "same" -> pool/2 -> 5x5 valid conv -> pool/2
-    h, w = ((s // 2 - 4) // 2 for s in input_size)
+def _features_after_convs(input_size: tuple[int, int], channels: int = 16, padding: int = 2) -> int:
+    # 5x5 conv (padding 2: "same") -> pool/2 -> 5x5 valid conv -> pool/2
+    h, w = (((s + 2 * padding - 4) // 2 - 4) // 2 for s in input_size)
     return channels * h * w
 
 
@@ -48,7 +49,8 @@ def _features_after_convs(input_size: tuple[int, int], channels: int = 16) -> in
                 note="lenet_modern widened: 32-64 channels, one 128-unit hidden layer", **_LENET)
 def lenet(num_classes: int, in_channels: int, input_size: tuple[int, int], activation: Activation = "sigmoid",
           pooling: Pooling = "avg", dropout: float = 0.0, batch_norm: bool = False, keep_bias: bool = False,
-          channels: tuple[int, int] = (6, 16), hidden: tuple[int, ...] = (120, 84)) -> nn.Sequential:
+          channels: tuple[int, int] = (6, 16), hidden: tuple[int, ...] = (120, 84),
+          padding: int = 2) -> nn.Sequential:
     """LeNet-5 and its variants.
 
     Args:
@@ -59,6 +61,8 @@ def lenet(num_classes: int, in_channels: int, input_size: tuple[int, int], activ
         keep_bias: keep the bias of layers followed by BN (d2l's lenet_bn does)
         channels: the two convs' output channels (paper: 6,16)
         hidden: hidden dense widths (paper: 120,84)
+        padding: the first conv's zero padding (2 keeps 28x28 maps, as d2l's LeNet; d2l's BN-LeNet
+            uses 0, leaving 16x4x4 = 256 features for the first dense layer)
     """
     check_positive("channels", *channels)
     check_positive("hidden", *hidden)
@@ -69,13 +73,15 @@ def lenet(num_classes: int, in_channels: int, input_size: tuple[int, int], activ
         return [*([kind(n)] if batch_norm else []), knobs.activation(activation)]
 
     layers: list[nn.Module] = [
-        nn.Conv2d(in_channels, c1, 5, padding=2, bias=bias), *act(nn.BatchNorm2d, c1),
+        nn.Conv2d(in_channels, c1, 5, padding=padding, bias=bias), *act(nn.BatchNorm2d, c1),
         knobs.pool2d(pooling, 2),  # (N, 6, 14, 14)
         nn.Conv2d(c1, c2, 5, bias=bias), *act(nn.BatchNorm2d, c2),
         knobs.pool2d(pooling, 2),  # (N, 16, 5, 5)
         nn.Flatten(),  # (N, 400)
     ]
-    fan_in = _features_after_convs(input_size, c2)
+    if padding < 0:
+        raise ConvzooError(f"lenet: padding must be >= 0, not {padding}")
+    fan_in = _features_after_convs(input_size, c2, padding)
     for width in hidden:  # (N, 120), (N, 84)
         layers += [nn.Linear(fan_in, width, bias=bias), *act(nn.BatchNorm1d, width),
                    *knobs.optional_dropout(dropout)]

@@ -17,7 +17,7 @@ from .base import Analysis, Measurement, Record, Results, Run, Setting, Study
 from .runner import StudyResult, default_out, run_study
 
 # In the order of the lectures.
-NAMES = ("ablation", "depth", "activation", "dropout", "batchnorm", "norm", "kernel", "invariance", "probes")
+NAMES = ("ablation", "depth", "activation", "dropout", "batchnorm", "norm", "kernel", "vgg", "invariance", "probes")
 
 
 def get_study(name: str) -> Study:

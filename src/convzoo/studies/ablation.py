@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 
-from ..experiments.stats import describe, rule_text
+from ..experiments.stats import describe, family, rule_text
 from .base import Analysis, Results, Run, Setting, Study
 from .common import claim, compare_runs, finish_axes, millions, pct, plot_mean_curves, points
 
@@ -27,9 +27,12 @@ NARROW = {"quick": {"model_kwargs": {"widths": (16, 32, 48, 48, 32), "hidden": 2
 def analyse(results: Results) -> Analysis:
     whole = results.info["whole"]
     rows, claims, drops = [], [], []
+    # The three cuts against the whole net, tested together (Holm).
+    tested = family({name: (results.values("whole", "test_acc"), results.values(name, "test_acc"))
+                     for name, cut, _ in CUTS if cut})
     for name, cut, lecture in CUTS:
         acc = results.stat(name, "test_acc")
-        c = compare_runs(results, "whole", name)
+        c = tested.get(name) or compare_runs(results, "whole", name)
         removed = whole["params"] - results.info[name]["params"]
         rows.append([name, ", ".join(cut) or "-", f"{results.info[name]['params']:,}",
                      f"{removed:,}" if cut else "-", pct(acc), points(c) if cut else "-",

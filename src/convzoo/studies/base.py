@@ -164,14 +164,17 @@ class Measurement:
     setting: Setting
 
     def fresh_model(self):
-        """The same model as initialised before training (the Trainer seeds before it builds)."""
+        """The same model as initialised before training (the Trainer seeds before it builds, then
+        applies the run's `init`)."""
         import torch
 
+        from ..layers import initialise
         from ..models import create_from_spec
 
+        init = {**self.setting.config, **self.run.overrides}.get("init", "builder")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            return create_from_spec(self.spec)
+            return initialise(create_from_spec(self.spec), init)
 
     def normalise(self, images):
         """uint8 or pixel-unit float images -> the normalised floats the model was trained on."""

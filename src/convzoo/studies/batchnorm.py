@@ -8,7 +8,7 @@ cosine schedule). A run whose loss blows up is recorded as diverged (counted at 
 
 from __future__ import annotations
 
-from ..experiments.stats import compare, describe, rule_text
+from ..experiments.stats import describe, family, rule_text
 from .base import Analysis, Results, Run, Setting, Study
 from .common import claim, pct, to_target
 
@@ -38,11 +38,13 @@ def _cell(results: Results, name: str) -> str:
 
 def analyse(results: Results) -> Analysis:
     target, rates = results.option("target"), RATES[results.setting_name]
-    rows, claims, comparisons = [], [], []
+    rows, claims = [], []
+    tested = family({lr: (results.values(_name(False, lr), "test_acc"), results.values(_name(True, lr), "test_acc"))
+                     for lr in rates})  # one pair per learning rate, Holm-adjusted together
+    comparisons = list(tested.values())
     for lr in rates:
         plain, bn = _name(False, lr), _name(True, lr)
-        c = compare(results.values(plain, "test_acc"), results.values(bn, "test_acc"))
-        comparisons.append(c)
+        c = tested[lr]
         claims.append(claim(f"lr {lr:g}: test accuracy with vs without BN", c))
         rows.append([f"{lr:g}", _cell(results, plain), to_target(results, plain, target)[0], _cell(results, bn),
                      to_target(results, bn, target)[0], f"{c.diff * 100:+.1f}", c.verdict])
@@ -66,7 +68,7 @@ def analyse(results: Results) -> Analysis:
                        "no wider tolerance with BN here." if wider == 0 else
                        "the plain net was more tolerant here, against the lecture."))
     mid = 0.1 if 0.1 in rates else rates[len(rates) // 2]
-    speed = compare(results.values(_name(False, mid), "test_acc"), results.values(_name(True, mid), "test_acc"))
+    speed = tested[mid]
     lines.append(f"\nAt lr {mid:g}: BN {describe(speed, 'changes test accuracy by')}; epochs to {target * 100:.0f} %: "
                  f"without {to_target(results, _name(False, mid), target)[0]}, "
                  f"with {to_target(results, _name(True, mid), target)[0]}.")
@@ -91,8 +93,9 @@ def _figure(results: Results, rates) -> str:
                 ax_curve.plot(epochs, [a * 100 for a in acc], "-" if bn else "--",
                               label=f"{'BN' if bn else 'plain'} lr {lr:g}")
         ax_lr.set_xscale("log")
-        ax_lr.set(xlabel="learning rate", ylabel="test accuracy %", title="accuracy against learning rate")
-        ax_curve.set(xlabel="epoch", ylabel="test accuracy %", title="test accuracy per epoch")
+        ax_lr.set(xlabel="learning rate", ylabel="test accuracy %", title="accuracy against learning rate",
+                  ylim=(0, 100))
+        ax_curve.set(xlabel="epoch", ylabel="test accuracy %", title="test accuracy per epoch", ylim=(0, 100))
         ax_curve.axhline(results.option("target") * 100, color="grey", lw=0.8)
         finish_axes(ax_lr, ax_curve, legend=7)
     return name

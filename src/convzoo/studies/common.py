@@ -48,6 +48,19 @@ def plot_mean_curves(ax, results: Results, runs, key: str = "test_acc", scale: f
         ax.plot(epochs, [v * scale for v in values], marker="o", markersize=3, label=run)
 
 
+def dot_plot(ax, results: Results, runs, key: str = "test_acc", highlight=()) -> None:
+    """Each run's mean ± sd as a dot with bars and every seed as a small grey dot, in percent: a
+    difference of a point is not magnified by a bar's cut-off baseline."""
+    for i, run in enumerate(runs):
+        s = results.stat(run, key)
+        ax.errorbar([i], [s.mean * 100], yerr=[s.sd * 100 if s.n > 1 else 0], fmt="o", capsize=4,
+                    color="tab:orange" if run in highlight else "tab:blue")
+        values = [v * 100 for v in results.values(run, key)]
+        ax.scatter([i] * len(values), values, s=10, color="grey", zorder=3)
+    ax.set_xticks(range(len(runs)), list(runs))
+    ax.set_xlim(-0.6, len(runs) - 0.4)
+
+
 def finish_axes(*axes, legend: int | str | None = None) -> None:
     """A light grid on every axis, and a legend of this font size where asked."""
     for ax in axes:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import itertools
 
-from ..experiments.stats import compare, describe, rule_text
+from ..experiments.stats import describe, family, rule_text
 from .base import Analysis, Results, Run, Setting, Study
-from .common import claim, compare_runs, errorbars, finish_axes, mean_curve, pct
+from .common import claim, errorbars, finish_axes, mean_curve, pct
 
 VGGS = [("vgg-A", "vgg11"), ("vgg-B", "vgg13"), ("vgg-D", "vgg16"), ("vgg-E", "vgg19")]
 # With batch norm (the vgg*_bn layout): the paper trained its deep columns without it only by
@@ -43,8 +43,14 @@ def analyse(results: Results) -> Analysis:
         c_train = results.stat(run.name, "train_acc")
         rows.append([run.name, run.model, str(info["layers"]), f"{info['params']:,}", f"{info['macs'] / 1e6:.1f}M",
                      pct(_error(c_train)), pct(results.stat(run.name, "test_acc"))])
-    # VGG: E against A
-    vgg_cmp = compare_runs(results, "vgg-A", "vgg-E")
+    depths = DEPTHS[results.setting_name]
+    shallow, deep = depths[0], depths[-1]
+    tested = family({  # the four pairs of the finding, Holm-adjusted together
+        "vgg": (results.values("vgg-A", "test_acc"), results.values("vgg-E", "test_acc")),
+        "plain": (results.values(f"plain-{shallow}", "train_acc"), results.values(f"plain-{deep}", "train_acc")),
+        "residual": (results.values(f"plain-{deep}", "train_acc"), results.values(f"residual-{deep}", "train_acc")),
+        "test": (results.values(f"plain-{deep}", "test_acc"), results.values(f"residual-{deep}", "test_acc"))})
+    vgg_cmp, plain_cmp, res_cmp, test_cmp = tested.values()
     claims.append(claim("vgg E vs A test accuracy", vgg_cmp))
     means = [results.stat(name, "test_acc").mean for name, _ in VGGS]
     rising = all(a <= b for a, b in itertools.pairwise(means))
@@ -53,11 +59,6 @@ def analyse(results: Results) -> Analysis:
                  + describe(vgg_cmp, "E against A") + ". "
                  + ("Deeper was better at every step here." if rising else
                     "Deeper was not better at every step here (the lecture's trend did not hold in order)."))
-    depths = DEPTHS[results.setting_name]
-    shallow, deep = depths[0], depths[-1]
-    plain_cmp = compare(results.values(f"plain-{shallow}", "train_acc"), results.values(f"plain-{deep}", "train_acc"))
-    res_cmp = compare(results.values(f"plain-{deep}", "train_acc"), results.values(f"residual-{deep}", "train_acc"))
-    test_cmp = compare_runs(results, f"plain-{deep}", f"residual-{deep}")
     claims += [claim(f"plain {deep} vs plain {shallow} training accuracy", plain_cmp),
                claim(f"residual {deep} vs plain {deep} training accuracy", res_cmp),
                claim(f"residual {deep} vs plain {deep} test accuracy", test_cmp)]

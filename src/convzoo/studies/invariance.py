@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ..experiments.stats import compare, describe, rule_text, stat
+from ..experiments.stats import describe, family, rule_text, stat
 from .base import Analysis, Measurement, Results, Run, Setting, Study
 from .common import claim, finish_axes, pct
 from .probe import tap
@@ -66,10 +66,29 @@ def _layers(results: Results, run: str) -> list[str]:
     return next((r.measurements["layers"] for r in results.of(run) if r.measurements.get("layers")), [])
 
 
+def _pairs(results: Results) -> dict:
+    """Every pair the finding tests, Holm-adjusted together: per net, the first layer's feature
+    distance at a shift against the last hidden layer's; the CNN's accuracy against the MLP's
+    under a shift and under a rotation."""
+    pairs = {}
+    for run in RUNS:
+        n = len(_layers(results, run.name))
+        if n > 2:
+            pairs[run.name] = (_at(results, run.name, "translation", (-SHIFT, SHIFT), "distance", 0),
+                               _at(results, run.name, "translation", (-SHIFT, SHIFT), "distance", n - 2))
+    pairs["shift"] = (_at(results, "mlp", "translation", (-SHIFT, SHIFT), "accuracy"),
+                      _at(results, "cnn", "translation", (-SHIFT, SHIFT), "accuracy"))
+    pairs["rot"] = (_at(results, "mlp", "rotation", (-30, 30), "accuracy"),
+                    _at(results, "cnn", "rotation", (-30, 30), "accuracy"))
+    return pairs
+
+
 def analyse(results: Results) -> Analysis:
     columns = ["net", "clean accuracy %", f"shift ±{SHIFT} px", "scale 0.8 / 1.3", "rotation ±30°",
                "rotation ±90°", f"distance at ±{SHIFT} px: first layer", "last hidden layer", "logits"]
-    rows, claims, comparisons, lines = [], [], [], []
+    rows, claims, lines = [], [], []
+    tested = family(_pairs(results))
+    comparisons = list(tested.values())
     for run in RUNS:
         acc = {
             "shift": stat(_at(results, run.name, "translation", (-SHIFT, SHIFT), "accuracy")),
@@ -84,26 +103,18 @@ def analyse(results: Results) -> Analysis:
                      dist[0].fmt(2) if dist else "-", dist[-2].fmt(2) if len(dist) > 1 else "-",
                      dist[-1].fmt(2) if dist else "-"])
         if len(dist) > 2:  # at least two hidden layers to compare
-            first = _at(results, run.name, "translation", (-SHIFT, SHIFT), "distance", 0)
-            top = _at(results, run.name, "translation", (-SHIFT, SHIFT), "distance", len(layers) - 2)
-            c = compare(first, top)
-            comparisons.append(c)
+            c = tested[run.name]
             claims.append(claim(f"{run.name}: feature distance at ±{SHIFT} px, last hidden vs first layer", c))
             trend = " -> ".join(f"{layers[i]} {d.mean:.2f}" for i, d in enumerate(dist))
             lines.append(f"- {run.name}, normalised feature distance at a ±{SHIFT} px shift, layer by layer: {trend}. "
                          + describe(c, f"Last hidden layer against {layers[0]}:", scale=1.0, unit="") + ".")
-    shift = compare(_at(results, "mlp", "translation", (-SHIFT, SHIFT), "accuracy"),
-                    _at(results, "cnn", "translation", (-SHIFT, SHIFT), "accuracy"))
-    rot = compare(_at(results, "mlp", "rotation", (-30, 30), "accuracy"),
-                  _at(results, "cnn", "rotation", (-30, 30), "accuracy"))
-    comparisons += [shift, rot]
+    shift, rot = tested["shift"], tested["rot"]
     claims += [claim(f"accuracy at ±{SHIFT} px, cnn vs mlp", shift), claim("accuracy at ±30°, cnn vs mlp", rot)]
     lines.insert(0, f"Accuracy of the CNN minus the MLP's: shifted by ±{SHIFT} px, {describe(shift, '')}; "
                     f"rotated by ±30°, {describe(rot, '')}.")
     layers = _layers(results, "cnn")
     if len(layers) > 2:
-        trend = compare(_at(results, "cnn", "translation", (-SHIFT, SHIFT), "distance", 0),
-                        _at(results, "cnn", "translation", (-SHIFT, SHIFT), "distance", len(layers) - 2))
+        trend = tested["cnn"]
         verdict = ("held for the CNN: its top hidden layer moved less than its first" if trend.diff < 0 and trend.distinct
                    else "is not decided for the CNN here: the top hidden layer moved less than the first, but within "
                         "the noise" if trend.diff < 0 else

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..experiments.stats import describe, rule_text
 from .base import Analysis, Results, Run, Setting, Study
-from .common import claim, compare_runs, finish_axes, pct, plot_mean_curves
+from .common import claim, compare_runs, dot_plot, finish_axes, pct, plot_mean_curves
 
 # Batch norm in both (the vgg*_bn layout): without it these narrow VGGs train erratically in a few
 # epochs, and the comparison would measure luck in optimisation, not the kernels.
@@ -47,12 +47,9 @@ def analyse(results: Results) -> Analysis:
 def _figure(results: Results) -> str:
     name = "kernel.png"
     with results.figure(name, 1, 2, figsize=(10, 4)) as (_fig, (ax_bar, ax_curve)):
-        stats = [results.stat(r.name, "test_acc") for r in RUNS]
-        ax_bar.bar(range(len(RUNS)), [s.mean * 100 for s in stats], yerr=[s.sd * 100 for s in stats], capsize=4)
+        dot_plot(ax_bar, results, [r.name for r in RUNS])
         ax_bar.set_xticks(range(len(RUNS)), [f"{r.name}\n{results.info[r.name]['params']:,} params" for r in RUNS])
-        low = min(s.mean for s in stats) * 100
-        ax_bar.set_ylim(max(0, low - 10), None)
-        ax_bar.set(ylabel="test accuracy %", title="two 3x3 vs one 5x5")
+        ax_bar.set(ylabel="test accuracy % (mean ± sd; grey: seeds)", title="two 3x3 vs one 5x5")
         plot_mean_curves(ax_curve, results, [r.name for r in RUNS])
         ax_curve.set(xlabel="epoch", ylabel="test accuracy %", title="test accuracy per epoch")
         ax_curve.legend()

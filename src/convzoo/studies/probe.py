@@ -52,6 +52,17 @@ def layer_names(outputs: list[torch.Tensor]) -> list[str]:
 
 
 @torch.no_grad()
+def eval_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> float:
+    """Accuracy of `model` on (x, y) in eval mode: dropout off, batch norm on its running statistics,
+    as the test set is scored; the model's mode is put back afterwards."""
+    was_training = model.training
+    model.eval()
+    correct = sum(int((model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum()) for i in range(0, len(x), batch))
+    model.train(was_training)
+    return correct / max(len(x), 1)
+
+
+@torch.no_grad()
 def tap(model: nn.Module, x: torch.Tensor) -> Tapped:
     """Every tapped layer's output (and the logits) for one batch, the model in eval mode."""
     model.eval()

@@ -15,7 +15,7 @@ import itertools
 
 import numpy as np
 
-from ..experiments.stats import compare, describe, rule_text, stat
+from ..experiments.stats import describe, family, rule_text, stat
 from .base import Analysis, Measurement, Results, Run, Setting, Study
 from .common import claim, errorbars, finish_axes, pct
 from .probe import linear_probe, pooled_features
@@ -52,18 +52,21 @@ def analyse(results: Results) -> Analysis:
     trained, init = _per_layer(results, run, "trained"), _per_layer(results, run, "init")
     pixels = stat([r.measurements["pixels"] for r in results.of(run) if "pixels" in r.measurements])
     dims = next((r.measurements["dims"] for r in results.of(run) if "dims" in r.measurements), {})
-    rows, claims, comparisons = [], [], []
-    for depth, layer in enumerate(trained, 1):
-        c = compare(init.get(layer, []), trained[layer])
-        comparisons.append(c)
+    rows, claims = [], []
+    layers = list(trained)
+    pairs = {layer: (init.get(layer, []), trained[layer]) for layer in layers}  # trained vs init, every layer
+    if layers:  # and the last hidden layer against the first
+        pairs["deep"] = (trained[layers[0]], trained[layers[-2] if len(layers) > 1 else layers[0]])
+    tested = family(pairs)  # Holm-adjusted together
+    comparisons = list(tested.values())
+    for depth, layer in enumerate(layers, 1):
+        c = tested[layer]
         rows.append([str(depth), layer, str(dims.get(layer, "-")), pct(stat(trained[layer])),
                      pct(stat(init.get(layer, []))), f"{c.diff * 100:+.1f}", c.verdict])
-    layers = list(trained)
     lines = []
     if layers:
         first, best = layers[0], max(layers, key=lambda k: stat(trained[k]).mean)
-        deep = compare(trained[first], trained[layers[-2] if len(layers) > 1 else first])
-        comparisons.append(deep)
+        deep = tested["deep"]
         claims.append(claim(f"probe accuracy, {layers[-2] if len(layers) > 1 else first} vs {first}", deep))
         means = [stat(trained[k]).mean for k in layers]
         rises = sum(b >= a for a, b in itertools.pairwise(means))
@@ -76,7 +79,7 @@ def analyse(results: Results) -> Analysis:
                   "At initialisation the same probes reach "
                   + ", ".join(f"{k} {pct(stat(init[k]))} %" for k in (layers[0], layers[-1]) if k in init) + "."]
         top = layers[-2] if len(layers) > 1 else first
-        learned = compare(init.get(top, []), trained[top])
+        learned = tested[top]
         claims.append(claim(f"probe accuracy at {top}, trained vs init", learned))
         lines.append(f"At {top}, trained against random features: {describe(learned, '')}: "
                      + ("training, not the architecture alone, makes the deep features linearly separable."

@@ -181,6 +181,11 @@ def _run_dir(out: Path, run: Run, seed: int) -> Path:
     return out / "runs" / f"{run.name}-seed{seed}"
 
 
+# Every study's numbers are quoted (docs/studies.md): fp32 NCHW unless a setting says otherwise, so
+# that no machine's timing of `auto` picks another setup for a re-run (docs/training.md).
+FIXED_SETUP = {"precision": "fp32", "channels_last": False}
+
+
 def _config(run: Run, seed: int, setting_name: str, setting: Setting, data: str, data_dir, train_size,
             run_dir: Path, threads: int):
     from ..train import TrainConfig
@@ -188,7 +193,7 @@ def _config(run: Run, seed: int, setting_name: str, setting: Setting, data: str,
     values = {"model": run.model, "model_kwargs": run.kwargs_for(setting_name), "data": data,
               "data_dir": data_dir, "train_size": train_size, "epochs": setting.epochs,
               "batch_size": setting.batch_size, "lr": setting.lr, "seed": seed, "out": str(run_dir),
-              "progress": False, "threads": threads, **setting.config, **run.overrides_for(setting_name)}
+              "progress": False, "threads": threads, **FIXED_SETUP, **setting.config, **run.overrides_for(setting_name)}
     try:
         return TrainConfig(**values)
     except TypeError as exc:  # a study table naming a field the config lacks: a bug in the table

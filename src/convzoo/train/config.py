@@ -14,9 +14,11 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import ConvzooError
+from ..layers.conv import INITS as WEIGHT_INITS
 
 OPTIMIZERS = ("sgd", "adamw", "muon")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
+INITS = tuple(WEIGHT_INITS)  # builder | xavier | he
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
 MAX_EPOCHS = 10_000  # a bound for every path that sets epochs (train, search grids, studies)
@@ -44,8 +46,13 @@ class TrainConfig:
                                      low=1, metavar="N")
     val_split: float = setting(0.0, "fraction of the training set held out for validation", low=0, high=1,
                                high_open=True)
+    normalize: bool = setting(True, "scale pixels to the training set's mean 0 and std 1 (false: to [0, 1] only, "
+                                    "as d2l's ToTensor)")
     test_holdout: float | None = setting(None, "fraction (< 1) or count of train used as the test set when "
                                                "there is none", low=0, low_open=True)
+    init: str = setting("builder", "initial weights: the builder's own; xavier: Xavier-uniform for every conv and "
+                                   "linear weight (d2l's init_weights; biases kept); he: He-normal (fan-in, ReLU "
+                                   "gain) for every conv and linear weight, zero biases", choices=INITS)
     # optimisation
     epochs: int = setting(10, "epochs to train (with --resume: train on to this many)", low=1, high=MAX_EPOCHS,
                           resume=True)

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..data import Normalizer
 from ..errors import ConvzooError
+from ..layers import initialise
 from ..models import build_user_model, create_model, is_user_spec, model_info
 from ..models.userspec import split_spec
 from . import distributed
@@ -38,7 +39,7 @@ class ModelSetup:
             if not hasattr(self.user_model, "convzoo_spec"):
                 self.user_model.convzoo_spec = custom_model_spec(self.user_model)
             return self.user_model
-        return self._builder()()
+        return initialise(self._builder()(), self.config.init)
 
     def _builder(self):
         """A function that builds a fresh copy of the model (the setup is timed on fresh copies)."""

@@ -7,6 +7,7 @@ measurements behind the choices (time to accuracy on a 2-core CPU) are in docs/s
 from __future__ import annotations
 
 from .config import Recipe
+from .d2l_recipes import D2L_RECIPES  # the textbook's own chapter settings, which the zoo re-runs
 from .zoo_recipes import ZOO_RECIPES  # the zoo's rows (`convzoo zoo`, docs/zoo.md), one recipe per family
 
 _FASHION = {
@@ -25,7 +26,9 @@ _FASHION = {
     "label_smoothing": (0.1, ("softer targets; against overconfident logits on the look-alike classes "
                              "(shirt, T-shirt, pullover, coat)")),
     "precision": ("auto", ("the faster of fp32 and bf16 autocast, measured once per machine (bf16 is "
-                           "tried where the CPU has AVX512-BF16 or AMX; there it was 1.4-1.7x the fp32 step for fastnet)")),
+                           "tried where the CPU has AVX512-BF16 or AMX; there it was 1.4-1.7x the fp32 step for fastnet). "
+                           "The quoted numbers say which they ran in (docs/speedrun.md: fp32 on the AVX2 Zen 3, where "
+                           "bf16 is never a candidate; bf16 on the Zen 4), and every run records it in its checkpoint")),
     "channels_last": (True, ("NHWC: 1.3x the NCHW step for fastnet in fp32 and in bf16 (oneDNN's "
                              "convolutions run NHWC natively); fixed, so nothing is measured for it")),
     "ema": (0.0, ("off: an average of the weights helps mid-run (+3 points after epoch 1) but not "
@@ -122,3 +125,4 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
 
 
 RECIPES.update(ZOO_RECIPES)
+RECIPES.update(D2L_RECIPES)

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from ..data import DataBundle, load_dataset
-from ..data.sampling import with_train_size
+from ..data.sampling import unnormalized, with_train_size
 from ..errors import ConvzooError
 from ..models import count_parameters
 from ..progress import tqdm
@@ -84,6 +84,8 @@ class Trainer(ModelSetup, RunDirectory):
             self.data = load_dataset(config.data, config.data_dir, val_split=config.val_split,
                                      test_holdout=config.test_holdout, seed=config.seed)
         self.data = with_train_size(self.data, config.train_size, config.seed)
+        if not config.normalize:  # pixels / 255 only; the checkpoint records mean 0, std 1, so eval agrees
+            self.data = unnormalized(self.data)
         train = self.data.train
         self.classes = train.classes
         self.task = task_of_targets(train.labels, config.aux_weight, len(self.classes), config.class_balance)

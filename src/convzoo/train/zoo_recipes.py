@@ -7,8 +7,8 @@ image-MACs a second are trained and 15 minutes hold ~125 M "MAC-epochs" (MACs x 
 images), less the test evaluation after each epoch. The few speeds quoted were measured with one
 thread on the loaded 2-core AMD EPYC (AVX2, no bf16): upper bounds (docs/zoo.md).
 
-Common to all: Fashion-MNIST at its own 28x28 (small-input stems, no resizing), fp32, no TTA and
-no EMA, so that the final epoch's test accuracy is exactly what `convzoo eval zoo:NAME` gives.
+Common to all: Fashion-MNIST at its own 28x28 (small-input stems, no resizing), fp32, the memory
+layout each card records (fixed, not timed again), no TTA and no EMA, so that the final epoch's test accuracy is exactly what `convzoo eval zoo:NAME` gives.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ _COMMON = {
     "data": ("fashion-mnist", "the textbook's dataset: 60,000 train, the official 10,000 test images"),
     "precision": ("fp32", ("this machine's CPU has no bf16 units (AVX2 only); fixed, so `convzoo eval` "
                            "evaluates exactly as the run did")),
+    "channels_last": (True, ("NHWC, the layout the Trainer's `auto` choice timed fastest for these rows and that their "
+                             "cards record; fixed, so a machine that times NCHW faster still runs the recorded setup")),
     "tta": (False, "the card reports the final epoch's plain test accuracy, which `convzoo eval` reproduces"),
     "ema": (0.0, "off: the evaluated weights are the trained ones"),
 }
@@ -61,6 +63,7 @@ ZOO_RECIPES: dict[str, Recipe] = {r.name: r for r in (
          lr=(1e-3, "AdamW's default peak; an MLP on pixels is happy with it"),
          epochs=(20, "cheap (3 s an epoch at one thread under load) and still improving at 10"),
          augment=("flip", "mirror images: an MLP has no built-in invariance, and it starts overfitting by epoch 10"),
+         channels_last=(False, "NCHW, what `auto` chose and the card records (an MLP has no convolution to lay out)"),
          label_smoothing=(0.1, "softer targets against overconfidence on the look-alike classes")),
     _zoo("lenet-bn", "zoo: d2l's batch-normed LeNet (sigmoid) past the textbook's ~0.85", "lenet_bn",
          "d2l's LeNet with BN after every conv and hidden dense layer, biases kept (62,158 parameters)",
@@ -86,7 +89,8 @@ ZOO_RECIPES: dict[str, Recipe] = {r.name: r for r in (
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
          epochs=(4, ("14.0 M multiply-adds an image; measured by a first run (stopped after 2 of 6 epochs): "
                      "190-200 s an epoch with its test pass at two threads, so 4 epochs fit in 15 minutes")),
-         augment=("crop+flip", "shifts of up to 2 pixels and flips: a 630 K-parameter net overfits without them")),
+         augment=("crop+flip", "shifts of up to 2 pixels and flips: a 630 K-parameter net overfits without them"),
+         channels_last=(False, "NCHW, what `auto` timed faster for it and the card records")),
     _zoo("vgg-a", "zoo: VGG-A (vgg11) with BN at a quarter of the widths (d2l's narrow VGG), small stem", "vgg11_bn",
          "VGG configuration A with BN after every conv (the paper has none; BN lets a short run converge)",
          {"width": 0.25, "hidden": 512},

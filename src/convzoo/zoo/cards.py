@@ -63,7 +63,7 @@ def build_card(row, payload: dict, records: list[dict], weights: dict, checked: 
             "seeds": records, "accuracy": summarize(records), "shipped_seed": records[0]["seed"],
             "shipped_test_accuracy": checked["full"], "slice": f"the first {SLICE:,} test images",
             "slice_accuracy": checked["slice"],
-            "textbook": row.textbook, "textbook_source": row.textbook_source,
+            "textbook": row.textbook.accuracy if row.textbook else None, "textbook_source": row.textbook_source,
             "weights": weights, "git_commit": git_commit(), "machine": machine(),
             "torch": payload.get("torch") or _torch_version(), "date": date.today().isoformat(),
         },

@@ -78,9 +78,9 @@ def read_manifest(folder: Path | None = None) -> dict:
 
 
 def known_names() -> list[str]:
-    from .rows import ROWS
+    from .rows import D2L_ROWS, ROWS
 
-    return list(ROWS)
+    return [*ROWS, *D2L_ROWS]
 
 
 def zoo_name(ref) -> str | None:
