@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (importing a family registers it)
     lenet,
     lenet5_1998,
     mlp,
+    mnist_table,
     nin,
     resnet,
     resnext,
