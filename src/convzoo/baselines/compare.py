@@ -104,7 +104,7 @@ def _measure(row: Row, tag: str, bundle, setting: dict, out: Path, threads: int,
         try:
             if row.kind == "classical":
                 log(f"{tag}: fitting")
-                result = classical_row(row, bundle)
+                result = classical_row(row, bundle, threads)
             elif row.kind == "committee":
                 result = committee_row(row, bundle, setting, out, threads, tag, log)
             else:
@@ -119,7 +119,7 @@ def _measure(row: Row, tag: str, bundle, setting: dict, out: Path, threads: int,
     return {"row": row.key, "method": row.label.format(n=members), "kind": row.kind, "distortion": row.distortion,
             "preprocessing": row.preprocessing, **result, "published": source or None,
             "published_error_percent": error, "published_train": MNIST_TRAIN if error is not None else None,
-            "train": len(bundle.train), "why": row.why}
+            "train": len(bundle.train), "test": len(bundle.test), "why": row.why}
 
 
 def _recipe_as_row(row: Row, setting: dict) -> Row:

@@ -18,9 +18,13 @@ from pathlib import Path
 import numpy as np
 
 
-def classical_row(row, bundle) -> dict:
+def classical_row(row, bundle, threads: int = 0) -> dict:
+    import torch
+
     from .table_methods import METHODS
 
+    if threads:  # IDM and the boosting run on torch
+        torch.set_num_threads(threads)
     x, y = bundle.train.images[:, 0].numpy(), bundle.train.labels.numpy()
     test, answers = bundle.test.images[:, 0].numpy(), bundle.test.labels.numpy()
     fitted = METHODS[row.name](x, y, test)
@@ -65,7 +69,7 @@ def network_row(row, bundle, setting: dict, out: Path, threads: int, tag: str, l
     return {"error_percent": statistics.fmean(errors), "error_sd": statistics.stdev(errors) if seeds > 1 else None,
             "runs": seeds, "params": count_parameters(model), "train_seconds": statistics.fmean(seconds),
             "infer_ms_per_1k": inference_ms_per_1k(model, bundle.test, threads),
-            "note": "; ".join([f"{epochs} epochs", *notes]), "errors": errors}
+            "note": "; ".join([f"{epochs} epoch{'s' if epochs != 1 else ''}", *notes]), "errors": errors}
 
 
 def committee_row(row, bundle, setting: dict, out: Path, threads: int, tag: str, log) -> dict:

@@ -39,14 +39,22 @@ def _distortion(r) -> str:
 
 def row_note(r) -> str:
     """What the row says beside its numbers; where it misses its published figure by more than a
-    tenth, why (the row's own reason, and the training digits where they are fewer)."""
+    tenth, why: the row's own reason and the training digits where they are fewer, or, where it
+    beats the figure, the noise of the test set (the binomial sd of an error rate on that many
+    digits)."""
     parts = [r["note"]] if r.get("note") else []
     published, measured = r.get("published_error_percent"), r.get("error_percent")
-    if published is not None and measured is not None and abs(measured - published) > 0.1 * published:
+    if published is None or measured is None or abs(measured - published) <= 0.1 * published:
+        return "; ".join(parts)
+    sd = 100 * (measured / 100 * (1 - measured / 100) / r["test"]) ** 0.5
+    noise = f"the binomial sd on {r['test']:,} test digits is {sd:.2f} points"
+    if measured < published:
+        parts.append(f"below the published {published:g} %: {noise}")
+    else:
         reasons = [r["why"]] if r.get("why") else []
         if r["train"] < r["published_train"]:
             reasons.append(f"{r['train']:,} training digits against the paper's {r['published_train']:,}")
-        parts.append(f"{measured / published:.1f}x the published error: " + "; ".join(reasons or ["not explained"]))
+        parts.append(f"{measured / published:.1f}x the published error: " + "; ".join(reasons + [noise]))
     return "; ".join(parts)
 
 
