@@ -49,7 +49,7 @@ def _fit(config, until=None):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("augment, precision", [("crop+flip+erase", "fp32"), ("none", "bf16")])
+@pytest.mark.parametrize("augment, precision", [("crop+flip+erase+affine+elastic", "fp32"), ("none", "bf16")])
 def test_resume_reproduces_an_uninterrupted_run(tmp_path, tiny_data_dir, augment, precision):
     common = {"model": "lenet_modern", "data": "fashion-mnist", "data_dir": str(tiny_data_dir),
               "epochs": 3, "batch_size": 64, "lr": 0.05, "augment": augment, "precision": precision,

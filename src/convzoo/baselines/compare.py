@@ -1,11 +1,11 @@
-"""`convzoo compare`: the lectures' MNIST error table re-measured on this machine, classical methods
-and networks side by side on the same training and test images.
+"""`convzoo compare`: the lectures' MNIST error table re-measured on this machine, every row by the
+method it names (compare_rows.py), on the same training and test images.
 
-Every row is trained here: the classical ones by scikit-learn (run.py), the networks by the
-engine. Columns: test error, parameters (for a classical model, the numbers it stores: k-NN keeps
-its training set, an SVM its support vectors), training time (fit; for a network the training
-steps only, from the engine's examples/s, without its per-epoch evaluation), inference time per
-1,000 test images, and the published figure of the same method where one exists, with its source.
+Classical rows are fitted here (table_methods.py), networks trained by the engine, committees
+vote with their members' averaged outputs (compare_runs.py). Columns: method, distortion,
+preprocessing, the published figure (with its source and its 60,000 training digits), the measured
+test error (mean +- sd over seeds where a row has several), parameters (for a classical model the
+numbers it stores), training time and inference time per 1,000 test images.
 
 Each finished row is kept (OUT/rows/<row>.json, the run directories under OUT/runs), so an
 interrupted comparison resumes with the rows it lacks.
@@ -13,63 +13,26 @@ interrupted comparison resumes with the rows it lacks.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
-from ..tables import Tabular
-from .compare_table import result_table, write_outputs
+from ..tables import Table, Tabular
+from .compare_rows import MNIST_TRAIN, RECIPE_ROW, ROWS, Row
+from .compare_table import distortion_sheet, result_table, write_outputs
 
-
-@dataclass(frozen=True)
-class Row:
-    key: str
-    label: str
-    kind: str  # "baseline" | "network" | "recipe"
-    name: str  # a baseline, a registered model or a recipe
-    published: dict = field(default_factory=dict)  # "mnist" | "fashion" -> (figure's source, error %)
-    training: dict = field(default_factory=dict)  # a network's TrainConfig values beside the defaults, and why
-
-
-
-LECUN = "LeCun et al. 1998 (MNIST, 60k/10k)"
-ROWS = [
-    Row("linear", "linear classifier (logistic regression)", "baseline", "linear",
-        {"mnist": (f"linear classifier, 1-layer NN: {LECUN}", 12.0)}),
-    Row("knn", "k-NN, Euclidean (k=3)", "baseline", "knn", {"mnist": (f"K-NN Euclidean L2: {LECUN}", 5.0)}),
-    Row("pca-quadratic", "40 PCA + quadratic classifier", "baseline", "pca-quadratic",
-        {"mnist": (f"40 PCA + quadratic classifier: {LECUN}", 3.3)}),
-    Row("svm-rbf", "SVM, Gaussian kernel", "baseline", "svm-rbf",
-        {"mnist": (f"SVM Gaussian kernel: {LECUN}", 1.4)}),
-    Row("mlp", "MLP 784-800-10", "network", "mlp_784_800_10",
-        {"mnist": ("2-layer NN, 800 HU, cross-entropy: Simard et al. 2003", 1.6),
-         "fashion": ("MLP 256-128-64: Zalando's Fashion-MNIST benchmark table (submitted)", 10.0)}),
-    # Its outputs are minus squared distances to 84-value codes (hundreds at init): SGD at lr 0.1 sent
-    # every image to one class (10 % after 4 epochs); of SGD 0.002/0.01/0.03 and AdamW 0.001/0.004 on
-    # 5,000 images, AdamW at 0.004 learned fastest (0.78 after 3 epochs).
-    Row("lenet-1998", "LeNet-5 (1998: tanh, subsampling, RBF output)", "network", "lenet5_1998",
-        {"mnist": (f"LeNet-5: {LECUN}", 0.95)}, {"optimizer": "adamw", "lr": 0.004}),
-    Row("lenet-modern", "LeNet (modern: ReLU, max-pool, BN)", "network", "lenet_modern"),
-    Row("recipe", "convzoo recipe", "recipe", ""),
-]
-
-# The networks' numerics, fixed: with `auto` the Trainer times NCHW against channels_last (and bf16
-# where the CPU has it) on each machine, so a quoted error rate could come from another setup on
-# another machine (the modern LeNet's 1.6 % was re-measured at 1.9 %). fp32 NCHW is what `auto` picks
-# for these small nets on AVX2 CPUs (batch norm over 6-16 channels is slower in NHWC; docs/speed.md).
-NETWORK_SETUP = {"precision": "fp32", "channels_last": False}
-
-# Quick (<= 3 minutes on 2 cores): 10,000 training images (at 5,000 the modern LeNet and the SVM were
-# within 0.5 points), every network 6 epochs, the recipe row `accurate` cut to those 6 epochs (`fast`'s
-# 3 epochs are too few steps on a sixth of the data).
-QUICK = {"train_size": 10_000, "test_size": 1000, "epochs": 6, "recipe": "accurate", "recipe_epochs": 6}
-FULL = {"train_size": None, "test_size": None, "epochs": 10, "recipe": "best", "recipe_epochs": None}
+# Quick (<= 3 minutes on 2 cores): the rows marked quick, on 5,000 training / 1,000 test images,
+# every network 3 epochs and one seed, the committee 3 members.
+QUICK = {"train_size": 5000, "test_size": 1000, "epochs": 3, "seeds": 1, "members": 3, "recipe": None}
+# Full: the whole training set (mnist-sample: 9,000 digits), each row's own epochs, seeds and members.
+FULL = {"train_size": None, "test_size": None, "epochs": None, "seeds": None, "members": None, "recipe": None}
 
 
 @dataclass
 class Comparison(Tabular):
+    """The table as compare.md holds it; in a notebook `_repr_html_`, `to_markdown()` anywhere."""
+
     data: str
     quick: bool
     setting: str
@@ -78,24 +41,26 @@ class Comparison(Tabular):
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def table(self) -> Table:
+        return result_table(self)
+
     def to_dict(self) -> dict:
         return {"data": self.data, "quick": self.quick, "setting": self.setting, "rows": self.rows, "out": self.out,
                 "files": self.files, "notes": self.notes}
 
-    def table(self):
-        return result_table(self)
 
-
-def compare(data: str = "fashion-mnist", *, data_dir=None, quick: bool = False, recipe: str | None = None,
+def compare(data: str = "mnist-sample", *, data_dir=None, quick: bool = False, recipe: str | None = None,
             train_size: int | None = None, epochs: int | None = None, test_holdout=None, seed: int = 0,
             threads: int = 0, out=None, only: list[str] | None = None, log=None) -> Comparison:
-    """Fit or train every row on `data` (or the rows named in `only`) and write the table and plot."""
+    """Fit or train every row on `data` (or the rows named in `only`) and write the table and plot.
+    `recipe` adds a row trained by that convzoo recipe; `epochs` sets every network's epochs."""
     from ..data import dataset_spec
-    from ..train.recipes import RECIPES
 
     log = log or _stderr
     setting = dict(QUICK if quick else FULL)
     if recipe is not None:
+        from ..train.recipes import RECIPES
+
         if recipe not in RECIPES:
             from ..errors import unknown_name
 
@@ -103,14 +68,15 @@ def compare(data: str = "fashion-mnist", *, data_dir=None, quick: bool = False, 
         setting["recipe"] = recipe
     if train_size is not None:
         setting["train_size"] = train_size
-    if epochs is not None:  # every network, the recipe row included
+    if epochs is not None:
         if epochs < 1:
             raise ConvzooError(f"--epochs must be at least 1, not {epochs}")
-        setting["epochs"] = setting["recipe_epochs"] = epochs
+        setting["epochs"] = epochs
     spec = dataset_spec(data)
     if spec.task != "classification":
         raise ConvzooError(f"compare needs a grey 28x28 classification dataset; {data} is {spec.task}")
-    rows = ROWS if not only else [_row(k) for k in only]
+    table = ROWS + ([RECIPE_ROW] if setting["recipe"] else [])
+    rows = [_row(k, table) for k in only] if only else [r for r in table if r.quick or not quick or r.kind == "recipe"]
     out = Path(out) if out else Path("runs") / f"compare-{data}{'-quick' if quick else ''}"
     # A bad --out fails before the data loads.
     _claim(out, {"data": data, "quick": quick, "setting": setting, "seed": seed, "test_holdout": test_holdout})
@@ -118,144 +84,48 @@ def compare(data: str = "fashion-mnist", *, data_dir=None, quick: bool = False, 
     if tuple(bundle.train.shape) != (1, 28, 28):
         raise ConvzooError(f"compare needs 28x28 grey images (the lectures' table); {data} has "
                            f"{'x'.join(map(str, bundle.train.shape))}")
-    family = "mnist" if data.startswith("mnist") else "fashion" if data.startswith("fashion") else ""
-    measured = []
-    for index, row in enumerate(rows, 1):
-        tag = f"[{index}/{len(rows)}] {row.label}"
-        path = out / "rows" / f"{row.key}.json"
-        result = _read_row(path)  # None when missing or corrupt: the row is measured (again)
-        if result is not None:
-            log(f"{tag}: done, read back")
-        else:
-            if row.kind == "baseline":
-                log(f"{tag}: fitting")
-            try:
-                result = (_baseline_row(row, bundle, out, seed) if row.kind == "baseline"
-                          else _network_row(row, bundle, setting, out, seed, threads, tag, log))
-                write_json(path, result)
-            except ConvzooError as exc:  # kept out of rows/: the same command tries it again
-                log(f"{tag}: failed: {exc}")
-                result = {"error_percent": None, "params": None, "train_seconds": None, "infer_ms_per_1k": None,
-                          "note": f"failed: {exc}"}
-        text, error = row.published.get(family, ("", None))
-        label = row.label + (f" `{setting['recipe']}`" if row.kind == "recipe" else "")
-        measured.append({"row": row.key, "method": label, **result,
-                         "published": text or None, "published_error_percent": error})
+    family = "mnist" if data.startswith("mnist") else ""
+    runtime = {**setting, "seeds": lambda row: setting["seeds"] or row.seeds}
+    measured = [_measure(row, f"[{i}/{len(rows)}] {row.key}", bundle, runtime, out, threads, family, log)
+                for i, row in enumerate(rows, 1)]
     where = (f"{data}: {len(bundle.train):,} training / {len(bundle.test):,} test images"
-             f"{' (quick)' if quick else ''}; networks {setting['epochs']} epochs, the recipe row `{setting['recipe']}`")
+             f"{' (quick: 3 epochs, one seed, 3 committee members)' if quick else ''}")
     result = Comparison(data, quick, where, measured, str(out), notes=list(bundle.notes))
     result.files = write_outputs(result, out)
+    firsts = [int((bundle.train.labels == c).nonzero()[0]) for c in range(6) if (bundle.train.labels == c).any()]
+    distortion_sheet(bundle.train.images[firsts], out / "distortions.png", seed)
+    result.files.append(str(out / "distortions.png"))
     return result
 
 
-def _row(key: str) -> Row:
-    for row in ROWS:
-        if row.key == key:
-            return row
-    from ..errors import unknown_name
+def _measure(row: Row, tag: str, bundle, setting: dict, out: Path, threads: int, family: str, log) -> dict:
+    from .compare_runs import classical_row, committee_row, network_row
 
-    raise unknown_name("compare row", key, [r.key for r in ROWS])
-
-
-def _load(data, data_dir, setting, test_holdout, seed):
-    from ..data import load_dataset
-    from ..data.sampling import balanced_subset, with_train_size
-
-    bundle = load_dataset(data, data_dir, test_holdout=test_holdout, seed=seed)
-    wanted = setting["train_size"]  # quick's 10,000 on a smaller dataset: all of it
-    bundle = with_train_size(bundle, wanted if wanted and wanted < len(bundle.train) else None, seed)
-    size = setting["test_size"]
-    if size and size < len(bundle.test):
-        full = len(bundle.test)
-        bundle.test = balanced_subset(bundle.test, size, 0)
-        bundle.notes.append(f"test set: a class-balanced subset of {size:,} of the {full:,} test images (seed 0)")
-    return bundle
-
-
-# ---- rows ----------------------------------------------------------------------------------------
-
-def _baseline_row(row: Row, bundle, out: Path, seed: int) -> dict:
-    import warnings
-
-    import numpy as np
-
-    from .run import arrays, evaluation_of, settle_options
-    from .store import stored_numbers
-    from .table import get_baseline, resolve_options
-
-    baseline = get_baseline(row.name)
-    x, y = arrays(bundle.train, "raw")
-    options, note = settle_options(resolve_options(baseline, {}), x)
-    estimator = baseline.factory(options)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        started = time.perf_counter()
-        try:
-            estimator.fit(x, y)
-        except np.linalg.LinAlgError as exc:  # QDA on too few examples per class for its components
-            raise ConvzooError(f"{row.name} cannot be fitted on these {len(y):,} examples "
-                               f"({str(exc).split('. ')[0]})") from None
-        fit_seconds = time.perf_counter() - started
-        xt, yt = arrays(bundle.test, "raw")
-        started = time.perf_counter()
-        evaluation, _ = evaluation_of(estimator, xt, yt, len(bundle.test.classes))
-        predict_seconds = time.perf_counter() - started
-    return {"error_percent": 100 * (1 - evaluation.accuracy), "params": stored_numbers(estimator),
-            "train_seconds": fit_seconds, "infer_ms_per_1k": 1000 * predict_seconds * 1000 / len(yt),
-            "options": {k: v for k, v in options.items()}, "note": note}
-
-
-def _network_row(row: Row, bundle, setting: dict, out: Path, seed: int, threads: int, tag: str, log) -> dict:
-    from ..experiments.runs import train_or_read
-    from ..models.registry import count_parameters
-    from ..train import TrainConfig, model_from_checkpoint
-    from ..train.recipes import RECIPES
-
-    run_dir = out / "runs" / row.key
-    common = {"data": bundle.name, "seed": seed, "threads": threads, "progress": False, "out": str(run_dir)}
-    if row.kind == "recipe":
-        recipe = RECIPES[setting["recipe"]]
-        epochs = {"epochs": setting["recipe_epochs"]} if setting["recipe_epochs"] else {}
-        config = recipe.config(**common, **epochs)
-        label = f"recipe {recipe.name}: {config.model}, {config.epochs} epochs"
+    path = out / "rows" / f"{row.key}.json"
+    result = _read_row(path)  # None when missing or corrupt: the row is measured (again)
+    if result is not None:
+        log(f"{tag}: done, read back")
     else:
-        config = TrainConfig(model=row.name, epochs=setting["epochs"], **{**common, **NETWORK_SETUP, **row.training})
-        label = f"{config.epochs} epochs, {config.optimizer} lr {config.lr}, batch {config.batch_size}"
-    accuracy, status = train_or_read(config, bundle, tag, 0, log)
-    model, payload = model_from_checkpoint(run_dir)
-    history = payload["history"]
-    train_seconds = sum(len(bundle.train) / r["examples_per_sec"] for r in history if r.get("examples_per_sec"))
-    return {"error_percent": 100 * (1 - accuracy), "params": count_parameters(model), "train_seconds": train_seconds,
-            "infer_ms_per_1k": _inference_ms_per_1k(model, bundle.test, threads), "model": config.model,
-            "options": {"training": label}, "note": "diverged: scored at chance" if status == "diverged" else "",
-            "run_dir": str(run_dir)}
+        try:
+            if row.kind == "classical":
+                log(f"{tag}: fitting")
+                result = classical_row(row, bundle, threads)
+            elif row.kind == "committee":
+                result = committee_row(row, bundle, setting, out, threads, tag, log)
+            else:
+                result = network_row(_recipe_as_row(row, setting), bundle, setting, out, threads, tag, log)
+            write_json(path, result)
+        except ConvzooError as exc:  # kept out of rows/: the same command tries it again
+            log(f"{tag}: failed: {exc}")
+            result = {"error_percent": None, "error_sd": None, "runs": 0, "params": None, "train_seconds": None,
+                      "infer_ms_per_1k": None, "note": f"failed: {exc}"}
+    source, error = row.published.get(family, ("", None))
+    members = len(row.members[:setting["members"]] if setting["members"] else row.members)
+    return {"row": row.key, "method": row.label.format(n=members), "kind": row.kind, "distortion": row.distortion,
+            "preprocessing": row.preprocessing, **result, "published": source or None,
+            "published_error_percent": error, "published_train": MNIST_TRAIN if error is not None else None,
+            "train": len(bundle.train), "test": len(bundle.test), "why": row.why}
 
-
-def _inference_ms_per_1k(model, test, threads: int) -> float:
-    """Milliseconds to classify 1,000 test images in batches of 1,000 (fp32, no autograd; the
-    median of 3 passes over the test set after one warm-up batch)."""
-    import statistics
-
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
-    model.eval()
-    mean = torch.tensor(test.mean).view(1, -1, 1, 1)
-    std = torch.tensor(test.std).view(1, -1, 1, 1)
-    x = (test.images.float() / 255 - mean) / std
-    passes = []
-    with torch.inference_mode():
-        model(x[:1000])
-        for _ in range(3):
-            started = time.perf_counter()
-            for i in range(0, len(x), 1000):
-                model(x[i:i + 1000])
-            passes.append(time.perf_counter() - started)
-    return 1000 * statistics.median(passes) * 1000 / len(x)
-
-
-# ---- outputs ---------------------------------------------------------------------------------------
 
 ROW_NUMBERS = ("error_percent", "params", "train_seconds", "infer_ms_per_1k")
 
@@ -268,6 +138,45 @@ def _read_row(path: Path) -> dict | None:
     numbers = all(isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool) or row.get(k) is None
                   for k in ROW_NUMBERS)
     return row if row and numbers and isinstance(row.get("note", ""), (str, type(None))) else None
+
+
+def _recipe_as_row(row: Row, setting: dict) -> Row:
+    """A recipe row as a network row: the recipe's model and its training values."""
+    if row.kind != "recipe":
+        return row
+    from dataclasses import replace
+
+    from ..train.recipes import RECIPES
+
+    recipe = RECIPES[setting["recipe"]]
+    values = recipe.values()
+    training = {k: v for k, v in values.items() if k not in ("model", "data", "data_dir", "seed", "threads",
+                                                             "progress", "out")}
+    return replace(row, name=values["model"], training=training, label=f"convzoo recipe `{recipe.name}`")
+
+
+def _row(key: str, table: list[Row]) -> Row:
+    for row in table:
+        if row.key == key:
+            return row
+    from ..errors import unknown_name
+
+    raise unknown_name("compare row", key, [r.key for r in table])
+
+
+def _load(data, data_dir, setting, test_holdout, seed):
+    from ..data import load_dataset
+    from ..data.sampling import balanced_subset, with_train_size
+
+    bundle = load_dataset(data, data_dir, test_holdout=test_holdout, seed=seed)
+    wanted = setting["train_size"]  # quick's 5,000 on a smaller dataset: all of it
+    bundle = with_train_size(bundle, wanted if wanted and wanted < len(bundle.train) else None, seed)
+    size = setting["test_size"]
+    if size and size < len(bundle.test):
+        full = len(bundle.test)
+        bundle.test = balanced_subset(bundle.test, size, 0)
+        bundle.notes.append(f"test set: a class-balanced subset of {size:,} of the {full:,} test images (seed 0)")
+    return bundle
 
 
 def _claim(out: Path, state: dict) -> None:

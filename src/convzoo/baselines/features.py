@@ -102,3 +102,26 @@ def extract(images: np.ndarray, kind: str) -> np.ndarray:
     if kind == "hog":
         return hog(images)
     raise unknown_name("feature", kind, list(FEATURES))
+
+
+def width_normalise(images: np.ndarray, width: int) -> np.ndarray:
+    """(N, H, W) uint8 digits with their ink's bounding box stretched or squeezed horizontally to
+    `width` pixels (its height kept), centred in the image: Ciresan et al. 2012's width
+    normalisation (MNIST's digits fill a 20-pixel box; they used widths 10, 12, ..., 20). An empty
+    image stays empty; 0 leaves the images as they are."""
+    import torch
+
+    if not width:
+        return images
+    out = np.zeros_like(images)
+    h, w = images.shape[1:]
+    for i, img in enumerate(images):
+        rows, cols = np.nonzero(img)
+        if not len(rows):
+            continue
+        crop = torch.from_numpy(img[rows.min():rows.max() + 1, cols.min():cols.max() + 1].astype(np.float32))
+        scaled = torch.nn.functional.interpolate(crop[None, None], size=(crop.shape[0], min(width, w)),
+                                                 mode="bilinear", align_corners=False)[0, 0]
+        top, left = (h - scaled.shape[0]) // 2, (w - scaled.shape[1]) // 2
+        out[i, top:top + scaled.shape[0], left:left + scaled.shape[1]] = scaled.round().clamp(0, 255).numpy()
+    return out

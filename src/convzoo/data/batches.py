@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import torch
 
 from .datasets import ArrayDataset
+from .elastic import draw_affine, draw_fields, warp_batch
 
 # Random erasing's ranges (Zhong et al. 2017, "Random Erasing Data Augmentation", whose tests include
 # Fashion-MNIST): a rectangle of 2-40 % of the image, aspect ratio 0.3-3.3, filled with noise.
 ERASE_AREA = (0.02, 0.4)
 ERASE_ASPECT = (0.3, 1 / 0.3)
-SYNTAX = "none, flip, crop, crop4, erase, erase25, scale, scale100, crop+flip+erase, auto"
+SYNTAX = "none, flip, crop, crop4, erase, erase25, scale, scale100, elastic, affine, crop+flip+erase, affine+elastic, auto"
 
 
 @dataclass(frozen=True)
@@ -29,20 +30,27 @@ class Augment:
     flip: bool = False  # random horizontal flip (only for datasets where it keeps the label)
     erase: float = 0.0  # probability that an image gets a random rectangle of noise (random erasing)
     scale: float = 0.0  # scale jittering: zoom each image in by a random factor in [1, 1 + scale], random centre
+    elastic: bool = False  # Simard et al.'s elastic distortion (data/elastic.py)
+    affine: bool = False  # Ciresan et al.'s random rotation and scaling (data/elastic.py)
 
     @classmethod
     def parse(cls, text: str, flippable: bool = True) -> Augment:
         """'none', 'flip', 'crop' (translate 2), 'crop4', 'erase' (half the images), 'erase25' (a
-        quarter), 'scale' (zoom 1-1.5x), 'scale100' (1-2x), 'crop+flip+erase', 'auto'."""
+        quarter), 'scale' (zoom 1-1.5x), 'scale100' (1-2x), 'elastic', 'affine', 'crop+flip+erase',
+        'affine+elastic', 'auto'."""
         text = text.lower()
         if text in ("none", "", "off"):
             return cls()
-        flip, translate, erase, scale = False, 0, 0.0, 0.0
+        flip, translate, erase, scale, elastic, affine = False, 0, 0.0, 0.0, False, False
         for part in text.split("+"):
             if part == "auto":
                 translate, flip = 2, flippable
             elif part == "flip":
                 flip = True
+            elif part == "elastic":
+                elastic = True
+            elif part == "affine":
+                affine = True
             elif match := re.fullmatch(r"(?:crop|translate)(\d*)", part):
                 translate = int(match.group(1) or 2)
             elif match := re.fullmatch(r"erase(\d*)", part):
@@ -55,14 +63,14 @@ class Augment:
                     raise ValueError(f"augmentation {part!r}: the largest zoom must be 1-300 % over 1x")
             else:
                 raise ValueError(f"unknown augmentation {part!r} (use {SYNTAX})")
-        return cls(translate=translate, flip=flip, erase=erase, scale=scale)
+        return cls(translate=translate, flip=flip, erase=erase, scale=scale, elastic=elastic, affine=affine)
 
     def geometric(self) -> Augment:
         """What moves a segmentation mask with its image: the shifts and flips, not the noise."""
         return Augment(translate=self.translate, flip=self.flip, scale=self.scale)
 
     def __bool__(self) -> bool:
-        return bool(self.translate or self.flip or self.erase or self.scale)
+        return bool(self.translate or self.flip or self.erase or self.scale or self.elastic or self.affine)
 
 
 @dataclass(frozen=True)
@@ -74,11 +82,13 @@ class AugmentDraw:
     boxes: torch.Tensor | None = None  # (4, N) int64 top, left, height, width; height 0: not erased
     noise: torch.Tensor | None = None  # (N, C, H, W) uint8: what fills an erased rectangle
     zooms: torch.Tensor | None = None  # (3, N) float: zoom factor, then the window centre (x, y) in [-1, 1]
+    fields: torch.Tensor | None = None  # (N, 2, H, W) raw elastic displacements, before smoothing
+    affine: torch.Tensor | None = None  # (3, N) rotation, vertical and horizontal scale
 
     @classmethod
     def draw(cls, augment: Augment, n: int, generator: torch.Generator,
              image_shape: tuple[int, int, int] | None = None) -> AugmentDraw:
-        """`image_shape` (C, H, W) is needed to erase: the rectangles are drawn to fit it."""
+        """`image_shape` (C, H, W) is needed to erase or distort: the draws are made to fit it."""
         # Drawn on the CPU from the caller's CPU generator whatever device trains, so a run draws the
         # same batches on any device; the draws are a few bytes per image (erasing's noise, a byte a pixel).
         offsets = (torch.randint(0, 2 * augment.translate + 1, (2, n), generator=generator)
@@ -95,7 +105,11 @@ class AugmentDraw:
             zoom = 1 + torch.rand(n, generator=generator) * augment.scale
             centre = (torch.rand(2, n, generator=generator) * 2 - 1) * (1 - 1 / zoom)
             zooms = torch.cat([zoom[None], centre])
-        return cls(offsets, flips, boxes, noise, zooms)
+        if augment.elastic and image_shape is None:
+            raise ValueError("elastic distortion needs the images' shape")
+        fields = draw_fields(n, image_shape[1:], generator) if augment.elastic else None
+        affine = draw_affine(n, generator) if augment.affine else None
+        return cls(offsets, flips, boxes, noise, zooms, fields, affine)
 
     def rows(self, index) -> AugmentDraw:
         """The draws for some rows of the batch (one process's share of a global batch)."""
@@ -103,7 +117,9 @@ class AugmentDraw:
                            None if self.flips is None else self.flips[index],
                            None if self.boxes is None else self.boxes[:, index],
                            None if self.noise is None else self.noise[index],
-                           None if self.zooms is None else self.zooms[:, index])
+                           None if self.zooms is None else self.zooms[:, index],
+                           None if self.fields is None else self.fields[index],
+                           None if self.affine is None else self.affine[:, index])
 
 
 def _erase_boxes(probability: float, n: int, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
@@ -177,6 +193,8 @@ def augment_batch(images: torch.Tensor, augment: Augment, draw: AugmentDraw) -> 
         images = translate_batch(images, augment.translate, draw.offsets)
     if augment.flip:
         images = flip_batch(images, draw.flips)
+    if augment.elastic or augment.affine:
+        images = warp_batch(images, draw.fields, draw.affine)
     if augment.erase:  # last, as in the paper: the rectangle is placed on the shifted, mirrored image
         images = erase_batch(images, draw.boxes, draw.noise)
     return images

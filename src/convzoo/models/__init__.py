@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (importing a family registers it)
     lenet5_1998,
     mlp,
     mnist_convnet,
+    mnist_table,
     nin,
     resnet,
     resnext,

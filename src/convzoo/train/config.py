@@ -77,9 +77,12 @@ class TrainConfig:
                                    "square root, 1 inverse frequency", low=0, high=1)
     aux_weight: float = setting(0.3, "weight of each auxiliary classifier's loss (GoogLeNet's 0.3); training only",
                                 low=0)
-    augment: str = setting("none", ("none | flip | crop[N] | erase[P] | crop+flip | crop+flip+erase | auto "
+    augment: str = setting("none", ("none | flip | crop[N] | erase[P] | elastic | affine | crop+flip | crop+flip+erase | "
+                                    "affine+elastic | auto "
                                     "(batch-level; masks move with their images; erase: random erasing of "
-                                    "P%% (50) of the images, classification only)"))
+                                    "P%% (50) of the images; elastic: Simard et al. 2003, sigma 4, alpha 34; affine: "
+                                    "rotation +-7.5 degrees, scaling +-15%%, Ciresan et al. 2010; these three "
+                                    "classification only)"))
     progressive: float = setting(0.0, "progressive resizing (classification): train the first epoch on images "
                                       "scaled to this fraction of their side, growing linearly to full size in "
                                       "the last epoch (0: off)", low=0, high=1, metavar="FRACTION")
