@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 
 from ..errors import ConvzooError
 
-OPTIMIZERS = ("sgd", "adamw", "muon")
-SCHEDULES = ("constant", "step", "cosine", "onecycle")
+OPTIMIZERS = ("sgd", "adamw", "muon", "sdlm")
+SCHEDULES = ("constant", "step", "cosine", "onecycle", "lecun98")
+LOSSES = ("cross-entropy", "map")
+NORMALIZATIONS = ("dataset", "lecun98")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
 MAX_THREADS = max(os.cpu_count() or 1, 1) * 2  # beyond this, threads only wait for each other
@@ -45,6 +47,9 @@ class TrainConfig:
                                high_open=True)
     test_holdout: float | None = setting(None, "fraction (< 1) or count of train used as the test set when "
                                                "there is none", low=0, low_open=True)
+    normalize: str = setting("dataset", "input scaling: dataset ((x - the training set's mean) / its std) or "
+                                        "lecun98 (background -0.1, ink 1.175, as LeNet-5's paper)",
+                             choices=NORMALIZATIONS)
     # optimisation
     epochs: int = setting(10, "epochs to train (with --resume: train on to this many)", low=1, resume=True)
     batch_size: int = setting(128, "examples per optimisation step over all processes (the global batch; "
@@ -56,11 +61,19 @@ class TrainConfig:
                                    "orthogonalised update); the first trainable layer, the last and every norm "
                                    "and bias take SGD at --lr", low=0, low_open=True)
     nesterov: bool = setting(False, "Nesterov momentum")
+    sdlm_mu: float = setting(0.02, "--optimizer sdlm: mu of the step lr / (mu + h), h the parameter's "
+                                   "Gauss-Newton second derivative", low=0, low_open=True)
+    sdlm_samples: int = setting(500, "--optimizer sdlm: training examples the second derivatives are "
+                                     "estimated on before each epoch", low=1, metavar="N")
     weight_decay: float = setting(5e-4, "decoupled for AdamW, L2 for SGD; not applied to norms and biases", low=0)
-    schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
+    schedule: str = setting("cosine", "learning-rate schedule (lecun98: LeNet-5's paper, lr x 1, 0.4, 0.2, 0.1 and "
+                                      "0.02 from epochs 1, 3, 6, 9 and 13)", choices=SCHEDULES)
     warmup_epochs: float = setting(0.0, "linear warm-up from lr/25 (onecycle default: 30%% of the run)", low=0)
     step_epochs: int = setting(30, "'step' schedule: multiply the lr by --step-gamma every this many epochs", low=1)
     step_gamma: float = setting(0.1, "'step' schedule's factor", low=0, low_open=True)
+    loss: str = setting("cross-entropy", "classification criterion: cross-entropy, or map (LeNet-5's MAP "
+                                         "criterion: cross-entropy with a fixed extra logit -j, j = 0.1)",
+                        choices=LOSSES)
     label_smoothing: float = setting(0.0, "label smoothing of the cross-entropy", low=0, high=1, high_open=True)
     class_balance: float = setting(0.0, "weight each class's examples (a segmentation's pixels) by "
                                    "frequency^-P in the training labels, normalised to a mean of 1 per "

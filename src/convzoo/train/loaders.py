@@ -3,6 +3,7 @@ evaluation batches, and the test-time views that match what training showed."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,22 @@ def make_batches(config: TrainConfig, runtime, data: DataBundle, task_name: str,
         views = functools.partial(tta_views, flip=flip, shift=1 if augment.translate else 0,
                                   fill=test.normalize.shift)
     return RunBatches(train_batches, test, val, views)
+
+
+# LeNet-5's input scaling (LeCun et al. 1998, sec. II.B): background -0.1 and ink 1.175, "which makes the
+# mean input roughly 0 and the variance roughly 1". As (x/255 - mean) / std: -0.1 + 1.275 x/255.
+LECUN98_MEAN, LECUN98_STD = 0.1 / 1.275, 1 / 1.275
+
+
+def with_normalization(data: DataBundle, normalize: str) -> DataBundle:
+    """The bundle with every split scaled as `normalize` says ("dataset": unchanged). The scaling is
+    the splits' mean and std, so the checkpoint records it and inference repeats it."""
+    if normalize == "dataset":
+        return data
+    channels = data.train.shape[0]
+    scale = {"mean": (LECUN98_MEAN,) * channels, "std": (LECUN98_STD,) * channels}
+    splits = {k: dataclasses.replace(getattr(data, k), **scale) for k in ("train", "test", "val") if getattr(data, k)}
+    return dataclasses.replace(data, **splits)
 
 
 def mirror_views(x: torch.Tensor, *, flip: bool) -> list:
