@@ -46,11 +46,9 @@ ROWS = [
     Row("mlp", "MLP 784-800-10", "network", "mlp_784_800_10",
         {"mnist": ("2-layer NN, 800 HU, cross-entropy: Simard et al. 2003", 1.6),
          "fashion": ("MLP 256-128-64: Zalando's Fashion-MNIST benchmark table (submitted)", 10.0)}),
-    # Its outputs are minus squared distances to 84-value codes (hundreds at init): SGD at lr 0.1 sent
-    # every image to one class (10 % after 4 epochs); of SGD 0.002/0.01/0.03 and AdamW 0.001/0.004 on
-    # 5,000 images, AdamW at 0.004 learned fastest (0.78 after 3 epochs).
-    Row("lenet-1998", "LeNet-5 (1998: tanh, subsampling, RBF output)", "network", "lenet5_1998",
-        {"mnist": (f"LeNet-5: {LECUN}", 0.95)}, {"optimizer": "adamw", "lr": 0.004}),
+    # Trained as its paper trained it (input scaling, MAP loss, SDLM, 20 passes): docs/baselines.md.
+    Row("lenet-1998", "LeNet-5 (1998), as its paper trained it", "recipe", "lenet5-paper",
+        {"mnist": (f"LeNet-5: {LECUN}", 0.95)}),
     Row("lenet-modern", "LeNet (modern: ReLU, max-pool, BN)", "network", "lenet_modern"),
     Row("recipe", "convzoo recipe", "recipe", ""),
 ]
@@ -129,7 +127,7 @@ def compare(data: str = "fashion-mnist", *, data_dir=None, quick: bool = False, 
                 result = {"error_percent": None, "params": None, "train_seconds": None, "infer_ms_per_1k": None,
                           "note": f"failed: {exc}"}
         text, error = row.published.get(family, ("", None))
-        label = row.label + (f" `{setting['recipe']}`" if row.kind == "recipe" else "")
+        label = row.label + (f" `{row.name or setting['recipe']}`" if row.kind == "recipe" else "")
         measured.append({"row": row.key, "method": label, **result,
                          "published": text or None, "published_error_percent": error})
     where = (f"{data}: {len(bundle.train):,} training / {len(bundle.test):,} test images"
@@ -205,7 +203,7 @@ def _network_row(row: Row, bundle, setting: dict, out: Path, seed: int, threads:
     run_dir = out / "runs" / row.key
     common = {"data": bundle.name, "seed": seed, "threads": threads, "progress": False, "out": str(run_dir)}
     if row.kind == "recipe":
-        recipe = RECIPES[setting["recipe"]]
+        recipe = RECIPES[row.name or setting["recipe"]]  # a row's own recipe, else the chosen one
         epochs = {"epochs": setting["recipe_epochs"]} if setting["recipe_epochs"] else {}
         config = recipe.config(**common, **epochs)
         label = f"recipe {recipe.name}: {config.model}, {config.epochs} epochs"

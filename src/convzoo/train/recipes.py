@@ -145,7 +145,10 @@ _LENET5_PAPER = {
     "normalize": ("lecun98", "background -0.1, ink 1.175: mean about 0 and variance about 1, as the paper"),
     "loss": ("map", "the paper's MAP criterion: the correct penalty down, the others up through e^-y, with e^-j"),
     "optimizer": ("sdlm", "stochastic diagonal Levenberg-Marquardt, the paper's: a step lr / (mu + h) per weight"),
-    "lr": (0.0005, "the paper's eta for the first 2 passes, per example"),
+    "lr": (0.00001, ("the paper's schedule scaled by 1/50 (its eta 0.0005 for the first 2 passes): with the paper's "
+                     "init the second derivatives start near 0, every weight takes lr / mu, and 0.0005 sent every "
+                     "digit to one class within the first pass at batch 1 and 16; 1/25 did too, 1/50 learned "
+                     "(docs/baselines.md)")),
     "schedule": ("lecun98", "the paper's eta: 0.0005 x2, 0.0002 x3, 0.0001 x3, 0.00005 x4, then 0.00001"),
     "sdlm_mu": (0.02, "the paper's mu"),
     "sdlm_samples": (500, "the paper re-estimates the second derivatives on 500 patterns before each pass"),

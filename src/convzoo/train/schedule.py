@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-
 # LeNet-5's paper (LeCun et al. 1998, sec. V.B): eta = 0.0005 for 2 passes, 0.0002 for 3, 0.0001 for 3,
 # 0.00005 for 4, then 0.00001; as (first epoch, factor of the first eta).
 LECUN98 = ((0, 1.0), (2, 0.4), (5, 0.2), (8, 0.1), (12, 0.02))
