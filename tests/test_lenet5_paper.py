@@ -131,3 +131,21 @@ def test_the_paper_recipe_learns_digits(tmp_path):
                                            progress=False, out=str(tmp_path / "run"))
     result = Trainer(config).fit()
     assert result["test_acc"] > 0.6  # 10 classes: chance is 0.1
+
+
+def test_planar_distortion_identity_shift_and_seeded_draws():
+    from convzoo.data.batches import Augment, AugmentDraw, augment_batch
+    from convzoo.data.distort import planar_batch
+
+    images = torch.zeros(2, 1, 28, 28, dtype=torch.uint8)
+    images[:, 0, 10, 12] = 200
+    identity = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]).expand(2, 2, 3)
+    assert torch.equal(planar_batch(images, identity), images)
+    right_two = torch.tensor([[1.0, 0, -4 / 28], [0, 1.0, 0]]).expand(2, 2, 3)  # sample 2 pixels to the left
+    assert planar_batch(images, right_two)[0, 0, 10].argmax().item() == 14
+    augment = Augment.parse("planar")
+    digits = torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8)
+    draws = [AugmentDraw.draw(augment, 4, torch.Generator().manual_seed(s), (1, 28, 28)) for s in (0, 0, 1)]
+    out = [augment_batch(digits, augment, d) for d in draws]
+    assert torch.equal(out[0], out[1]) and not torch.equal(out[0], out[2]) and not torch.equal(out[0], digits)
+    assert RECIPES["lenet5-paper-distort"].config().augment == "planar"

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import torch
 
 from .datasets import ArrayDataset
+from .distort import draw_planar, planar_batch
 
 # Random erasing's ranges (Zhong et al. 2017, "Random Erasing Data Augmentation", whose tests include
 # Fashion-MNIST): a rectangle of 2-40 % of the image, aspect ratio 0.3-3.3, filled with noise.
 ERASE_AREA = (0.02, 0.4)
 ERASE_ASPECT = (0.3, 1 / 0.3)
-SYNTAX = "none, flip, crop, crop4, erase, erase25, crop+flip+erase, auto"
+SYNTAX = "none, flip, crop, crop4, erase, erase25, planar, crop+flip+erase, auto"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Augment:
     translate: int = 0  # random shift of up to ± this many pixels (zero padding, then crop)
     flip: bool = False  # random horizontal flip (only for datasets where it keeps the label)
     erase: float = 0.0  # probability that an image gets a random rectangle of noise (random erasing)
+    planar: bool = False  # LeNet-5's random planar affine distortions (data/distort.py)
 
     @classmethod
     def parse(cls, text: str, flippable: bool = True) -> Augment:
@@ -36,12 +38,14 @@ class Augment:
         text = text.lower()
         if text in ("none", "", "off"):
             return cls()
-        flip, translate, erase = False, 0, 0.0
+        flip, translate, erase, planar = False, 0, 0.0, False
         for part in text.split("+"):
             if part == "auto":
                 translate, flip = 2, flippable
             elif part == "flip":
                 flip = True
+            elif part == "planar":
+                planar = True
             elif match := re.fullmatch(r"(?:crop|translate)(\d*)", part):
                 translate = int(match.group(1) or 2)
             elif match := re.fullmatch(r"erase(\d*)", part):
@@ -50,14 +54,14 @@ class Augment:
                     raise ValueError(f"augmentation {part!r}: the percentage of images erased must be 1-100")
             else:
                 raise ValueError(f"unknown augmentation {part!r} (use {SYNTAX})")
-        return cls(translate=translate, flip=flip, erase=erase)
+        return cls(translate=translate, flip=flip, erase=erase, planar=planar)
 
     def geometric(self) -> Augment:
         """What moves a segmentation mask with its image: the shifts and flips, not the noise."""
         return Augment(translate=self.translate, flip=self.flip)
 
     def __bool__(self) -> bool:
-        return bool(self.translate or self.flip or self.erase)
+        return bool(self.translate or self.flip or self.erase or self.planar)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class AugmentDraw:
     flips: torch.Tensor | None  # (N,) bool
     boxes: torch.Tensor | None = None  # (4, N) int64 top, left, height, width; height 0: not erased
     noise: torch.Tensor | None = None  # (N, C, H, W) uint8: what fills an erased rectangle
+    planar: torch.Tensor | None = None  # (N, 2, 3) affine sampling matrices (data/distort.py)
 
     @classmethod
     def draw(cls, augment: Augment, n: int, generator: torch.Generator,
@@ -84,14 +89,16 @@ class AugmentDraw:
                 raise ValueError("erasing needs the images' shape")
             boxes = _erase_boxes(augment.erase, n, image_shape[1:], generator)
             noise = torch.randint(0, 256, (n, *image_shape), generator=generator, dtype=torch.uint8)
-        return cls(offsets, flips, boxes, noise)
+        planar = draw_planar(n, image_shape[1:], generator) if augment.planar else None
+        return cls(offsets, flips, boxes, noise, planar)
 
     def rows(self, index) -> AugmentDraw:
         """The draws for some rows of the batch (one process's share of a global batch)."""
         return AugmentDraw(None if self.offsets is None else self.offsets[:, index],
                            None if self.flips is None else self.flips[index],
                            None if self.boxes is None else self.boxes[:, index],
-                           None if self.noise is None else self.noise[index])
+                           None if self.noise is None else self.noise[index],
+                           None if self.planar is None else self.planar[index])
 
 
 def _erase_boxes(probability: float, n: int, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
@@ -142,6 +149,8 @@ def erase_batch(images: torch.Tensor, boxes: torch.Tensor, noise: torch.Tensor) 
 
 
 def augment_batch(images: torch.Tensor, augment: Augment, draw: AugmentDraw) -> torch.Tensor:
+    if augment.planar:
+        images = planar_batch(images, draw.planar)
     if augment.translate:
         images = translate_batch(images, augment.translate, draw.offsets)
     if augment.flip:

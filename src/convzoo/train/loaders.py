@@ -37,6 +37,9 @@ def make_batches(config: TrainConfig, runtime, data: DataBundle, task_name: str,
     if augment.erase and task_name != "classification":
         raise ConvzooError(f"--augment {config.augment}: erasing is for classification (a {task_name} target "
                            "would still label the pixels the noise hides)")
+    if augment.planar and task_name != "classification":
+        raise ConvzooError(f"--augment {config.augment}: planar distortion is for classification (a {task_name} "
+                           "mask would not move with its image)")
     loader_args = {"device": runtime.device, "channels_last": channels_last, "rank": runtime.rank,
                    "world_size": runtime.world_size}
     train_batches = BatchLoader(train, config.batch_size, shuffle=True, augment=augment,

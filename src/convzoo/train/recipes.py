@@ -164,6 +164,12 @@ _LENET5_PAPER = {
 RECIPES.update({r.name: r for r in (
     Recipe("lenet5-paper", "LeNet-5 (1998) as its paper trained it, on mnist-sample: at most 1.5 percent error in 20 "
                            "epochs (docs/baselines.md)", _LENET5_PAPER),
+    Recipe("lenet5-paper-distort", "lenet5-paper with the paper's random planar affine distortions of every "
+                                   "training digit (docs/baselines.md)", {
+        **_LENET5_PAPER,
+        "augment": ("planar", ("the paper's distortions: shifts, scaling, squeezing and horizontal shearing, a new "
+                               "random one per digit per epoch (data/distort.py)")),
+    }),
 )})
 
 # The zoo's rows (`convzoo zoo`, docs/zoo.md), each a recipe like these, one per family.
