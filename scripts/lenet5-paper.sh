@@ -13,9 +13,10 @@ run() {
 }
 for seed in 0 1 2; do run "paper-s$seed" --seed "$seed"; done
 run paper-eta --seed 0 --lr 0.0005 --epochs 2              # the paper's own eta
+for n in 1000 2000 4000; do run "size-$n" --seed 0 --train-size "$n"; done
 run init-sqrt --seed 0 --model-arg init=sqrt --lr 0.0005    # +-sqrt(3/fan-in), the paper's eta
 run head-linear --seed 0 --model-arg head=linear            # 84 -> 10 linear logits, same MAP loss
 run opt-sgd --seed 0 --optimizer sgd --momentum 0 --lr 0.008  # SDLM's largest step for every weight
-for n in 1000 4000 2000 6000; do run "size-$n" --seed 0 --train-size "$n"; done
+run size-6000 --seed 0 --train-size 6000
 run distort-s0 --seed 0 --augment planar                    # = the lenet5-paper-distort recipe
 "${PYTHON:-.venv/bin/python}" scripts/lenet5_summary.py "$out"
