@@ -302,7 +302,7 @@ def test_unknown_key_suggests_and_lists_the_options():
     assert "unknown option 'activaton'" in message and "did you mean activation?" in message
     assert "options: activation, pooling, dropout, batch_norm, keep_bias, channels, hidden" in message
     assert "options: activation" in one_line_error("lenet", ["zzz=1"])
-    assert "options: (none)" in one_line_error("lenet5_1998", ["activation=relu"])
+    assert "options: codes, background, init, head" in one_line_error("lenet5_1998", ["activation=relu"])
     assert "unknown option 'num_classes'" in one_line_error("lenet", ["num_classes=3"])
 
 

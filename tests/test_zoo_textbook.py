@@ -15,7 +15,7 @@ from convzoo.zoo.rows import D2L_ROWS, ROWS
 
 D2L_LENET = {"model": "lenet", "lr": 0.9, "batch_size": 256, "epochs": 10, "optimizer": "sgd", "momentum": 0.0,
              "nesterov": False, "weight_decay": 0.0, "schedule": "constant", "label_smoothing": 0.0,
-             "augment": "none", "init": "xavier", "normalize": False, "precision": "fp32", "tta": False, "ema": 0.0}
+             "augment": "none", "init": "xavier", "normalize": "none", "precision": "fp32", "tta": False, "ema": 0.0}
 
 
 def test_d2l_recipes_resolve_to_the_chapters_exact_settings():

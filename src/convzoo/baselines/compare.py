@@ -141,18 +141,20 @@ def _read_row(path: Path) -> dict | None:
 
 
 def _recipe_as_row(row: Row, setting: dict) -> Row:
-    """A recipe row as a network row: the recipe's model and its training values."""
+    """A recipe row as a network row: the recipe's model and its training values (the row's own
+    recipe, as LeNet-5's paper recipe, or the one `--recipe` names)."""
     if row.kind != "recipe":
         return row
     from dataclasses import replace
 
     from ..train.recipes import RECIPES
 
-    recipe = RECIPES[setting["recipe"]]
+    recipe = RECIPES[row.name or setting["recipe"]]
     values = recipe.values()
     training = {k: v for k, v in values.items() if k not in ("model", "data", "data_dir", "seed", "threads",
                                                              "progress", "out")}
-    return replace(row, name=values["model"], training=training, label=f"convzoo recipe `{recipe.name}`")
+    label = row.label if row.name else f"convzoo recipe `{recipe.name}`"
+    return replace(row, name=values["model"], training=training, label=label)
 
 
 def _row(key: str, table: list[Row]) -> Row:

@@ -15,13 +15,15 @@ from dataclasses import dataclass
 import torch
 
 from .datasets import ArrayDataset
+from .distort import draw_planar, planar_batch
 from .elastic import draw_affine, draw_fields, warp_batch
 
 # Random erasing's ranges (Zhong et al. 2017, "Random Erasing Data Augmentation", whose tests include
 # Fashion-MNIST): a rectangle of 2-40 % of the image, aspect ratio 0.3-3.3, filled with noise.
 ERASE_AREA = (0.02, 0.4)
 ERASE_ASPECT = (0.3, 1 / 0.3)
-SYNTAX = "none, flip, crop, crop4, erase, erase25, scale, scale100, elastic, affine, crop+flip+erase, affine+elastic, auto"
+SYNTAX = ("none, flip, crop, crop4, erase, erase25, scale, scale100, elastic, affine, planar, crop+flip+erase, "
+          "affine+elastic, auto")
 
 
 @dataclass(frozen=True)
@@ -32,16 +34,17 @@ class Augment:
     scale: float = 0.0  # scale jittering: zoom each image in by a random factor in [1, 1 + scale], random centre
     elastic: bool = False  # Simard et al.'s elastic distortion (data/elastic.py)
     affine: bool = False  # Ciresan et al.'s random rotation and scaling (data/elastic.py)
+    planar: bool = False  # LeNet-5's random planar affine distortions (data/distort.py)
 
     @classmethod
     def parse(cls, text: str, flippable: bool = True) -> Augment:
         """'none', 'flip', 'crop' (translate 2), 'crop4', 'erase' (half the images), 'erase25' (a
-        quarter), 'scale' (zoom 1-1.5x), 'scale100' (1-2x), 'elastic', 'affine', 'crop+flip+erase',
+        quarter), 'scale' (zoom 1-1.5x), 'scale100' (1-2x), 'elastic', 'affine', 'planar', 'crop+flip+erase',
         'affine+elastic', 'auto'."""
         text = text.lower()
         if text in ("none", "", "off"):
             return cls()
-        flip, translate, erase, scale, elastic, affine = False, 0, 0.0, 0.0, False, False
+        flip, translate, erase, scale, elastic, affine, planar = False, 0, 0.0, 0.0, False, False, False
         for part in text.split("+"):
             if part == "auto":
                 translate, flip = 2, flippable
@@ -51,6 +54,8 @@ class Augment:
                 elastic = True
             elif part == "affine":
                 affine = True
+            elif part == "planar":
+                planar = True
             elif match := re.fullmatch(r"(?:crop|translate)(\d*)", part):
                 translate = int(match.group(1) or 2)
             elif match := re.fullmatch(r"erase(\d*)", part):
@@ -63,14 +68,16 @@ class Augment:
                     raise ValueError(f"augmentation {part!r}: the largest zoom must be 1-300 % over 1x")
             else:
                 raise ValueError(f"unknown augmentation {part!r} (use {SYNTAX})")
-        return cls(translate=translate, flip=flip, erase=erase, scale=scale, elastic=elastic, affine=affine)
+        return cls(translate=translate, flip=flip, erase=erase, scale=scale, elastic=elastic, affine=affine,
+                   planar=planar)
 
     def geometric(self) -> Augment:
         """What moves a segmentation mask with its image: the shifts and flips, not the noise."""
         return Augment(translate=self.translate, flip=self.flip, scale=self.scale)
 
     def __bool__(self) -> bool:
-        return bool(self.translate or self.flip or self.erase or self.scale or self.elastic or self.affine)
+        return bool(self.translate or self.flip or self.erase or self.scale or self.elastic or self.affine
+                    or self.planar)
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,7 @@ class AugmentDraw:
     zooms: torch.Tensor | None = None  # (3, N) float: zoom factor, then the window centre (x, y) in [-1, 1]
     fields: torch.Tensor | None = None  # (N, 2, H, W) raw elastic displacements, before smoothing
     affine: torch.Tensor | None = None  # (3, N) rotation, vertical and horizontal scale
+    planar: torch.Tensor | None = None  # (N, 2, 3) affine sampling matrices (data/distort.py)
 
     @classmethod
     def draw(cls, augment: Augment, n: int, generator: torch.Generator,
@@ -105,11 +113,12 @@ class AugmentDraw:
             zoom = 1 + torch.rand(n, generator=generator) * augment.scale
             centre = (torch.rand(2, n, generator=generator) * 2 - 1) * (1 - 1 / zoom)
             zooms = torch.cat([zoom[None], centre])
-        if augment.elastic and image_shape is None:
-            raise ValueError("elastic distortion needs the images' shape")
+        if (augment.elastic or augment.planar) and image_shape is None:
+            raise ValueError("elastic and planar distortion need the images' shape")
         fields = draw_fields(n, image_shape[1:], generator) if augment.elastic else None
         affine = draw_affine(n, generator) if augment.affine else None
-        return cls(offsets, flips, boxes, noise, zooms, fields, affine)
+        planar = draw_planar(n, image_shape[1:], generator) if augment.planar else None
+        return cls(offsets, flips, boxes, noise, zooms, fields, affine, planar)
 
     def rows(self, index) -> AugmentDraw:
         """The draws for some rows of the batch (one process's share of a global batch)."""
@@ -119,7 +128,8 @@ class AugmentDraw:
                            None if self.noise is None else self.noise[index],
                            None if self.zooms is None else self.zooms[:, index],
                            None if self.fields is None else self.fields[index],
-                           None if self.affine is None else self.affine[:, index])
+                           None if self.affine is None else self.affine[:, index],
+                           None if self.planar is None else self.planar[index])
 
 
 def _erase_boxes(probability: float, n: int, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
@@ -189,6 +199,8 @@ def erase_batch(images: torch.Tensor, boxes: torch.Tensor, noise: torch.Tensor) 
 def augment_batch(images: torch.Tensor, augment: Augment, draw: AugmentDraw) -> torch.Tensor:
     if augment.scale:
         images = zoom_batch(images, draw.zooms)
+    if augment.planar:
+        images = planar_batch(images, draw.planar)
     if augment.translate:
         images = translate_batch(images, augment.translate, draw.offsets)
     if augment.flip:

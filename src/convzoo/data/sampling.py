@@ -44,17 +44,3 @@ def with_train_size(bundle: DataBundle, size: int | None, seed: int) -> DataBund
     kind = "class-balanced " if bundle.train.labels.ndim == 1 else ""
     bundle.notes.append(f"training on a {kind}subset of {size:,} of the {full:,} training examples (seed {seed})")
     return bundle
-
-
-def unnormalized(bundle: DataBundle) -> DataBundle:
-    """The bundle with every split's mean 0 and std 1, so its pixels reach the model as x / 255 in
-    [0, 1] (d2l's `ToTensor`, no further normalisation); the notes say so."""
-    from dataclasses import replace
-
-    for split in ("train", "val", "test"):
-        data = getattr(bundle, split)
-        if data is not None:
-            channels = len(data.mean)
-            setattr(bundle, split, replace(data, mean=(0.0,) * channels, std=(1.0,) * channels))
-    bundle.notes.append("pixels scaled to [0, 1] only (--normalize false)")
-    return bundle

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from ..errors import ConvzooError
 from ..layers.conv import INITS as WEIGHT_INITS
 
-OPTIMIZERS = ("sgd", "adamw", "muon")
-SCHEDULES = ("constant", "step", "cosine", "onecycle")
+OPTIMIZERS = ("sgd", "adamw", "muon", "sdlm")
+SCHEDULES = ("constant", "step", "cosine", "onecycle", "lecun98")
+LOSSES = ("cross-entropy", "map")
+NORMALIZATIONS = ("dataset", "none", "lecun98")
 INITS = tuple(WEIGHT_INITS)  # builder | xavier | he
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
@@ -46,8 +48,9 @@ class TrainConfig:
                                      low=1, metavar="N")
     val_split: float = setting(0.0, "fraction of the training set held out for validation", low=0, high=1,
                                high_open=True)
-    normalize: bool = setting(True, "scale pixels to the training set's mean 0 and std 1 (false: to [0, 1] only, "
-                                    "as d2l's ToTensor)")
+    normalize: str = setting("dataset", "input scaling: dataset ((x - the training set's mean) / its std), none "
+                                        "(x / 255 in [0, 1] only, as d2l's ToTensor) or lecun98 (background -0.1, "
+                                        "ink 1.175, as LeNet-5's paper)", choices=NORMALIZATIONS)
     test_holdout: float | None = setting(None, "fraction (< 1) or count of train used as the test set when "
                                                "there is none", low=0, low_open=True)
     init: str = setting("builder", "initial weights: the builder's own; xavier: Xavier-uniform for every conv and "
@@ -65,11 +68,19 @@ class TrainConfig:
                                    "orthogonalised update); the first trainable layer, the last and every norm "
                                    "and bias take SGD at --lr", low=0, low_open=True)
     nesterov: bool = setting(False, "Nesterov momentum")
+    sdlm_mu: float = setting(0.02, "--optimizer sdlm: mu of the step lr / (mu + h), h the parameter's "
+                                   "Gauss-Newton second derivative", low=0, low_open=True)
+    sdlm_samples: int = setting(500, "--optimizer sdlm: training examples the second derivatives are "
+                                     "estimated on before each epoch", low=1, metavar="N")
     weight_decay: float = setting(5e-4, "decoupled for AdamW, L2 for SGD; not applied to norms and biases", low=0)
-    schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
+    schedule: str = setting("cosine", "learning-rate schedule (lecun98: LeNet-5's paper, lr x 1, 0.4, 0.2, 0.1 and "
+                                      "0.02 from epochs 1, 3, 6, 9 and 13)", choices=SCHEDULES)
     warmup_epochs: float = setting(0.0, "linear warm-up from lr/25 (onecycle default: 30%% of the run)", low=0)
     step_epochs: int = setting(30, "'step' schedule: multiply the lr by --step-gamma every this many epochs", low=1)
     step_gamma: float = setting(0.1, "'step' schedule's factor", low=0, low_open=True)
+    loss: str = setting("cross-entropy", "classification criterion: cross-entropy, or map (LeNet-5's MAP "
+                                         "criterion: cross-entropy with a fixed extra logit -j, j = 0.1)",
+                        choices=LOSSES)
     label_smoothing: float = setting(0.0, "label smoothing of the cross-entropy", low=0, high=1, high_open=True)
     class_balance: float = setting(0.0, "weight each class's examples (a segmentation's pixels) by "
                                    "frequency^-P in the training labels, normalised to a mean of 1 per "
@@ -123,6 +134,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
+        if isinstance(d.get("normalize"), bool):  # the first d2l runs recorded normalize as true / false
+            d = {**d, "normalize": "dataset" if d["normalize"] else "none"}
         return cls(**{k: v for k, v in d.items() if k in known})
 
 

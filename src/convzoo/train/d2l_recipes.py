@@ -16,7 +16,7 @@ from .config import Recipe
 
 _D2L = {
     "data": ("fashion-mnist", "the chapter's dataset: 60,000 train, the official 10,000 test images"),
-    "normalize": (False, "d2l's ToTensor only: pixels in [0, 1], no mean/std normalisation"),
+    "normalize": ("none", "d2l's ToTensor only: pixels in [0, 1], no mean/std normalisation"),
     "init": ("xavier", "train_ch6 applies init_weights: Xavier-uniform weights of every Linear and Conv2d"),
     "optimizer": ("sgd", "train_ch6: torch.optim.SGD(net.parameters(), lr=lr)"),
     "momentum": (0.0, "plain SGD: the chapter's optimiser has no momentum"),

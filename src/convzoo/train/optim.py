@@ -25,6 +25,10 @@ def build_optimizer(model: torch.nn.Module, config: TrainConfig):
               {"params": no_decay, "weight_decay": 0.0}]
     if config.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=config.lr)
+    if config.optimizer == "sdlm":  # LeNet-5's own (train/sdlm.py); the paper decays nothing
+        from .sdlm import SDLM
+
+        return SDLM(model, config.lr, config.sdlm_mu, config.batch_size, config.loss, config.weight_decay)
     if config.optimizer == "muon":
         # Muon is for hidden layers: the first trainable layer and the classifier keep SGD (as its
         # authors use it); with a frozen stem (fastnet's whitened one) that first layer is the conv after it.

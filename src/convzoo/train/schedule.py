@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import math
 
+# LeNet-5's paper (LeCun et al. 1998, sec. V.B): eta = 0.0005 for 2 passes, 0.0002 for 3, 0.0001 for 3,
+# 0.00005 for 4, then 0.00001; as (first epoch, factor of the first eta).
+LECUN98 = ((0, 1.0), (2, 0.4), (5, 0.2), (8, 0.1), (12, 0.02))
+
 
 def lr_factor(schedule: str, step: int, total_steps: int, warmup_steps: int = 0,
-              step_size: int = 0, gamma: float = 0.1) -> float:
+              step_size: int = 0, gamma: float = 0.1, steps_per_epoch: int = 1) -> float:
     """Multiplier of the peak learning rate at `step` (0-based) of `total_steps`.
 
     constant: 1. step: gamma ** (step // step_size). cosine: half a cosine from 1 to 0.
     onecycle: linear warm-up from 1/25 to 1, then cosine to 1/25/1e4 (Smith's one-cycle, as in
-    torch's OneCycleLR with its default div factors). Any schedule may have a linear warm-up.
+    torch's OneCycleLR with its default div factors). lecun98: LECUN98's factor for the epoch
+    (`steps_per_epoch` steps each). Any schedule may have a linear warm-up.
     """
     if warmup_steps and step < warmup_steps:
         start = 1 / 25
         return start + (1 - start) * step / warmup_steps
     if schedule == "constant":
         return 1.0
+    if schedule == "lecun98":
+        epoch = step // max(steps_per_epoch, 1)
+        return next(factor for first, factor in reversed(LECUN98) if epoch >= first)
     if schedule == "step":
         return gamma ** (step // max(step_size, 1))
     progress = (step - warmup_steps) / max(total_steps - warmup_steps, 1)

@@ -17,6 +17,10 @@ from ..errors import ConvzooError
 
 TASKS = ("classification", "segmentation")
 AUX_WEIGHT = 0.3  # GoogLeNet (Szegedy et al. 2015, sec. 5): each auxiliary loss weighted by 0.3
+# LeNet-5's MAP criterion (LeCun et al. 1998, eq. 9): y_D + log(e^-j + sum_i e^-y_i) for penalties
+# y_i, i.e. cross-entropy on the logits -y_i plus a fixed "rubbish class" logit -j. The paper does
+# not give j; 0.1 keeps the rubbish class as likely as a class at distance 0.1 from its code.
+MAP_J = 0.1
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class Task:
     name: str  # classification | segmentation
     aux_weight: float = AUX_WEIGHT  # weight of each auxiliary classifier's loss (training only)
     class_weights: tuple[float, ...] | None = None  # per-class loss weights (training only; `balanced_weights`)
+    criterion: str = "cross-entropy"  # or "map" (MAP_J): what training minimises; metrics report cross-entropy
 
     @property
     def target_dims(self) -> int:
@@ -43,6 +48,8 @@ class Task:
 
         main_loss = loss(main)  # what the metrics report: the plain cross-entropy
         total = main_loss if weight is None else loss(main, weight)
+        if self.criterion == "map":
+            total = map_loss_sum(main, targets)
         for head in aux:
             total = total + self.aux_weight * loss(head, weight)
         return total, main_loss, main
@@ -60,14 +67,23 @@ class Task:
                               minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
+def map_loss_sum(logits: torch.Tensor, targets: torch.Tensor, j: float = MAP_J) -> torch.Tensor:
+    """The MAP criterion summed over a batch, for logits = minus the penalties (N, classes)."""
+    with_rubbish = F.pad(logits.float(), (0, 1), value=-j)  # (N, classes + 1)
+    return F.cross_entropy(with_rubbish, targets, reduction="sum")
+
+
 CLASSIFICATION = Task("classification")
 SEGMENTATION = Task("segmentation")
 
 
 def task_of_targets(targets: torch.Tensor, aux_weight: float = AUX_WEIGHT, num_classes: int | None = None,
-                    class_balance: float = 0.0) -> Task:
+                    class_balance: float = 0.0, criterion: str = "cross-entropy") -> Task:
     weights = balanced_weights(targets, num_classes, class_balance) if class_balance else None
-    return Task("segmentation" if targets.ndim == 3 else "classification", aux_weight, weights)
+    name = "segmentation" if targets.ndim == 3 else "classification"
+    if criterion == "map" and (name == "segmentation" or weights is not None):
+        raise ConvzooError("--loss map is LeNet-5's criterion for classification, without --class-balance")
+    return Task(name, aux_weight, weights, criterion)
 
 
 def balanced_weights(targets: torch.Tensor, num_classes: int, power: float) -> tuple[float, ...]:

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from ..data import DataBundle, load_dataset
-from ..data.sampling import unnormalized, with_train_size
+from ..data.sampling import with_train_size
 from ..errors import ConvzooError
 from ..models import count_parameters
 from ..progress import tqdm
@@ -42,7 +42,7 @@ from . import distributed
 from .checkpoint import CHECKPOINT_NAME
 from .compute import run_compute
 from .config import TrainConfig
-from .loaders import make_batches, resize_batch
+from .loaders import make_batches, resize_batch, with_normalization
 from .metrics import evaluate, evaluate_plain_and_tta, format_epoch
 from .modelsetup import ModelSetup
 from .optim import WeightEMA, build_optimizer
@@ -83,12 +83,11 @@ class Trainer(ModelSetup, RunDirectory):
         if self.data is None:
             self.data = load_dataset(config.data, config.data_dir, val_split=config.val_split,
                                      test_holdout=config.test_holdout, seed=config.seed)
-        self.data = with_train_size(self.data, config.train_size, config.seed)
-        if not config.normalize:  # pixels / 255 only; the checkpoint records mean 0, std 1, so eval agrees
-            self.data = unnormalized(self.data)
+        self.data = with_normalization(with_train_size(self.data, config.train_size, config.seed), config.normalize)
         train = self.data.train
         self.classes = train.classes
-        self.task = task_of_targets(train.labels, config.aux_weight, len(self.classes), config.class_balance)
+        self.task = task_of_targets(train.labels, config.aux_weight, len(self.classes), config.class_balance,
+                                    config.loss)
         if self.task.class_weights is not None:
             runtime.log(f"note: class-balanced loss (--class-balance {config.class_balance:g}): weights "
                         + ", ".join(f"{c} {w:.2f}" for c, w in zip(self.classes, self.task.class_weights)))
@@ -141,7 +140,7 @@ class Trainer(ModelSetup, RunDirectory):
     def _set_lr(self) -> float:
         c = self.config
         lr = c.lr * lr_factor(c.schedule, self.step, self.total_steps, self._warmup_steps(),
-                              c.step_epochs * self.steps_per_epoch, c.step_gamma)
+                              c.step_epochs * self.steps_per_epoch, c.step_gamma, self.steps_per_epoch)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_ratio", 1.0)  # Muon's group has a peak of its own
         return lr
@@ -193,6 +192,8 @@ class Trainer(ModelSetup, RunDirectory):
         bar = tqdm(self.train_batches.batches(), total=len(self.train_batches), leave=False, unit="batch",
                    desc=f"epoch {self.epoch + 1}/{self.config.epochs}", disable=not self.runtime.progress)
         lr = self._set_lr()
+        if hasattr(self.optimizer, "estimate_curvature"):  # SDLM: second derivatives before each pass
+            self.optimizer.estimate_curvature(self._curvature_sample())
         size = self.epoch_image_size()
         for x, y, global_count in bar:
             lr = self._set_lr()
@@ -211,6 +212,14 @@ class Trainer(ModelSetup, RunDirectory):
         per_example = math.prod(self.data.train.labels.shape[1:])  # 1, or the pixels of a mask
         return {"train_loss": loss / max(predictions, 1), "train_acc": correct / max(predictions, 1), "lr": lr,
                 "examples": predictions / per_example}
+
+    def _curvature_sample(self) -> torch.Tensor:
+        """`sdlm_samples` training images (unaugmented), drawn by a generator of the seed and the epoch,
+        so a resumed run draws the same ones."""
+        loader = self.train_batches
+        generator = torch.Generator().manual_seed(self.config.seed * 100_003 + self.epoch)
+        index = torch.randperm(len(loader.images), generator=generator)[:self.config.sdlm_samples]
+        return loader.normalize(loader.images[index.to(loader.images.device)])
 
     def epoch_image_size(self, epoch: int | None = None) -> tuple[int, int] | None:
         """The (height, width) this epoch trains on under `progressive`, or None for full size."""
