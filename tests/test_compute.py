@@ -9,7 +9,7 @@ from torch import nn
 
 from convzoo.bench.peak import estimate_peak, fma_lanes
 from convzoo.train import TrainConfig, Trainer
-from convzoo.train.compute import forward_flops_per_image, optimizer_flops, step_flops_per_image
+from convzoo.train.compute import forward_flops_per_image, optimizer_flops, run_compute, step_flops_per_image
 from convzoo.train.optim import MomentumSGD
 
 
@@ -45,8 +45,8 @@ def test_a_run_reports_the_images_it_saw_and_its_flops(tiny_data_dir, tmp_path):
     config = TrainConfig(model="lenet_modern", data="fashion-mnist", data_dir=str(tiny_data_dir), epochs=2,
                          batch_size=64, out=str(tmp_path / "run"), progress=False, threads=1)
     trainer = Trainer(config)
-    result = trainer.fit()
-    compute = result["compute"]
+    trainer.fit()
+    compute = run_compute(trainer).to_dict()
     per_epoch = (600 // 64) * 64  # the last partial batch is dropped
     assert compute["images_seen"] == 2 * per_epoch
     assert compute["train_flops"] == pytest.approx(2 * per_epoch * compute["train_flops_per_image"])

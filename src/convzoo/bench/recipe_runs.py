@@ -33,9 +33,6 @@ class SeedRun:
     accuracy: float
     seconds: float  # wall clock of the whole process
     train_seconds: float  # the epochs' own time, as the run reports it
-    images_seen: int | None = None  # train/compute.py: the same on every machine
-    train_flops: float | None = None
-    eval_flops: float | None = None
 
 
 @dataclass
@@ -49,6 +46,7 @@ class RecipeRecord:
     load_average_before: tuple = ()
     load_average_after: tuple = ()
     target: dict = field(default_factory=dict)
+    compute: dict = field(default_factory=dict)  # one run's images seen and FLOPs (the same for every seed)
 
     @property
     def accuracies(self) -> list[float]:
@@ -105,7 +103,7 @@ def run_recipe(recipe: str, seeds: list[int], extra_flags: list[str] | None = No
     with tempfile.TemporaryDirectory(prefix="convzoo-recipe-") as scratch:
         for seed in seeds:
             command = [sys.executable, "-m", "convzoo", "train", "--recipe", recipe, "--seed", str(seed),
-                       "--out", os.path.join(scratch, f"seed{seed}"), "--json", *flags]
+                       "--out", os.path.join(scratch, f"seed{seed}"), "--json", "--no-count", *flags]
             started = time.perf_counter()
             try:
                 done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False,
@@ -123,9 +121,7 @@ def run_recipe(recipe: str, seeds: list[int], extra_flags: list[str] | None = No
             except (IndexError, ValueError, KeyError, TypeError):
                 raise ConvzooError(f"recipe {recipe}, seed {seed}: the run ended without its --json result "
                                    "(a train flag after -- that changes the output?)") from None
-            compute = result.get("compute") or {}
-            runs.append(SeedRun(seed, accuracy, seconds, train_seconds, compute.get("images_seen"),
-                                compute.get("train_flops"), compute.get("eval_flops")))
+            runs.append(SeedRun(seed, accuracy, seconds, train_seconds))
             log(f"{recipe} seed {seed}: test accuracy {accuracy:.4f} in {seconds:.1f} s")
     described = machine()
     if threads:

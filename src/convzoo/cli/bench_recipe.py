@@ -47,7 +47,7 @@ def register(bench_sub) -> None:
 # they would override it (`-- --seed 7` trains every "seed" with seed 7 and reports ± 0.0000).
 CONTROLLED = {"recipe": "the recipe argument", "seed": "--seeds", "out": "a scratch folder per seed",
               "json": "the record's own --json", "threads": "--threads before --", "data_dir": "--data-dir before --",
-              "resume": "a fresh run per seed"}
+              "resume": "a fresh run per seed", "count": "the recipe's count, made once outside the timed runs"}
 
 
 def refuse_controlled(flags: list[str]) -> None:
@@ -58,7 +58,7 @@ def refuse_controlled(flags: list[str]) -> None:
     from . import _command_parser, build_parser
 
     train = _command_parser(build_parser(), ["train"])
-    parsed, _ = train.parse_known_args(flags)
+    parsed, _ = train.parse_known_args([f for f in flags if f not in ("-h", "--help")])  # help would exit here
     for dest, owner in CONTROLLED.items():
         if getattr(parsed, dest, None) != train.get_default(dest):
             flag = "--" + dest.replace("_", "-")
@@ -73,25 +73,26 @@ def run(args) -> int:
     refuse_controlled(args.passthrough)
     record = run_recipe(args.recipe, args.seeds, args.passthrough, threads=args.threads or 0,
                         data_dir=args.data_dir, timeout=args.timeout)
+    record.compute = recipe_compute_of(args).to_dict()  # counted here, outside the timed processes
     print(json.dumps(record.to_dict(), indent=2) if args.json else report(record))
     return 0
 
 
-def count(args) -> int:
-    """The compute of one run of the recipe (with the flags after --), counted, not trained."""
+def recipe_compute_of(args):
+    """The compute of one run of the recipe with the flags after --, counted, not trained (the
+    same for every seed): outside the timed processes, which run with --no-count."""
     import argparse
 
     from ..bench.recipe_runs import recipe_compute
     from ..errors import ConvzooError
-    from ..tables import human
     from .train import add_config_flags, config_from_args
 
-    parser = argparse.ArgumentParser(prog="convzoo bench recipe --count ... --", add_help=False)
+    parser = argparse.ArgumentParser(prog="convzoo bench recipe ... --", add_help=False)
     parser.add_argument("--model-arg", action="append", default=[])
     add_config_flags(parser)
 
     def refuse(message):
-        raise ConvzooError(f"bench recipe --count: a train flag after -- {message}")
+        raise ConvzooError(f"bench recipe: a train flag after -- {message}")
 
     parser.error = refuse  # one line, not argparse's usage screen
     train_args = parser.parse_args(args.passthrough)
@@ -100,7 +101,15 @@ def count(args) -> int:
         train_args.data_dir = args.data_dir
     compute = recipe_compute(config_from_args(train_args))
     if compute is None:
-        raise ConvzooError(f"recipe {args.recipe}: its model cannot be counted on the meta device")
+        raise ConvzooError(f"recipe {args.recipe}: its model cannot be counted")
+    return compute
+
+
+def count(args) -> int:
+    """`--count`: the compute of one run of the recipe, printed."""
+    from ..tables import human
+
+    compute = recipe_compute_of(args)
     if args.json:
         print(json.dumps({"recipe": args.recipe, "flags": args.passthrough, **compute.to_dict()}))
         return 0
@@ -114,17 +123,15 @@ def count(args) -> int:
 def report(record) -> str:
     from ..tables import human, text_table
 
-    def flops(value):
-        return "-" if value is None else f"{human(value)}FLOP"
-
-    rows = [(r.seed, f"{r.accuracy:.4f}", f"{r.seconds:.1f}", f"{r.train_seconds:.1f}",
-             "-" if r.images_seen is None else f"{r.images_seen:,}", flops(r.train_flops), flops(r.eval_flops))
-            for r in record.runs]
+    rows = [(r.seed, f"{r.accuracy:.4f}", f"{r.seconds:.1f}", f"{r.train_seconds:.1f}") for r in record.runs]
     lines = [f"bench recipe {record.recipe}: {record.command}",
-             text_table(("seed", "test acc", "wall s", "epochs s", "images seen", "train FLOPs", "eval FLOPs"),
-                        rows),
+             text_table(("seed", "test acc", "wall s", "epochs s"), rows),
              (f"accuracy {record.mean:.4f} ± {record.sd:.4f} (mean ± sd over {len(record.runs)} seeds), median "
               f"{record.median_accuracy:.4f}; wall clock median {record.median_seconds:.1f} s")]
+    if record.compute:
+        c = record.compute
+        lines.append(f"compute per run: {c['images_seen']:,} images seen, {human(c['train_flops'])}FLOP training, "
+                     f"{human(c['eval_flops'])}FLOP evaluation (FlopCounterMode; docs/speedrun.md)")
     t = record.target
     if t:
         met = {True: "met", False: "missed"}

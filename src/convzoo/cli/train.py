@@ -65,6 +65,9 @@ def register(sub) -> None:
     p.add_argument("--engine", choices=("torch", "numpy"), default="torch",
                    help="numpy: train with convzoo.reference's from-scratch ops (lenet_modern only)")
     p.add_argument("--json", action="store_true", help="print the final result as JSON")
+    p.add_argument("--count", action=argparse.BooleanOptionalAction, default=None,
+                   help="count the run's images seen and training FLOPs after it ends (default: with --json; "
+                        "counting imports torch's compiler, about 2 s; docs/speedrun.md)")
     p.set_defaults(func=run_train)
 
 
@@ -142,6 +145,11 @@ def run_train(args) -> int:
     finally:
         distributed.shutdown()
     if trainer.runtime.rank == 0:
+        if args.json if args.count is None else args.count:
+            from ..train.compute import run_compute
+
+            compute = run_compute(trainer)
+            result["compute"] = compute.to_dict() if compute else None
         _print_result(result, args.json)
     return 0
 

@@ -40,7 +40,6 @@ from ..models import count_parameters
 from ..progress import tqdm
 from . import distributed
 from .checkpoint import CHECKPOINT_NAME
-from .compute import run_compute
 from .config import TrainConfig
 from .loaders import make_batches, resize_batch, with_normalization
 from .metrics import evaluate, evaluate_plain_and_tta, format_epoch
@@ -305,8 +304,7 @@ class Trainer(ModelSetup, RunDirectory):
             self._save(evaluation)
         if evaluation is None:
             evaluation = self.evaluate(tta=self.config.tta and self.epoch == self.config.epochs)
-        compute = run_compute(self)
-        return {"compute": compute.to_dict() if compute else None,"run_dir": str(self.run_dir), "checkpoint": str(self.run_dir / CHECKPOINT_NAME),
+        return {"run_dir": str(self.run_dir), "checkpoint": str(self.run_dir / CHECKPOINT_NAME),
                 "task": self.task.name, "epochs": self.epoch, "test_acc": evaluation.accuracy,
                 "test_loss": evaluation.loss, **({"test_miou": evaluation.mean_iou}
                                                  if self.task.name == "segmentation" else {}),
