@@ -124,7 +124,9 @@ def _measure(row: Row, tag: str, bundle, setting: dict, out: Path, threads: int,
     return {"row": row.key, "method": row.label.format(n=members), "kind": row.kind, "distortion": row.distortion,
             "preprocessing": row.preprocessing, **result, "published": source or None,
             "published_error_percent": error, "published_train": MNIST_TRAIN if error is not None else None,
-            "train": len(bundle.train), "test": len(bundle.test), "why": row.why}
+            "train": len(bundle.train), "test": len(bundle.test),
+            # a row's reason names its own epochs and members: not when --quick or --epochs changed them
+            "why": row.why if not (setting["epochs"] or setting["members"]) else ""}
 
 
 ROW_NUMBERS = ("error_percent", "params", "train_seconds", "infer_ms_per_1k")

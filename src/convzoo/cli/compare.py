@@ -25,7 +25,7 @@ def register(sub) -> None:
                     "compare.png (error against training time, log axes) and distortions.png. An interrupted "
                     "comparison resumes with the rows it lacks.\n"
                     "--quick: a subset of the rows on 5,000 training digits, 3 epochs, one seed, 3 committee "
-                    "members (under 3 minutes on 2 cores). Full on mnist-sample: about 40 minutes on 2 cores.",
+                    "members. Full on mnist-sample: about 30 minutes on a quiet 2-core machine (estimated).",
         epilog="rows: " + ", ".join(r.key for r in ROWS) + ", recipe (with --recipe)")
     p.add_argument("--data", default="mnist-sample", help="a 28x28 grey dataset (default mnist-sample, the real "
                                                           "digits; the published figures are MNIST's)")
