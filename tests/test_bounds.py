@@ -94,7 +94,7 @@ def _no_leftovers():
 
 def test_fetch_stops_at_the_manifests_size(hostile, monkeypatch, capsys):
     monkeypatch.setenv(store.URL_ENV, f"{hostile[0]}/big")
-    code, _, err = run(capsys, "zoo", "--fetch", "resnet56")
+    code, _, err = run(capsys, "zoo", "fetch", "resnet56")
     assert code == 1 and "more than the 800 bytes expected" in err and len(err.strip().splitlines()) == 1
     assert _no_leftovers()
 
@@ -104,7 +104,7 @@ def test_fetch_has_an_overall_deadline(hostile, monkeypatch, capsys):
     monkeypatch.setattr(store, "FETCH_DEADLINE", 1.0)
     monkeypatch.setattr(store, "SLOWEST_BYTES_PER_SECOND", 10**9)
     started = time.monotonic()
-    code, _, err = run(capsys, "zoo", "--fetch", "resnet56")
+    code, _, err = run(capsys, "zoo", "fetch", "resnet56")
     assert code == 1 and "too slow" in err and time.monotonic() - started < 60
     assert _no_leftovers()
 
@@ -117,14 +117,14 @@ def test_a_killed_fetchs_part_file_is_removed(hostile, monkeypatch, capsys):
     stale = cache / f".resnet56.safetensors.{_HOST}.{2**22 + 12345}.abc.part"  # above pid_max: not running
     stale.write_bytes(b"half")
     monkeypatch.setenv(store.URL_ENV, "http://127.0.0.1:9/zoo")  # nothing listens
-    assert run(capsys, "zoo", "--fetch", "resnet56")[0] == 1
+    assert run(capsys, "zoo", "fetch", "resnet56")[0] == 1
     assert not stale.exists() and _no_leftovers()
 
 
 @pytest.mark.parametrize("url", ["not a url", "ftp://x/y", "file:///etc"])
 def test_a_zoo_url_that_is_not_http_is_one_line(hostile, monkeypatch, capsys, url):
     monkeypatch.setenv(store.URL_ENV, url)
-    code, _, err = run(capsys, "zoo", "--fetch", "resnet56")
+    code, _, err = run(capsys, "zoo", "fetch", "resnet56")
     assert code == 1 and "not an http(s) URL" in err and len(err.strip().splitlines()) == 1
 
 
@@ -133,6 +133,6 @@ def test_a_zoo_url_that_is_not_http_is_one_line(hostile, monkeypatch, capsys, ur
 def test_a_hostile_manifest_entry_is_one_line(hostile, monkeypatch, capsys, entry):
     (hostile[1] / "manifest.json").write_text(json.dumps({"models": {"resnet56": entry}}))
     monkeypatch.setenv(store.URL_ENV, f"{hostile[0]}/big")
-    code, _, err = run(capsys, "zoo", "--fetch", "resnet56")
+    code, _, err = run(capsys, "zoo", "fetch", "resnet56")
     assert code == 1 and "not a file name, size and sha256" in err
     assert not os.path.exists(store.cache_dir().parent / "evil")

@@ -66,7 +66,7 @@ def test_estimate_runs_the_recipe_and_budgets_its_epochs(tiny_data_dir):
 
 @pytest.mark.slow  # two short training runs
 def test_estimate_cli_prints_json_for_the_rows_asked(capsys, tiny_data_dir):
-    code, out, _ = run_cli(capsys, "zoo", "--estimate", "mlp", "lenet", "--json", "--data-dir", tiny_data_dir)
+    code, out, _ = run_cli(capsys, "zoo", "estimate", "mlp", "lenet", "--json", "--data-dir", tiny_data_dir)
     result = json.loads(out)
     assert code == 0 and [r["row"] for r in result["rows"]] == ["mlp", "lenet"] and result["machine"]["threads"] >= 1
     code, _, err = run_cli(capsys, "zoo", "--threads", "2")
@@ -157,12 +157,12 @@ def test_missing_zoo_models_are_one_line_each(zoo_dir, capsys):
     code, _, err = run_cli(capsys, "eval", "zoo:nope")
     assert code == 1 and "known: lenet, lenet-1998" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(capsys, "predict", "zoo:alexnet", "x.png")
-    assert code == 1 and "convzoo zoo --train alexnet" in err
+    assert code == 1 and "convzoo zoo train alexnet" in err
     (zoo_dir / "manifest.json").write_text(json.dumps(
         {"base_url": None, "models": {"googlenet": {"file": "googlenet.safetensors", "size": 41_000_000,
                                                     "sha256": "0" * 64}}}))
     code, _, err = run_cli(capsys, "eval", "zoo:googlenet")
-    assert code == 1 and "`convzoo zoo --fetch googlenet`" in err and len(err.strip().splitlines()) == 1
+    assert code == 1 and "`convzoo zoo fetch googlenet`" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.fixture
@@ -183,7 +183,7 @@ def test_fetch_downloads_verified_into_the_cache(server, zoo_dir, monkeypatch, c
     routes["/zoo/resnet56.safetensors"] = body
     _manifest(zoo_dir, hashlib.sha256(body).hexdigest(), len(body))
     monkeypatch.setenv(store.URL_ENV, f"{url}/zoo")
-    code, out, _ = run_cli(capsys, "zoo", "--fetch", "resnet56", "--json")
+    code, out, _ = run_cli(capsys, "zoo", "fetch", "resnet56", "--json")
     path = store.cache_dir() / "resnet56.safetensors"
     assert code == 0 and json.loads(out)["path"] == str(path) and path.read_bytes() == body
     assert (store.cache_dir() / "resnet56.json").is_file()  # the card travels with the weights
@@ -204,7 +204,7 @@ def test_fetch_with_a_wrong_checksum_leaves_nothing(server, zoo_dir, monkeypatch
 def test_fetch_from_an_unreachable_server_is_one_line(zoo_dir, monkeypatch, capsys):
     _manifest(zoo_dir, "0" * 64, 8)
     monkeypatch.setenv(store.URL_ENV, "http://127.0.0.1:9/zoo")  # the discard port: nothing listens
-    code, _, err = run_cli(capsys, "zoo", "--fetch", "resnet56")
+    code, _, err = run_cli(capsys, "zoo", "fetch", "resnet56")
     assert code == 1 and "download failed" in err and len(err.strip().splitlines()) == 1
 
 
@@ -245,9 +245,27 @@ def test_large_weights_are_listed_not_shipped_and_load_once_fetched(lenet_runs, 
     assert entry == {"file": "lenet.safetensors", "size": published.stat().st_size,
                      "sha256": hashlib.sha256(published.read_bytes()).hexdigest()}
     code, _, err = run_cli(capsys, "eval", "zoo:lenet")
-    assert code == 1 and "`convzoo zoo --fetch lenet`" in err
+    assert code == 1 and "`convzoo zoo fetch lenet`" in err
     routes["/pub/lenet.safetensors"] = published.read_bytes()
     monkeypatch.setenv(store.URL_ENV, f"{url}/pub")
     assert store.fetch("lenet") == store.cache_dir() / "lenet.safetensors"
     code, out, _ = run_cli(capsys, "eval", "zoo:lenet", "--data-dir", tiny_data_dir, "--json")
     assert code == 0 and json.loads(out)["accuracy"] == pytest.approx(card["shipped_test_accuracy"], abs=1e-6)
+
+
+def test_zoo_subcommands_and_the_old_flags_with_their_note(capsys, tmp_path):
+    from convzoo.cli import main
+
+    assert main(["zoo"]) == 0
+    table = capsys.readouterr().out
+    assert main(["zoo", "list"]) == 0 and capsys.readouterr().out == table
+    assert main(["zoo", "plot", str(tmp_path / "a.png")]) == 0 and (tmp_path / "a.png").stat().st_size > 0
+    assert capsys.readouterr().err == ""
+    assert main(["zoo", "--plot", str(tmp_path / "b.png")]) == 0 and (tmp_path / "b.png").is_file()
+    assert capsys.readouterr().err.startswith("note: `convzoo zoo --plot ...` is now `convzoo zoo plot ...`")
+    for argv, message in ((["zoo", "trian", "lenet"], "unknown zoo subcommand 'trian'; did you mean train"),
+                          (["zoo", "train"], "expected one of"), (["zoo", "estimate", "lenett"], "unknown zoo row"),
+                          (["zoo", "plot", "--plot", "x.png"], "give the subcommand alone")):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1

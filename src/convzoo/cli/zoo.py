@@ -1,5 +1,8 @@
-"""`convzoo zoo`: the zoo table (every family on Fashion-MNIST, from its model card); `--train ROW`
-trains a row by its recipe and publishes it; `--fetch NAME` downloads a large model's weights."""
+"""`convzoo zoo [list]`: the zoo table (every family on Fashion-MNIST, from its model card); `zoo train
+ROW` trains a row by its recipe and publishes it; `zoo estimate [ROW...]` budgets rows; `zoo plot
+[PNG]` draws accuracy against cost; `zoo fetch NAME` downloads a large model's weights. The flags
+`--train`, `--estimate`, `--plot` and `--fetch` (the spelling before the subcommands) still work
+for one release, with a one-line note."""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ def register(sub) -> None:
                                    "accuracy (mean ± sd over seeds, read from its model card), the textbook's "
                                    "figure, training time and recipe. Load a row's weights anywhere a checkpoint "
                                    "is accepted as zoo:NAME (docs/zoo.md).")
+    p.add_argument("words", nargs="*", metavar="list | train ROW | estimate [ROW...] | plot [PNG] | fetch NAME",
+                   help="what to do (default: list the table)")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--train", metavar="ROW", choices=[*ROWS, *D2L_ROWS],
                       help="train ROW by its recipe (seeds already trained are kept) and publish its weights, "
@@ -40,8 +45,51 @@ def register(sub) -> None:
     p.set_defaults(func=run_zoo)
 
 
+SUBCOMMANDS = ("list", "train", "estimate", "plot", "fetch")
+
+
+def _from_words(args) -> None:
+    """`zoo train ROW` and the other subcommands, set as the flags they replace; the old flags get
+    their note."""
+    import sys
+
+    from ..errors import ConvzooError, unknown_name
+    from ..zoo.rows import D2L_ROWS, ROWS
+
+    old = [flag for flag, value in (("--train", args.train), ("--estimate", args.estimate), ("--plot", args.plot),
+                                    ("--fetch", args.fetch)) if value is not None]
+    if old and args.words:
+        raise ConvzooError(f"zoo {' '.join(args.words)}: give the subcommand alone, without {old[0]}")
+    if old:
+        print(f"note: `convzoo zoo {old[0]} ...` is now `convzoo zoo {old[0][2:]} ...`; the flag goes in the next "
+              "release", file=sys.stderr)
+        return
+    if not args.words:
+        return
+    action, rest = args.words[0], args.words[1:]
+    if action not in SUBCOMMANDS:
+        raise unknown_name("zoo subcommand", action, list(SUBCOMMANDS))
+    if action in ("list",) and rest or action in ("train", "fetch") and len(rest) != 1 or action == "plot" and len(rest) > 1:
+        raise ConvzooError(f"zoo {' '.join(args.words)}: expected one of: list; train ROW; estimate [ROW...]; "
+                           "plot [PNG]; fetch NAME")
+    for row in rest if action in ("train", "estimate") else []:
+        known = [*ROWS, *D2L_ROWS] if action == "train" else list(ROWS)
+        if row not in known:
+            raise unknown_name("zoo row", row, known)
+    if action == "train":
+        args.train = rest[0]
+    elif action == "estimate":
+        args.estimate = rest
+    elif action == "plot":
+        args.plot = rest[0] if rest else "zoo.png"
+    elif action == "fetch":
+        args.fetch = rest[0]
+
+
 def run_zoo(args) -> int:
     from ..errors import ConvzooError
+
+    _from_words(args)
 
     if (args.seeds is not None or args.runs != "runs/zoo") and not args.train:
         raise ConvzooError("--seeds and --runs go with --train ROW")

@@ -1,5 +1,5 @@
 """d2l's own recipes: the textbook's chapter settings, re-run through the engine, so the zoo's
-"textbook" column is measured here and not only quoted (`convzoo zoo --train d2l-lenet`).
+"textbook" column is measured here and not only quoted (`convzoo zoo train d2l-lenet`).
 
 Source: Dive into Deep Learning, d2l-zh 2.0.0 (PyTorch), whose `train_ch6` is the same loop as
 d2l-en 0.17's (https://zh.d2l.ai/chapter_convolutional-neural-networks/lenet.html and

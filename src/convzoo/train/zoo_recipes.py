@@ -151,7 +151,7 @@ ZOO_RECIPES: dict[str, Recipe] = {r.name: r for r in (
          **_SGD,
          lr=(0.1, "SGD's usual peak with BN at batch 128"),
          epochs=(2, ("15.4 M multiply-adds an image, but grouped convs run far below the dense rate: 240 ex/s "
-                     "(`convzoo zoo --estimate`, 2 threads): 2 epochs took 8.1 minutes, a third would not fit")),
+                     "(`convzoo zoo estimate`, 2 threads): 2 epochs took 8.1 minutes, a third would not fit")),
          augment=("crop+flip", "shifts and flips")),
     _zoo("se-resnet", "zoo: SE-ResNet-20-like (basic blocks 3,3,3 at 16-32-64 with SE gates)", "se_resnet50",
          "SENet's squeeze-and-excitation gates (reduction 16) on basic blocks in three stages of 3, small stem",

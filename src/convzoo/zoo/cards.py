@@ -56,7 +56,7 @@ def build_card(row, payload: dict, records: list[dict], weights: dict, checked: 
         "epoch": payload.get("epoch"),
         "card": {
             "name": row.name, "title": row.title, "note": row.note, "recipe": row.recipe,
-            "command": f"convzoo zoo --train {row.name} --seeds {len(records)}",
+            "command": f"convzoo zoo train {row.name} --seeds {len(records)}",
             "data": payload["data"]["name"],
             "split": (f"{payload['data']['train']:,} training images, evaluated on the official "
                       f"{payload['data']['test']:,}-image test set at the final epoch (never the best)"),

@@ -1,5 +1,5 @@
 """Budget a zoo row before training it: a short run of its recipe through the engine on this
-machine, turned into minutes for the recipe's epochs (`convzoo zoo --estimate`).
+machine, turned into minutes for the recipe's epochs (`convzoo zoo estimate`).
 
 The run is the recipe's own (model, options, optimizer, augmentation, precision and the Trainer's
 `auto` layout choice) on a class-balanced subset of `steps` batches of training images and

@@ -1,4 +1,4 @@
-"""The zoo's accuracy against cost (`convzoo zoo --plot`): the lectures' chart of ImageNet
+"""The zoo's accuracy against cost (`convzoo zoo plot`): the lectures' chart of ImageNet
 architectures (accuracy against operations, parameters as the size of the marker), for the zoo's
 rows on Fashion-MNIST at 28x28.
 

@@ -4,7 +4,7 @@ Each trained row has a model card beside its weights: `<name>.json` (the card, w
 safetensors config `load_safetensors` reads: format, model spec, data), `<name>.md` (the card for
 people) and `<name>.metrics.jsonl` (the shipped run's log). Cards always ship inside the package
 (src/convzoo/zoo/weights/); the weights ship there too when they are small (<= SHIP_LIMIT), and
-otherwise are listed in manifest.json and downloaded by `convzoo zoo --fetch NAME` into the cache
+otherwise are listed in manifest.json and downloaded by `convzoo zoo fetch NAME` into the cache
 (`~/.cache/convzoo/zoo`, or `$CONVZOO_DATA/zoo`), checked by SHA-256.
 
 This module imports nothing from the engine: `resolve_checkpoint` (train/checkpoint.py) calls it.
@@ -99,11 +99,11 @@ def zoo_weights(name: str) -> Path:
         return shipped
     entry = manifest_entry(name, read_manifest())
     if entry is None:
-        raise ConvzooError(f"zoo:{name} has no trained weights yet (train them: convzoo zoo --train {name})")
+        raise ConvzooError(f"zoo:{name} has no trained weights yet (train them: convzoo zoo train {name})")
     fetched = cache_dir() / entry["file"]
     if not fetched.is_file():
         raise ConvzooError(f"zoo:{name} ({entry['size'] / 1e6:.1f} MB) is not downloaded yet: "
-                           f"run `convzoo zoo --fetch {name}`")
+                           f"run `convzoo zoo fetch {name}`")
     return fetched
 
 
