@@ -19,4 +19,5 @@ run head-linear --seed 0 --model-arg head=linear            # 84 -> 10 linear lo
 run opt-sgd --seed 0 --optimizer sgd --momentum 0 --lr 0.008  # SDLM's largest step for every weight
 run size-6000 --seed 0 --train-size 6000
 run distort-s0 --seed 0 --augment planar                    # = the lenet5-paper-distort recipe
+run sqrt-distort --seed 0 --model-arg init=sqrt --lr 0.0005 --augment planar
 "${PYTHON:-.venv/bin/python}" scripts/lenet5_summary.py "$out"
