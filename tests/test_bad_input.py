@@ -414,10 +414,10 @@ def test_models_matches_names_as_documented(capsys):
     assert code == 0 and names and all(n.startswith("lenet") for n in names)
 
 
-def test_the_readme_names_only_real_train_flags_and_points_to_help():
+def test_the_guide_names_only_real_train_flags_and_points_to_help():
     from convzoo.cli import build_parser
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "guide.md").read_text()
     assert "`convzoo train --help` lists every option" in readme
     train = build_parser()._subparsers._group_actions[0].choices["train"]
     flags = {s for a in train._actions for s in a.option_strings}
