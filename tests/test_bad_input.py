@@ -286,7 +286,7 @@ def test_unwritable_outputs_are_one_line(capsys, tmp_path, tiny_run, tiny_data_d
     cases = [
         (["show", "filters", "digits", "-o", blocker / "f.png"], "cannot write"),
         (["show", "filters", "digits", "-o", "/proc/f.png"], "cannot write /proc/f.png"),
-        (["export", "digits", "--format", "safetensors", "-o", folder], "a folder is in the way"),
+        (["export", "digits", "--format", "safetensors", "-o", folder], "is a folder; export writes a file"),
         (["export", "digits", "--format", "onnx", "-o", blocker / "m.onnx"], "cannot write"),
         (["report", tiny_run, "-o", blocker / "r.html"], "cannot write"),
         (["data", "show", "fashion-mnist", "--data-dir", tiny_data_dir, "-n", "4", "-o", folder], "cannot write"),

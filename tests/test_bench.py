@@ -48,9 +48,9 @@ def test_bench_train_prints_both_loops_and_their_ratio(capsys, tiny_data_dir, ca
     # The last row runs the setup the Trainer measured and cached for this model and batch size.
     cached = [v["setup"] for k, v in json.loads((tune.cache_root() / tune.TUNE_CACHE).read_text()).items()
               if json.loads(k)["model"] == "lenet_modern" and json.loads(k)["batch_size"] == 32]
-    assert len(cached) == 1
-    assert (convzoo[1]["precision"], convzoo[1]["layout"]) == (
-        cached[0]["precision"], "channels_last" if cached[0]["channels_last"] else "NCHW")
+    assert cached  # measured and cached (once per set of candidates)
+    assert (convzoo[1]["precision"], convzoo[1]["layout"]) in [
+        (c["precision"], "channels_last" if c["channels_last"] else "NCHW") for c in cached]
     for loop in convzoo:
         assert loop["ratio"] == pytest.approx(loop["examples_per_sec"] / textbook["examples_per_sec"])
     assert result["flops_per_example"] > 0 and result["peak_gflops"]["fp32"] == 100.0  # the cached peak
