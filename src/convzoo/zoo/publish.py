@@ -41,6 +41,8 @@ def seed_done(row: Row, path: Path) -> bool | None:
         return None
     payload = load_checkpoint(path)
     config = payload.get("config", {})
+    if isinstance(config.get("normalize"), bool):  # the first d2l runs recorded it as true / false
+        config = {**config, "normalize": "dataset" if config["normalize"] else "none"}
     for key, value in RECIPES[row.recipe].values().items():
         if _plain(config.get(key)) != _plain(value):
             raise ConvzooError(f"{path} was trained with {key}={config.get(key)!r}, not the recipe's {value!r}; "
