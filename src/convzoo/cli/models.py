@@ -80,9 +80,13 @@ def _show(name: str, args) -> int:
     if not options:
         print(f"{name} has no options")
         return 0
-    _table(OPTION_HEADER, [[o["name"], o["type"], format_value(o["default"]), o["help"]] for o in options])
+    _options_table(options)
     print(f"\nset with `convzoo train {name} --model-arg KEY=VALUE` or create_model({name!r}, KEY=value)")
     return 0
+
+
+def _options_table(options: list[dict]) -> None:
+    _table(OPTION_HEADER, [[o["name"], o["type"], format_value(o["default"]), o["help"]] for o in options])
 
 
 def _show_user(spec: str, args) -> int:
@@ -96,7 +100,7 @@ def _show_user(spec: str, args) -> int:
     if not options:
         print(f"{spec} takes no --model-arg (num_classes, in_channels and input_size come from the data)")
         return 0
-    _table(OPTION_HEADER, [[o["name"], o["type"], format_value(o["default"]), o["help"]] for o in options])
+    _options_table(options)
     print(f"\nset with `convzoo train {spec} --model-arg KEY=VALUE`")
     return 0
 

@@ -82,10 +82,8 @@ STUDY = Study(
     question="LCN (Jarrett 2009) and LRN (AlexNet 2012) normalised the early nets, and batch norm replaced "
              "them. Does either help a narrow AlexNet, and by how much against BN?",
     runs=RUNS,
-    quick=Setting(train_size=2000, epochs=3, test_size=1000, batch_size=64, lr=0.05, seeds=2, minutes=2,
-                  config={"precision": "fp32", "channels_last": False}),
-    full=Setting(train_size=8000, epochs=6, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=30,
-                 config={"precision": "fp32", "channels_last": False}),
+    quick=Setting(train_size=2000, epochs=3, test_size=1000, batch_size=64, lr=0.05, seeds=2, minutes=2),
+    full=Setting(train_size=8000, epochs=6, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=30),
     analyse=analyse,
     notes="narrowed AlexNet with the 3x3 stride-1 stem for 28x28; no BN except in the bn run, which is the "
           "question here",

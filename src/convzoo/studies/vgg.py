@@ -94,9 +94,7 @@ STUDY = Study(
     question="Does LRN help (A vs A-LRN); do 3x3 convs beat 1x1 at equal depth (B, C, D); does scale "
              "jittering at training beat a fixed scale?",
     runs=RUNS,
-    quick=Setting(train_size=2000, epochs=3, test_size=1000, batch_size=64, lr=0.05, seeds=2, minutes=2.5,
-                  config={"precision": "fp32", "channels_last": False}),
-    full=Setting(train_size=10000, epochs=8, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=30,
-                 config={"precision": "fp32", "channels_last": False}),
+    quick=Setting(train_size=2000, epochs=3, test_size=1000, batch_size=64, lr=0.05, seeds=2, minutes=2.5),
+    full=Setting(train_size=10000, epochs=8, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=30),
     analyse=analyse,
 )

@@ -134,9 +134,14 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
-        if isinstance(d.get("normalize"), bool):  # the first d2l runs recorded normalize as true / false
-            d = {**d, "normalize": "dataset" if d["normalize"] else "none"}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return cls(**{k: v for k, v in upgraded(d).items() if k in known})
+
+
+def upgraded(config: dict) -> dict:
+    """A recorded config in today's terms: the first d2l runs recorded `normalize` as true / false."""
+    if isinstance(config.get("normalize"), bool):
+        return {**config, "normalize": "dataset" if config["normalize"] else "none"}
+    return config
 
 
 def flag_name(name: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..atomic import write_json, write_text
 from ..errors import ConvzooError
 from ..train.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from ..train.config import upgraded
 from ..train.recipes import RECIPES
 from . import store
 from .cards import SLICE, build_card, markdown, seed_record
@@ -40,9 +41,7 @@ def seed_done(row: Row, path: Path) -> bool | None:
     if not (path / CHECKPOINT_NAME).is_file():
         return None
     payload = load_checkpoint(path)
-    config = payload.get("config", {})
-    if isinstance(config.get("normalize"), bool):  # the first d2l runs recorded it as true / false
-        config = {**config, "normalize": "dataset" if config["normalize"] else "none"}
+    config = upgraded(payload.get("config", {}))
     for key, value in RECIPES[row.recipe].values().items():
         if _plain(config.get(key)) != _plain(value):
             raise ConvzooError(f"{path} was trained with {key}={config.get(key)!r}, not the recipe's {value!r}; "
