@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 
 # LeNet-5's paper (LeCun et al. 1998, sec. V.B): eta = 0.0005 for 2 passes, 0.0002 for 3, 0.0001 for 3,
-# 0.00005 for 4, then 0.00001; as (first epoch, factor of the first eta).
+# 0.00005 for 4, then 0.00001; as (first pass, factor of the first eta). A pass is the paper's, over its
+# 60,000 training digits, so a smaller training set steps down after as many digits seen, not epochs.
 LECUN98 = ((0, 1.0), (2, 0.4), (5, 0.2), (8, 0.1), (12, 0.02))
+LECUN98_PASS = 60_000
 
 
 def lr_factor(schedule: str, step: int, total_steps: int, warmup_steps: int = 0,
@@ -15,8 +17,8 @@ def lr_factor(schedule: str, step: int, total_steps: int, warmup_steps: int = 0,
 
     constant: 1. step: gamma ** (step // step_size). cosine: half a cosine from 1 to 0.
     onecycle: linear warm-up from 1/25 to 1, then cosine to 1/25/1e4 (Smith's one-cycle, as in
-    torch's OneCycleLR with its default div factors). lecun98: LECUN98's factor for the epoch
-    (`steps_per_epoch` steps each). Any schedule may have a linear warm-up.
+    torch's OneCycleLR with its default div factors). lecun98: LECUN98's factor for the paper's
+    pass (`steps_per_epoch` is then the steps in one pass of LECUN98_PASS examples). Any schedule may have a linear warm-up.
     """
     if warmup_steps and step < warmup_steps:
         start = 1 / 25
@@ -24,8 +26,8 @@ def lr_factor(schedule: str, step: int, total_steps: int, warmup_steps: int = 0,
     if schedule == "constant":
         return 1.0
     if schedule == "lecun98":
-        epoch = step // max(steps_per_epoch, 1)
-        return next(factor for first, factor in reversed(LECUN98) if epoch >= first)
+        paper_pass = step / max(steps_per_epoch, 1)
+        return next(factor for first, factor in reversed(LECUN98) if paper_pass >= first)
     if schedule == "step":
         return gamma ** (step // max(step_size, 1))
     progress = (step - warmup_steps) / max(total_steps - warmup_steps, 1)

@@ -47,7 +47,7 @@ from .modelsetup import ModelSetup
 from .optim import WeightEMA, build_optimizer
 from .rundir import RunDirectory
 from .runtime import Runtime, seed_everything
-from .schedule import lr_factor
+from .schedule import LECUN98_PASS, lr_factor
 from .tasks import task_of_targets
 
 
@@ -138,8 +138,11 @@ class Trainer(ModelSetup, RunDirectory):
 
     def _set_lr(self) -> float:
         c = self.config
+        per_epoch = self.steps_per_epoch  # lecun98 steps down by the paper's passes of 60,000 digits
+        if c.schedule == "lecun98":
+            per_epoch = LECUN98_PASS / c.batch_size  # the global batch
         lr = c.lr * lr_factor(c.schedule, self.step, self.total_steps, self._warmup_steps(),
-                              c.step_epochs * self.steps_per_epoch, c.step_gamma, self.steps_per_epoch)
+                              c.step_epochs * self.steps_per_epoch, c.step_gamma, per_epoch)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_ratio", 1.0)  # Muon's group has a peak of its own
         return lr
