@@ -34,3 +34,12 @@ def lr_factor(schedule: str, step: int, total_steps: int, warmup_steps: int = 0,
     progress = min(max(progress, 0.0), 1.0)
     end = 1 / 25 / 1e4 if schedule == "onecycle" else 0.0
     return end + (1 - end) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def progressive_size(start: float, epochs: int, epoch: int, size: tuple[int, int]) -> tuple[int, int] | None:
+    """The (height, width) epoch `epoch` (0-based) trains on when progressive resizing starts at the
+    fraction `start` of the full `size` and grows linearly to it by the last epoch; None for full size."""
+    scale = start + (1 - start) * epoch / (epochs - 1) if start and epochs > 1 else 1.0
+    if scale >= 1:
+        return None
+    return tuple(max(round(side * scale), 1) for side in size)
