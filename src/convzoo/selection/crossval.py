@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import claim_folder
-from ..children import run_children
 from ..errors import ConvzooError
+from ..experiments.processes import run_shards, to_stderr
 from ..experiments.runs import read_finished, train_or_read
 from ..experiments.stats import stat
 from ..tables import Table, Tabular
@@ -71,7 +69,7 @@ def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | N
     from ..models.userspec import model_label, options_of, parse_args_of
 
     started = time.perf_counter()
-    log = log or _stderr
+    log = log or to_stderr
     options_of(model)  # an unknown model (or a mistake in the user's FILE.py) fails first
     grid = parse_grid(model, grid_items)
     plain_grid = {k: [_plain(v) for v in vs] for k, vs in grid.items()}
@@ -237,25 +235,16 @@ def _run_jobs(jobs, model, grid_items, folds, sample, data, data_dir, train_size
     """N processes of this search, each a shard, sharing the cores; waits for all of them."""
     from ..train.config import flag_name
 
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    base = [sys.executable, "-m", "convzoo", "search", model, "--folds", str(folds), "--data", data,
-            "--seed", str(seed), "--out", str(out), "--threads", str(threads)]
-    base += [a for item in grid_items for a in ("--grid", item)]
-    base += [a for item in model_args for a in ("--model-arg", item)]
+    command = ["search", model, "--folds", str(folds), "--data", data, "--seed", str(seed), "--out", str(out)]
+    command += [a for item in grid_items for a in ("--grid", item)]
+    command += [a for item in model_args for a in ("--model-arg", item)]
     for flag, value in (("--random", sample), ("--data-dir", data_dir), ("--train-size", train_size),
                         ("--test-holdout", test_holdout)):
         if value is not None:
-            base += [flag, str(value)]
+            command += [flag, str(value)]
     for key, value in settings.items():
         if isinstance(value, bool):
-            base.append(flag_name(key) if value else "--no-" + flag_name(key)[2:])
+            command.append(flag_name(key) if value else "--no-" + flag_name(key)[2:])
         else:
-            base += [flag_name(key), str(value)]
-    log(f"starting {jobs} processes of {threads} thread(s) each")
-    codes = run_children([[*base, "--shard", f"{i}/{jobs}"] for i in range(jobs)])
-    if any(codes):
-        log(f"{sum(c != 0 for c in codes)} of {jobs} processes failed; this process retries what they left")
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+            command += [flag_name(key), str(value)]
+    run_shards(jobs, command, log)
