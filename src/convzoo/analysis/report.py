@@ -101,34 +101,18 @@ def build_report(run: str, path: str | Path | None = None, code: str | None = No
     subject = open_subject(run, code=code)
     uris = _pictures(subject, label, history, evaluation)
     segmentation = evaluation.evaluation.task == "segmentation"
-    overview = [
-        ["model", payload["model"]["name"]],
-        ["parameters", count_parameters(subject.model)],
-        ["data", (f"{data['name']} ({'x'.join(map(str, data['shape']))}, {len(data['classes'])} classes; "
-                  f"{data['train']:,} train, {data['test']:,} test)")],
-        ["epochs", payload.get("epoch", len(history))],
-        *([["test pixel accuracy", evaluation.accuracy], ["test mean IoU", evaluation.evaluation.mean_iou]]
-          if segmentation else [["test accuracy", evaluation.accuracy]]),
-        *([["note", note]] for note in data.get("notes", [])),
-    ]
     metric_keys = [k for k in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_miou", "test_loss",
                                "test_acc", "test_miou", "lr", "examples_per_sec", "seconds")
                    if any(k in r for r in history)]
-    per_class = [[c, acc] for c, acc in zip(evaluation.classes, evaluation.evaluation.per_class_accuracy)]
-    per_class_header = ["class", "accuracy"]
-    if segmentation:  # IoU per class: the segmentation metric; accuracy per class is its pixel recall
-        per_class = [[c, acc, "-" if iou is None else iou]
-                     for (c, acc), iou in zip(per_class, evaluation.evaluation.per_class_iou)]
-        per_class_header = ["class", "pixel accuracy", "IoU"]
     sections = [
-        ("Run", _table(["", ""], overview)),
+        ("Run", _table(["", ""], _overview(payload, subject, history, evaluation))),
         *([("Model card", _table(["", ""], [[k, v] for k, v in payload["card"].items()]))]
           if payload.get("card") else []),  # a zoo model (zoo:NAME): what was measured, how
         ("Configuration", _table(["setting", "value"], [[k, v] for k, v in config.items()])),
         ("Metrics per epoch", _table(metric_keys, [[r.get(k, "") for k in metric_keys] for r in history])),
         ("Curves", _figure(uris["curves"], "loss and accuracy curves")),
         ("Confusion matrix" + (" (pixels)" if segmentation else ""), _figure(uris["confusion"], "confusion matrix")
-         + _table(per_class_header, per_class)),
+         + _per_class_table(evaluation)),
         ("Predicted masks" if segmentation else "Most confident mistakes",
          _figure(uris["mistakes"], "test images with true and predicted masks" if segmentation
                  else "most confident mistakes", "no mistakes on the test set")),
@@ -136,6 +120,31 @@ def build_report(run: str, path: str | Path | None = None, code: str | None = No
     ]
     write_text(path, _page(label, f"{label}: {payload['model']['name']} on {data['name']}", sections))
     return path
+
+
+def _overview(payload: dict, subject, history: list[dict], evaluation) -> list[list]:
+    """The Run section's rows: model, parameters, data, epochs, the test figures, the data's notes."""
+    data = payload["data"]
+    return [
+        ["model", payload["model"]["name"]],
+        ["parameters", count_parameters(subject.model)],
+        ["data", (f"{data['name']} ({'x'.join(map(str, data['shape']))}, {len(data['classes'])} classes; "
+                  f"{data['train']:,} train, {data['test']:,} test)")],
+        ["epochs", payload.get("epoch", len(history))],
+        *([["test pixel accuracy", evaluation.accuracy], ["test mean IoU", evaluation.evaluation.mean_iou]]
+          if evaluation.evaluation.task == "segmentation" else [["test accuracy", evaluation.accuracy]]),
+        *([["note", note]] for note in data.get("notes", [])),
+    ]
+
+
+def _per_class_table(evaluation) -> str:
+    per_class = [[c, acc] for c, acc in zip(evaluation.classes, evaluation.evaluation.per_class_accuracy)]
+    if evaluation.evaluation.task != "segmentation":
+        return _table(["class", "accuracy"], per_class)
+    # IoU per class: the segmentation metric; accuracy per class is its pixel recall
+    per_class = [[c, acc, "-" if iou is None else iou]
+                 for (c, acc), iou in zip(per_class, evaluation.evaluation.per_class_iou)]
+    return _table(["class", "pixel accuracy", "IoU"], per_class)
 
 
 def _page(label: str, heading: str, sections: list[tuple[str, str]]) -> str:

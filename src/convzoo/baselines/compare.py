@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..atomic import claim_folder, write_json
 from ..errors import ConvzooError
+from ..experiments.processes import to_stderr
 from ..tables import Table, Tabular
 from .compare_rows import MNIST_TRAIN, RECIPE_ROW, ROWS, Row
 from .compare_table import distortion_sheet, result_table, write_outputs
@@ -56,7 +57,7 @@ def compare(data: str = "mnist-sample", *, data_dir=None, quick: bool = False, r
     `recipe` adds a row trained by that convzoo recipe; `epochs` sets every network's epochs."""
     from ..data import dataset_spec
 
-    log = log or _stderr
+    log = log or to_stderr
     setting = dict(QUICK if quick else FULL)
     if recipe is not None:
         from ..train.recipes import RECIPES
@@ -185,9 +186,3 @@ def _load(data, data_dir, setting, test_holdout, seed):
 
 def _claim(out: Path, state: dict) -> None:
     claim_folder(out, "compare-state.json", state, lambda h: "a comparison with other settings")
-
-
-def _stderr(message: str) -> None:
-    import sys
-
-    print(message, file=sys.stderr, flush=True)

@@ -1,4 +1,4 @@
-"""Several processes for one study (`--shard I/N`, `--jobs N`), and the engine's output kept off
+"""Several processes for one study or search (`--shard I/N`, `--jobs N`), and the engine's output kept off
 stdout (a study keeps stdout for its result)."""
 
 from __future__ import annotations
@@ -27,11 +27,18 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 
 def run_jobs(jobs, name, quick, seeds, data, data_dir, out, log) -> None:
     """N processes of this study, each a shard, sharing the cores; waits for all of them."""
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    base = [sys.executable, "-m", "convzoo", "study", "run", name, *(["--quick"] if quick else []), "--seeds", str(seeds),
-            "--data", data, "--out", str(out), "--threads", str(threads)]
+    command = ["study", "run", name, *(["--quick"] if quick else []), "--seeds", str(seeds), "--data", data,
+               "--out", str(out)]
     if data_dir:
-        base += ["--data-dir", str(data_dir)]
+        command += ["--data-dir", str(data_dir)]
+    run_shards(jobs, command, log)
+
+
+def run_shards(jobs: int, command: list[str], log) -> None:
+    """N processes of `convzoo COMMAND`, the i-th with --shard i/N, sharing the cores (--threads);
+    waits for all of them. A failed one is logged: the caller retries what it left."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    base = [sys.executable, "-m", "convzoo", *command, "--threads", str(threads)]
     log(f"starting {jobs} processes of {threads} thread(s) each")
     codes = run_children([[*base, "--shard", f"{i}/{jobs}"] for i in range(jobs)])
     if any(codes):

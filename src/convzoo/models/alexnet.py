@@ -78,14 +78,11 @@ def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
         hidden: width of the two hidden dense layers FC6 and FC7 (paper: 4096)
         remove: layers left out: conv3, conv4, fc6, fc7 (Zeiler & Fergus's ablation); none = the whole net
     """
-    # Over 50 lines on purpose: the "Args:" above are the options' help (models/options.py), and what
-    # follows is the network read top to bottom, one explicit Sequential, as the lecture draws it.
+    # The "Args:" above are the options' help (models/options.py); the features below are the network
+    # read top to bottom, one explicit Sequential, as the lecture draws it.
     removed = _checked_removals(widths, hidden, groups, remove)
     c1, c2, c3, c4, c5 = widths
-    if use_small_stem(stem, input_size, STRIDE4_STEM_MIN):
-        conv1 = nn.Conv2d(in_channels, c1, 3, padding=1)
-    else:
-        conv1 = nn.Conv2d(in_channels, c1, 11, stride=4, padding=stem_padding)
+    conv1 = _conv1(in_channels, c1, input_size, stem, stem_padding)
 
     def act(channels: int) -> list[nn.Module]:  # [BN] activation
         return [*([nn.BatchNorm2d(channels)] if batch_norm else []), knobs.activation(activation)]
@@ -107,14 +104,25 @@ def alexnet(num_classes: int, in_channels: int, input_size: tuple[int, int],
         nn.Flatten(),  # (N, 9216)
     )
     h, w = output_hw(features, input_size)
+    return nn.Sequential(features, _classifier(c5 * h * w, hidden, num_classes, activation, dropout, removed))
+
+
+def _conv1(in_channels: int, out_channels: int, input_size: tuple[int, int], stem: Stem, padding: int) -> nn.Conv2d:
+    """The paper's 11x11 stride-4 first conv, or a 3x3 stride-1 one for small inputs."""
+    if use_small_stem(stem, input_size, STRIDE4_STEM_MIN):
+        return nn.Conv2d(in_channels, out_channels, 3, padding=1)
+    return nn.Conv2d(in_channels, out_channels, 11, stride=4, padding=padding)
+
+
+def _classifier(fan_in: int, hidden: int, num_classes: int, activation: Activation, dropout: float,
+                removed: set[str]) -> nn.Sequential:
+    """FC6 and FC7 (each Linear, activation, dropout), unless removed, then FC8."""
     dense: list[nn.Module] = []
-    fan_in = c5 * h * w
     for layer in ("fc6", "fc7"):  # (N, 4096) each
         if layer not in removed:
             dense += [nn.Linear(fan_in, hidden), knobs.activation(activation), knobs.dropout(dropout)]
             fan_in = hidden
-    classifier = nn.Sequential(*dense, nn.Linear(fan_in, num_classes))
-    return nn.Sequential(features, classifier)
+    return nn.Sequential(*dense, nn.Linear(fan_in, num_classes))
 
 
 def _checked_removals(widths, hidden: int, groups: int, remove) -> set[str]:

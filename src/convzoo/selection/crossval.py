@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import claim_folder
-from ..children import run_children
 from ..errors import ConvzooError
+from ..experiments.processes import run_shards, to_stderr
 from ..experiments.runs import read_finished, train_or_read
 from ..experiments.stats import stat
 from ..tables import Table, Tabular
@@ -68,30 +66,26 @@ def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | N
            threads: int = 0, shard: tuple[int, int] | None = None, jobs: int = 1, log=None) -> SearchResult:
     """Run (or resume) the search; see the module docstring. `settings` are fixed TrainConfig values
     (the flags given beside --grid), `model_args` fixed `--model-arg` pairs."""
-    from ..data import dataset_spec
     from ..models.userspec import model_label, options_of, parse_args_of
 
     started = time.perf_counter()
-    log = log or _stderr
+    log = log or to_stderr
     options_of(model)  # an unknown model (or a mistake in the user's FILE.py) fails first
     grid = parse_grid(model, grid_items)
+    plain_grid = {k: [_plain(v) for v in vs] for k, vs in grid.items()}
     cells = cells_of(model, grid, sample, seed)
     fixed_kwargs = parse_args_of(model, model_args or [])
     settings = dict(settings or {})
     data_dir = None if data_dir is None else str(data_dir)
-    if jobs < 1:
-        raise ConvzooError(f"--jobs must be at least 1, not {jobs}")
-    if dataset_spec(data).task != "classification":
-        raise ConvzooError(f"search needs a classification dataset (stratified folds); {data} is not one")
+    _check_jobs_and_data(jobs, data)
     out = Path(out) if out else Path("runs") / f"search-{model_label(model)}-{data}"
     configs = [_config(model, cell, fixed_kwargs, settings, data, data_dir, seed, threads, out / "best")
                for cell in cells]  # every cell's settings are checked before any data loads
     check_cell_models(model, cells, fixed_kwargs, data)
     bundle = _load(data, data_dir, train_size, test_holdout, seed)
     splits = _folds(bundle.train.labels.numpy(), folds, seed)
-    _claim(out, {"model": model, "data": data, "grid": {k: [_plain(v) for v in vs] for k, vs in grid.items()},
-                 "cells": [c.key for c in cells], "folds": folds, "seed": seed, "train": len(bundle.train),
-                 "settings": settings, "model_kwargs": _plain(fixed_kwargs)})
+    _claim(out, {"model": model, "data": data, "grid": plain_grid, "cells": [c.key for c in cells], "folds": folds,
+                 "seed": seed, "train": len(bundle.train), "settings": settings, "model_kwargs": _plain(fixed_kwargs)})
     if jobs > 1 and shard is None:
         _run_jobs(jobs, model, grid_items, folds, sample, data, data_dir, train_size, test_holdout, settings,
                   model_args or [], seed, out, log)
@@ -101,8 +95,37 @@ def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | N
     log(f"search {model} on {data}: {len(cells)} cells x {folds} folds = {len(plan)} runs on "
         f"{len(bundle.train):,} training examples, then the best cell on all of them; in {out}"
         + (f" (shard {shard[0]}/{shard[1]}: {len(mine)} runs)" if shard else ""))
+    scores = _score_folds(plan, mine, cells, configs, bundle, splits, out, log)
+    result = SearchResult(model, data, folds, len(bundle.train), len(bundle.test), plain_grid, [], out=str(out),
+                          notes=list(bundle.notes))
+    result.cells = [_cell_row(cell, [scores.get((i, k)) for k in range(folds)]) for i, cell in enumerate(cells)]
+    if shard is not None:  # the best cell is retrained once, by the plain run that finishes the search
+        result.complete = False
+        log(f"shard {shard[0]}/{shard[1]} done ({len(plan) - len(scores)} runs left to other shards); run the "
+            "command without --shard to finish the search")
+    else:
+        _retrain_best(result, configs, bundle, out, log)
+        result.files = write_outputs(result, grid, out)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _check_jobs_and_data(jobs: int, data: str) -> None:
+    from ..data import dataset_spec
+
+    if jobs < 1:
+        raise ConvzooError(f"--jobs must be at least 1, not {jobs}")
+    if dataset_spec(data).task != "classification":
+        raise ConvzooError(f"search needs a classification dataset (stratified folds); {data} is not one")
+
+
+def _score_folds(plan, mine, cells, configs, bundle, splits, out: Path, log) -> dict:
+    """Train (or read back) each (cell, fold) of `mine`, then read those of `plan` that another shard
+    or an earlier invocation finished: {(cell, fold): (accuracy, status)}. Fails naming the runs that
+    failed, after the others are done."""
     scores: dict[tuple[int, int], tuple[float, str]] = {}
     failures = []
+    folds = len(splits)
     for index, (i, k) in enumerate(mine, 1):
         fold_bundle = _fold_bundle(bundle, splits[k], k, folds)
         config = dataclasses.replace(configs[i], out=str(out / "runs" / f"cell{i:02d}-fold{k}"))
@@ -112,35 +135,27 @@ def search(model: str, grid_items: list[str], *, folds: int = 3, sample: int | N
         except ConvzooError as exc:
             failures.append(f"cell{i:02d}-fold{k}: {exc}")
             log(f"{tag}: failed: {exc}")
-    for i, k in plan:  # runs another shard or an earlier invocation finished
+    for i, k in plan:
         if (i, k) not in scores:
             done = read_finished(out / "runs" / f"cell{i:02d}-fold{k}")
             if done is not None:
                 scores[i, k] = done
-    result = SearchResult(model, data, folds, len(bundle.train), len(bundle.test),
-                          {k: [_plain(v) for v in vs] for k, vs in grid.items()}, [], out=str(out),
-                          notes=list(bundle.notes))
-    result.cells = [_cell_row(cell, [scores.get((i, k)) for k in range(folds)]) for i, cell in enumerate(cells)]
     if failures:
         raise ConvzooError(f"search: {len(failures)} run(s) failed ({'; '.join(failures)}); the finished runs are "
                            f"kept in {out}; the same command retries the others")
-    if shard is not None:  # the best cell is retrained once, by the plain run that finishes the search
-        result.complete = False
-        result.seconds = time.perf_counter() - started
-        left = len(plan) - len(scores)
-        log(f"shard {shard[0]}/{shard[1]} done ({left} runs left to other shards); run the command without --shard "
-            "to finish the search")
-        return result
+    return scores
 
-    best_index = max(range(len(cells)), key=lambda i: (result.cells[i]["mean"], -result.cells[i]["sd"], -i))
-    result.best = result.cells[best_index]
+
+def _retrain_best(result: SearchResult, configs, bundle, out: Path, log) -> None:
+    """Choose the best cell (highest mean; ties: smaller sd, then grid order), retrain it on the whole
+    training set and test it once."""
+    cells = result.cells
+    best_index = max(range(len(cells)), key=lambda i: (cells[i]["mean"], -cells[i]["sd"], -i))
+    result.best = cells[best_index]
     log(f"chosen: {result.best['label']} (validation {result.best['mean']:.4f} ± {result.best['sd']:.4f}); "
         f"retraining it on all {len(bundle.train):,} training examples and testing it once")
     accuracy, _ = train_or_read(configs[best_index], bundle, "[best]", 0, log)
     result.test_accuracy, result.test_run = accuracy, str(out / "best")
-    result.files = write_outputs(result, grid, out)
-    result.seconds = time.perf_counter() - started
-    return result
 
 
 # ---- data and folds -----------------------------------------------------------------------------
@@ -220,25 +235,16 @@ def _run_jobs(jobs, model, grid_items, folds, sample, data, data_dir, train_size
     """N processes of this search, each a shard, sharing the cores; waits for all of them."""
     from ..train.config import flag_name
 
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    base = [sys.executable, "-m", "convzoo", "search", model, "--folds", str(folds), "--data", data,
-            "--seed", str(seed), "--out", str(out), "--threads", str(threads)]
-    base += [a for item in grid_items for a in ("--grid", item)]
-    base += [a for item in model_args for a in ("--model-arg", item)]
+    command = ["search", model, "--folds", str(folds), "--data", data, "--seed", str(seed), "--out", str(out)]
+    command += [a for item in grid_items for a in ("--grid", item)]
+    command += [a for item in model_args for a in ("--model-arg", item)]
     for flag, value in (("--random", sample), ("--data-dir", data_dir), ("--train-size", train_size),
                         ("--test-holdout", test_holdout)):
         if value is not None:
-            base += [flag, str(value)]
+            command += [flag, str(value)]
     for key, value in settings.items():
         if isinstance(value, bool):
-            base.append(flag_name(key) if value else "--no-" + flag_name(key)[2:])
+            command.append(flag_name(key) if value else "--no-" + flag_name(key)[2:])
         else:
-            base += [flag_name(key), str(value)]
-    log(f"starting {jobs} processes of {threads} thread(s) each")
-    codes = run_children([[*base, "--shard", f"{i}/{jobs}"] for i in range(jobs)])
-    if any(codes):
-        log(f"{sum(c != 0 for c in codes)} of {jobs} processes failed; this process retries what they left")
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+            command += [flag_name(key), str(value)]
+    run_shards(jobs, command, log)

@@ -92,26 +92,40 @@ def create_app(checkpoint: str | Path | None = None, runs: str | Path | Runs | N
     `model`, a module in memory, is served alone (the one way to serve a module that no checkpoint
     rebuilds: `convzoo.explore`, `convzoo demo --model`); `runs` may then be a `Runs` of its own
     (`LiveRuns`: the runs that train it)."""
-    if isinstance(runs, Runs):
-        folder = runs
-    else:
-        if runs is not None:
-            check_runs_folder(runs)
-        folder = Runs(runs) if runs is not None else None
-    if model is not None:
-        entries = [model.entry()]
-    else:
-        entries = available_models(None if checkpoint is None else str(checkpoint), runs)
+    folder = runs_folder(runs)
+    entries = [model.entry()] if model is not None else available_models(
+        None if checkpoint is None else str(checkpoint), runs)
     store = ModelStore(entries, capacity)
     store.get(None)  # the default model loads now: a checkpoint that is not ours fails at start
     app = FastAPI(title="convzoo demo", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store, app.state.runs, app.state.stopping = store, folder, False
-    queues = Queues()  # limits.py: requests per model
     add_error_handlers(app)
+    add_page_routes(app)
+    add_model_routes(app, store, folder)
+    add_image_routes(app, store)
+    add_learn_routes(app)
+    add_run_routes(app, folder)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
 
+
+def runs_folder(runs: str | Path | Runs | None) -> Runs | None:
+    """The runs the app serves: a `Runs` as given, a folder checked first (empty fails), or none."""
+    if isinstance(runs, Runs):
+        return runs
+    if runs is None:
+        return None
+    check_runs_folder(runs)
+    return Runs(runs)
+
+
+def add_page_routes(app: FastAPI) -> None:
     for route, page in PAGES.items():
         app.add_api_route(route, (lambda page=page: FileResponse(STATIC / page)), include_in_schema=False)
 
+
+def add_model_routes(app: FastAPI, store: ModelStore, folder: Runs | None) -> None:
+    """What is served: health, the model list, one model's description, graph and examples."""
     @app.get("/api/health")
     async def health():
         return {"status": "ok", "models": list(store.entries), "default_model": store.default,
@@ -135,6 +149,11 @@ def create_app(checkpoint: str | Path | None = None, runs: str | Path | Runs | N
     async def examples(model: str | None = None):
         served = await run_in_threadpool(store.get, model)
         return await run_in_threadpool(examples_json, served)
+
+
+def add_image_routes(app: FastAPI, store: ModelStore) -> None:
+    """The routes that read a posted image: a prediction and one node's maps."""
+    queues = Queues()  # limits.py: requests per model
 
     @app.post("/api/predict")
     async def predict(request: Request, model: str | None = None):
@@ -165,14 +184,12 @@ def create_app(checkpoint: str | Path | None = None, runs: str | Path | Runs | N
 
         return await run_in_threadpool(answer)
 
+
+def add_learn_routes(app: FastAPI) -> None:
     @app.get("/api/corr2d")
     async def corr2d(example: str = "corr2d", padding: int | None = None, stride_h: int | None = None,
                      stride_w: int | None = None, channels: int | None = None):
         return corr2d_example(example, padding, stride_h, stride_w, channels)
-
-    add_run_routes(app, folder)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    return app
 
 
 def add_run_routes(app: FastAPI, folder: Runs | None) -> None:

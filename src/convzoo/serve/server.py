@@ -44,23 +44,8 @@ def guarded_protocol():
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self._opened = self.loop.time()
-            open_ = [c for c in self.connections if not c.transport.is_closing()]
-            mine = [c for c in open_ if _host(c) == _host(self)]
-            if len(mine) > self.max_per_client or len(open_) > self.max_connections:
-                pool = mine if len(mine) > self.max_per_client else _busiest(open_)
-                victim = _evictable(pool, self, h11, self._opened)
-                if victim is None and len(open_) <= self.max_connections:
-                    self._arm()  # over this client's share, but every other is just starting or answered
-                    return
-                if victim is None:
-                    self.logger.warning("refused a connection from %s: %d connections are open already",
-                                        _client(self.client), len(self.connections) - 1)
-                    transport.close()
-                    return
-                self.logger.warning("closed the oldest waiting connection of %s to make room",
-                                    _client(victim.client))
-                victim.transport.close()
-            self._arm()
+            if _make_room(self, h11):
+                self._arm()
 
         def connection_lost(self, exc) -> None:
             self._disarm()
@@ -91,6 +76,27 @@ def guarded_protocol():
             self.transport.close()
 
     return GuardedH11Protocol
+
+
+def _make_room(newcomer, h11) -> bool:
+    """Keep the open connections within the limits as `newcomer` arrives: close another to make room
+    (one line in the log), or refuse `newcomer`. True when `newcomer` stays open."""
+    open_ = [c for c in newcomer.connections if not c.transport.is_closing()]
+    mine = [c for c in open_ if _host(c) == _host(newcomer)]
+    if len(mine) <= newcomer.max_per_client and len(open_) <= newcomer.max_connections:
+        return True
+    pool = mine if len(mine) > newcomer.max_per_client else _busiest(open_)
+    victim = _evictable(pool, newcomer, h11, newcomer._opened)
+    if victim is None and len(open_) <= newcomer.max_connections:
+        return True  # over this client's share, but every other is just starting or answered
+    if victim is None:
+        newcomer.logger.warning("refused a connection from %s: %d connections are open already",
+                                _client(newcomer.client), len(newcomer.connections) - 1)
+        newcomer.transport.close()
+        return False
+    newcomer.logger.warning("closed the oldest waiting connection of %s to make room", _client(victim.client))
+    victim.transport.close()
+    return True
 
 
 def _evictable(pool, newcomer, h11, now: float):

@@ -94,10 +94,8 @@ STUDY = Study(
     question="Zeiler & Fergus removed layers from AlexNet: FC7 cost 1.1 points, FC6+FC7 5.7, "
              "conv3+conv4+FC6+FC7 33.5. Does removing more layers cost more accuracy here too?",
     runs=tuple(Run(name, "alexnet_small", {"remove": cut} if cut else {}, per_setting=NARROW) for name, cut, _ in CUTS),
-    quick=Setting(train_size=2000, epochs=3, test_size=1000, batch_size=64, lr=0.05, seeds=2, minutes=1.5,
-                  config={"precision": "fp32", "channels_last": False}),
-    full=Setting(train_size=8000, epochs=6, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=30,
-                 config={"precision": "fp32", "channels_last": False}),
+    quick=Setting(train_size=2000, epochs=3, test_size=1000, batch_size=64, lr=0.05, seeds=2, minutes=1.5),
+    full=Setting(train_size=8000, epochs=6, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=30),
     analyse=analyse,
     notes="narrowed AlexNet (widths and dense width below the paper's) with the 3x3 stride-1 stem for 28x28 "
           "and batch norm after every conv, so that each variant gets close to convergence in a few epochs",

@@ -175,7 +175,7 @@ STUDY = Study(
     runs=_runs(),
     measure=measure,
     quick=Setting(train_size=2000, epochs=3, test_size=1000, batch_size=64, lr=0.05, seeds=2, minutes=2.2,
-                  config={"precision": "fp32", "channels_last": False}, options={"target": 0.6}),
+                  options={"target": 0.6}),
     full=Setting(train_size=8000, epochs=8, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=22,
                  options={"target": 0.8}),
     analyse=analyse,

@@ -123,8 +123,7 @@ STUDY = Study(
     question="Are deeper VGGs better, and does a deeper plain net fit even its training data worse "
              "(degradation) where a residual net of the same depth does not?",
     runs=_runs(),
-    quick=Setting(train_size=1500, epochs=3, test_size=1000, batch_size=64, lr=0.05, seeds=1, minutes=2,
-                  config={"precision": "fp32", "channels_last": False}),
+    quick=Setting(train_size=1500, epochs=3, test_size=1000, batch_size=64, lr=0.05, seeds=1, minutes=2),
     full=Setting(train_size=5000, epochs=6, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=20),
     analyse=analyse,
     notes="narrowed VGGs and width-8 CIFAR ResNets on 28x28 Fashion-MNIST",

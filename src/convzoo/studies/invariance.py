@@ -165,7 +165,7 @@ STUDY = Study(
     runs=RUNS,
     measure=measure,
     quick=Setting(train_size=5000, epochs=4, test_size=1000, batch_size=64, lr=0.05, seeds=2, minutes=1,
-                  config={"precision": "fp32", "channels_last": False}, options={"images": 500}),
+                  options={"images": 500}),
     full=Setting(train_size=None, epochs=8, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=10,
                  options={"images": 2000}),
     analyse=analyse,

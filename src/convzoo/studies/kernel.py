@@ -62,8 +62,7 @@ STUDY = Study(
     summary="VGG's B (two 3x3 convs per stage) against shallow B (one 5x5): parameters, MACs, accuracy",
     question="Do several small kernels in series beat one large kernel with the same receptive field?",
     runs=RUNS,
-    quick=Setting(train_size=3000, epochs=4, test_size=1000, batch_size=64, lr=0.05, seeds=2, minutes=1.5,
-                  config={"precision": "fp32", "channels_last": False}),
+    quick=Setting(train_size=3000, epochs=4, test_size=1000, batch_size=64, lr=0.05, seeds=2, minutes=1.5),
     full=Setting(train_size=10000, epochs=10, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=15),
     analyse=analyse,
 )

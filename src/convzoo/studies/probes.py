@@ -118,7 +118,6 @@ STUDY = Study(
     runs=RUNS,
     measure=measure,
     quick=Setting(train_size=3000, epochs=4, test_size=1000, batch_size=64, lr=0.05, seeds=2, minutes=1.5,
-                  config={"precision": "fp32", "channels_last": False},
                   options={"probe_train": 2000, "probe_test": 1000}),
     full=Setting(train_size=20000, epochs=8, test_size=None, batch_size=128, lr=0.05, seeds=3, minutes=12,
                  options={"probe_train": 5000, "probe_test": 2000}),

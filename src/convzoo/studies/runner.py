@@ -16,10 +16,8 @@ N-th run (starting at I) in a shared OUT, and a plain invocation afterwards asse
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import claim_folder, read_json_dict, write_json
@@ -27,10 +25,9 @@ from ..errors import ConvzooError
 from ..experiments.failures import FAILED_FILE, forget_failure, remember_failure
 from ..experiments.processes import engine_output, run_jobs, to_stderr
 from ..experiments.runs import DIVERGED_FILE, inspect_run, read_diverged
-from ..tables import Grid, Table, Tabular
 from .base import FULL, QUICK, Measurement, Record, Results, Run, Setting, Study
 from .datacache import DataCache, run_info
-from .outputs import study_command, write_outputs
+from .outputs import StudyResult, study_command, write_outputs
 
 STATE_FILE = "study.json"
 MAX_SEEDS = 100  # seeds per run: each multiplies the study's trainings
@@ -41,49 +38,6 @@ _NOT_COMPARED = {"out", "data_dir", "progress", "threads", "precision", "channel
                  "dist_timeout"}
 
 
-@dataclass
-class StudyResult(Tabular):
-    """What `convzoo study NAME` prints: the table, the finding, where everything is."""
-
-    study: str
-    setting: str
-    data: str
-    seeds: int
-    out: str
-    command: str
-    columns: list[str] = field(default_factory=list)
-    rows: list[list[str]] = field(default_factory=list)
-    finding: str = ""
-    notes: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    counts: dict = field(default_factory=dict)  # started, resumed, read back, diverged, failed, left
-    failures: list[str] = field(default_factory=list)
-    complete: bool = True
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def table(self) -> Table:
-        return Table(f"study {self.study} ({self.setting}) on {self.data}, {self.seeds} seed(s)",
-                     Grid(self.columns, self.rows), "", self.finding.strip(), *(f"- {n}" for n in self.notes))
-
-    def figures(self) -> dict:
-        """The study's figures as matplotlib Figures, by file name (those drawn by this run of the
-        study; the same pictures as the PNGs in its folder)."""
-        return dict(getattr(self, "drawn", {}))
-
-    def _repr_html_(self) -> str:
-        """The table, then the study's figures (the PNGs in its folder), for a notebook."""
-        import base64
-        import html
-
-        pictures = [Path(f) for f in self.files if f.endswith(".png") and Path(f).is_file()]
-        return self.table().html() + "".join(
-            f'<img alt="{html.escape(p.name)}" style="max-width:100%" '
-            f'src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">' for p in pictures)
-
-
 def default_out(study: str, data: str, quick: bool) -> Path:
     return Path("studies") / f"{study}-{data}{'-quick' if quick else ''}"
 
@@ -92,26 +46,14 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
               data_dir: str | None = None, out: str | Path | None = None, threads: int = 0,
               shard: tuple[int, int] | None = None, jobs: int = 1, log=None) -> StudyResult:
     """Run (or resume) `study` and write its outputs; see the module docstring."""
-    from ..data import dataset_spec
-
     started = time.perf_counter()
     log = log or to_stderr
     setting_name = QUICK if quick else FULL
     setting = study.setting(setting_name)
     seeds = setting.seeds if seeds is None else seeds
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ConvzooError(f"--seeds must be a whole number of at least 1, not {seeds}")
-    from ..train.config import MAX_THREADS
-
-    if not 1 <= jobs <= MAX_JOBS:
-        raise ConvzooError(f"--jobs must be from 1 to {MAX_JOBS}, not {jobs}")
-    if seeds > MAX_SEEDS or not 0 <= threads <= MAX_THREADS:  # before the folder is claimed
-        raise ConvzooError(f"--seeds must be at most {MAX_SEEDS}, not {seeds}" if seeds > MAX_SEEDS else
-                           f"--threads must be >= 0 and <= {MAX_THREADS}, not {threads}")
+    _check_counts(seeds, threads, jobs)  # before the folder is claimed
     data = data or study.data
-    spec = dataset_spec(data)  # an unknown dataset fails here, with suggestions
-    if spec.task != "classification":
-        raise ConvzooError(f"study {study.name} needs a classification dataset; {data} is {spec.task}")
+    _check_dataset(study, data)
     out = Path(out) if out else default_out(study.name, data, quick)
     loader = DataCache(data, data_dir, setting)
     loader.shape()  # a missing or corrupt dataset fails here, once, not once per run
@@ -126,53 +68,97 @@ def run_study(study: Study, *, quick: bool = False, seeds: int | None = None, da
             threads)
     if jobs > 1 and shard is None:
         run_jobs(jobs, study.name, quick, seeds, data, data_dir, out, log)
-    records: dict[tuple[str, int], Record] = {}
-    counts = {"started": 0, "resumed": 0, "read back": 0, "diverged": 0, "failed": 0}
     where = f" (shard {shard[0]}/{shard[1]}: {len(mine)} of {len(plan)} runs)" if shard else ""
     log(f"study {study.name} ({setting_name}, {data}, {seeds} seed{'s' * (seeds > 1)}): {len(plan)} runs "
         f"in {out}{where}")
-    for index, (run, seed) in enumerate(mine, 1):
-        record = _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_dir,
-                         f"[{index}/{len(mine)}]", len(mine) - index, log)
-        records[run.name, seed] = record
-        counts[record.trained or ("failed" if record.status == "failed" else "read back")] += 1
-        counts["diverged"] += record.status == "diverged" and record.trained != ""
+    records, counts = _run_arms(study, mine, setting_name, setting, loader, out, threads, data_dir, log)
 
     if shard is not None:
-        left = [f"{run.name}-seed{seed}" for run, seed in plan if (run, seed) not in mine
-                and inspect_run(out / "runs" / f"{run.name}-seed{seed}")[0] not in ("finished", "diverged")]
+        left = _left_to_other_shards(plan, mine, out)
         if left:
-            result.complete = False
-            result.counts = {**counts, "left to other shards": len(left)}
-            result.failures = [f"{r.run.name}-seed{r.seed}: {r.message}" for r in records.values()
-                               if r.status == "failed"]
-            result.seconds = time.perf_counter() - started
-            log(f"shard {shard[0]}/{shard[1]} done; {len(left)} runs belong to other shards: run the command "
-                "without --shard to assemble the study once they finish")
-            return result
+            return _shard_result(result, shard, left, records, counts, started, log)
         # Every run is done: this shard assembles the outputs.
         for run, seed in plan:
             if (run.name, seed) not in records:
                 records[run.name, seed] = _read_back(study, run, seed, setting, loader, out)
 
     ordered = [records[run.name, seed] for run, seed in plan]
+    _analyse_and_write(result, study, setting, ordered, loader, out)
+    result.counts = counts
+    result.seconds = time.perf_counter() - started
+    if result.failures:
+        raise ConvzooError(f"study {study.name}: {len(result.failures)} run(s) failed ({'; '.join(result.failures)}); "
+                           f"the {len(ordered) - len(result.failures)} others are kept and the outputs in {out} use "
+                           "them; the same command retries the failed ones")
+    return result
+
+
+def _check_counts(seeds, threads: int, jobs: int) -> None:
+    from ..train.config import MAX_THREADS
+
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConvzooError(f"--seeds must be a whole number of at least 1, not {seeds}")
+    if not 1 <= jobs <= MAX_JOBS:
+        raise ConvzooError(f"--jobs must be from 1 to {MAX_JOBS}, not {jobs}")
+    if seeds > MAX_SEEDS or not 0 <= threads <= MAX_THREADS:
+        raise ConvzooError(f"--seeds must be at most {MAX_SEEDS}, not {seeds}" if seeds > MAX_SEEDS else
+                           f"--threads must be >= 0 and <= {MAX_THREADS}, not {threads}")
+
+
+def _check_dataset(study: Study, data: str) -> None:
+    from ..data import dataset_spec
+
+    spec = dataset_spec(data)  # an unknown dataset fails here, with suggestions
+    if spec.task != "classification":
+        raise ConvzooError(f"study {study.name} needs a classification dataset; {data} is {spec.task}")
+
+
+def _run_arms(study, mine, setting_name, setting, loader, out, threads, data_dir, log):
+    """Train, resume or read back each (run, seed) of `mine`: (records by (run name, seed), counts)."""
+    records: dict[tuple[str, int], Record] = {}
+    counts = {"started": 0, "resumed": 0, "read back": 0, "diverged": 0, "failed": 0}
+    for index, (run, seed) in enumerate(mine, 1):
+        record = _do_run(study, run, seed, setting_name, setting, loader, out, threads, data_dir,
+                         f"[{index}/{len(mine)}]", len(mine) - index, log)
+        records[run.name, seed] = record
+        counts[record.trained or ("failed" if record.status == "failed" else "read back")] += 1
+        counts["diverged"] += record.status == "diverged" and record.trained != ""
+    return records, counts
+
+
+def _failures(records) -> list[str]:
+    return [f"{r.run.name}-seed{r.seed}: {r.message}" for r in records if r.status == "failed"]
+
+
+def _left_to_other_shards(plan, mine, out: Path) -> list[str]:
+    """The runs of `plan` outside `mine` that are not finished (or diverged) yet."""
+    return [f"{run.name}-seed{seed}" for run, seed in plan if (run, seed) not in mine
+            and inspect_run(out / "runs" / f"{run.name}-seed{seed}")[0] not in ("finished", "diverged")]
+
+
+def _shard_result(result: StudyResult, shard, left, records, counts, started: float, log) -> StudyResult:
+    """A shard's result while other shards still have runs to finish: counts, no outputs."""
+    result.complete = False
+    result.counts = {**counts, "left to other shards": len(left)}
+    result.failures = _failures(records.values())
+    result.seconds = time.perf_counter() - started
+    log(f"shard {shard[0]}/{shard[1]} done; {len(left)} runs belong to other shards: run the command "
+        "without --shard to assemble the study once they finish")
+    return result
+
+
+def _analyse_and_write(result: StudyResult, study, setting, ordered, loader, out: Path) -> None:
+    """The study's statistics over every record, written to OUT and into `result` (with the failures)."""
     for record in ordered:
         record.chance = 1.0 / max(loader.classes(), 1)  # the data loaded: an imagefolder spec names no classes
-    failures = [f"{r.run.name}-seed{r.seed}: {r.message}" for r in ordered if r.status == "failed"]
-    results = Results(study, setting_name, setting, data, seeds, ordered, run_info(study, setting_name, loader),
-                      out)
+    results = Results(study, result.setting, setting, result.data, result.seeds, ordered,
+                      run_info(study, result.setting, loader), out)
     analysis = study.analyse(results)
-    result.files = write_outputs(results, analysis, command, loader.sizes())
+    result.files = write_outputs(results, analysis, result.command, loader.sizes())
     result.columns, result.rows, result.finding, result.notes = (analysis.columns, analysis.rows,
                                                                  analysis.finding, analysis.notes)
-    result.counts, result.failures = counts, failures
+    result.failures = _failures(ordered)
     result.drawn = results.drawn  # not a field: to_dict stays JSON
-    result.seconds = time.perf_counter() - started
-    if failures:
-        raise ConvzooError(f"study {study.name}: {len(failures)} run(s) failed ({'; '.join(failures)}); the "
-                           f"{len(ordered) - len(failures)} others are kept and the outputs in {out} use them; "
-                           "the same command retries the failed ones")
-    return result
 
 
 # ---- one run -------------------------------------------------------------------------------
