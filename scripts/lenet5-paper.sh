@@ -20,11 +20,13 @@ pair() { if [ "${JOBS:-2}" = 1 ]; then "$@"; else "$@" & fi; }
 # The recipe: 134 epochs of 9,000 digits = 20 passes of the paper's 60,000.
 pair run paper-s0 --seed 0; run paper-s1 --seed 1; wait
 pair run paper-s2 --seed 2
+# The recipe with the paper's distortions (lenet5-paper-distort's settings), 3 seeds.
+run distort-s0 --seed 0 --augment planar; wait
+pair run distort-s1 --seed 1 --augment planar; run distort-s2 --seed 2 --augment planar; wait
 # The learning curve: the same 20 passes (1.2 M digits) on fewer digits.
-run size-4000 --seed 0 --train-size 4000 --epochs 300; wait
-pair run size-2000 --seed 0 --train-size 2000 --epochs 600
+pair run size-4000 --seed 0 --train-size 4000 --epochs 300; run size-2000 --seed 0 --train-size 2000 --epochs 600; wait
 # The ablation, 20 epochs (3 of the paper's passes) each, seed 0.
-run short --seed 0 --epochs 20                                    # the recipe, shortened
+pair run short --seed 0 --epochs 20                                    # the recipe, shortened
 run short-eta --seed 0 --epochs 2 --lr 0.0005                     # the paper's eta, unscaled
 run short-sqrt --seed 0 --epochs 20 --model-arg init=sqrt --lr 0.0005   # +-sqrt(3/fan-in) init, the paper's eta
 wait
