@@ -19,9 +19,10 @@ from convzoo.tables import Grid
 
 # A number: not glued to a word before it (conv1, layer4.1); x may join sizes (1x28x28); an optional
 # K/M/G/T/P unit right after it (human(): 12.3M); a % after it may mean the JSON holds a fraction.
-# A KiB/MiB/GiB after it may scale it (human_bytes) or not (a key named peak_rss_mib).
+# A KiB/MiB/GiB after it may scale it (human_bytes) or not (a key named peak_rss_mib), as may a
+# unit with a prefix (54.42 MFLOP, 180 GFLOP/s).
 NUMBER = re.compile(r"(?<![A-Za-wyz_\d.])(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[+-]?\d+)?)([KMGTP])?"
-                    r"(?![a-wyz_\d])(\s?%|\s[KMG]iB)?")
+                    r"(?![a-wyz_\d])(\s?%|\s[KMG]iB|\s[KMGTP](?=[A-Z]))?")
 UNITS = {"K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 BINARY = {"K": 2**10, "M": 2**20, "G": 2**30}
 
@@ -40,7 +41,8 @@ def text_numbers(text: str) -> list[tuple[str, list[tuple[float, float]]]]:
         if after == "%":
             readings.append((value / 100, half / 100))
         elif after:
-            readings.append((value * BINARY[after[0]], half * BINARY[after[0]]))
+            factor = BINARY[after[0]] if after.endswith("iB") else UNITS[after[0]]
+            readings.append((value * factor, half * factor))
         found.append((m.group(0), readings))
     return found
 
@@ -83,6 +85,7 @@ def test_the_checker_finds_a_number_the_json_lacks():
     assert missing_numbers("layer4.1 ran 7 times", data) == ["7"]
     assert missing_numbers("12.4M", data) == ["12.4M"]
     assert missing_numbers("11,415.5 KiB", data) == [] and missing_numbers("2,2,2", data) == ["2", "2", "2"]
+    assert missing_numbers("11.69 MFLOP, 0.25 GFLOP/s", data) == []
 
 
 def test_show_prints_one_result_both_ways(capsys):

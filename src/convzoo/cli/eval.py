@@ -85,5 +85,4 @@ def _baseline_eval(args) -> Result:
     from ..baselines import evaluate_saved
 
     r = evaluate_saved(args.checkpoint, args.data, args.data_dir, force=args.force)
-    data = {**r["json"], "count": r["count"]}
-    return Result(data, _classification_text(data["data"], r["evaluation"], r["classes"], r["count"]))
+    return Result(r["json"], _classification_text(r["json"]["data"], r["evaluation"], r["classes"], r["count"]))

@@ -39,16 +39,7 @@ def show(result, as_json: bool = False) -> int:
         print(json.dumps(result.to_dict(), indent=getattr(result, "indent", None)), flush=True)
     else:
         text = result.table().text() if hasattr(result, "table") else str(result)
-        print(text, flush=True)
+        if text:  # nothing to say (every file of `predict` failed, each named on stderr): no blank line
+            print(text, flush=True)
     return int(getattr(result, "code", 0) or 0)
 
-
-def jsonable(value: Any) -> Any:
-    """Tuples as lists, paths as strings: what `json.dumps` would otherwise refuse or change."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
