@@ -70,6 +70,19 @@ def missing_numbers(text: str, data) -> list[str]:
     return [written for written, readings in text_numbers(text) if not matched(readings)]
 
 
+def _bar_png() -> bytes:
+    """A white vertical bar on black, 28x28: something a digit classifier answers with some spread."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (28, 28))
+    ImageDraw.Draw(image).rectangle((12, 4, 15, 23), fill=255)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def both(capsys, *args):
     code, text, _ = run_cli(capsys, *args)
     assert code == 0, text
@@ -113,11 +126,17 @@ COMMANDS = [
     ("zoo", "list"),
     ("study", "list"),
     ("kernels", "list"),
+    ("models", "lenet*", "--macs"),
+    ("baseline", "knn", "--data", "mnist-sample", "--train-size", "300", "--out", "{tmp}/knn"),
+    ("baseline", "cv", "knn", "--data", "mnist-sample", "--train-size", "300", "--grid", "k=1,3", "--folds", "2"),
+    ("export", "digits", "--format", "safetensors", "-o", "{tmp}/digits.safetensors"),
+    ("predict", "digits", "{tmp}/bar.png"),
 ]
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
-def test_json_holds_every_number_of_the_text(capsys, args):
-    text, data = both(capsys, *args)
+def test_json_holds_every_number_of_the_text(capsys, tmp_path, args):
+    (tmp_path / "bar.png").write_bytes(_bar_png())
+    text, data = both(capsys, *(a.replace("{tmp}", str(tmp_path)) for a in args))
     assert text_numbers(text), "the text shows no number: nothing is checked"
     assert missing_numbers(text, data) == []
