@@ -140,3 +140,34 @@ def test_json_holds_every_number_of_the_text(capsys, tmp_path, args):
     text, data = both(capsys, *(a.replace("{tmp}", str(tmp_path)) for a in args))
     assert text_numbers(text), "the text shows no number: nothing is checked"
     assert missing_numbers(text, data) == []
+
+
+def rendered_once(*args):
+    """A measuring command run once and its one result shown both ways (two runs would measure twice)."""
+    from convzoo.cli import _parse, build_parser
+
+    parsed = _parse(build_parser(), [str(a) for a in args])
+    result = parsed.func(parsed)
+    return result.table().text(), json.loads(json.dumps(result.to_dict()))
+
+
+@pytest.mark.parametrize("args", [  # each well under a second
+    ("bench", "peak", "--size", "64", "--repeats", "1"),
+    ("bench", "reference", "--quick", "--repeats", "1"),
+    ("bench", "infer", "lenet", "--calls", "3", "--batches", "1", "--batch-size", "4"),
+    ("bench", "data", "--data", "mnist-sample", "--rounds", "1", "--batch-size", "1024"),
+], ids=" ".join)
+def test_a_benchmarks_json_holds_every_number_of_its_text(args):
+    text, data = rendered_once(*args)
+    assert text_numbers(text) and missing_numbers(text, data) == []
+
+
+@pytest.mark.slow
+def test_train_json_is_the_json_alone_and_holds_the_text(capsys, tmp_path, tiny_data_dir):
+    common = ["train", "lenet_modern", "--data", "fashion-mnist", "--data-dir", tiny_data_dir, "--epochs", "1",
+              "--no-progress", "--threads", "1"]
+    code, out, err = run_cli(capsys, *common, "--out", tmp_path / "json", "--json")
+    assert code == 0 and "epoch" in err  # the engine's log went to stderr
+    assert json.loads(out)["epochs"] == 1  # stdout is one JSON document
+    text, data = rendered_once(*common, "--out", tmp_path / "text", "--count")
+    assert "compute:" in text and missing_numbers(text, data) == []
