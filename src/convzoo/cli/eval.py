@@ -71,13 +71,14 @@ def _mc_dropout(args) -> Result:
 
     r = mc_dropout_checkpoint(args.checkpoint, args.mc_dropout, args.data, args.data_dir, force=args.force,
                               code=args.code)
+    rows = [("accuracy of the averaged prediction", f"{r.accuracy:.4f}", f"dropout off: {r.deterministic_accuracy:.4f}"),
+            ("one pass's accuracy", f"{r.pass_accuracy_mean:.4f} ± {r.pass_accuracy_sd:.4f}", "sd over passes"),
+            ("predictive entropy", f"{r.predictive_entropy:.4f} nats per example",
+             f"of which {r.mutual_information:.4f} disagreement between passes")]
     return Result(r.to_dict(), [
         (f"{r.data} test, dropout on at test time ({r.dropout_layers} dropout layer"
-        f"{'s' if r.dropout_layers > 1 else ''}), {r.passes} pass{'es' if r.passes > 1 else ''}, {r.count:,} examples:"),
-        f"  accuracy of the averaged prediction  {r.accuracy:.4f}   (dropout off: {r.deterministic_accuracy:.4f})",
-        f"  one pass's accuracy                  {r.pass_accuracy_mean:.4f} ± {r.pass_accuracy_sd:.4f} (sd over passes)",
-        (f"  predictive entropy                   {r.predictive_entropy:.4f} nats per example, of which "
-        f"{r.mutual_information:.4f} disagreement between passes")])
+         f"{'s' if r.dropout_layers > 1 else ''}), {r.passes} pass{'es' if r.passes > 1 else ''}, {r.count:,} examples:"),
+        Grid(("measure", "value", "beside it"), rows)])
 
 
 def _baseline_eval(args) -> Result:
