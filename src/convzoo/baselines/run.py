@@ -68,7 +68,8 @@ def evaluation_of(estimator, x: np.ndarray, y: np.ndarray, classes: int):
 
 
 def eval_dict(name: str, evaluation, classes) -> dict:
-    return {"data": name, "precision": "fp64", **evaluation.to_dict(list(classes))}
+    return {"data": name, "precision": "fp64", **evaluation.to_dict(list(classes)),
+            "count": int(evaluation.confusion.sum())}  # test examples, as `convzoo eval` says them
 
 
 def settle_options(options: dict, x: np.ndarray) -> tuple[dict, str]:

@@ -2,7 +2,9 @@
 
 Each command group lives in its own module with a `register(subparsers)` function; add a new
 group by adding its module name to `COMMAND_MODULES`. Command functions take the parsed
-arguments and return an exit code (or None for 0).
+arguments and return their result (an `output.Result`, or a library object with `to_dict()`),
+which the one printer, `output.show`, prints as text or, with `--json`, as JSON; a command that
+prints nothing of its own (a server) returns an exit code.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import warnings
 
 from .. import zoo  # noqa: F401 - registers `zoo:NAME` as a checkpoint name (train/checkpoint.py's hook)
 from ..errors import ConvzooError
+from . import output
 
 COMMAND_MODULES = ["data", "models", "train", "eval", "predict", "bench", "kernels", "inspect", "show", "report", "demo", "export", "study", "baseline", "search", "compare", "segment", "style", "zoo"]
 
@@ -50,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         # command that succeeds, dropped before an error, whose one line is then all there is.
         with warnings.catch_warnings(record=True) as held:
             code = args.func(args)
+            if code is not None and not isinstance(code, int):
+                code = output.show(code, as_json=getattr(args, "json", False))
         for w in held:  # written out, not re-raised: the warnings filters ran when they were recorded
             sys.stderr.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno))
     except ConvzooError as exc:

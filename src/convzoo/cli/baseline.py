@@ -1,13 +1,13 @@
-"""`convzoo baseline NAME`, `convzoo baseline cv NAME`: the classical
-baselines (src/convzoo/baselines); and the printers `convzoo eval` / `convzoo predict` use on a
-baseline directory."""
+"""`convzoo baseline NAME`, `convzoo baseline cv NAME`: the classical baselines
+(src/convzoo/baselines); `convzoo eval` and `convzoo predict` show a baseline's directory themselves."""
 
 from __future__ import annotations
 
 import argparse
-import json
 
+from ..tables import Grid
 from . import argtypes
+from .output import Result
 
 
 def register(sub) -> None:
@@ -48,7 +48,7 @@ def _add_flags(p, names: str, features) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def run_baseline(args) -> int:
+def run_baseline(args) -> Result:
     from .. import baselines
     from ..errors import ConvzooError
 
@@ -59,7 +59,7 @@ def run_baseline(args) -> int:
         result = baselines.cross_validate(args.target, args.data or "mnist-sample", args.grid, folds=args.folds,
                                           data_dir=args.data_dir, train_size=args.train_size,
                                           features=args.features, options=options, seed=args.seed)
-        return _print_search(result, args.json)
+        return _search(result)
     if args.target:
         raise ConvzooError(f"unexpected {args.target!r} after the baseline name (only `cv` takes a second name)")
     baselines.get_baseline(args.name)  # an unknown name fails before the data loads
@@ -68,37 +68,30 @@ def run_baseline(args) -> int:
     result = baselines.fit_baseline(args.name, data, data_dir=args.data_dir, train_size=args.train_size,
                                     features=args.features, options=options, seed=args.seed, out=out,
                                     test_holdout=args.test_holdout)
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-    else:
-        _print_fit(result)
-    return 0
+    return _fit(result)
 
 
-def _print_fit(result) -> None:
+def _fit(result) -> Result:
     e = result.evaluation
     loss = "-" if e.loss is None else f"{e.loss:.4f}"
-    print(f"{result.name} ({result.features}, {_opts(result.options)}) on {result.data}: test accuracy "
-          f"{e.accuracy:.4f}, error {result.error_percent:.2f} %, loss {loss} "
-          f"({result.train:,} train / {result.test:,} test; fit {result.fit_seconds:.1f} s)")
-    for note in result.notes:
-        print(f"note: {note}")
-    print(f"saved in {result.run_dir} (eval.json; model.json + model.npz, no pickle)")
+    return Result(result.to_dict(), [
+        (f"{result.name} ({result.features}, {_opts(result.options)}) on {result.data}: test accuracy "
+         f"{e.accuracy:.4f}, error {result.error_percent:.2f} %, loss {loss} "
+         f"({result.train:,} train / {result.test:,} test; fit {result.fit_seconds:.1f} s)"),
+        *(f"note: {note}" for note in result.notes),
+        f"saved in {result.run_dir} (eval.json; model.json + model.npz, no pickle)"], indent=2)
 
 
 def _opts(options: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in options.items())
 
 
-def _print_search(result, as_json: bool) -> int:
-    if as_json:
-        print(json.dumps(result.to_dict(), indent=2))
-        return 0
-    print(f"{result.baseline} on {result.data} ({result.features}): {result.folds}-fold stratified CV on "
-          f"{result.train:,} training examples")
-    for cell in result.cells:
-        mark = "  <- chosen" if cell is result.best else ""
-        print(f"  {_opts(cell['options']):30s} {cell['mean']:.4f} ± {cell['sd']:.4f}{mark}")
-    print(f"chosen {_opts(result.best['options'])}: test accuracy {result.test_accuracy:.4f} "
-          f"({result.test:,} test examples, used once, after the choice)")
-    return 0
+def _search(result) -> Result:
+    rows = [(_opts(cell["options"]), f"{cell['mean']:.4f} ± {cell['sd']:.4f}", "<- chosen" if cell is result.best else "")
+            for cell in result.cells]
+    return Result(result.to_dict(), [
+        (f"{result.baseline} on {result.data} ({result.features}): {result.folds}-fold stratified CV on "
+         f"{result.train:,} training examples"),
+        Grid(("options", "CV accuracy", ""), rows),
+        (f"chosen {_opts(result.best['options'])}: test accuracy {result.test_accuracy:.4f} "
+         f"({result.test:,} test examples, used once, after the choice)")], indent=2)

@@ -7,10 +7,10 @@ alternately for comparison.
 
 from __future__ import annotations
 
-import json
-
+from ..tables import Grid
 from . import argtypes
 from .argtypes import MAX_BATCH, MAX_ROUNDS
+from .output import Result
 
 
 def add_data_arguments(p) -> None:
@@ -35,10 +35,9 @@ def register(bench_sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args) -> Result:
     from ..bench.data import bench_data
     from ..errors import ConvzooError
-    from ..tables import text_table
     from ..timing import machine, peak_rss_mib
 
     bundle = load_bench_data(args)
@@ -46,19 +45,18 @@ def run(args) -> int:
         result = bench_data(bundle, args.batch_size, args.rounds, args.augment)
     except ValueError as exc:  # an unknown --augment
         raise ConvzooError(str(exc)) from None
-    if args.json:
-        print(json.dumps({"data": bundle.name, "examples": result.examples, "batch_size": args.batch_size,
-                          "rounds": args.rounds, "augment": args.augment, "textbook_seconds": result.textbook,
-                          "convzoo_seconds": result.convzoo, "speedup": result.textbook / result.convzoo,
-                          "machine": machine(), "peak_rss_mib": peak_rss_mib()}))
-        return 0
-    m = machine()
-    print(f"bench data: one epoch of {result.examples:,} {bundle.name} examples, batch {args.batch_size}; "
-          f"median of {args.rounds} alternating epochs; {m['cpu']}, {m['threads']} threads")
-    rows = [("textbook DataLoader (per sample, no augmentation)", result.textbook, "1.00x"),
-            (f"convzoo BatchLoader ({args.augment}, channels_last)", result.convzoo,
-             f"{result.textbook / result.convzoo:.2f}x")]
-    print(text_table(("pipeline", "s/epoch", "examples/s", "speed-up"),
-                [(name, f"{s:.3f}", f"{result.examples / s:,.0f}", ratio) for name, s, ratio in rows]))
-    print(f"peak RSS {peak_rss_mib():,.0f} MiB")
-    return 0
+    m, rss = machine(), peak_rss_mib()
+    rows = [{"pipeline": "textbook DataLoader (per sample, no augmentation)", "seconds": result.textbook},
+            {"pipeline": f"convzoo BatchLoader ({args.augment}, channels_last)", "seconds": result.convzoo}]
+    for row in rows:
+        row.update(examples_per_sec=result.examples / row["seconds"], speedup=result.textbook / row["seconds"])
+    data = {"data": bundle.name, "examples": result.examples, "batch_size": args.batch_size, "rounds": args.rounds,
+            "augment": args.augment, "textbook_seconds": result.textbook, "convzoo_seconds": result.convzoo,
+            "speedup": result.textbook / result.convzoo, "machine": m, "peak_rss_mib": rss, "rows": rows}
+    return Result(data, [
+        (f"bench data: one epoch of {result.examples:,} {bundle.name} examples, batch {args.batch_size}; "
+         f"median of {args.rounds} alternating epochs; {m['cpu']}, {m['threads']} threads"),
+        Grid(("pipeline", "s/epoch", "examples/s", "speed-up"),
+             [(r["pipeline"], f"{r['seconds']:.3f}", f"{r['examples_per_sec']:,.0f}", f"{r['speedup']:.2f}x")
+              for r in rows]),
+        f"peak RSS {rss:,.0f} MiB"])

@@ -3,9 +3,9 @@ real demo server on 127.0.0.1 serving any model."""
 
 from __future__ import annotations
 
-import json
-
+from ..tables import Grid
 from . import argtypes
+from .output import Result
 
 
 def register(bench_sub) -> None:
@@ -20,26 +20,22 @@ def register(bench_sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args) -> Result:
     from ..bench.demo import bench_demo
-    from ..tables import text_table
     from ..timing import machine
 
     result = bench_demo(args.checkpoint, args.model, args.requests, args.warmup)
-    ms = sorted(result.latency_ms)
-    if args.json:
-        print(json.dumps({"model_key": result.key, "model": result.model, "payload_bytes": result.payload_bytes,
-                          "p50_ms": result.p50, "p99_ms": result.p99, "latency_ms": list(result.latency_ms),
-                          "warmup": args.warmup, "server_peak_rss_mib": result.server_peak_rss_mib,
-                          "machine": machine()}))
-        return 0
-    print(f"bench demo: stroke end to answer and feature maps (POST /api/predict), model {result.key} "
-          f"({result.model}), a {result.payload_bytes:,}-byte 280x280 PNG drawing; {len(ms)} sequential "
-          f"requests after {args.warmup} warm-up; server: convzoo demo (1 torch thread) on 127.0.0.1; "
-          f"{machine()['cpu']}")
-    print(text_table(("p50 ms", "p99 ms", "min ms", "max ms", "requests/s"),
-                [(f"{result.p50:.2f}", f"{result.p99:.2f}", f"{ms[0]:.2f}", f"{ms[-1]:.2f}",
-                  f"{1e3 * len(ms) / sum(ms):.0f}")]))
-    if result.server_peak_rss_mib is not None:
-        print(f"server peak RSS {result.server_peak_rss_mib:,.0f} MiB")
-    return 0
+    ms, m = sorted(result.latency_ms), machine()
+    data = {"model_key": result.key, "model": result.model, "payload_bytes": result.payload_bytes,
+            "p50_ms": result.p50, "p99_ms": result.p99, "latency_ms": list(result.latency_ms),
+            "warmup": args.warmup, "server_peak_rss_mib": result.server_peak_rss_mib, "machine": m,
+            "requests": len(ms), "min_ms": ms[0], "max_ms": ms[-1], "requests_per_sec": 1e3 * len(ms) / sum(ms),
+            "drawing": "280x280 PNG", "server": "convzoo demo (1 torch thread) on 127.0.0.1"}
+    rss = [] if result.server_peak_rss_mib is None else [f"server peak RSS {result.server_peak_rss_mib:,.0f} MiB"]
+    return Result(data, [
+        (f"bench demo: stroke end to answer and feature maps (POST /api/predict), model {result.key} "
+         f"({result.model}), a {result.payload_bytes:,}-byte {data['drawing']} drawing; {len(ms)} sequential "
+         f"requests after {args.warmup} warm-up; server: {data['server']}; {m['cpu']}"),
+        Grid(("p50 ms", "p99 ms", "min ms", "max ms", "requests/s"),
+             [(f"{result.p50:.2f}", f"{result.p99:.2f}", f"{ms[0]:.2f}", f"{ms[-1]:.2f}",
+               f"{data['requests_per_sec']:.0f}")]), *rss])

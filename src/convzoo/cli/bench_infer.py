@@ -3,10 +3,10 @@ and bf16 (eval mode, inference_mode, channels_last, random inputs of the model's
 
 from __future__ import annotations
 
-import json
-
+from ..tables import Grid
 from . import argtypes
 from .argtypes import MAX_BATCH, MAX_ROUNDS
+from .output import Result
 
 
 def register(bench_sub) -> None:
@@ -25,30 +25,25 @@ def register(bench_sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args) -> Result:
     from ..bench.infer import bench_infer
-    from ..tables import text_table
     from ..timing import machine, peak_rss_mib
 
     model, (channels, size, _) = _model(args)
     results = [bench_infer(model, (channels, size, size), precision, args.calls, args.batch_size, args.batches)
                for precision in ("fp32", "bf16")]
-    if args.json:
-        print(json.dumps({"model": args.model, "input": [channels, size, size], "calls": args.calls,
-                          "batch_size": args.batch_size, "batches": args.batches, "machine": machine(),
-                          "results": [{"precision": r.precision, "p50_ms": r.p50, "p99_ms": r.p99,
-                                       "examples_per_sec": r.throughput} for r in results],
-                          "peak_rss_mib": peak_rss_mib()}))
-        return 0
-    m = machine()
-    print(f"bench infer: {args.model} on {channels}x{size}x{size}; {args.calls} batch-1 calls, "
-          f"{args.batches} batch-{args.batch_size} calls; {m['cpu']}, {m['threads']} threads")
-    fp32 = results[0].throughput
-    print(text_table(("precision", "p50 ms", "p99 ms", f"batch-{args.batch_size} ex/s", "ratio vs fp32"),
-                [(r.precision, f"{r.p50:.3f}", f"{r.p99:.3f}", f"{r.throughput:,.0f}", f"{r.throughput / fp32:.2f}x")
-                 for r in results]))
-    print(f"peak RSS {peak_rss_mib():,.0f} MiB")
-    return 0
+    m, rss = machine(), peak_rss_mib()
+    rows = [{"precision": r.precision, "p50_ms": r.p50, "p99_ms": r.p99, "examples_per_sec": r.throughput,
+             "ratio_vs_fp32": r.throughput / results[0].throughput} for r in results]
+    data = {"model": args.model, "input": [channels, size, size], "calls": args.calls, "batch_size": args.batch_size,
+            "batches": args.batches, "machine": m, "results": rows, "peak_rss_mib": rss}
+    return Result(data, [
+        (f"bench infer: {args.model} on {channels}x{size}x{size}; {args.calls} batch-1 calls, "
+         f"{args.batches} batch-{args.batch_size} calls; {m['cpu']}, {m['threads']} threads"),
+        Grid(("precision", "p50 ms", "p99 ms", f"batch-{args.batch_size} ex/s", "ratio vs fp32"),
+             [(r["precision"], f"{r['p50_ms']:.3f}", f"{r['p99_ms']:.3f}", f"{r['examples_per_sec']:,.0f}",
+               f"{r['ratio_vs_fp32']:.2f}x") for r in rows]),
+        f"peak RSS {rss:,.0f} MiB"])
 
 
 def _model(args):

@@ -3,10 +3,10 @@ large square products and cached in ~/.cache/convzoo/peak.json for `bench train`
 
 from __future__ import annotations
 
-import json
-
+from ..tables import Grid
 from . import argtypes
 from .argtypes import MAX_ROUNDS
+from .output import Result
 
 
 def register(bench_sub) -> None:
@@ -18,20 +18,17 @@ def register(bench_sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args) -> Result:
     from ..bench.peak import machine_peak, peak_cache_path
-    from ..tables import text_table
     from ..timing import peak_rss_mib
 
     peak, _ = machine_peak(refresh=True, size=args.size, repeats=args.repeats)
-    if args.json:
-        print(json.dumps({"size": args.size, "repeats": args.repeats, **peak, "cache": str(peak_cache_path()),
-                          "peak_rss_mib": peak_rss_mib()}))
-        return 0
-    print(f"bench peak: {args.size}x{args.size} matmul, best of {args.repeats}; {peak['cpu']}, "
-          f"{peak['threads']} threads, torch {peak['torch']}")
-    rows = [(dtype, f"{peak[dtype]:,.1f}", f"{peak[dtype] / peak['fp32']:.2f}x") for dtype in ("fp32", "bf16")]
-    print(text_table(("dtype", "GFLOP/s", "ratio vs fp32"), rows))
-    print(f"cached in {peak_cache_path()}")
-    print(f"peak RSS {peak_rss_mib():,.0f} MiB")
-    return 0
+    ratios = {dtype: peak[dtype] / peak["fp32"] for dtype in ("fp32", "bf16")}
+    data = {"size": args.size, "repeats": args.repeats, **peak, "cache": str(peak_cache_path()),
+            "peak_rss_mib": peak_rss_mib(), "ratio_vs_fp32": ratios}
+    return Result(data, [
+        (f"bench peak: {args.size}x{args.size} matmul, best of {args.repeats}; {peak['cpu']}, "
+         f"{peak['threads']} threads, torch {peak['torch']}"),
+        Grid(("dtype", "GFLOP/s", "ratio vs fp32"),
+             [(dtype, f"{peak[dtype]:,.1f}", f"{ratio:.2f}x") for dtype, ratio in ratios.items()]),
+        f"cached in {data['cache']}", f"peak RSS {data['peak_rss_mib']:,.0f} MiB"])

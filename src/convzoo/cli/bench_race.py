@@ -10,10 +10,9 @@ draws both curves (docs/speedrun.md).
 
 from __future__ import annotations
 
-import json
-
 from . import argtypes
 from .bench_data import add_data_arguments
+from .output import Result
 
 
 def register(bench_sub) -> None:
@@ -33,16 +32,15 @@ def register(bench_sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args) -> Result:
     from ..bench.race import race
 
     result = race(args.data, args.data_dir, recipe=args.recipe, epochs=args.epochs, eval_every=args.eval_every,
                   slice_size=args.slice, seed=args.seed, threads=args.threads or 0, figure=args.output)
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-    else:
-        print(report(result))
-    return 0
+    data = result.to_dict()
+    for side in ("textbook", "convzoo"):  # the text counts each side's points
+        data[side]["point_count"] = len(data[side]["points"])
+    return Result(data, [report(result)], indent=2)
 
 
 def report(result) -> str:

@@ -8,9 +8,8 @@ command, and where the medians stand against the speedrun targets (docs/speedrun
 
 from __future__ import annotations
 
-import json
-
 from . import argtypes
+from .output import Result
 
 
 def _seeds(text: str) -> list[int]:
@@ -65,7 +64,7 @@ def refuse_controlled(flags: list[str]) -> None:
             raise ConvzooError(f"{flag} after -- is set by bench recipe itself ({owner}); remove it")
 
 
-def run(args) -> int:
+def run(args) -> Result:
     from ..bench.recipe_runs import run_recipe
 
     if args.count:
@@ -74,8 +73,7 @@ def run(args) -> int:
     record = run_recipe(args.recipe, args.seeds, args.passthrough, threads=args.threads or 0,
                         data_dir=args.data_dir, timeout=args.timeout)
     record.compute = recipe_compute_of(args).to_dict()  # counted here, outside the timed processes
-    print(json.dumps(record.to_dict(), indent=2) if args.json else report(record))
-    return 0
+    return Result({**record.to_dict(), "seed_count": len(record.runs)}, [report(record)], indent=2)
 
 
 def recipe_compute_of(args):
@@ -105,19 +103,16 @@ def recipe_compute_of(args):
     return compute
 
 
-def count(args) -> int:
-    """`--count`: the compute of one run of the recipe, printed."""
+def count(args) -> Result:
+    """`--count`: the compute of one run of the recipe."""
     from ..tables import human
 
     compute = recipe_compute_of(args)
-    if args.json:
-        print(json.dumps({"recipe": args.recipe, "flags": args.passthrough, **compute.to_dict()}))
-        return 0
-    print(f"recipe {args.recipe} {' '.join(args.passthrough)}: {compute.images_seen:,} images seen, "
-          f"{human(compute.train_flops)}FLOP training ({compute.train_flops_per_image / 1e6:,.2f} MFLOP per "
-          f"image, {compute.optimizer_flops_per_step / 1e6:,.1f} MFLOP per optimiser step), "
-          f"{human(compute.eval_flops)}FLOP evaluation; counted: {compute.counted}")
-    return 0
+    return Result({"recipe": args.recipe, "flags": args.passthrough, **compute.to_dict()}, [
+        (f"recipe {args.recipe} {' '.join(args.passthrough)}: {compute.images_seen:,} images seen, "
+         f"{human(compute.train_flops)}FLOP training ({compute.train_flops_per_image / 1e6:,.2f} MFLOP per "
+         f"image, {compute.optimizer_flops_per_step / 1e6:,.1f} MFLOP per optimiser step), "
+         f"{human(compute.eval_flops)}FLOP evaluation; counted: {compute.counted}")])
 
 
 def report(record) -> str:

@@ -7,12 +7,13 @@ once, and multiplied by the batch size (it is too slow for more; it is linear in
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 
+from ..tables import Grid
 from . import argtypes
 from .argtypes import MAX_ROUNDS
+from .output import Result
 
 
 def register(bench_sub) -> None:
@@ -29,7 +30,7 @@ def register(bench_sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args) -> Result:
     import torch
 
     from ..reference.blas import single_threaded_blas
@@ -45,32 +46,27 @@ def run(args) -> int:
         torch.set_num_threads(threads)
 
 
-def _run(args) -> int:
+def _run(args) -> Result:
     import numpy as np
     import torch
 
     from ..bench.reference import LAYERS, QUICK_LAYERS, measure_layer
     from ..reference.blas import blas_threads
-    from ..tables import text_table
     from ..timing import peak_rss_mib
 
     layers = QUICK_LAYERS if args.quick else LAYERS
     rows = [timing for layer in layers for timing in measure_layer(layer, args.repeats)]
-    described = {"machine": platform.machine(), "cores": os.cpu_count(), "load_average": os.getloadavg()[0],
-                 "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "numpy": np.__version__,
-                 "blas_threads": blas_threads(), "repeats": args.repeats}
-    if args.json:
-        print(json.dumps({**described, "layers": {layer.name: layer.describe() for layer in layers},
-                          "rows": [row.to_dict() for row in rows], "peak_rss_mib": peak_rss_mib()}))
-        return 0
-    print(f"conv2d, float32, {described['machine']}, {described['cores']} cores, load average "
-          f"{described['load_average']:.1f}; torch {described['torch']} on {described['torch_threads']} thread(s), "
-          f"numpy {described['numpy']} with BLAS on {described['blas_threads'] or '?'} thread(s); median of "
-          f"{args.repeats} alternating runs; loop: 1 example, 1 run, x batch")
-    for layer in layers:
-        print(f"  {layer.name}: {layer.describe()}")
-    print(text_table(("layer", "pass", "numpy ms", "torch ms", "numpy/torch", "loop ms (est.)", "loop/numpy"),
-                [(r.layer, r.pass_name, f"{r.numpy_ms:.2f}", f"{r.torch_ms:.2f}", f"{r.numpy_ms / r.torch_ms:.2f}x",
-                  f"{r.loop_ms:,.0f}", f"{r.loop_ms / r.numpy_ms:,.0f}x") for r in rows]))
-    print(f"peak RSS {peak_rss_mib():,.0f} MiB (this process: numpy, torch and their buffers)")
-    return 0
+    d = {"machine": platform.machine(), "cores": os.cpu_count(), "load_average": os.getloadavg()[0],
+         "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "numpy": np.__version__,
+         "blas_threads": blas_threads(), "repeats": args.repeats}
+    data = {**d, "layers": {layer.name: layer.describe() for layer in layers},
+            "rows": [row.to_dict() for row in rows], "peak_rss_mib": peak_rss_mib()}
+    return Result(data, [
+        (f"conv2d, float32, {d['machine']}, {d['cores']} cores, load average {d['load_average']:.1f}; torch "
+         f"{d['torch']} on {d['torch_threads']} thread(s), numpy {d['numpy']} with BLAS on {d['blas_threads'] or '?'} "
+         f"thread(s); median of {args.repeats} alternating runs; loop: 1 example, 1 run, x batch"),
+        *(f"  {layer.name}: {layer.describe()}" for layer in layers),
+        Grid(("layer", "pass", "numpy ms", "torch ms", "numpy/torch", "loop ms (est.)", "loop/numpy"),
+             [(r.layer, r.pass_name, f"{r.numpy_ms:.2f}", f"{r.torch_ms:.2f}", f"{r.numpy_ms / r.torch_ms:.2f}x",
+               f"{r.loop_ms:,.0f}", f"{r.loop_ms / r.numpy_ms:,.0f}x") for r in rows]),
+        f"peak RSS {data['peak_rss_mib']:,.0f} MiB (this process: numpy, torch and their buffers)"])

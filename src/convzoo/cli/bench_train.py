@@ -10,11 +10,10 @@ FlopCounterMode) as a share of `bench peak`'s rate.
 
 from __future__ import annotations
 
-import json
-
 from . import argtypes
 from .argtypes import MAX_BATCH, MAX_ROUNDS
 from .bench_data import add_data_arguments, load_bench_data
+from .output import Result
 
 
 def register(bench_sub) -> None:
@@ -31,7 +30,7 @@ def register(bench_sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args) -> Result:
     from ..bench.peak import estimate_peak, machine_peak
     from ..bench.train import bench_train
     from ..models import model_info
@@ -43,13 +42,10 @@ def run(args) -> int:
     peak, measured = machine_peak()
     estimate = estimate_peak()
     loops = loop_rates(result, peak, estimate)
-    if args.json:
-        print(json.dumps({**result.to_dict(), "loops": loops, "data": bundle.name, "machine": machine(),
-                          "peak_gflops": peak, "peak_measured_now": measured, "peak_estimate": estimate,
-                          "peak_rss_mib": peak_rss_mib()}))
-        return 0
-    print(report(result, bundle.name, loops, peak, measured, estimate))
-    return 0
+    data = {**result.to_dict(), "loops": loops, "data": bundle.name, "machine": machine(),
+            "peak_gflops": peak, "peak_measured_now": measured, "peak_estimate": estimate,
+            "peak_rss_mib": peak_rss_mib()}
+    return Result(data, [report(result, bundle.name, loops, peak, measured, estimate, data["peak_rss_mib"])])
 
 
 def loop_rates(result, peak: dict, estimate: dict) -> list[dict]:
@@ -64,9 +60,9 @@ def loop_rates(result, peak: dict, estimate: dict) -> list[dict]:
     return rows
 
 
-def report(result, data: str, loops: list[dict], peak: dict, measured: bool, estimate: dict) -> str:
+def report(result, data: str, loops: list[dict], peak: dict, measured: bool, estimate: dict, rss: float) -> str:
     from ..tables import text_table
-    from ..timing import machine, peak_rss_mib
+    from ..timing import machine
 
     m = machine()
     rows = [(r["name"], r["precision"], r["layout"], r["data"], f"{r['examples_per_sec']:,.0f}",
@@ -85,4 +81,4 @@ def report(result, data: str, loops: list[dict], peak: dict, measured: bool, est
         how,
         (f"measured matrix-product rate fp32 {peak['fp32']:,.0f}, bf16 {peak['bf16']:,.0f} GFLOP/s "
          f"({'measured now' if measured else 'cached'}; `convzoo bench peak` remeasures)"),
-        f"peak RSS {peak_rss_mib():,.0f} MiB"])
+        f"peak RSS {rss:,.0f} MiB"])

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from . import argtypes
+from .output import Result
 
 
 def register(sub) -> None:
@@ -44,9 +44,9 @@ def register(sub) -> None:
     p.set_defaults(func=run_compare)
 
 
-def run_compare(args) -> int:
+def run_compare(args) -> Result:
     from ..baselines.compare import compare
-    from ..baselines.compare_table import markdown
+    from ..baselines.compare_table import markdown, row_note
     from ..errors import ConvzooError
 
     only = [r.strip() for r in args.rows.split(",") if r.strip()] if args.rows else None
@@ -58,9 +58,6 @@ def run_compare(args) -> int:
                          threads=args.threads or 0, out=args.out, only=only)
     except KeyboardInterrupt:
         raise ConvzooError("interrupted; the same command resumes with the rows it lacks") from None
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-        return 0
-    print(markdown(result), end="")
-    print(f"written: {', '.join(result.files)}")
-    return 0
+    # Each row's note (a miss explained, the test set's noise) is text the table derives: the JSON holds it too.
+    data = {**result.to_dict(), "row_notes": [row_note(r) for r in result.rows]}
+    return Result(data, [markdown(result).rstrip("\n"), f"written: {', '.join(result.files)}"], indent=2)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import torch
 
 from ..analysis.gallery import MAX_GRID
 from ..data import DATASETS, find_files, load_dataset, obtain
+from ..tables import Grid
 from . import argtypes
+from .output import Result
 
 
 def register(sub) -> None:
@@ -39,34 +39,30 @@ def register(sub) -> None:
     q.set_defaults(func=run_show)
 
 
-def run_list(args) -> int:
+def run_list(args) -> Result:
     rows = []
     for name, spec in DATASETS.items():
         found = find_files(spec) if spec.files else None
         rows.append({"name": name, "shape": list(spec.shape), "classes": len(spec.classes), "task": spec.task,
                      "found": str(next(iter(found.values())).parent) if found else None,
                      "how_to_get": spec.how_to_get, "origin": spec.origin, "description": spec.description})
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    print(f"{'name':14}  {'shape':8}  {'classes':>7}  {'task':14}  where")
-    for r in rows:
+    cells = []
+    for r in rows:  # each dataset's line, then its description (in the last column: it sets no width)
         absent = "not generated yet" if r["origin"] == "generated" else "not found"
         shape = "x".join(map(str, r["shape"])) if r["shape"][1] else "any"
-        where = r["found"] or f"{absent}: {r['how_to_get']}"
-        print(f"{r['name']:14}  {shape:8}  {r['classes'] or '-':>7}  {r['task']:14}  {where}")
-        print(f"{'':14}  {r['description']}")
-    return 0
+        cells.append([r["name"], shape, r["classes"] or "-", r["task"], r["found"] or f"{absent}: {r['how_to_get']}"])
+        cells.append(["", "", "", "", r["description"]])
+    return Result(rows, [Grid(("name", "shape", "classes", "task", "where, then what it is"), cells, right={2})],
+                  indent=2)
 
 
-def run_get(args) -> int:
+def run_get(args) -> Result:
     files = obtain(args.name, args.data_dir, progress=True)
     folder = next(iter(files.values())).parent if files else args.data_dir
-    print(json.dumps({"name": args.name, "folder": str(folder)}) if args.json else f"{args.name}: {folder}")
-    return 0
+    return Result({"name": args.name, "folder": str(folder)}, [f"{args.name}: {folder}"])
 
 
-def run_show(args) -> int:
+def run_show(args) -> Result:
     from ..analysis.gallery import image_grid
     from ..data.scenes import overlay
 
@@ -83,5 +79,5 @@ def run_show(args) -> int:
         titles = [data.classes[int(label)] for label in labels]
     image_grid(images, titles, args.output, title=f"{args.name} ({args.split}, {len(pick)} of {len(data):,})",
                cell_inches=1.3 if data.task == "classification" else 1.8)
-    print(json.dumps({"wrote": str(args.output), "shown": len(pick)}) if args.json else f"wrote {args.output}")
-    return 0
+    return Result({"wrote": str(args.output), "shown": len(pick), "of": len(data), "split": args.split},
+                  [f"wrote {args.output} ({len(pick)} of {len(data):,} {args.split} examples)"])

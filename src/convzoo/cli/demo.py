@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from . import argtypes
+from .output import Result, show
 
 
 def register(sub) -> None:
@@ -49,11 +48,10 @@ def run(args) -> int:
         app = create_app(args.checkpoint, args.runs, args.max_loaded)
     sock = bind(args.host, args.port)
     models = list(app.state.store.entries)
-    if args.json:
-        print(json.dumps({"url": address(sock), "models": models}), flush=True)
-    else:
-        shown = ", ".join(models[:6]) + (f" and {len(models) - 6} more" if len(models) > 6 else "")
-        print(f"convzoo demo ({shown}) at {address(sock)}  (Ctrl-C stops)", flush=True)
+    shown = ", ".join(models[:6]) + (f" and {len(models) - 6} more" if len(models) > 6 else "")
+    # Shown before serving (it blocks), so printed here rather than by the caller.
+    show(Result({"url": address(sock), "models": models},
+                [f"convzoo demo ({shown}) at {address(sock)}  (Ctrl-C stops)"]), as_json=args.json)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"note: listening on {args.host}, reachable from other machines", file=sys.stderr)
     serve(app, sock)

@@ -3,9 +3,8 @@ weights-only checkpoint with a model card (how the pretrained `digits` and `fash
 
 from __future__ import annotations
 
-import json
-
 from . import argtypes
+from .output import Result
 
 
 def register(sub) -> None:
@@ -28,22 +27,22 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args) -> Result:
     from ..export import export
     from ..export.onnx import ONNX_TOLERANCE
 
     result = export(args.checkpoint, args.format, args.output, args.command, code=args.code, force=args.force)
-    if args.json:
-        print(json.dumps({"wrote": str(result.path), "bytes": result.path.stat().st_size,
-                          "config": None if result.config_path is None else str(result.config_path),
-                          "max_abs_diff": result.max_abs_diff, "batch": result.batch}))
-        return 0
-    print(f"wrote {result.path} ({result.path.stat().st_size:,} bytes)")
+    size = result.path.stat().st_size
+    data = {"wrote": str(result.path), "bytes": size,
+            "config": None if result.config_path is None else str(result.config_path),
+            "max_abs_diff": result.max_abs_diff, "batch": result.batch}
+    text = [f"wrote {result.path} ({size:,} bytes)"]
     if result.config_path:
         what = ("model card" if args.format == "checkpoint"
                 else "config: rebuild with convzoo.export.load_safetensors")
-        print(f"wrote {result.config_path} ({what})")
+        text.append(f"wrote {result.config_path} ({what})")
     if result.max_abs_diff is not None:
-        print(f"onnxruntime vs torch on a random batch of {result.batch}: max abs difference "
-              f"{result.max_abs_diff:.2e} (tolerance {ONNX_TOLERANCE:g})")
-    return 0
+        data["tolerance"] = ONNX_TOLERANCE
+        text.append(f"onnxruntime vs torch on a random batch of {result.batch}: max abs difference "
+                    f"{result.max_abs_diff:.2e} (tolerance {ONNX_TOLERANCE:g})")
+    return Result(data, text)

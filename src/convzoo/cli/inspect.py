@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 
 from . import argtypes
+from .output import Result
 
 MODEL_HELP = ("a registered model or your FILE.py:Class / package.module:Class (untrained), or a checkpoint: "
               "file, run directory or pretrained name")
@@ -54,32 +54,48 @@ def _load(args):
                       model_args=args.model_arg)
 
 
-def run_summary(args) -> int:
-    from ..analysis.summary import format_summary, summarize
+def run_summary(args) -> Result:
+    from ..analysis.summary import summarize
 
     loaded = _load(args)
     summary = summarize(loaded.model, loaded.input_shape, args.depth, loaded.label)
-    print(json.dumps(summary.to_dict(), indent=2) if args.json else format_summary(summary))
-    return 0
+    return Result(summary.to_dict(), summary.table().blocks, indent=2)
 
 
-def run_complexity(args) -> int:
-    from ..analysis.complexity import compare, format_comparison
+def run_complexity(args) -> Result:
+    from ..analysis.complexity import compare
     from ..errors import ConvzooError
 
     refs = [r.strip() for r in args.models.split(",") if r.strip()]
     if not refs:
         raise ConvzooError("--models needs at least one model name")
     data = compare(refs)
-    print(json.dumps(data, indent=2) if args.json else format_comparison(data))
-    return 0
+    return Result({**data, "ratios": _ratios(data)}, data.table().blocks, indent=2)
 
 
-def run_receptive(args) -> int:
-    from ..analysis.receptive import format_fields, receptive_fields
+def _ratios(data: dict) -> dict:
+    """The numbers the text derives: two models' ratio columns, by measure and group, and the
+    lecture's AlexNet / LeNet line (exact, and from the slides' totals)."""
+    from ..analysis.complexity import LECTURE, lecture_value
+
+    models = {m["name"]: m for m in data["models"]}
+    ratios: dict = {}
+    if len(data["models"]) == 2:
+        first, second = ({g["name"]: g for g in m["groups"]} for m in data["models"])
+        ratios = {key: {name: g[key] / second[name][key] for name, g in first.items()
+                        if name in second and g[key] and second[name][key]} for key in ("params", "macs")}
+    if "alexnet_small" in models and "lenet" in models:
+        big, small = models["alexnet_small"], models["lenet"]
+        (lp_big, lm_big), (lp_small, lm_small) = (map(lecture_value, LECTURE[m]["total"]) for m in ("alexnet_small", "lenet"))
+        ratios["alexnet_small/lenet"] = {"params": big["params"] / small["params"], "macs": big["macs"] / small["macs"],
+                                         "lecture_params": lp_big / lp_small, "lecture_macs": lm_big / lm_small}
+    return ratios
+
+
+def run_receptive(args) -> Result:
+    from ..analysis.receptive import receptive_fields
 
     loaded = _load(args)
     rows = receptive_fields(loaded.model, loaded.input_shape, loaded.label)
     # asdict turns each (Axis, Axis) field into two {rf, jump, start} dicts (H, then W).
-    print(json.dumps([asdict(r) for r in rows], indent=2) if args.json else format_fields(rows, loaded.label))
-    return 0
+    return Result([asdict(r) for r in rows], rows.table().blocks, indent=2)

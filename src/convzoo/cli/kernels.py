@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from .output import Result
 
 
 def register(sub) -> None:
@@ -23,28 +24,21 @@ def register(sub) -> None:
     apply.set_defaults(func=run_apply)
 
 
-def run_list(args) -> int:
+def run_list(args) -> Result:
     from ..reference.kernels import KERNELS
 
-    if args.json:
-        print(json.dumps([{"name": k.name, "description": k.description, "weights": k.weights.tolist()}
-                          for k in KERNELS.values()]))
-        return 0
     width = max(map(len, KERNELS)) + 2
-    for kernel in KERNELS.values():
-        print(f"{kernel.name:<{width}}{kernel.description}")
-        for row in kernel.weights:
-            print(" " * width + "  ".join(f"{value:>6g}" for value in row))
-    return 0
+    text = []
+    for kernel in KERNELS.values():  # the name and what it does, then its weights as a small matrix
+        text.append(f"{kernel.name:<{width}}{kernel.description}")
+        text += [" " * width + "  ".join(f"{value:>6g}" for value in row) for row in kernel.weights]
+    return Result([{"name": k.name, "description": k.description, "weights": k.weights.tolist()}
+                   for k in KERNELS.values()], text)
 
 
-def run_apply(args) -> int:
+def run_apply(args) -> Result:
     from ..analysis.kernels import apply_kernel
 
     result = apply_kernel(args.image, args.kernel, args.output)
-    if args.json:
-        print(json.dumps(result.to_dict()))
-    else:
-        print(f"wrote {result.output} ({result.kernel} on {Path(result.source).name}, {result.width}x{result.height} "
-              "grayscale)")
-    return 0
+    return Result(result.to_dict(), [(f"wrote {result.output} ({result.kernel} on {Path(result.source).name}, "
+                                     f"{result.width}x{result.height} grayscale)")])

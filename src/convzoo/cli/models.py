@@ -11,11 +11,10 @@ per deep model, so it is off by default.
 
 from __future__ import annotations
 
-import json
-
 from ..analysis import default_input_macs
 from ..models import is_user_spec, list_models, model_info, model_options
-from ..tables import human
+from ..tables import Grid, human
+from .output import Result
 
 HEADER = ("name", "family", "year", "params", "input", "small_stem")
 RIGHT_ALIGNED = {"params", "macs"}
@@ -35,21 +34,16 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args) -> Result:
     if args.pattern and is_user_spec(args.pattern):
-        return _show_user(args.pattern, args)
+        return _show_user(args.pattern)
     if args.pattern in list_models():
         return _show(args.pattern, args)
     rows = [_row(name, args.macs) for name in list_models(args.pattern)]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    if not rows:
-        print(f"no model matches {args.pattern!r}")
-        return 1
+    if not rows:  # an empty list is an answer for a script, a mistake for a person
+        return Result(rows, [f"no model matches {args.pattern!r}"], code=0 if args.json else 1, indent=2)
     header = HEADER + (("macs",) if args.macs else ())
-    _table(header, [[_cell(r, h) for h in header] for r in rows], RIGHT_ALIGNED)
-    return 0
+    return Result(rows, [_grid(header, [[_cell(r, h) for h in header] for r in rows], RIGHT_ALIGNED)], indent=2)
 
 
 def _row(name: str, macs: bool) -> dict:
@@ -65,44 +59,35 @@ def _row(name: str, macs: bool) -> dict:
     return row
 
 
-def _show(name: str, args) -> int:
+def _show(name: str, args) -> Result:
     """One model: its metadata, then its options."""
     row = _row(name, args.macs)
     options = [o.to_dict() for o in model_options(name)]
-    if args.json:
-        print(json.dumps({**row, "options": options}, indent=2))
-        return 0
     keys = [k for k in row if k != "note" or row[k]]
     width = max(map(len, keys))
-    for key in keys:
-        print(f"{key.ljust(width)}  {_cell(row, key)}")
-    print()
-    if not options:
-        print(f"{name} has no options")
-        return 0
-    _options_table(options)
-    print(f"\nset with `convzoo train {name} --model-arg KEY=VALUE` or create_model({name!r}, KEY=value)")
-    return 0
+    text: list = [f"{key.ljust(width)}  {_cell(row, key)}" for key in keys] + [""]
+    if options:
+        text += [_options_grid(options), "",
+                 f"set with `convzoo train {name} --model-arg KEY=VALUE` or create_model({name!r}, KEY=value)"]
+    else:
+        text.append(f"{name} has no options")
+    return Result({**row, "options": options}, text, indent=2)
 
 
-def _options_table(options: list[dict]) -> None:
-    _table(OPTION_HEADER, [[o["name"], o["type"], format_value(o["default"]), o["help"]] for o in options])
+def _options_grid(options: list[dict]) -> Grid:
+    return _grid(OPTION_HEADER, [[o["name"], o["type"], format_value(o["default"]), o["help"]] for o in options])
 
 
-def _show_user(spec: str, args) -> int:
+def _show_user(spec: str) -> Result:
     """The user's FILE.py:Class: the constructor arguments `--model-arg` takes."""
     from ..models.userspec import options_of
 
     options = [o.to_dict() for o in options_of(spec)]
-    if args.json:
-        print(json.dumps({"name": spec, "options": options}, indent=2))
-        return 0
     if not options:
-        print(f"{spec} takes no --model-arg (num_classes, in_channels and input_size come from the data)")
-        return 0
-    _options_table(options)
-    print(f"\nset with `convzoo train {spec} --model-arg KEY=VALUE`")
-    return 0
+        text = [f"{spec} takes no --model-arg (num_classes, in_channels and input_size come from the data)"]
+    else:
+        text = [_options_grid(options), "", f"set with `convzoo train {spec} --model-arg KEY=VALUE`"]
+    return Result({"name": spec, "options": options}, text, indent=2)
 
 
 def format_value(value) -> str:
@@ -116,10 +101,8 @@ def format_value(value) -> str:
     return str(value)
 
 
-def _table(header, cells: list[list[str]], right: set[str] = frozenset()) -> None:
-    from ..tables import text_table
-
-    print(text_table(header, cells, right={i for i, h in enumerate(header) if h in right}))
+def _grid(header, cells: list[list[str]], right: set[str] = frozenset()) -> Grid:
+    return Grid(header, cells, right={i for i, h in enumerate(header) if h in right})
 
 
 def _cell(row: dict, key: str) -> str:

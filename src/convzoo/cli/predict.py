@@ -3,10 +3,10 @@ baseline's directory; a speech model's checkpoint classifies WAV files (`convzoo
 
 from __future__ import annotations
 
-import json
 import sys
 
 from . import argtypes
+from .output import Result
 
 
 def register(sub) -> None:
@@ -23,45 +23,36 @@ def register(sub) -> None:
     p.set_defaults(func=run_predict)
 
 
-def run_predict(args) -> int:
+def run_predict(args) -> Result:
     """Every good file's answer on stdout; each file without one named on a stderr line of its own
     (`convzoo: error: FILE: why`), and then a non-zero exit."""
     from ..baselines import is_baseline_dir
 
     if is_baseline_dir(args.checkpoint):
-        return _print_baseline_predict(args)
+        return _baseline_predict(args)
     from ..infer import Predictor
 
     predictor = Predictor(args.checkpoint, code=args.code)
-    segmentation = predictor.task == "segmentation"
-    results = (predictor.segment_files(args.images, args.out) if segmentation
-               else predictor.predict_files(args.images, args.top_k))
-    if args.json:
-        print(json.dumps(results, indent=2))
+    if predictor.task == "segmentation":
+        results = predictor.segment_files(args.images, args.out)
+        return _answers(results, lambda r: f"{', '.join(r['found']) or 'only background'} -> {r['mask']}")
+    results = predictor.predict_files(args.images, args.top_k)
+    return _answers(results, lambda r: ", ".join(f"{t['class']} {t['probability']:.3f}" for t in r["top"]))
+
+
+def _answers(results: list[dict], answer) -> Result:
+    """One line per good file (`answer(result)` after its name); each bad one on stderr, exit 1."""
     for r in results:
         if "error" in r:
             print(f"convzoo: error: {r['image']}: {r['error']}", file=sys.stderr)
-        elif args.json:
-            continue
-        elif segmentation:
-            print(f"{r['image']}: {', '.join(r['found']) or 'only background'} -> {r['mask']}")
-        else:
-            print(f"{r['image']}: " + ", ".join(f"{t['class']} {t['probability']:.3f}" for t in r["top"]))
-    return 1 if any("error" in r for r in results) else 0
+    text = [f"{r['image']}: {answer(r)}" for r in results if "error" not in r]
+    return Result(results, text, code=1 if any("error" in r for r in results) else 0, indent=2)
 
 
-def _print_baseline_predict(args) -> int:
-    """`convzoo predict BASELINE_DIR IMAGE...`: answers on stdout, each bad file on a stderr line."""
+def _baseline_predict(args) -> Result:
+    """`convzoo predict BASELINE_DIR IMAGE...`: a probability where the baseline has one, else a score."""
     from ..baselines import predict_saved
 
-    results = predict_saved(args.checkpoint, args.images, args.top_k)
-    if args.json:
-        print(json.dumps(results, indent=2))
-    for r in results:
-        if "error" in r:
-            print(f"convzoo: error: {r['image']}: {r['error']}", file=sys.stderr)
-        elif not args.json:
-            print(f"{r['image']}: " + ", ".join(
-                f"{t['class']} {t['probability']:.3f}" if "probability" in t else f"{t['class']} (score {t['score']:.3f})"
-                for t in r["top"]))
-    return 1 if any("error" in r for r in results) else 0
+    return _answers(predict_saved(args.checkpoint, args.images, args.top_k), lambda r: ", ".join(
+        f"{t['class']} {t['probability']:.3f}" if "probability" in t else f"{t['class']} (score {t['score']:.3f})"
+        for t in r["top"]))

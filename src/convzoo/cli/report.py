@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from . import argtypes
+from .output import Result
 from .show import RUN_HELP
 
 
@@ -20,9 +19,8 @@ def register(sub) -> None:
     p.set_defaults(func=run_report)
 
 
-def run_report(args) -> int:
+def run_report(args) -> Result:
     from ..analysis.report import build_report
 
     path = build_report(args.run, args.output, code=args.code)
-    print(json.dumps({"wrote": str(path)}) if args.json else f"wrote {path}")
-    return 0
+    return Result({"wrote": str(path)}, [f"wrote {path}"])

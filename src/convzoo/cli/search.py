@@ -4,9 +4,10 @@ stratified K-fold cross-validation on the training set (src/convzoo/selection)."
 from __future__ import annotations
 
 import argparse
-import json
 
+from ..tables import Grid
 from . import argtypes
+from .output import Result
 from .train import add_config_flags
 
 # Flags of `convzoo train` that the search reads itself rather than fixing for every cell.
@@ -53,7 +54,7 @@ def _add_flags(p) -> None:
     p.set_defaults(func=run_search)
 
 
-def run_search(args) -> int:
+def run_search(args) -> Result:
     from ..errors import ConvzooError
     from ..selection import search
     from ..selection.grid import searchable_settings
@@ -73,24 +74,19 @@ def run_search(args) -> int:
     except KeyboardInterrupt:
         raise ConvzooError("interrupted; the same command resumes the search (finished runs and each run's last "
                            "finished epoch are kept)") from None
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-    elif not result.complete:
-        print(f"this shard's runs are done; run the command without --shard to finish the search in {result.out}")
-    else:
-        _print(result)
-    return 0
+    if not result.complete:
+        return Result(result.to_dict(), [(f"this shard's runs are done; run the command without --shard to finish "
+                                         f"the search in {result.out}")], indent=2)
+    return Result(result.to_dict(), _text(result), indent=2)
 
 
-def _print(result) -> None:
-    print(f"{result.model} on {result.data}: {result.folds}-fold stratified CV on {result.train:,} training examples")
-    width = max(len(c["label"]) for c in result.cells)
-    for cell in result.cells:
-        folds = " ".join("-" if f is None else f"{f:.4f}" for f in cell["folds"])
-        mark = "  <- chosen" if cell is result.best else ""
-        print(f"  {cell['label']:{width}}  {cell['mean']:.4f} ± {cell['sd']:.4f}  (folds {folds}){mark}")
-    for note in result.notes:
-        print(f"note: {note}")
-    print(f"chosen {result.best['label']}: test accuracy {result.test_accuracy:.4f} on {result.test:,} test examples "
-          f"(used once, after the choice; run {result.test_run})")
-    print(f"written: {', '.join(result.files)}; {result.seconds:.0f} s")
+def _text(result) -> list:
+    rows = [(cell["label"], f"{cell['mean']:.4f} ± {cell['sd']:.4f}",
+             " ".join("-" if f is None else f"{f:.4f}" for f in cell["folds"]),
+             "<- chosen" if cell is result.best else "") for cell in result.cells]
+    return [f"{result.model} on {result.data}: {result.folds}-fold stratified CV on {result.train:,} training examples",
+            Grid(("cell", "CV accuracy", "folds", ""), rows),
+            *(f"note: {note}" for note in result.notes),
+            (f"chosen {result.best['label']}: test accuracy {result.test_accuracy:.4f} on {result.test:,} test "
+             f"examples (used once, after the choice; run {result.test_run})"),
+            f"written: {', '.join(result.files)}; {result.seconds:.0f} s"]

@@ -3,9 +3,8 @@ large ones by U-Net's overlap-tile strategy (convzoo.apps.segment)."""
 
 from __future__ import annotations
 
-import json
-
 from . import argtypes
+from .output import Result
 
 
 def register(sub) -> None:
@@ -29,17 +28,15 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args) -> Result:
     from ..apps.segment import segment_files
 
     results = segment_files(args.checkpoint, args.images, args.out, overlay=args.overlay, tile=args.tile, code=args.code)
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return 0
-    for r in results:
+    text = []
+    for r in results:  # each image: how it was cut, where its pictures went; then its pixels per class
         tiles = ("1 pass over the whole image" if r["mode"] == "whole image" else
                  f"{r['tiles']} tile{'s' * (r['tiles'] > 1)} ({r['tile_columns']}x{r['tile_rows']}) of "
                  f"{r['tile_width']}x{r['tile_height']}, {r['context']}-pixel mirrored context")
-        print(f"{r['image']}: {r['width']}x{r['height']}, {tiles} -> {r['mask']}, {r['overlay']}")
-        print("  " + ", ".join(f"{name} {count:,}" for name, count in r["pixels"].items()))
-    return 0
+        text += [f"{r['image']}: {r['width']}x{r['height']}, {tiles} -> {r['mask']}, {r['overlay']}",
+                 "  " + ", ".join(f"{name} {count:,}" for name, count in r["pixels"].items())]
+    return Result(results, text, indent=2)

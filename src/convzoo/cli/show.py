@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from ..analysis.gallery import MAX_GRID
 from . import argtypes
+from .output import Result
 
 CKPT_HELP = ("a checkpoint (file, run directory, pretrained name), a registered model or your FILE.py:Class "
              "(untrained)")
@@ -81,22 +80,21 @@ def _picture(what, name: str, help_text: str):
     return p
 
 
-def _wrote(args, path) -> int:
-    print(json.dumps({"wrote": str(path)}) if args.json else f"wrote {path}")
-    return 0
+def _wrote(path) -> Result:
+    return Result({"wrote": str(path)}, [f"wrote {path}"])
 
 
-def run_filters(args) -> int:
+def run_filters(args) -> Result:
     from ..analysis.visualize import plot_filters
 
-    return _wrote(args, plot_filters(_subject(args), args.output, args.layer, max_filters=args.max))
+    return _wrote(plot_filters(_subject(args), args.output, args.layer, max_filters=args.max))
 
 
-def run_features(args) -> int:
+def run_features(args) -> Result:
     from ..analysis.visualize import plot_features
 
     layers = [n.strip() for n in args.layers.split(",") if n.strip()] if args.layers else None
-    return _wrote(args, plot_features(_subject(args), args.image, args.output, layers))
+    return _wrote(plot_features(_subject(args), args.image, args.output, layers))
 
 
 def _subject(args):
@@ -121,7 +119,7 @@ def parse_channels(text: str) -> list[int]:
     return channels
 
 
-def run_maximize(args) -> int:
+def run_maximize(args) -> Result:
     from ..analysis.maximize import deepdream, default_layer, maximize, plot_pictures
 
     subject = _subject(args)
@@ -129,7 +127,7 @@ def run_maximize(args) -> int:
         layer = args.layer or default_layer(subject)
         pictures = deepdream(subject, layer, args.deepdream, octaves=args.octaves, jitter=args.jitter,
                              size=args.size, seed=args.seed)
-        return _wrote(args, plot_pictures(list(pictures), args.output, f"{subject.label}: DeepDream on {layer}"))
+        return _wrote(plot_pictures(list(pictures), args.output, f"{subject.label}: DeepDream on {layer}"))
     options = {"steps": args.steps, "lr": args.lr, "jitter": args.jitter, "blur_every": args.blur_every,
                "tv_weight": args.tv, "seed": args.seed}
     if args.class_ is not None:
@@ -140,7 +138,7 @@ def run_maximize(args) -> int:
         layer = args.layer or default_layer(subject)
         pictures = [maximize(subject, layer, k, **options) for k in parse_channels(args.channel)]
         title = f"{subject.label}: inputs maximising {layer}'s channels (mean activation before → after)"
-    return _wrote(args, plot_pictures(pictures, args.output, title))
+    return _wrote(plot_pictures(pictures, args.output, title))
 
 
 def _class_index(text: str, classes: list[str]) -> int:
@@ -155,26 +153,26 @@ def _class_index(text: str, classes: list[str]) -> int:
     raise unknown_name("class", text, classes)
 
 
-def run_confusion(args) -> int:
+def run_confusion(args) -> Result:
     from pathlib import Path
 
     from ..analysis.runplots import plot_confusion
     from ..analysis.runplots import run_confusion as confusion_of
 
     confusion, classes = confusion_of(args.run, code=args.code)
-    return _wrote(args, plot_confusion(confusion, classes, args.output, title=Path(args.run.rstrip("/")).name))
+    return _wrote(plot_confusion(confusion, classes, args.output, title=Path(args.run.rstrip("/")).name))
 
 
-def run_mistakes(args) -> int:
+def run_mistakes(args) -> Result:
     from pathlib import Path
 
     from ..analysis.runplots import evaluate_run, plot_mistakes
 
     n = argtypes.capped(args.n, MAX_GRID, "-n", "the most one grid shows")
-    return _wrote(args, plot_mistakes(evaluate_run(args.run, code=args.code), args.output, n, title=Path(args.run.rstrip("/")).name))
+    return _wrote(plot_mistakes(evaluate_run(args.run, code=args.code), args.output, n, title=Path(args.run.rstrip("/")).name))
 
 
-def run_curves(args) -> int:
+def run_curves(args) -> Result:
     from ..analysis.runplots import plot_runs
 
-    return _wrote(args, plot_runs(args.runs, args.output))
+    return _wrote(plot_runs(args.runs, args.output))

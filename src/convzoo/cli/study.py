@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from ..tables import Grid
 from . import argtypes
+from .output import Result
 
 
 def _seeds(text: str) -> int:
@@ -78,12 +79,12 @@ def _study_name(words: list[str]) -> str | None:
     raise ConvzooError(f"study {' '.join(words)}: expected `study list` or `study run NAME`")
 
 
-def run_study_command(args) -> int:
+def run_study_command(args) -> Result:
     from .. import studies
 
     name = _study_name(args.words)
     if name is None:
-        return _print_list(studies.list_studies(), args.json)
+        return _listing(studies.list_studies())
     from ..errors import ConvzooError
 
     study = studies.get_study(name)  # an unknown name fails before anything else
@@ -94,37 +95,24 @@ def run_study_command(args) -> int:
     except KeyboardInterrupt:
         raise ConvzooError("interrupted; the same command resumes the study where it stopped (finished runs and "
                            "each run's last finished epoch are kept)") from None
-    _print_result(result, args.json)
-    return 0
+    return _result(result)
 
 
-def _print_list(items, as_json: bool) -> int:
-    if as_json:
-        print(json.dumps([{"name": s.name, "summary": s.summary, "quick_minutes": s.quick.minutes,
-                           "full_minutes": s.full.minutes, "runs": [r.name for r in s.runs]} for s in items], indent=2))
-        return 0
-    width = max(len(s.name) for s in items)
-    for s in items:
-        print(f"{s.name:{width}}  {s.summary}")
-    return 0
+def _listing(items) -> Result:
+    data = [{"name": s.name, "summary": s.summary, "quick_minutes": s.quick.minutes, "full_minutes": s.full.minutes,
+             "runs": [r.name for r in s.runs]} for s in items]
+    width = max(len(s.name) for s in items)  # no header: each line starts with a study's name
+    return Result(data, [f"{s.name:{width}}  {s.summary}" for s in items], indent=2)
 
 
-def _print_result(result, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(result.to_dict(), indent=2))
-        return
+def _result(result) -> Result:
+    """A finished study: its table, notes and finding, what ran and what was written; a shard's part:
+    how to assemble it."""
     if not result.complete:
-        print(f"{result.study}: this shard's runs are done ({result.counts}); assemble with: {result.command}")
-        return
-    widths = [max(len(str(c)), *(len(str(r[i])) for r in result.rows)) for i, c in enumerate(result.columns)]
-    print("  ".join(f"{c:{w}}" for c, w in zip(result.columns, widths)))
-    for row in result.rows:
-        print("  ".join(f"{v!s:{w}}" for v, w in zip(row, widths)))
-    for note in result.notes:
-        print(f"note: {note}")
-    print()
-    print(result.finding.strip())
-    print()
+        return Result(result.to_dict(), [(f"{result.study}: this shard's runs are done ({result.counts}); "
+                                         f"assemble with: {result.command}")], indent=2)
     done = ", ".join(f"{v} {k}" for k, v in result.counts.items() if v)
-    print(f"{done}; {result.seconds:.0f} s")
-    print(f"written: {', '.join(result.files)}")
+    return Result(result.to_dict(), [
+        Grid(result.columns, result.rows), *(f"note: {note}" for note in result.notes), "",
+        result.finding.strip(), "", f"{done}; {result.seconds:.0f} s", f"written: {', '.join(result.files)}"],
+        indent=2)

@@ -6,9 +6,8 @@ CONTENT and STYLE are PNG/JPEG files or scikit-image's bundled pictures (`skimag
 
 from __future__ import annotations
 
-import json
-
 from . import argtypes
+from .output import Result
 
 
 def register(sub) -> None:
@@ -52,7 +51,7 @@ def _add_knobs(p, style) -> None:
 
 
 
-def run(args) -> int:
+def run(args) -> Result:
     import torch
 
     from ..apps import style
@@ -69,15 +68,13 @@ def run(args) -> int:
                                features=args.features, optimizer=args.optimizer, noise=args.noise,
                                seed=args.seed, progress=bar.update)
     written = style.write_result(result, args.output, args.side_by_side)
-    if args.json:
-        print(json.dumps({**result.to_dict(), "written": [str(p) for p in written]}, indent=2))
-        return 0
-    width, height = result.to_dict()["size"]
-    print(f"content loss {result.content_loss:.4g}, style loss {result.style_loss:.4g} "
-          f"(from {result.history[0]['style']:.4g}); {width}x{height}, {len(result.history)} steps, "
-          f"{result.seconds:.1f} s")
-    print(f"wrote {', '.join(map(str, written))}")
-    return 0
+    data = {**result.to_dict(), "written": [str(p) for p in written], "steps_run": len(result.history)}
+    width, height = data["size"]
+    return Result(data, [
+        (f"content loss {result.content_loss:.4g}, style loss {result.style_loss:.4g} "
+         f"(from {result.history[0]['style']:.4g}); {width}x{height}, {len(result.history)} steps, "
+         f"{result.seconds:.1f} s"),
+        f"wrote {', '.join(map(str, written))}"], indent=2)
 
 
 def _names(text: str | None) -> list[str] | None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 
 from ..train.config import TrainConfig, field_type, flag_name
 from ..train.recipes import RECIPES
 from . import argtypes
+from .output import Result
 
 # Bounds are TrainConfig's (checked when the config is built); here only the type.
 _NUMBER = {int: argtypes.integer(), float: argtypes.number(finite=False)}
@@ -116,9 +116,18 @@ def _resume_overrides(args) -> dict:
     return given
 
 
-def run_train(args) -> int:
+def run_train(args) -> Result | int:
+    """Rank 0 returns the run's result; another rank of a multi-process run returns 0 (it prints nothing).
+    With --json the engine's log (set-up, one line per epoch) goes to stderr: stdout is the JSON alone."""
+    import contextlib
+    import sys
+
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        return _train(args)
+
+
+def _train(args) -> Result | int:
     from ..data import dataset_spec, locate
-    from ..errors import ConvzooError
     from ..train import Trainer
 
     if args.resume:
@@ -129,12 +138,26 @@ def run_train(args) -> int:
         if args.download:
             locate(config.data, config.data_dir, allow_download=True, progress=True)
         if args.engine == "numpy":
-            return _train_numpy(config, args.json)
+            return _result(_train_numpy(config))
         trainer = Trainer(config)
+    result = _fit(trainer)
+    if trainer.runtime.rank != 0:
+        return 0
+    if args.json if args.count is None else args.count:
+        from ..train.compute import run_compute
+
+        compute = run_compute(trainer)
+        result["compute"] = compute.to_dict() if compute else None
+    return _result(result)
+
+
+def _fit(trainer) -> dict:
+    """trainer.fit(), with an interruption or a lost peer process said in one line."""
+    from ..errors import ConvzooError
     from ..train import distributed
 
     try:
-        result = trainer.fit()
+        return trainer.fit()
     except KeyboardInterrupt:
         raise ConvzooError(_interrupted(trainer)) from None
     except RuntimeError as exc:  # a collective that another process never joined
@@ -144,34 +167,25 @@ def run_train(args) -> int:
         raise failure from None
     finally:
         distributed.shutdown()
-    if trainer.runtime.rank == 0:
-        if args.json if args.count is None else args.count:
-            from ..train.compute import run_compute
-
-            compute = run_compute(trainer)
-            result["compute"] = compute.to_dict() if compute else None
-        _print_result(result, args.json)
-    return 0
 
 
-def _print_result(result: dict, as_json: bool) -> None:
+def _result(result: dict) -> Result:
+    """A finished run (either engine): the test numbers, the compute if counted, where it was saved."""
+    from ..tables import human
+
     evaluation = result.pop("evaluation")
-    if as_json:
-        print(json.dumps({**result, **_per_class(evaluation)}))
-        return
     miou = f", mean IoU {result['test_miou']:.4f}" if "test_miou" in result else ""
     what = "pixel accuracy" if result.get("task") == "segmentation" else "accuracy"
     engine = (f", {result['examples_per_sec']:,.0f} examples/s, numpy engine"
               if result.get("engine") == "numpy" else "")
-    print(f"test {what} {result['test_acc']:.4f}{miou}  (loss {result['test_loss']:.4f}, "
-          f"{result['epochs']} epochs{engine}, {result['seconds']:.0f} s)")
+    text = [(f"test {what} {result['test_acc']:.4f}{miou}  (loss {result['test_loss']:.4f}, "
+            f"{result['epochs']} epochs{engine}, {result['seconds']:.0f} s)")]
     if result.get("compute"):
-        from ..tables import human
-
         compute = result["compute"]
-        print(f"compute: {compute['images_seen']:,} images seen, {human(compute['train_flops'])}FLOP "
-              f"training, {human(compute['eval_flops'])}FLOP evaluation (FlopCounterMode; docs/speedrun.md)")
-    print(f"run saved in {result['run_dir']}")
+        text.append(f"compute: {compute['images_seen']:,} images seen, {human(compute['train_flops'])}FLOP "
+                    f"training, {human(compute['eval_flops'])}FLOP evaluation (FlopCounterMode; docs/speedrun.md)")
+    text.append(f"run saved in {result['run_dir']}")
+    return Result({**result, **_per_class(evaluation)}, text)
 
 
 def _per_class(evaluation) -> dict:
@@ -191,9 +205,8 @@ def _interrupted(trainer) -> str:
     return f"interrupted after epoch {trainer.epoch}; continue with `convzoo train --resume {trainer.run_dir}{more}`"
 
 
-def _train_numpy(config: TrainConfig, as_json: bool = False) -> int:
-    """`--engine numpy`: a run directory like the torch engine's, printed by the same printer."""
+def _train_numpy(config: TrainConfig) -> dict:
+    """`--engine numpy`: a run directory like the torch engine's, shown by the same printer."""
     from ..train.numpy_engine import train_with_numpy
 
-    _print_result({**train_with_numpy(config), "engine": "numpy"}, as_json)
-    return 0
+    return {**train_with_numpy(config), "engine": "numpy"}

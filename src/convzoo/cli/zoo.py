@@ -6,9 +6,8 @@ for one release, with a one-line note."""
 
 from __future__ import annotations
 
-import json
-
 from . import argtypes
+from .output import Result
 
 
 def register(sub) -> None:
@@ -86,7 +85,7 @@ def _from_words(args) -> None:
         args.fetch = rest[0]
 
 
-def run_zoo(args) -> int:
+def run_zoo(args) -> Result:
     from ..errors import ConvzooError
 
     _from_words(args)
@@ -107,32 +106,27 @@ def run_zoo(args) -> int:
         from ..zoo.plot import write_plot
 
         path = write_plot(args.plot)
-        print(json.dumps({"plot": str(path)}) if args.json else f"wrote {path}")
-        return 0
-    from ..zoo.table import format_table, zoo_table
+        return Result({"plot": str(path)}, [f"wrote {path}"])
+    from ..zoo.table import zoo_table
 
     rows = zoo_table()
-    print(json.dumps(rows) if args.json else format_table(rows))
-    return 0
+    return Result(list(rows), rows.table().blocks)
 
 
-def _train(args) -> int:
+def _train(args) -> Result:
     from pathlib import Path
 
     from ..zoo.publish import train_row
     from ..zoo.table import format_accuracy
 
-    card = train_row(args.train, args.seeds, Path(args.runs), args.threads)
-    if args.json:
-        print(json.dumps(card["card"]))
-        return 0
-    c = card["card"]
+    c = train_row(args.train, args.seeds, Path(args.runs), args.threads)["card"]
     where = "in the package" if c["weights"]["shipped"] else "in runs/zoo/publish (listed in the manifest)"
-    print(f"zoo:{c['name']}: {format_accuracy(c['accuracy'])}; weights {where}, card {c['name']}.json/.md")
-    return 0
+    return Result(c, [f"zoo:{c['name']}: {format_accuracy(c['accuracy'])}; weights {where}, card {c['name']}.json/.md"])
 
 
-def _estimate(args) -> int:
+def _estimate(args) -> Result:
+    import sys
+
     from ..timing import machine
     from ..zoo.estimate import estimate_row, format_estimates
     from ..zoo.rows import ROWS
@@ -140,18 +134,13 @@ def _estimate(args) -> int:
     estimates = []
     for name in args.estimate or list(ROWS):
         estimates.append(estimate_row(name, args.threads, data_dir=args.data_dir))
-        if not args.json:
-            print(f"  timed {name}: ~{estimates[-1].minutes:.1f} min", flush=True)
-    if args.json:
-        print(json.dumps({"machine": machine(), "rows": [e.to_dict() for e in estimates]}))
-    else:
-        print(format_estimates(estimates, machine()))
-    return 0
+        print(f"  timed {name}: ~{estimates[-1].minutes:.1f} min", file=sys.stderr, flush=True)  # progress
+    where = machine()
+    return Result({"machine": where, "rows": [e.to_dict() for e in estimates]}, [format_estimates(estimates, where)])
 
 
-def _fetch(args) -> int:
+def _fetch(args) -> Result:
     from ..zoo.store import fetch
 
     path = fetch(args.fetch, progress=not args.json)
-    print(json.dumps({"name": args.fetch, "path": str(path)}) if args.json else f"zoo:{args.fetch} is at {path}")
-    return 0
+    return Result({"name": args.fetch, "path": str(path)}, [f"zoo:{args.fetch} is at {path}"])
