@@ -160,9 +160,58 @@ def test_only_a_passthrough_command_takes_what_follows_the_double_dash():
     assert predict.checkpoint == "digits" and predict.images == ["-odd.png"]
 
 
-@pytest.mark.slow  # a cold convzoo process
-def test_bench_recipe_refuses_a_run_without_its_json_result(capsys, tiny_data_dir):
+@pytest.mark.slow  # counts the recipe's FLOPs on the tiny data first
+def test_bench_recipe_refuses_a_run_without_its_json_result(capsys, monkeypatch, tiny_data_dir):
+    import subprocess
+
     from helpers import run_cli
 
-    code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "0", "--data-dir", tiny_data_dir, "--", "--help")
+    from convzoo.bench import recipe_runs
+
+    real_run = subprocess.run
+
+    def run_printing_text(command, **kwargs):  # a train run whose stdout is not its JSON result
+        if "--recipe" not in command:
+            return real_run(command, **kwargs)
+        return subprocess.CompletedProcess(command, 0, "epoch 1 ...\ntest accuracy 0.9\n", "")
+
+    monkeypatch.setattr(recipe_runs.subprocess, "run", run_printing_text)
+    code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "0", "--data-dir", tiny_data_dir)
     assert code == 1 and "seed 0: the run ended without its --json result" in err
+    code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "0", "--", "--help")
+    assert code == 1 and "unrecognized arguments: --help" in err  # refused before any run
+
+
+@pytest.mark.slow  # counts both recipes' FLOPs on the tiny data
+def test_bench_recipe_against_alternates_the_seeds_and_divides_the_counts(capsys, monkeypatch, tiny_data_dir):
+    import subprocess
+
+    from helpers import run_cli
+
+    from convzoo.bench import recipe_runs
+
+    started, real_run = [], subprocess.run
+
+    def fake_run(command, **kwargs):  # a finished run of that recipe, its accuracy set by the recipe
+        if "--recipe" not in command:
+            return real_run(command, **kwargs)  # git, lscpu
+        recipe = command[command.index("--recipe") + 1]
+        started.append((recipe, command[command.index("--seed") + 1], "--ema" in command))
+        accuracy = 0.93 if recipe == "fast" else 0.92
+        return subprocess.CompletedProcess(command, 0, json.dumps({"test_acc": accuracy, "seconds": 1.0}), "")
+
+    monkeypatch.setattr(recipe_runs.subprocess, "run", fake_run)
+    code, out, err = run_cli(capsys, "bench", "recipe", "fast", "--against", "fast-2026-11", "--seeds", "0,1",
+                             "--data-dir", tiny_data_dir, "--json", "--", "--ema", "0.5")
+    assert code == 0, err
+    # seed by seed, the flags after -- to the first recipe only
+    assert started == [("fast", "0", True), ("fast-2026-11", "0", False), ("fast", "1", True),
+                       ("fast-2026-11", "1", False)]
+    record = json.loads(out)
+    counts = []
+    for recipe in ("fast", "fast-2026-11"):
+        code, counted, _ = run_cli(capsys, "bench", "recipe", recipe, "--count", "--data-dir", tiny_data_dir, "--json")
+        counts.append(json.loads(counted)["train_flops"])
+    assert record["ratios"]["train_flops"] == pytest.approx(counts[0] / counts[1])
+    assert record["ratios"]["accuracy_difference"] == pytest.approx(0.01)
+    assert record["against"]["recipe"] == "fast-2026-11" and record["against"]["mean"] == pytest.approx(0.92)

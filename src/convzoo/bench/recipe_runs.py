@@ -87,50 +87,68 @@ def verdict(recipe: str, accuracy: float, seconds: float) -> dict:
 def run_recipe(recipe: str, seeds: list[int], extra_flags: list[str] | None = None, *, threads: int = 0,
                data_dir: str | None = None, timeout: float = 7200.0,
                log: Callable[[str], None] | None = None) -> RecipeRecord:
+    return run_recipes([(recipe, list(extra_flags or []))], seeds, threads=threads, data_dir=data_dir,
+                       timeout=timeout, log=log)[0]
+
+
+def run_recipes(recipes: list[tuple[str, list[str]]], seeds: list[int], *, threads: int = 0,
+                data_dir: str | None = None, timeout: float = 7200.0,
+                log: Callable[[str], None] | None = None) -> list[RecipeRecord]:
+    """A record per (recipe, its train flags), their runs alternating seed by seed (A s0, B s0, A s1,
+    ...) so that a slow spell of a shared machine falls on both sides alike."""
     from ..timing import git_commit, machine
     from ..train.recipes import RECIPES
 
-    if recipe not in RECIPES:
-        raise unknown_name("recipe", recipe, list(RECIPES))
+    for recipe, _ in recipes:
+        if recipe not in RECIPES:
+            raise unknown_name("recipe", recipe, list(RECIPES))
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
-    flags = list(extra_flags or [])
-    if threads:
-        flags += ["--threads", str(threads)]
-    if data_dir:
-        flags += ["--data-dir", str(data_dir)]
-    runs = []
+    common = (["--threads", str(threads)] if threads else []) + (["--data-dir", str(data_dir)] if data_dir else [])
+    runs: list[list[SeedRun]] = [[] for _ in recipes]
     before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="convzoo-recipe-") as scratch:
         for seed in seeds:
-            command = [sys.executable, "-m", "convzoo", "train", "--recipe", recipe, "--seed", str(seed),
-                       "--out", os.path.join(scratch, f"seed{seed}"), "--json", "--no-count", *flags]
-            started = time.perf_counter()
-            try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False,
-                                      preexec_fn=die_with_parent())
-            except subprocess.TimeoutExpired:
-                raise ConvzooError(f"recipe {recipe}, seed {seed}: still running after --timeout {timeout:g} s; "
-                                   "stopped") from None
-            seconds = time.perf_counter() - started
-            if done.returncode != 0:
-                last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
-                raise ConvzooError(f"recipe {recipe}, seed {seed} failed: {last}")
-            try:
-                result = json.loads(done.stdout.strip().splitlines()[-1])
-                accuracy, train_seconds = result["test_acc"], result["seconds"]
-            except (IndexError, ValueError, KeyError, TypeError):
-                raise ConvzooError(f"recipe {recipe}, seed {seed}: the run ended without its --json result "
-                                   "(a train flag after -- that changes the output?)") from None
-            runs.append(SeedRun(seed, accuracy, seconds, train_seconds))
-            log(f"{recipe} seed {seed}: test accuracy {accuracy:.4f} in {seconds:.1f} s")
+            for index, (recipe, flags) in enumerate(recipes):
+                out = os.path.join(scratch, f"{index}-seed{seed}")
+                runs[index].append(_run_seed(recipe, seed, [*flags, *common], out, timeout))
+                log(f"{recipe} seed {seed}: test accuracy {runs[index][-1].accuracy:.4f} in "
+                    f"{runs[index][-1].seconds:.1f} s")
     described = machine()
     if threads:
         described["threads"] = threads  # the runs' threads, not this process's
-    record = RecipeRecord(recipe, list(extra_flags or []), runs, described, git_commit(mark_changes=True),
-                          " ".join(["convzoo", "train", "--recipe", recipe, "--seed", "S", *flags]),
-                          before, os.getloadavg())
-    record.target = verdict(recipe, record.median_accuracy, record.median_seconds)
-    return record
+    after, commit = os.getloadavg(), git_commit(mark_changes=True)
+    records = []
+    for (recipe, flags), recipe_runs in zip(recipes, runs):
+        record = RecipeRecord(recipe, flags, recipe_runs, described, commit,
+                              " ".join(["convzoo", "train", "--recipe", recipe, "--seed", "S", *flags, *common]),
+                              before, after)
+        record.target = verdict(recipe, record.median_accuracy, record.median_seconds)
+        records.append(record)
+    return records
+
+
+def _run_seed(recipe: str, seed: int, flags: list[str], out: str, timeout: float) -> SeedRun:
+    """One cold `convzoo train --recipe` process, timed by the wall clock around all of it."""
+    command = [sys.executable, "-m", "convzoo", "train", "--recipe", recipe, "--seed", str(seed),
+               "--out", out, "--json", "--no-count", *flags]
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False,
+                              preexec_fn=die_with_parent())
+    except subprocess.TimeoutExpired:
+        raise ConvzooError(f"recipe {recipe}, seed {seed}: still running after --timeout {timeout:g} s; "
+                           "stopped") from None
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise ConvzooError(f"recipe {recipe}, seed {seed} failed: {last}")
+    try:
+        result = json.loads(done.stdout)
+        accuracy, train_seconds = result["test_acc"], result["seconds"]
+    except (ValueError, KeyError, TypeError):
+        raise ConvzooError(f"recipe {recipe}, seed {seed}: the run ended without its --json result "
+                           "(a train flag after -- that changes the output?)") from None
+    return SeedRun(seed, accuracy, seconds, train_seconds)
 
 
 def recipe_compute(config) -> Compute | None:

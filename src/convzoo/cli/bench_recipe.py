@@ -35,9 +35,12 @@ def register(bench_sub) -> None:
                    help="stop a seed's run after this long (default 7200)")
     p.add_argument("--count", action="store_true",
                    help="count the run's images seen and FLOPs (docs/speedrun.md) without training, then stop")
+    p.add_argument("--against", metavar="RECIPE",
+                   help="run this recipe too, its seeds alternating with the first's, and print the ratios of "
+                        "their FLOPs and times (the flags after -- go to the first recipe only)")
     p.add_argument("--json", action="store_true", help="print the record as JSON")
     p.usage = "convzoo bench recipe [-h] [--seeds SEEDS] [--threads N] [--data-dir DIR] [--timeout SECONDS] " \
-              "[--json] recipe [-- TRAIN FLAGS...]"
+              "[--against RECIPE] [--json] recipe [-- TRAIN FLAGS...]"
     p.epilog = "TRAIN FLAGS: everything after -- goes to convzoo train, e.g. -- --epochs 4 --ema 0.99"
     p.set_defaults(func=run, passthrough=[])
 
@@ -65,20 +68,52 @@ def refuse_controlled(flags: list[str]) -> None:
 
 
 def run(args) -> Result:
-    from ..bench.recipe_runs import run_recipe
+    from ..bench.recipe_runs import run_recipes
 
     if args.count:
         return count(args)
     refuse_controlled(args.passthrough)
-    record = run_recipe(args.recipe, args.seeds, args.passthrough, threads=args.threads or 0,
-                        data_dir=args.data_dir, timeout=args.timeout)
-    record.compute = recipe_compute_of(args).to_dict()  # counted here, outside the timed processes
-    return Result({**record.to_dict(), "seed_count": len(record.runs)}, [report(record)], indent=2)
+    computes = [recipe_compute_of(args)]  # counted here, before and outside the timed processes
+    recipes = [(args.recipe, args.passthrough)]
+    if args.against:
+        computes.append(recipe_compute_of(args, args.against, []))
+        recipes.append((args.against, []))
+    records = run_recipes(recipes, args.seeds, threads=args.threads or 0, data_dir=args.data_dir,
+                          timeout=args.timeout)
+    for record, compute in zip(records, computes):
+        record.compute = compute.to_dict()
+    if not args.against:
+        record = records[0]
+        return Result({**record.to_dict(), "seed_count": len(record.runs)}, [report(record)], indent=2)
+    ratios = against(*records)
+    return Result({**records[0].to_dict(), "seed_count": len(records[0].runs), "against": records[1].to_dict(),
+                   "ratios": ratios}, [report(records[0]), report(records[1]), against_text(records, ratios)], indent=2)
 
 
-def recipe_compute_of(args):
-    """The compute of one run of the recipe with the flags after --, counted, not trained (the
-    same for every seed): outside the timed processes, which run with --no-count."""
+def against(new, old) -> dict:
+    """The first recipe over the second: training FLOPs, images, median wall clock, and each seed's
+    pair of times (run back to back, so a slow spell of the machine falls on both)."""
+    import statistics
+
+    pairs = [a.seconds / b.seconds for a, b in zip(new.runs, old.runs)]
+    return {"train_flops": new.compute["train_flops"] / old.compute["train_flops"],
+            "images_seen": new.compute["images_seen"] / old.compute["images_seen"],
+            "median_seconds": new.median_seconds / old.median_seconds, "seconds_by_seed": pairs,
+            "seconds_median_of_pairs": statistics.median(pairs), "accuracy_difference": new.mean - old.mean}
+
+
+def against_text(records, ratios: dict) -> str:
+    new, old = records
+    return (f"{new.recipe} against {old.recipe}: training FLOPs x{ratios['train_flops']:.3f}, images seen "
+            f"x{ratios['images_seen']:.3f}, accuracy {new.mean:.4f} against {old.mean:.4f} "
+            f"({ratios['accuracy_difference'] * 100:+.2f} points); wall clock x{ratios['seconds_median_of_pairs']:.3f} "
+            f"(median of the seeds' pairs: " + ", ".join(f"{r:.3f}" for r in ratios["seconds_by_seed"]) + ")")
+
+
+def recipe_compute_of(args, recipe: str | None = None, flags: list[str] | None = None):
+    """The compute of one run of the recipe with the flags after -- (or of `recipe` with `flags`),
+    counted, not trained (the same for every seed): outside the timed processes, which run with
+    --no-count."""
     import argparse
 
     from ..bench.recipe_runs import recipe_compute
@@ -93,13 +128,13 @@ def recipe_compute_of(args):
         raise ConvzooError(f"bench recipe: a train flag after -- {message}")
 
     parser.error = refuse  # one line, not argparse's usage screen
-    train_args = parser.parse_args(args.passthrough)
-    train_args.recipe, train_args.model = args.recipe, None
+    train_args = parser.parse_args(args.passthrough if flags is None else flags)
+    train_args.recipe, train_args.model = recipe or args.recipe, None
     if args.data_dir:
         train_args.data_dir = args.data_dir
     compute = recipe_compute(config_from_args(train_args))
     if compute is None:
-        raise ConvzooError(f"recipe {args.recipe}: its model cannot be counted")
+        raise ConvzooError(f"recipe {recipe or args.recipe}: its model cannot be counted")
     return compute
 
 
