@@ -32,6 +32,5 @@ run short-sqrt --seed 0 --epochs 20 --model-arg init=sqrt --lr 0.0005   # +-sqrt
 wait
 pair run short-linear --seed 0 --epochs 20 --model-arg head=linear        # 84 -> 10 linear logits, same MAP loss
 run short-sgd --seed 0 --epochs 20 --optimizer sgd --momentum 0 --lr 0.008  # SDLM's largest step for every weight
-run short-distort --seed 0 --epochs 20 --augment planar           # the paper's distortions
 wait
 "${PYTHON:-.venv/bin/python}" scripts/lenet5_summary.py "$out"
