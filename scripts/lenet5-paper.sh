@@ -4,8 +4,8 @@
 # Each run is `convzoo train --recipe lenet5-paper ...` into OUT/NAME; a finished run is kept, so an
 # interrupted script resumes where it stopped (a half-finished run is started again).
 # Usage: sh scripts/lenet5-paper.sh [OUT]      (default runs/lenet5-paper)
-# Cost: every run of the recipe sees 20 of the paper's passes, 1.2 M digits (about 20 minutes at one
-# thread on a quiet core here); the learning curve's and the ablation's runs see 180,000 (3 passes).
+# Cost: every run of the recipe sees 20 of the paper's passes, 1.2 M digits (15-20 minutes at one
+# thread on a quiet core, scaled from 20-epoch runs); the learning curve's and the ablation's runs see 180,000 (3 passes).
 # About 2.5 h on 2 cores, two runs at a time (JOBS=1 for one).
 set -e
 convzoo="${CONVZOO:-.venv/bin/convzoo}"
