@@ -121,14 +121,29 @@ def test_bench_recipe_times_cold_runs_and_summarises_the_seeds(capsys, tiny_data
     assert "seed 1: test accuracy" in err
 
 
-@pytest.mark.slow  # a cold convzoo process
-def test_bench_recipe_reports_a_failing_run_in_one_line(capsys, tiny_data_dir):
+@pytest.mark.slow  # counts the recipe's FLOPs on the tiny data first
+def test_bench_recipe_reports_a_failing_run_in_one_line(capsys, monkeypatch, tiny_data_dir):
+    import subprocess
+
     from helpers import run_cli
 
+    from convzoo.bench import recipe_runs
+
+    real_run = subprocess.run
+
+    def failing_run(command, **kwargs):  # a train run that fails with its own one-line error
+        if "--recipe" not in command:
+            return real_run(command, **kwargs)
+        return subprocess.CompletedProcess(command, 1, "", "epoch 1 ...\nconvzoo: error: out of disk space\n")
+
+    monkeypatch.setattr(recipe_runs.subprocess, "run", failing_run)
+    code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "3", "--data-dir", tiny_data_dir)
+    assert code == 1 and "recipe fast, seed 3 failed: convzoo: error: out of disk space" in err
+    assert len(err.strip().splitlines()) == 1
+    # a bad train flag is refused in one line before any run starts (the count parses it first)
     code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "3", "--data-dir", tiny_data_dir,
                              "--", "--epochs", "0")
-    assert code == 1 and "recipe fast, seed 3 failed: " in err and "--epochs must be >= 1" in err
-    assert len(err.strip().splitlines()) == 1
+    assert code == 1 and "--epochs must be >= 1" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("seeds", ["", "1,x", "-1", "2,2"])

@@ -77,7 +77,8 @@ def compare(data: str = "mnist-sample", *, data_dir=None, quick: bool = False, r
     if spec.task != "classification":
         raise ConvzooError(f"compare needs a grey 28x28 classification dataset; {data} is {spec.task}")
     table = ROWS + ([RECIPE_ROW] if setting["recipe"] else [])
-    rows = [_row(k, table) for k in only] if only else [r for r in table if r.quick or not quick or r.kind == "recipe"]
+    rows = [_row(k, table) for k in only] if only else [
+        r for r in table if r.quick or not quick or r.key == RECIPE_ROW.key]  # --recipe's row in quick too
     out = Path(out) if out else Path("runs") / f"compare-{data}{'-quick' if quick else ''}"
     # A bad --out fails before the data loads.
     _claim(out, {"data": data, "quick": quick, "setting": setting, "seed": seed, "test_holdout": test_holdout})
