@@ -41,6 +41,7 @@ summary = {"errors": errors, "seeds": seeds, "curve": curve,
 print(json.dumps(summary, indent=2))
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -53,6 +54,9 @@ ax.loglog(grid, np.exp(intercept) * grid ** slope, "--",
 ax.loglog([60000], [0.95], "*", markersize=12, label="paper: 0.95 % on 60,000 (20 passes, 1.2 M digits)")
 ax.set_xlabel("training digits (log)")
 ax.set_ylabel("test error % (log)")
+ax.set_yticks([0.5, 1, 2, 3, 5, 10], ["0.5", "1", "2", "3", "5", "10"])  # plain numbers, not 4x10^0
+ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+ax.set_ylim(0.7, 6)
 ax.set_title("LeNet-5 as its paper trained it: error against training-set size")
 ax.grid(True, which="both", alpha=0.3)
 ax.legend(fontsize=8)
