@@ -121,22 +121,39 @@ def test_bench_recipe_times_cold_runs_and_summarises_the_seeds(capsys, tiny_data
     assert "seed 1: test accuracy" in err
 
 
-@pytest.mark.slow  # counts the recipe's FLOPs on the tiny data first
-def test_bench_recipe_reports_a_failing_run_in_one_line(capsys, monkeypatch, tiny_data_dir):
+def _fake_train_runs(monkeypatch, answer):
+    """bench recipe's `convzoo train` processes answered by `answer(recipe, seed, command)` ->
+    (returncode, stdout, stderr), without starting them; other commands (git, lscpu) run."""
     import subprocess
-
-    from helpers import run_cli
 
     from convzoo.bench import recipe_runs
 
     real_run = subprocess.run
 
-    def failing_run(command, **kwargs):  # a train run that fails with its own one-line error
+    def run(command, **kwargs):
         if "--recipe" not in command:
             return real_run(command, **kwargs)
-        return subprocess.CompletedProcess(command, 1, "", "epoch 1 ...\nconvzoo: error: out of disk space\n")
+        recipe, seed = (command[command.index(flag) + 1] for flag in ("--recipe", "--seed"))
+        return subprocess.CompletedProcess(command, *answer(recipe, seed, command))
 
-    monkeypatch.setattr(recipe_runs.subprocess, "run", failing_run)
+    monkeypatch.setattr(recipe_runs.subprocess, "run", run)
+
+
+def test_bench_recipe_names_an_unknown_recipe_in_one_line_before_any_run(capsys, monkeypatch):
+    from helpers import run_cli
+
+    _fake_train_runs(monkeypatch, lambda *a: pytest.fail("a run started"))
+    for args in (["fastest"], ["fast", "--against", "fastest"]):
+        code, _, err = run_cli(capsys, "bench", "recipe", *args, "--seeds", "0")
+        assert code == 1 and "unknown recipe 'fastest'; did you mean fast" in err
+        assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow  # counts the recipe's FLOPs on the tiny data first
+def test_bench_recipe_reports_a_failing_run_in_one_line(capsys, monkeypatch, tiny_data_dir):
+    from helpers import run_cli
+
+    _fake_train_runs(monkeypatch, lambda recipe, seed, command: (1, "", "epoch 1 ...\nconvzoo: error: out of disk space\n"))
     code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "3", "--data-dir", tiny_data_dir)
     assert code == 1 and "recipe fast, seed 3 failed: convzoo: error: out of disk space" in err
     assert len(err.strip().splitlines()) == 1
@@ -177,20 +194,10 @@ def test_only_a_passthrough_command_takes_what_follows_the_double_dash():
 
 @pytest.mark.slow  # counts the recipe's FLOPs on the tiny data first
 def test_bench_recipe_refuses_a_run_without_its_json_result(capsys, monkeypatch, tiny_data_dir):
-    import subprocess
-
     from helpers import run_cli
 
-    from convzoo.bench import recipe_runs
-
-    real_run = subprocess.run
-
-    def run_printing_text(command, **kwargs):  # a train run whose stdout is not its JSON result
-        if "--recipe" not in command:
-            return real_run(command, **kwargs)
-        return subprocess.CompletedProcess(command, 0, "epoch 1 ...\ntest accuracy 0.9\n", "")
-
-    monkeypatch.setattr(recipe_runs.subprocess, "run", run_printing_text)
+    # a train run whose stdout is its text, not its JSON result
+    _fake_train_runs(monkeypatch, lambda recipe, seed, command: (0, "epoch 1 ...\ntest accuracy 0.9\n", ""))
     code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "0", "--data-dir", tiny_data_dir)
     assert code == 1 and "seed 0: the run ended without its --json result" in err
     code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "0", "--", "--help")
@@ -199,23 +206,15 @@ def test_bench_recipe_refuses_a_run_without_its_json_result(capsys, monkeypatch,
 
 @pytest.mark.slow  # counts both recipes' FLOPs on the tiny data
 def test_bench_recipe_against_alternates_the_seeds_and_divides_the_counts(capsys, monkeypatch, tiny_data_dir):
-    import subprocess
-
     from helpers import run_cli
 
-    from convzoo.bench import recipe_runs
+    started = []
 
-    started, real_run = [], subprocess.run
+    def finished(recipe, seed, command):  # a finished run of that recipe, its accuracy set by the recipe
+        started.append((recipe, seed, "--ema" in command))
+        return 0, json.dumps({"test_acc": 0.93 if recipe == "fast" else 0.92, "seconds": 1.0}), ""
 
-    def fake_run(command, **kwargs):  # a finished run of that recipe, its accuracy set by the recipe
-        if "--recipe" not in command:
-            return real_run(command, **kwargs)  # git, lscpu
-        recipe = command[command.index("--recipe") + 1]
-        started.append((recipe, command[command.index("--seed") + 1], "--ema" in command))
-        accuracy = 0.93 if recipe == "fast" else 0.92
-        return subprocess.CompletedProcess(command, 0, json.dumps({"test_acc": accuracy, "seconds": 1.0}), "")
-
-    monkeypatch.setattr(recipe_runs.subprocess, "run", fake_run)
+    _fake_train_runs(monkeypatch, finished)
     code, out, err = run_cli(capsys, "bench", "recipe", "fast", "--against", "fast-2026-11", "--seeds", "0,1",
                              "--data-dir", tiny_data_dir, "--json", "--", "--ema", "0.5")
     assert code == 0, err

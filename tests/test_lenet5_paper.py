@@ -109,7 +109,8 @@ def test_sdlm_step_is_lr_times_batch_over_mu_plus_h():
 
 
 def test_lecun98_schedule_is_the_papers_eta():
-    etas = [0.0005 * lr_factor("lecun98", epoch * 10, 200, steps_per_epoch=10) for epoch in range(14)]
+    per_step = LECUN98_PASS // 10  # ten steps a pass
+    etas = [0.0005 * lr_factor("lecun98", paper_pass * 10, 200, batch_size=per_step) for paper_pass in range(14)]
     assert etas == pytest.approx([0.0005] * 2 + [0.0002] * 3 + [0.0001] * 3 + [0.00005] * 4 + [0.00001] * 2)
 
 

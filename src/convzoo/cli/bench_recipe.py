@@ -73,11 +73,9 @@ def run(args) -> Result:
     if args.count:
         return count(args)
     refuse_controlled(args.passthrough)
-    computes = [recipe_compute_of(args)]  # counted here, before and outside the timed processes
-    recipes = [(args.recipe, args.passthrough)]
-    if args.against:
-        computes.append(recipe_compute_of(args, args.against, []))
-        recipes.append((args.against, []))
+    recipes = [(args.recipe, args.passthrough)] + ([(args.against, [])] if args.against else [])
+    # counted here, before and outside the timed processes (a bad name or flag stops it before any run)
+    computes = [recipe_compute_of(recipe, flags, args.data_dir) for recipe, flags in recipes]
     records = run_recipes(recipes, args.seeds, threads=args.threads or 0, data_dir=args.data_dir,
                           timeout=args.timeout)
     for record, compute in zip(records, computes):
@@ -97,8 +95,7 @@ def against(new, old) -> dict:
 
     pairs = [a.seconds / b.seconds for a, b in zip(new.runs, old.runs)]
     return {"train_flops": new.compute["train_flops"] / old.compute["train_flops"],
-            "images_seen": new.compute["images_seen"] / old.compute["images_seen"],
-            "median_seconds": new.median_seconds / old.median_seconds, "seconds_by_seed": pairs,
+            "images_seen": new.compute["images_seen"] / old.compute["images_seen"], "seconds_by_seed": pairs,
             "seconds_median_of_pairs": statistics.median(pairs), "accuracy_difference": new.mean - old.mean}
 
 
@@ -110,16 +107,18 @@ def against_text(records, ratios: dict) -> str:
             f"(median of the seeds' pairs: " + ", ".join(f"{r:.3f}" for r in ratios["seconds_by_seed"]) + ")")
 
 
-def recipe_compute_of(args, recipe: str | None = None, flags: list[str] | None = None):
-    """The compute of one run of the recipe with the flags after -- (or of `recipe` with `flags`),
-    counted, not trained (the same for every seed): outside the timed processes, which run with
-    --no-count."""
+def recipe_compute_of(recipe: str, flags: list[str], data_dir: str | None = None):
+    """The compute of one run of `recipe` with the train `flags`, counted, not trained (the same for
+    every seed): outside the timed processes, which run with --no-count."""
     import argparse
 
     from ..bench.recipe_runs import recipe_compute
-    from ..errors import ConvzooError
+    from ..errors import ConvzooError, unknown_name
+    from ..train.recipes import RECIPES
     from .train import add_config_flags, config_from_args
 
+    if recipe not in RECIPES:
+        raise unknown_name("recipe", recipe, list(RECIPES))
     parser = argparse.ArgumentParser(prog="convzoo bench recipe ... --", add_help=False)
     parser.add_argument("--model-arg", action="append", default=[])
     add_config_flags(parser)
@@ -128,13 +127,13 @@ def recipe_compute_of(args, recipe: str | None = None, flags: list[str] | None =
         raise ConvzooError(f"bench recipe: a train flag after -- {message}")
 
     parser.error = refuse  # one line, not argparse's usage screen
-    train_args = parser.parse_args(args.passthrough if flags is None else flags)
-    train_args.recipe, train_args.model = recipe or args.recipe, None
-    if args.data_dir:
-        train_args.data_dir = args.data_dir
+    train_args = parser.parse_args(flags)
+    train_args.recipe, train_args.model = recipe, None
+    if data_dir:
+        train_args.data_dir = data_dir
     compute = recipe_compute(config_from_args(train_args))
     if compute is None:
-        raise ConvzooError(f"recipe {recipe or args.recipe}: its model cannot be counted")
+        raise ConvzooError(f"recipe {recipe}: its model cannot be counted")
     return compute
 
 
@@ -142,7 +141,7 @@ def count(args) -> Result:
     """`--count`: the compute of one run of the recipe."""
     from ..tables import human
 
-    compute = recipe_compute_of(args)
+    compute = recipe_compute_of(args.recipe, args.passthrough, args.data_dir)
     return Result({"recipe": args.recipe, "flags": args.passthrough, **compute.to_dict()}, [
         (f"recipe {args.recipe} {' '.join(args.passthrough)}: {compute.images_seen:,} images seen, "
          f"{human(compute.train_flops)}FLOP training ({compute.train_flops_per_image / 1e6:,.2f} MFLOP per "

@@ -24,7 +24,7 @@ from .config import TrainConfig
 from .loaders import resize_batch
 from .modelsetup import TrainingModel
 from .runtime import Runtime
-from .schedule import LECUN98_PASS, lr_factor, progressive_size
+from .schedule import lr_factor, progressive_size
 from .tasks import Task
 
 
@@ -57,11 +57,8 @@ class TrainLoop:
 
     def _set_lr(self) -> float:
         c = self.config
-        per_epoch = self.steps_per_epoch  # lecun98 steps down by the paper's passes of 60,000 digits
-        if c.schedule == "lecun98":
-            per_epoch = LECUN98_PASS / c.batch_size  # the global batch
         lr = c.lr * lr_factor(c.schedule, self.position.step, self.total_steps, self._warmup_steps(),
-                              c.step_epochs * self.steps_per_epoch, c.step_gamma, per_epoch)
+                              c.step_epochs * self.steps_per_epoch, c.step_gamma, c.batch_size)  # the global batch
         for group in self.trained.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_ratio", 1.0)  # Muon's group has a peak of its own
         return lr
