@@ -100,7 +100,6 @@ class Trainer:
         self.run_directory = RunDirectory(Path(config.out) if config.out else None)
         self.model_setup: ModelSetup | None = None
         self.trained = self.batches = self.loop = self.evaluator = None  # made by prepare()
-        self.prepared = False
 
     @property
     def model_name(self) -> str:
@@ -113,7 +112,7 @@ class Trainer:
     # ---- set-up ------------------------------------------------------------------------
     def prepare(self) -> Trainer:
         """Load the data, build the model, choose the setup, and make the optimizer and loaders."""
-        if self.prepared:
+        if self.evaluator is not None:  # prepared: the last part prepare() makes exists
             return self
         config = self.config
         self.run_directory.check(continuing=self.epoch > 0)  # before anything slow: a bad --out costs nothing
@@ -130,7 +129,6 @@ class Trainer:
                               self.data.train, self.position)
         self.evaluator = Evaluator(self.eval_model, self.batches, len(self.classes), self.runtime.autocast,
                                    self.task)
-        self.prepared = True
         return self
 
     def _load_data(self) -> None:
