@@ -155,3 +155,14 @@ def test_planar_distortion_identity_shift_and_seeded_draws():
     out = [augment_batch(digits, augment, d) for d in draws]
     assert torch.equal(out[0], out[1]) and not torch.equal(out[0], out[2]) and not torch.equal(out[0], digits)
     assert RECIPES["lenet5-paper-distort"].config().augment == "planar"
+
+
+def test_planar_distortion_leaves_the_papers_tenth_undistorted():
+    # the paper trained on its 60,000 digits plus 540,000 distortions of them: 1 in 10 undistorted
+    from convzoo.data.distort import ORIGINALS, draw_planar
+
+    theta = draw_planar(20_000, (28, 28), torch.Generator().manual_seed(0))
+    identity = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]])
+    undistorted = (theta - identity).abs().amax(dim=(1, 2)) < 1e-6
+    assert ORIGINALS == pytest.approx(0.1)
+    assert abs(undistorted.float().mean().item() - ORIGINALS) < 0.01

@@ -4,6 +4,8 @@ vertical elongation, or the reverse), and horizontal shearing", one per image pe
 
 The paper does not give the ranges; these keep a 28x28 digit recognisable: shifts of up to 2
 pixels, scale 0.9-1.1, squeeze 0.85-1.15 (width times q, height divided by it), shear up to 0.2.
+The paper added 540,000 distortions to its 60,000 digits, so one digit in ten it saw was undistorted:
+each image is left as it is with probability ORIGINALS.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ SHIFT = 2.0  # pixels
 SCALE = (0.9, 1.1)
 SQUEEZE = (0.85, 1.15)
 SHEAR = 0.2  # horizontal offset per unit of height
+ORIGINALS = 0.1  # 60,000 originals in the paper's 600,000 training patterns
 
 
 def draw_planar(n: int, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
@@ -30,6 +33,8 @@ def draw_planar(n: int, size: tuple[int, int], generator: torch.Generator) -> to
     forward = torch.zeros(n, 2, 3)  # image -> distorted image
     forward[:, 0, 0], forward[:, 0, 1], forward[:, 0, 2] = sx, shear * sy, dx
     forward[:, 1, 1], forward[:, 1, 2] = sy, dy
+    kept = torch.rand(n, generator=generator) < ORIGINALS
+    forward[kept] = torch.eye(2, 3)  # the paper's undistorted tenth
     square = torch.cat([forward, torch.tensor([0.0, 0.0, 1.0]).expand(n, 1, 3)], dim=1)
     return torch.linalg.inv(square)[:, :2]  # grid_sample looks up where each output pixel comes from
 
