@@ -33,6 +33,7 @@ class SeedRun:
     accuracy: float
     seconds: float  # wall clock of the whole process
     train_seconds: float  # the epochs' own time, as the run reports it
+    val_accuracy: list[float] = field(default_factory=list)  # after each epoch, when the run has a validation split
 
 
 @dataclass
@@ -47,6 +48,7 @@ class RecipeRecord:
     load_average_after: tuple = ()
     target: dict = field(default_factory=dict)
     compute: dict = field(default_factory=dict)  # one run's images seen and FLOPs (the same for every seed)
+    thresholds: list = field(default_factory=list)  # compute to each validation accuracy (bench/thresholds.py)
 
     @property
     def accuracies(self) -> list[float]:
@@ -148,18 +150,33 @@ def _run_seed(recipe: str, seed: int, flags: list[str], out: str, timeout: float
     except (ValueError, KeyError, TypeError):
         raise ConvzooError(f"recipe {recipe}, seed {seed}: the run ended without its --json result "
                            "(a train flag after -- that changes the output?)") from None
-    return SeedRun(seed, accuracy, seconds, train_seconds)
+    return SeedRun(seed, accuracy, seconds, train_seconds, _val_curve(out))
 
 
-def recipe_compute(config) -> Compute | None:
+def _val_curve(out: str) -> list[float]:
+    """The validation accuracy after each epoch, from the run's metrics.jsonl ([] without a split)."""
+    try:
+        with open(os.path.join(out, "metrics.jsonl")) as rows:
+            return [row["val_acc"] for row in map(json.loads, rows) if "val_acc" in row]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def recipe_compute(config, by_epoch: bool = False) -> Compute | list[Compute] | None:
     """The compute a whole run of `config` would do, counted without training: the data loaded,
     the model built (fp32, NCHW: the count does not depend on either), and every epoch's images
-    and steps as `fit` would take them; the evaluations as if each epoch was evaluated."""
+    and steps as `fit` would take them; the evaluations as the run makes them. With `by_epoch`, the
+    list of the run's compute up to the end of epoch 1, 2, ... instead."""
     import dataclasses
 
     from ..train import Trainer
 
     config = dataclasses.replace(config, precision="fp32", channels_last=False, progress=False, out=None)
     trainer = Trainer(config).prepare()
-    trainer.epoch, trainer.step = config.epochs, trainer.total_steps
-    return run_compute(trainer)
+    counts = []
+    for epoch in range(1, config.epochs + 1) if by_epoch else [config.epochs]:
+        trainer.epoch, trainer.step = epoch, trainer.total_steps * epoch // config.epochs
+        counts.append(run_compute(trainer))
+    if any(c is None for c in counts):
+        return None
+    return counts if by_epoch else counts[0]

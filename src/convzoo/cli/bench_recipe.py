@@ -8,6 +8,7 @@ command, and where the medians stand against the speedrun targets (docs/speedrun
 
 from __future__ import annotations
 
+from ..bench.thresholds import DEFAULT_THRESHOLDS, threshold_cells, to_thresholds
 from . import argtypes
 from .output import Result
 
@@ -24,6 +25,18 @@ def _seeds(text: str) -> list[int]:
     return seeds
 
 
+def _thresholds(text: str) -> list[float]:
+    import argparse
+
+    try:
+        values = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes accuracies separated by commas (0.92,0.95), not {text!r}") from None
+    if not values or len(values) > 20 or not all(0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"takes 1 to 20 accuracies in (0, 1] separated by commas, not {text!r}")
+    return sorted(set(values))
+
+
 def register(bench_sub) -> None:
     p = bench_sub.add_parser("recipe", help="a recipe's record: accuracy mean ± sd and median wall clock over seeds",
                              description=__doc__.splitlines()[0])
@@ -38,9 +51,16 @@ def register(bench_sub) -> None:
     p.add_argument("--against", metavar="RECIPE",
                    help="run this recipe too, its seeds alternating with the first's, and print the ratios of "
                         "their FLOPs and times (the flags after -- go to the first recipe only)")
+    p.add_argument("--val-split", type=argtypes.number(0, 1, above=True), metavar="F",
+                   help="hold this fraction of the training set out, evaluate it after every epoch and read the "
+                        "test set once at the end (train's --val-split F --test-once); prints the images seen and "
+                        "FLOPs to each --to accuracy on it")
+    p.add_argument("--to", type=_thresholds, metavar="ACCS",
+                   help="validation accuracies to report the compute to (default with --val-split: "
+                        "0.92,0.93,0.94,0.95)")
     p.add_argument("--json", action="store_true", help="print the record as JSON")
     p.usage = "convzoo bench recipe [-h] [--seeds SEEDS] [--threads N] [--data-dir DIR] [--timeout SECONDS] " \
-              "[--against RECIPE] [--json] recipe [-- TRAIN FLAGS...]"
+              "[--against RECIPE] [--val-split F [--to ACCS]] [--json] recipe [-- TRAIN FLAGS...]"
     p.epilog = "TRAIN FLAGS: everything after -- goes to convzoo train, e.g. -- --epochs 4 --ema 0.99"
     p.set_defaults(func=run, passthrough=[])
 
@@ -49,7 +69,8 @@ def register(bench_sub) -> None:
 # they would override it (`-- --seed 7` trains every "seed" with seed 7 and reports ± 0.0000).
 CONTROLLED = {"recipe": "the recipe argument", "seed": "--seeds", "out": "a scratch folder per seed",
               "json": "the record's own --json", "threads": "--threads before --", "data_dir": "--data-dir before --",
-              "resume": "a fresh run per seed", "count": "the recipe's count, made once outside the timed runs"}
+              "resume": "a fresh run per seed", "count": "the recipe's count, made once outside the timed runs",
+              "val_split": "--val-split before --", "test_once": "--val-split before --"}
 
 
 def refuse_controlled(flags: list[str]) -> None:
@@ -69,23 +90,30 @@ def refuse_controlled(flags: list[str]) -> None:
 
 def run(args) -> Result:
     from ..bench.recipe_runs import run_recipes
+    from ..errors import ConvzooError
 
     if args.count:
         return count(args)
     refuse_controlled(args.passthrough)
-    recipes = [(args.recipe, args.passthrough)] + ([(args.against, [])] if args.against else [])
+    if args.to and not args.val_split:
+        raise ConvzooError("--to reads the validation accuracy after each epoch: give --val-split F too")
+    split = ["--val-split", f"{args.val_split:g}", "--test-once"] if args.val_split else []
+    recipes = [(args.recipe, [*args.passthrough, *split])] + ([(args.against, split)] if args.against else [])
     # counted here, before and outside the timed processes (a bad name or flag stops it before any run)
-    computes = [recipe_compute_of(recipe, flags, args.data_dir) for recipe, flags in recipes]
+    computes = [recipe_compute_of(recipe, flags, args.data_dir, by_epoch=True) for recipe, flags in recipes]
     records = run_recipes(recipes, args.seeds, threads=args.threads or 0, data_dir=args.data_dir,
                           timeout=args.timeout)
-    for record, compute in zip(records, computes):
-        record.compute = compute.to_dict()
+    for record, by_epoch in zip(records, computes):
+        record.compute = by_epoch[-1].to_dict()
+        if split:
+            record.thresholds = to_thresholds([r.val_accuracy for r in record.runs], [c.to_dict() for c in by_epoch],
+                                              args.to or DEFAULT_THRESHOLDS)
+    first = {**records[0].to_dict(), "seed_count": len(records[0].runs)}
     if not args.against:
-        record = records[0]
-        return Result({**record.to_dict(), "seed_count": len(record.runs)}, [report(record)], indent=2)
+        return Result(first, [report(records[0])], indent=2)
     ratios = against(*records)
-    return Result({**records[0].to_dict(), "seed_count": len(records[0].runs), "against": records[1].to_dict(),
-                   "ratios": ratios}, [report(records[0]), report(records[1]), against_text(records, ratios)], indent=2)
+    return Result({**first, "against": records[1].to_dict(), "ratios": ratios},
+                  [report(records[0]), report(records[1]), against_text(records, ratios)], indent=2)
 
 
 def against(new, old) -> dict:
@@ -107,9 +135,10 @@ def against_text(records, ratios: dict) -> str:
             f"(median of the seeds' pairs: " + ", ".join(f"{r:.3f}" for r in ratios["seconds_by_seed"]) + ")")
 
 
-def recipe_compute_of(recipe: str, flags: list[str], data_dir: str | None = None):
+def recipe_compute_of(recipe: str, flags: list[str], data_dir: str | None = None, by_epoch: bool = False):
     """The compute of one run of `recipe` with the train `flags`, counted, not trained (the same for
-    every seed): outside the timed processes, which run with --no-count."""
+    every seed): outside the timed processes, which run with --no-count. With `by_epoch`, the list
+    of its compute up to the end of each epoch."""
     import argparse
 
     from ..bench.recipe_runs import recipe_compute
@@ -131,7 +160,7 @@ def recipe_compute_of(recipe: str, flags: list[str], data_dir: str | None = None
     train_args.recipe, train_args.model = recipe, None
     if data_dir:
         train_args.data_dir = data_dir
-    compute = recipe_compute(config_from_args(train_args))
+    compute = recipe_compute(config_from_args(train_args), by_epoch=by_epoch)
     if compute is None:
         raise ConvzooError(f"recipe {recipe}: its model cannot be counted")
     return compute
@@ -161,6 +190,11 @@ def report(record) -> str:
         c = record.compute
         lines.append(f"compute per run: {c['images_seen']:,} images seen, {human(c['train_flops'])}FLOP training, "
                      f"{human(c['eval_flops'])}FLOP evaluation (FlopCounterMode; docs/speedrun.md)")
+    if record.thresholds:
+        lines += [("to a validation accuracy (the first epoch at or above it; test set read once, at the end; "
+                  "docs/speedrun.md):"),
+                  text_table(("val acc", "seeds", "epochs", "images seen", "training FLOPs"),
+                             [threshold_cells(row) for row in record.thresholds])]
     t = record.target
     if t:
         met = {True: "met", False: "missed"}

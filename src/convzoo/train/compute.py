@@ -7,8 +7,8 @@ report it (airbench: images seen and training FLOPs), a run here reports:
   `FlopCounterMode` on a two-image batch of each image size the run trains at (progressive
   resizing trains at several) and scaled by the images seen at that size, plus the optimiser's own
   matrix products per step (Muon's Newton-Schulz iterations; SGD's update has none);
-- `eval_flops`: the forward passes of the evaluations (the test set after every epoch, the
-  validation set when there is one, the TTA views of the final evaluation).
+- `eval_flops`: the forward passes of the evaluations (the test set after every epoch, or once
+  with --test-once; the validation set when there is one; the TTA views of the final evaluation).
 
 FlopCounterMode counts convolutions (grouped, transposed), linear layers and matrix products, two
 FLOPs per multiply-add. Not counted: batch norm, activations, pooling, other element-wise work, the
@@ -111,7 +111,8 @@ def _run_compute(trainer) -> Compute:
     step_opt = optimizer_flops(trainer.optimizer)
     train_flops += step_opt * trainer.step
     forward = forward_flops_per_image(trainer.model, image_shape)
-    evaluated = trainer.epoch * (len(data.test) + (len(data.val) if trainer.val_batches is not None else 0))
+    test_reads = min(trainer.epoch, 1) if config.test_once else trainer.epoch
+    evaluated = test_reads * len(data.test) + trainer.epoch * (len(data.val) if trainer.val_batches is not None else 0)
     if config.tta and trainer.epoch == config.epochs:
         evaluated += len(data.test) * (_tta_views(trainer) - 1)  # the plain view is counted already
     return Compute(images, train_flops, forward * evaluated, full, step_opt)

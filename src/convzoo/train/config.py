@@ -48,6 +48,8 @@ class TrainConfig:
                                      low=1, metavar="N")
     val_split: float = setting(0.0, "fraction of the training set held out for validation", low=0, high=1,
                                high_open=True)
+    test_once: bool = setting(False, "read the test set once, after the last epoch: every other epoch's row carries "
+                                     "the validation set's numbers only (the protocol for choices made on --val-split)")
     normalize: str = setting("dataset", "input scaling: dataset ((x - the training set's mean) / its std), none "
                                         "(x / 255 in [0, 1] only, as d2l's ToTensor) or lecun98 (background -0.1, "
                                         "ink 1.175, as LeNet-5's paper)", choices=NORMALIZATIONS)

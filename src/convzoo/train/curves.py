@@ -14,12 +14,13 @@ def plot_curves(histories: dict[str, list[dict]], path: str | Path | None = None
     ax_loss, ax_acc = fig.subplots(1, 2)
     for label, rows in histories.items():
         prefix = f"{label} " if len(histories) > 1 else ""
-        epochs = [r["epoch"] for r in rows]
         for split, style in (("train", "--"), ("val", ":"), ("test", "-")):
-            if all(f"{split}_loss" in r for r in rows) and rows:
-                line, = ax_loss.plot(epochs, [r[f"{split}_loss"] for r in rows], style,
+            shown = [r for r in rows if f"{split}_loss" in r]  # --test-once: the test set at the end only
+            if shown:
+                epochs = [r["epoch"] for r in shown]
+                line, = ax_loss.plot(epochs, [r[f"{split}_loss"] for r in shown], style,
                                      label=f"{prefix}{split}", marker="o", markersize=3)
-                ax_acc.plot(epochs, [r[f"{split}_acc"] for r in rows], style, color=line.get_color(),
+                ax_acc.plot(epochs, [r[f"{split}_acc"] for r in shown], style, color=line.get_color(),
                             label=f"{prefix}{split}", marker="o", markersize=3)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")

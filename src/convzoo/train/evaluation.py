@@ -26,10 +26,13 @@ class Evaluator:
         return evaluate(self.model, batches or self.batches.test, self.num_classes, self.autocast,
                         self.batches.tta_views if tta else None, task=self.task, reduce=distributed.all_reduce_sum)
 
-    def epoch_metrics(self, tta: bool) -> tuple[dict, Evaluation]:
+    def epoch_metrics(self, tta: bool, test: bool = True) -> tuple[dict, Evaluation | None]:
         """An epoch's evaluation columns (val_*, test_*, and tta_test_* when `tta`) and the test
-        evaluation that is saved (the TTA one when `tta`)."""
+        evaluation that is saved (the TTA one when `tta`; None when `test` is False: the test set
+        is not read)."""
         row = metrics_row("val", self.evaluate(self.batches.val)) if self.batches.val is not None else {}
+        if not test:
+            return row, None
         if not tta:
             evaluation = self.evaluate()
             return {**row, **metrics_row("test", evaluation)}, evaluation

@@ -196,7 +196,7 @@ class Trainer:
         while self.epoch < stop:
             evaluation = self._run_epoch(on_step, on_step_every)
             self._save(evaluation)
-        if evaluation is None:
+        if evaluation is None:  # no epoch ran, or --test-once stopped before the last: read the test set now
             evaluation = self.evaluate(tta=self.config.tta and self.epoch == self.config.epochs)
         return self._result(evaluation)
 
@@ -209,7 +209,9 @@ class Trainer:
             row["compile_seconds"] = self.compile_seconds
             train_seconds -= self.compile_seconds  # the rate is the compiled steps' rate
         # TTA only at the end: each view is one more pass over the test set (up to 6; docs/speed.md).
-        metrics, evaluation = self.evaluator.epoch_metrics(tta=self.config.tta and self.epoch + 1 == self.config.epochs)
+        last = self.epoch + 1 == self.config.epochs
+        metrics, evaluation = self.evaluator.epoch_metrics(tta=self.config.tta and last,
+                                                           test=last or not self.config.test_once)
         row.update(metrics)
         row.update(seconds=time.perf_counter() - started,
                    examples_per_sec=row.pop("examples") / max(train_seconds, 1e-9))
@@ -264,7 +266,8 @@ class Trainer:
             return
         self.run_directory.write_checkpoint(state)
         self.run_directory.write_metrics(self.history)
-        self.run_directory.write_eval(self.epoch, evaluation, self.classes)
+        if evaluation is not None:  # None: --test-once and not the last epoch
+            self.run_directory.write_eval(self.epoch, evaluation, self.classes)
         self.run_directory.write_curves(self.model_name, self.history)
 
     def state(self) -> dict:
