@@ -57,7 +57,9 @@ def test_an_operator_counts_for_its_region_else_its_nearest_named_operator():
               Event("aten::mul_", 7.0, Event(OPTIMIZER_LABEL, 0.0)),  # a momentum update
               Event("aten::an_unknown_op", 11.0)]
     times = self_times_by_family(events)
-    assert times == {"pooling (fwd + bwd)": 7.0, DATA: 4.0, OPTIMIZER: 7.0, OTHER: 11.0}
+    assert times == {"pooling (fwd + bwd)": {"aten::max_pool2d_with_indices_backward": 5.0, "aten::fill_": 2.0},
+                     DATA: {BATCH_LABEL: 1.0, "aten::to": 3.0}, OPTIMIZER: {"aten::mul_": 7.0},
+                     OTHER: {"aten::an_unknown_op": 11.0}}
 
 
 @pytest.mark.slow  # builds a Trainer, which times its layouts (~2 s)

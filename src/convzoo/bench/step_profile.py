@@ -59,10 +59,10 @@ def family_of(name: str) -> str:
     return _match(name, _REGIONS) or _match(name, _FAMILIES) or OTHER
 
 
-def self_times_by_family(events) -> dict[str, float]:
-    """Microseconds of self CPU time per family: an event inside a region is the outermost region's,
-    else its own operator family's or, where its name names none, its nearest enclosing event's."""
-    times: dict[str, float] = {}
+def self_times_by_family(events) -> dict[str, dict[str, float]]:
+    """{family: {operator: microseconds of self CPU time}}: an event inside a region is the outermost
+    region's, else its own operator family's or, where its name names none, its nearest enclosing event's."""
+    times: dict[str, dict[str, float]] = {}
     for event in events:
         chain, node = [], event
         while node is not None:
@@ -70,7 +70,8 @@ def self_times_by_family(events) -> dict[str, float]:
             node = node.cpu_parent
         family = (next(filter(None, (_match(n, _REGIONS) for n in reversed(chain))), None)
                   or next(filter(None, (_match(n, _FAMILIES) for n in chain)), OTHER))
-        times[family] = times.get(family, 0.0) + event.self_cpu_time_total
+        ops = times.setdefault(family, {})
+        ops[event.name] = ops.get(event.name, 0.0) + event.self_cpu_time_total
     return times
 
 
@@ -101,14 +102,16 @@ class StepProfile:
     layout: str
     step_ms: float  # per step, unprofiled (the same steps, timed without the profiler)
     profiled_ms: float  # per step under the profiler: the rows' total
-    family_ms: dict[str, float]  # per step
+    family_ms: dict[str, dict[str, float]]  # per step, per family and operator
     flops: dict[str, int]  # per step: the convolution families' and the whole step's ("step")
 
     def to_dict(self, peak: float | None) -> dict:
         """The step's rows, each with its share; the convolutions' and the step's rates as a share of `peak`."""
         rows = []
-        for family, ms in sorted(self.family_ms.items(), key=lambda kv: -kv[1]):
-            row = {"family": family, "ms_per_step": ms, "percent": 100 * ms / self.profiled_ms}
+        for family, ops in sorted(self.family_ms.items(), key=lambda kv: -sum(kv[1].values())):
+            ms, largest = sum(ops.values()), sorted((kv for kv in ops.items() if kv[0]), key=lambda kv: -kv[1])[:3]
+            row = {"family": family, "ms_per_step": ms, "percent": 100 * ms / self.profiled_ms,
+                   "largest": [{"operator": name, "ms_per_step": t} for name, t in largest]}
             if family in self.flops:
                 row["gflops"] = self.flops[family] / ms / 1e6
                 row["percent_of_peak"] = 100 * row["gflops"] / peak if peak else None
@@ -139,9 +142,9 @@ def profile_step(model_name: str, bundle: DataBundle, batch_size: int = 128, ste
     with profile() as recorded:
         wall = seconds_of(lambda: [trainer.train_step(*next_batch()) for _ in range(steps)])
     times = self_times_by_family(recorded.events())
-    uncovered = 1e6 * wall - sum(times.values())
-    times[UNCOVERED] = max(uncovered, 0.0)  # negative only if operators overlapped in threads
-    family_ms = {family: us / 1e3 / steps for family, us in times.items()}
+    uncovered = 1e6 * wall - sum(sum(ops.values()) for ops in times.values())
+    times[UNCOVERED] = {"": max(uncovered, 0.0)}  # negative only if operators overlapped in threads
+    family_ms = {family: {name: us / 1e3 / steps for name, us in ops.items()} for family, ops in times.items()}
     return StepProfile(model_name, batch_size, steps, trainer.runtime.precision,
                        "channels_last" if trainer.setup.channels_last else "NCHW",
-                       step_ms, sum(family_ms.values()), family_ms, flops)
+                       step_ms, sum(sum(ops.values()) for ops in family_ms.values()), family_ms, flops)

@@ -116,8 +116,12 @@ def profile_report(data: dict) -> list:
     def percent(value) -> str:
         return "-" if value is None else f"{value:.1f}%"
 
+    def short(operator: str) -> str:
+        return operator.removeprefix("aten::").removeprefix("autograd::engine::evaluate_function: ")
+
     rows = [(r["family"], f"{r['ms_per_step']:.2f}", f"{r['percent']:.1f}%",
-             f"{r['gflops']:,.1f}" if "gflops" in r else "", percent(r["percent_of_peak"]) if "gflops" in r else "")
+             f"{r['gflops']:,.1f}" if "gflops" in r else "", percent(r["percent_of_peak"]) if "gflops" in r else "",
+             ", ".join(short(op["operator"]) for op in r["largest"][:2]))
             for r in data["families"]]
     estimate = data["peak_estimate"]
     how = (f"estimated peak {precision} {estimate[precision]:,.0f} GFLOP/s: {estimate['how']}" if estimate
@@ -126,11 +130,12 @@ def profile_report(data: dict) -> list:
         (f"bench train --profile: {data['model']}, batch {data['batch_size']}, {data['data']}, {precision} "
          f"{data['layout']}; {data['steps']} steps under torch.profiler after {data['warmup_steps']} warm-up "
          f"steps; {m['cpu']}, {m['threads']} threads, torch {m['torch']}"),
-        Grid(("family", "ms/step", "of step", "GFLOP/s", "of peak"), rows, right={1, 2, 3, 4}),
+        Grid(("family", "ms/step", "of step", "GFLOP/s", "of peak", "largest operators"), rows, right={1, 2, 3, 4}),
         (f"step: {data['step_ms']:.2f} ms unprofiled, {data['profiled_step_ms']:.2f} ms profiled (the rows' sum); "
          f"{data['flops_per_step']['step'] / 1e6:,.1f} MFLOP per step (FlopCounterMode), "
          f"{data['step_gflops']:,.1f} GFLOP/s unprofiled, {percent(data['step_percent_of_peak'])} of peak"),
-        ("self CPU time of each operator, in the family of its nearest enclosing operator that has one "
-         "(src/convzoo/bench/step_profile.py); convolution GFLOP/s: their FlopCounterMode FLOPs per step / their time"),
+        ("each operator's self CPU time: inside the batch's or the optimizer's call, theirs; else its own "
+         "family's or its nearest enclosing operator's (convzoo.bench.step_profile.FAMILIES)"),
+        "convolution GFLOP/s: their FLOPs per step (FlopCounterMode) / their profiled time",
         how,
         f"peak RSS {data['peak_rss_mib']:,.0f} MiB"]
