@@ -79,6 +79,9 @@ def test_profile_reports_families_that_add_up_and_the_convolutions_rates():
         assert row["ms_per_step"] > 0 and row["gflops"] == pytest.approx(flops[family] / row["ms_per_step"] / 1e6)
         assert row["percent_of_peak"] == (pytest.approx(100 * row["gflops"] / peak) if peak else None)
         assert family in text
+    assert any("convolution_backward" in op["operator"] for op in families[CONV_BACKWARD]["largest"])
+    for row in families.values():
+        assert sum(op["ms_per_step"] for op in row["largest"]) <= row["ms_per_step"] * (1 + 1e-9)
     assert set(families) <= {family for family, _ in step_profile.FAMILIES} | {
         DATA, OTHER, step_profile.UNCOVERED}
     assert text_numbers(text) and missing_numbers(text, data) == []
