@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from helpers import run_cli
 from test_output import missing_numbers, rendered_once, text_numbers
 
 from convzoo.bench import step_profile
@@ -85,3 +86,9 @@ def test_profile_reports_families_that_add_up_and_the_convolutions_rates():
     assert set(families) <= {family for family, _ in step_profile.FAMILIES} | {
         DATA, OTHER, step_profile.UNCOVERED}
     assert text_numbers(text) and missing_numbers(text, data) == []
+
+
+def test_profile_rejects_a_batch_larger_than_the_data_in_one_line(capsys):
+    code, _, err = run_cli(capsys, "bench", "train", "lenet_modern", "--profile", "--batch-size", "20000",
+                           "--data", "mnist-sample")
+    assert code == 1 and "fewer than one batch" in err and len(err.strip().splitlines()) == 1

@@ -1,11 +1,10 @@
 """`convzoo bench train MODEL --profile`: where convzoo's training step spends its time.
 
-torch.profiler records every operator of `steps` steps; each operator's self CPU time goes to the
-family (FAMILIES) of the nearest operator, itself or one enclosing it, whose name a family names:
-the `fill_` that `max_pool2d_with_indices_backward` zeroes its output with is pooling, the `sum`
-inside `convolution_backward` (the bias gradient) is convolution. What no operator covers (Python
-between operators, the profiler's own bookkeeping) is a row of its own, so the rows sum to the
-profiled step. FlopCounterMode counts the convolutions' FLOPs on one step.
+torch.profiler records `steps` steps; each operator's self CPU time goes to the outermost region
+(REGIONS: the next batch, the optimizer) it runs inside, else to the first of FAMILIES that its
+name or, failing that, its nearest enclosing operator's name matches (the `fill_` that pooling's
+backward zeroes with is pooling), else to OTHER. The time no operator covers (Python between
+operators, the profiler's bookkeeping) is a row of its own: the rows sum to the profiled step.
 """
 
 from __future__ import annotations
@@ -13,10 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from torch.profiler import profile, record_function
+from torch.profiler import ProfilerActivity, profile, record_function
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..data import DataBundle
+from ..errors import ConvzooError
 from ..timing import forever, seconds_of
 from .train import convzoo_step
 
@@ -26,7 +26,6 @@ OPTIMIZER_LABEL = "convzoo: optimizer"
 CONV_FORWARD, CONV_BACKWARD = "convolution forward", "convolution backward"
 UNCOVERED = "Python, profiler (between operators)"
 OTHER = "element-wise, loss, other"
-
 DATA, OPTIMIZER = "data: next batch (index, augment, normalise)", "optimizer step + zero_grad"
 # Regions: labelled calls that claim every operator inside them (the outermost wins), so the `to`
 # that casts a batch of images is data and the `mul_` of a momentum update is the optimizer's.
@@ -78,10 +77,8 @@ def self_times_by_family(events) -> dict[str, dict[str, float]]:
 def conv_flops(counts: dict) -> dict[str, int]:
     """FlopCounterMode's global counts ({op: FLOPs}) as the convolutions' forward and backward FLOPs."""
     flops = {CONV_FORWARD: 0, CONV_BACKWARD: 0}
-    for op, n in counts.items():
-        name = str(op)
-        if "conv" in name:
-            flops[CONV_BACKWARD if "backward" in name else CONV_FORWARD] += n
+    for op, n in ((str(op), n) for op, n in counts.items() if "conv" in str(op)):
+        flops[CONV_BACKWARD if "backward" in op else CONV_FORWARD] += n
     return flops
 
 
@@ -129,6 +126,8 @@ def profile_step(model_name: str, bundle: DataBundle, batch_size: int = 128, ste
     """convzoo's training step as `bench train`'s last row runs it (the Trainer's setup, batches
     included): timed for `steps` steps, then the same number profiled, after WARMUP_STEPS."""
     run, trainer = convzoo_step(model_name, bundle, batch_size, dict(model_kwargs or {}), precision, None)
+    if trainer.runtime.device.type != "cpu":  # a GPU's kernels run after their CPU-side launch returns
+        raise ConvzooError(f"--profile times operators on the CPU; this step runs on {trainer.runtime.device}")
     run(WARMUP_STEPS)
     step_ms = 1e3 * seconds_of(lambda: run(steps)) / steps
     optimizer = trainer.trained.optimizer
@@ -139,7 +138,7 @@ def profile_step(model_name: str, bundle: DataBundle, batch_size: int = 128, ste
     with FlopCounterMode(display=False) as counter:
         trainer.train_step(*next_batch())
     flops = {**conv_flops(counter.get_flop_counts().get("Global", {})), "step": counter.get_total_flops()}
-    with profile() as recorded:
+    with profile(activities=[ProfilerActivity.CPU]) as recorded:
         wall = seconds_of(lambda: [trainer.train_step(*next_batch()) for _ in range(steps)])
     times = self_times_by_family(recorded.events())
     uncovered = 1e6 * wall - sum(sum(ops.values()) for ops in times.values())
