@@ -18,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..data import DataBundle
 from ..errors import ConvzooError
 from ..timing import forever, seconds_of
-from .train import convzoo_step
+from .train import check_one_batch, convzoo_step
 
 WARMUP_STEPS = 5  # kernel selection and first allocations happen before the profile
 BATCH_LABEL = "convzoo: next batch"  # profiler labels this module puts around what torch does not label
@@ -125,14 +125,14 @@ def profile_step(model_name: str, bundle: DataBundle, batch_size: int = 128, ste
                  precision: str = "auto", model_kwargs: dict | None = None) -> StepProfile:
     """convzoo's training step as `bench train`'s last row runs it (the Trainer's setup, batches
     included): timed for `steps` steps, then the same number profiled, after WARMUP_STEPS."""
+    check_one_batch(bundle, batch_size)
     run, trainer = convzoo_step(model_name, bundle, batch_size, dict(model_kwargs or {}), precision, None)
     if trainer.runtime.device.type != "cpu":  # a GPU's kernels run after their CPU-side launch returns
         raise ConvzooError(f"--profile times operators on the CPU; this step runs on {trainer.runtime.device}")
     run(WARMUP_STEPS)
     step_ms = 1e3 * seconds_of(lambda: run(steps)) / steps
     optimizer = trainer.trained.optimizer
-    optimizer.step = labelled(OPTIMIZER_LABEL, optimizer.step)
-    optimizer.zero_grad = labelled(OPTIMIZER_LABEL, optimizer.zero_grad)
+    optimizer.step, optimizer.zero_grad = (labelled(OPTIMIZER_LABEL, f) for f in (optimizer.step, optimizer.zero_grad))
     batches = forever(trainer.train_batches)
     next_batch = labelled(BATCH_LABEL, lambda: next(batches))
     with FlopCounterMode(display=False) as counter:

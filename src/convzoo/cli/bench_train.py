@@ -29,7 +29,7 @@ def register(bench_sub) -> None:
                    help="convzoo's precision (default auto: the faster for this model, measured; the textbook loop is fp32)")
     p.add_argument("--profile", action="store_true",
                    help="instead of the comparison, profile convzoo's step (--steps steps under torch.profiler "
-                        "after 5 warm-up steps): where its time goes, by family")
+                        "after warm-up steps): where its time goes, by family")
     add_data_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
@@ -95,11 +95,8 @@ def run_profile(args, bundle) -> Result:
     """`--profile`: the step's time by family, the convolutions' and the step's rates against the estimated peak."""
     from ..bench.peak import estimate_peak
     from ..bench.step_profile import profile_step
-    from ..errors import ConvzooError
     from ..timing import machine, peak_rss_mib
 
-    if len(bundle.train) < args.batch_size:
-        raise ConvzooError(f"{len(bundle.train)} training examples are fewer than one batch of {args.batch_size}")
     profiled = profile_step(args.model, bundle, args.batch_size, args.steps, args.precision)
     estimate = estimate_peak()
     peak = estimate.get(profiled.precision)
