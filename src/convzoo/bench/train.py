@@ -67,7 +67,7 @@ def _textbook(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict
     return TextbookLoop(recipe, bundle).run
 
 
-def _convzoo(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict, precision: str,
+def convzoo_step(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict, precision: str,
              channels_last: bool | None):
     """convzoo's Trainer step: resident uint8 data, whole-batch translate (+ flip) and normalise,
     then the step under `precision` in `channels_last` or NCHW (`auto`/None: the Trainer's measured
@@ -85,17 +85,21 @@ def _convzoo(model_name: str, bundle: DataBundle, batch_size: int, kwargs: dict,
     return run, trainer
 
 
+def check_one_batch(bundle: DataBundle, batch_size: int) -> None:
+    if len(bundle.train) < batch_size:
+        raise ConvzooError(f"{len(bundle.train)} training examples are fewer than one batch of {batch_size}")
+
+
 def bench_train(model_name: str, bundle: DataBundle, batch_size: int = 128, steps: int = 20,
                 rounds: int = 5, precision: str = "auto", model_kwargs: dict | None = None) -> TrainBench:
     """Examples/s of the textbook loop, of convzoo's data pipeline with the textbook's numerics
     (fp32, NCHW), and of convzoo's step as the Trainer sets it up (`precision`, the measured faster
     memory format): `rounds` alternating rounds of `steps` steps each, after one warm-up step each."""
     kwargs = dict(model_kwargs or {})
-    if len(bundle.train) < batch_size:
-        raise ConvzooError(f"{len(bundle.train)} training examples are fewer than one batch of {batch_size}")
+    check_one_batch(bundle, batch_size)
     textbook = _textbook(model_name, bundle, batch_size, kwargs)
-    plain, _ = _convzoo(model_name, bundle, batch_size, kwargs, "fp32", channels_last=False)
-    fast, trainer = _convzoo(model_name, bundle, batch_size, kwargs, precision, channels_last=None)
+    plain, _ = convzoo_step(model_name, bundle, batch_size, kwargs, "fp32", channels_last=False)
+    fast, trainer = convzoo_step(model_name, bundle, batch_size, kwargs, precision, channels_last=None)
     batched = "resident uint8, batch aug."
     layout = "channels_last" if trainer.setup.channels_last else "NCHW"
     loops = [(Loop("textbook", "fp32", "NCHW", "DataLoader per sample", []), textbook),

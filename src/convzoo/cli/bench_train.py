@@ -5,7 +5,9 @@ plain SGD. convzoo's: the Trainer's step (resident uint8 data, whole-batch trans
 precision and memory format as `convzoo train` picks them: measured fastest, cached); a middle
 row runs convzoo's data pipeline with the textbook's numerics (fp32, NCHW), which separates the
 two gains. Alternating rounds, medians; training FLOP/s (forward + backward, counted by
-FlopCounterMode) as a share of `bench peak`'s rate.
+FlopCounterMode) as a share of `bench peak`'s rate. `--profile` instead profiles convzoo's step
+(bench/step_profile.py): its time by family (convolutions, batch norm, pooling, ...), and the
+convolutions' own GFLOP/s as a share of the estimated peak.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ def register(bench_sub) -> None:
     p.add_argument("--rounds", type=argtypes.integer(1, MAX_ROUNDS), default=5, help="alternating rounds (default 5; medians)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="convzoo's precision (default auto: the faster for this model, measured; the textbook loop is fp32)")
+    p.add_argument("--profile", action="store_true",
+                   help="instead of the comparison, profile convzoo's step (--steps steps under torch.profiler "
+                        "after warm-up steps): where its time goes, by family")
     add_data_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
@@ -38,6 +43,8 @@ def run(args) -> Result:
 
     model_info(args.model)  # an unknown name fails before the data loads
     bundle = load_bench_data(args)
+    if args.profile:
+        return run_profile(args, bundle)
     result = bench_train(args.model, bundle, args.batch_size, args.steps, args.rounds, args.precision)
     peak, measured = machine_peak()
     estimate = estimate_peak()
@@ -82,3 +89,50 @@ def report(result, data: str, loops: list[dict], peak: dict, measured: bool, est
         (f"measured matrix-product rate fp32 {peak['fp32']:,.0f}, bf16 {peak['bf16']:,.0f} GFLOP/s "
          f"({'measured now' if measured else 'cached'}; `convzoo bench peak` remeasures)"),
         f"peak RSS {rss:,.0f} MiB"])
+
+
+def run_profile(args, bundle) -> Result:
+    """`--profile`: the step's time by family, the convolutions' and the step's rates against the estimated peak."""
+    from ..bench.peak import estimate_peak
+    from ..bench.step_profile import profile_step
+    from ..timing import machine, peak_rss_mib
+
+    profiled = profile_step(args.model, bundle, args.batch_size, args.steps, args.precision)
+    estimate = estimate_peak()
+    peak = estimate.get(profiled.precision)
+    data = {**profiled.to_dict(peak), "data": bundle.name, "machine": machine(), "peak_estimate": estimate,
+            "peak_rss_mib": peak_rss_mib()}
+    return Result(data, profile_report(data))
+
+
+def profile_report(data: dict) -> list:
+    from ..tables import Grid
+
+    m, precision = data["machine"], data["precision"]
+
+    def percent(value) -> str:
+        return "-" if value is None else f"{value:.1f}%"
+
+    def short(operator: str) -> str:
+        return operator.removeprefix("aten::").removeprefix("autograd::engine::evaluate_function: ")
+
+    rows = [(r["family"], f"{r['ms_per_step']:.2f}", f"{r['percent']:.1f}%",
+             f"{r['gflops']:,.1f}" if "gflops" in r else "", percent(r["percent_of_peak"]) if "gflops" in r else "",
+             ", ".join(short(op["operator"]) for op in r["largest"][:2]))
+            for r in data["families"]]
+    estimate = data["peak_estimate"]
+    how = (f"estimated peak {precision} {estimate[precision]:,.0f} GFLOP/s: {estimate['how']}" if estimate
+           else "estimated peak: unknown (no /proc/cpuinfo)")
+    return [
+        (f"bench train --profile: {data['model']}, batch {data['batch_size']}, {data['data']}, {precision} "
+         f"{data['layout']}; {data['steps']} steps under torch.profiler after {data['warmup_steps']} warm-up "
+         f"steps; {m['cpu']}, {m['threads']} threads, torch {m['torch']}"),
+        Grid(("family", "ms/step", "of step", "GFLOP/s", "of peak", "largest operators"), rows, right={1, 2, 3, 4}),
+        (f"step: {data['step_ms']:.2f} ms unprofiled, {data['profiled_step_ms']:.2f} ms profiled (the rows' sum); "
+         f"{data['flops_per_step']['step'] / 1e6:,.1f} MFLOP per step (FlopCounterMode), "
+         f"{data['step_gflops']:,.1f} GFLOP/s unprofiled, {percent(data['step_percent_of_peak'])} of peak"),
+        ("each operator's self CPU time: inside the batch's or the optimizer's call, theirs; else its own "
+         "family's or its nearest enclosing operator's (convzoo.bench.step_profile.FAMILIES)"),
+        "convolution GFLOP/s: their FLOPs per step (FlopCounterMode) / their profiled time",
+        how,
+        f"peak RSS {data['peak_rss_mib']:,.0f} MiB"]
