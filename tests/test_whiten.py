@@ -50,3 +50,14 @@ def test_the_trainer_fits_fastnets_whitened_stem_and_keeps_it_frozen(tiny_data_d
     assert not torch.allclose(fitted, unfitted)  # fitted to the data, not left at its initialisation
     trainer.fit()
     assert torch.equal(trainer.model.stem[0].weight, fitted)  # frozen through training
+
+
+@pytest.mark.parametrize("stem", [24, 15])
+def test_a_whitened_stem_too_wide_or_odd_is_refused_in_one_line(capsys, stem):
+    from helpers import run_cli
+
+    code, _, err = run_cli(capsys, "train", "fastnet", "--data", "mnist-sample", "--model-arg", "whiten=true",
+                           "--model-arg", f"widths={stem},32,64", "--epochs", "1")
+    assert code == 1 and "a whitened stem is an even width of at most 18" in err and f"not {stem}" in err
+    assert len(err.strip().splitlines()) == 1
+    assert create_model("fastnet", widths=(18, 32, 64), whiten=True).stem[0].out_channels == 18

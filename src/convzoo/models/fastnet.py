@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..errors import ConvzooError
 from ..layers import BasicBlock, ConvBNAct, kaiming_init, whiten_conv
 from .registry import register_model
 
@@ -36,6 +37,10 @@ class FastNet(nn.Module):
                  whiten: bool = False):
         super().__init__()
         stem, mid, wide = widths
+        directions = in_channels * 3 * 3  # of a 3x3 patch: the whitened stem takes each in both signs
+        if whiten and (stem % 2 or stem > 2 * directions):
+            raise ConvzooError(f"fastnet: a whitened stem is an even width of at most {2 * directions} "
+                               f"(2 x the {directions} directions of a {in_channels}x3x3 patch), not {stem}")
         self.whiten = whiten
         self.stem = _conv_pool_bn_act(in_channels, stem)  # (N, 16, 14, 14)
         self.stage1 = nn.Sequential(ConvBNAct(stem, mid, 3), BasicBlock(mid, mid))  # (N, 32, 14, 14)
