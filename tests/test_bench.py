@@ -34,6 +34,19 @@ def test_bench_peak_measures_and_caches(capsys):
 
 
 @pytest.mark.slow
+def test_bench_train_json_is_json_alone_when_the_auto_setup_is_measured(capsys, monkeypatch, tmp_path, tiny_data_dir):
+    from convzoo.atomic import write_json
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no tuned setup cached yet: this run times the candidates
+    write_json(peak_cache_path(), {"fp32": 100.0, "bf16": 400.0, "size": 64, **machine()})
+    assert main(["bench", "train", "lenet_modern", "--steps", "1", "--rounds", "1", "--batch-size", "32",
+                 "--data-dir", str(tiny_data_dir), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["model"] == "lenet_modern"  # stdout parses: the set-up's log is not in it
+    assert "auto setup:" in err
+
+
+@pytest.mark.slow
 def test_bench_train_prints_both_loops_and_their_ratio(capsys, tiny_data_dir, cached_peak):
     args = ["bench", "train", "lenet_modern", "--steps", "2", "--rounds", "1", "--batch-size", "32",
             "--data-dir", str(tiny_data_dir)]

@@ -10,6 +10,7 @@ prints nothing of its own (a server) returns an exit code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -51,10 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Library warnings (torch's notes on its internals, mostly) are held back: shown after a
         # command that succeeds, dropped before an error, whose one line is then all there is.
+        as_json = getattr(args, "json", False)
         with warnings.catch_warnings(record=True) as held:
-            code = args.func(args)
+            # with --json, stdout is the JSON alone: what the command logs on its way (the engine's
+            # set-up and epochs, the auto setup's timing) goes to stderr
+            with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+                code = args.func(args)
             if code is not None and not isinstance(code, int):
-                code = output.show(code, as_json=getattr(args, "json", False))
+                code = output.show(code, as_json=as_json)
         for w in held:  # written out, not re-raised: the warnings filters ran when they were recorded
             sys.stderr.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno))
     except ConvzooError as exc:

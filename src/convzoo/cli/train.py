@@ -118,15 +118,7 @@ def _resume_overrides(args) -> dict:
 
 def run_train(args) -> Result | int:
     """Rank 0 returns the run's result; another rank of a multi-process run returns 0 (it prints nothing).
-    With --json the engine's log (set-up, one line per epoch) goes to stderr: stdout is the JSON alone."""
-    import contextlib
-    import sys
-
-    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-        return _train(args)
-
-
-def _train(args) -> Result | int:
+    With --json the engine's log (set-up, one line per epoch) goes to stderr (cli.main): stdout is the JSON alone."""
     from ..data import dataset_spec, locate
     from ..train import Trainer
 
