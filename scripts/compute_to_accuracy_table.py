@@ -6,8 +6,6 @@ import json
 import sys
 from pathlib import Path
 
-from convzoo.tables import human
-
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/compute-to-accuracy")
 records = [json.loads((out / f"{name}.json").read_text()) for name in ("d2l-lenet", "fast", "accurate", "best")
            if (out / f"{name}.json").is_file()]
@@ -16,20 +14,26 @@ if not records:
 thresholds = [row["threshold"] for row in records[0]["thresholds"]]
 
 
+def flop(x):
+    if not x:
+        return "0"
+    return f"{x / 1e12:.2f} TFLOP" if x >= 1e12 else f"{x / 1e9:.0f} GFLOP"
+
+
 def cell(row):
     if not row["reached"]:
         return f"not reached (best {row['best_val_accuracy']:.4f})"
     epochs, images, flops = row["epochs"], row["images_seen"], row["train_flops"]
-    seeds = "" if row["reached"] == row["seeds"] else f", {row['reached']} of {row['seeds']} seeds"
-    return (f"{images['mean'] / 1e6:.2f} ± {images['sd'] / 1e6:.2f} M images, {human(flops['mean'])}FLOP "
-            f"(epoch {epochs['mean']:.1f}{seeds})")
+    seeds = "" if row["reached"] == row["seeds"] else f" ({row['reached']} of {row['seeds']} seeds)"
+    return (f"epoch {epochs['mean']:.1f} ± {epochs['sd']:.1f}: {images['mean']:,.0f} ± {images['sd']:,.0f} images, "
+            f"{flop(flops['mean'])} ± {flop(flops['sd'])}{seeds}")
 
 
 print("| recipe | test accuracy (read once, 3 seeds) | " + " | ".join(f"to {t:.2f}" for t in thresholds) + " |")
 print("|---|---|" + "---|" * len(thresholds))
 for record in records:
     rows = {row["threshold"]: row for row in record["thresholds"]}
-    total = f"{record['compute']['images_seen'] / 1e6:.2f} M images, {human(record['compute']['train_flops'])}FLOP"
+    total = f"{record['compute']['images_seen']:,} images, {flop(record['compute']['train_flops'])}"
     print(f"| `{record['recipe']}` ({total}) | {record['mean']:.4f} ± {record['sd']:.4f} | "
           + " | ".join(cell(rows[t]) for t in thresholds) + " |")
 print(f"\n{records[0]['machine']['cpu']}, {records[0]['machine']['threads']} threads, torch "
