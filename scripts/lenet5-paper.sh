@@ -6,7 +6,7 @@
 # Usage: sh scripts/lenet5-paper.sh [OUT]      (default runs/lenet5-paper)
 # Cost: every run of the recipe sees 20 of the paper's passes, 1.2 M digits (15-20 minutes at one
 # thread on a quiet core, scaled from 20-epoch runs); the learning curve's and the ablation's runs see 180,000 (3 passes).
-# About 2.5 h on 2 cores, two runs at a time (JOBS=1 for one).
+# About 4 h on 2 cores, two runs at a time (JOBS=1 for one).
 set -e
 convzoo="${CONVZOO:-.venv/bin/convzoo}"
 out="${1:-runs/lenet5-paper}"
@@ -23,6 +23,13 @@ pair run paper-s2 --seed 2
 # The recipe with the paper's distortions (lenet5-paper-distort's settings), 3 seeds.
 run distort-s0 --seed 0 --augment planar; wait
 pair run distort-s1 --seed 1 --augment planar; run distort-s2 --seed 2 --augment planar; wait
+# Two attempts at the last points of the distorted recipe (docs/baselines.md), 3 seeds each: eta / 35
+# instead of / 50, and the paper's eta unscaled with +-sqrt(3/fan-in) weights, stopped after 45 epochs
+# (the schedule counts digits seen, so --epochs 45 is the run stopped there).
+eta35="--augment planar --lr 0.0000143"; sqrt="--augment planar --model-arg init=sqrt --lr 0.0005 --epochs 45"
+pair run distort-eta35-s0 --seed 0 $eta35; run distort-eta35-s1 --seed 1 $eta35; wait
+pair run distort-eta35-s2 --seed 2 $eta35; run distort-sqrt-s0 --seed 0 $sqrt; wait
+pair run distort-sqrt-s1 --seed 1 $sqrt; run distort-sqrt-s2 --seed 2 $sqrt; wait
 # The learning curve and the ablation: 180,000 digits seen each (3 of the paper's passes), seed 0.
 pair run short --seed 0 --epochs 20                               # the recipe, shortened: 9,000 digits
 run size-4000 --seed 0 --train-size 4000 --epochs 45; wait
