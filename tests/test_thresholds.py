@@ -96,3 +96,18 @@ def test_bench_recipe_val_split_reports_the_compute_to_each_accuracy(capsys, mon
     code, text, _ = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "0,1", "--data-dir", tiny_data_dir,
                             "--val-split", "0.1", "--to", "0.9,0.95", "--", "--epochs", "3")
     assert "0.90  2 of 2  2.5 ± 0.7" in text and "(best val 0.9300)" in text
+
+
+@pytest.mark.slow  # counts the recipe on the tiny data twice
+def test_bench_recipe_count_with_a_validation_split_counts_the_run_bench_would_make(capsys, tiny_data_dir):
+    from helpers import run_cli
+
+    counted = []
+    for split in ([], ["--val-split", "0.25"]):
+        code, out, err = run_cli(capsys, "bench", "recipe", "fast", "--count", "--data-dir", tiny_data_dir, "--json",
+                                 *split, "--", "--epochs", "2")
+        assert code == 0, err
+        counted.append(json.loads(out))
+    plain, held_out = counted
+    assert held_out["flags"][-3:] == ["--val-split", "0.25", "--test-once"]
+    assert held_out["images_seen"] < plain["images_seen"]  # a quarter of the training set held out

@@ -8,7 +8,6 @@ command, and where the medians stand against the speedrun targets (docs/speedrun
 
 from __future__ import annotations
 
-from ..bench.thresholds import DEFAULT_THRESHOLDS, threshold_cells, to_thresholds
 from . import argtypes
 from .output import Result
 
@@ -90,23 +89,25 @@ def refuse_controlled(flags: list[str]) -> None:
 
 def run(args) -> Result:
     from ..bench.recipe_runs import run_recipes
+    from ..bench.thresholds import DEFAULT_THRESHOLDS, to_thresholds
     from ..errors import ConvzooError
 
-    if args.count:
-        return count(args)
-    refuse_controlled(args.passthrough)
     if args.to and not args.val_split:
         raise ConvzooError("--to reads the validation accuracy after each epoch: give --val-split F too")
     split = ["--val-split", f"{args.val_split:g}", "--test-once"] if args.val_split else []
+    if args.count:
+        return count(args, split)
+    refuse_controlled(args.passthrough)
     recipes = [(args.recipe, [*args.passthrough, *split])] + ([(args.against, split)] if args.against else [])
-    # counted here, before and outside the timed processes (a bad name or flag stops it before any run)
-    computes = [recipe_compute_of(recipe, flags, args.data_dir, by_epoch=True) for recipe, flags in recipes]
+    # counted here, before and outside the timed processes (a bad name or flag stops it before any run);
+    # epoch by epoch only where the thresholds need it
+    computes = [recipe_compute_of(recipe, flags, args.data_dir, by_epoch=bool(split)) for recipe, flags in recipes]
     records = run_recipes(recipes, args.seeds, threads=args.threads or 0, data_dir=args.data_dir,
                           timeout=args.timeout)
-    for record, by_epoch in zip(records, computes):
-        record.compute = by_epoch[-1].to_dict()
+    for record, compute in zip(records, computes):
+        record.compute = (compute[-1] if split else compute).to_dict()
         if split:
-            record.thresholds = to_thresholds([r.val_accuracy for r in record.runs], [c.to_dict() for c in by_epoch],
+            record.thresholds = to_thresholds([r.val_accuracy for r in record.runs], [c.to_dict() for c in compute],
                                               args.to or DEFAULT_THRESHOLDS)
     first = {**records[0].to_dict(), "seed_count": len(records[0].runs)}
     if not args.against:
@@ -166,19 +167,21 @@ def recipe_compute_of(recipe: str, flags: list[str], data_dir: str | None = None
     return compute
 
 
-def count(args) -> Result:
-    """`--count`: the compute of one run of the recipe."""
+def count(args, split: list[str]) -> Result:
+    """`--count`: the compute of one run of the recipe (with --val-split: as bench recipe would run it)."""
     from ..tables import human
 
-    compute = recipe_compute_of(args.recipe, args.passthrough, args.data_dir)
-    return Result({"recipe": args.recipe, "flags": args.passthrough, **compute.to_dict()}, [
-        (f"recipe {args.recipe} {' '.join(args.passthrough)}: {compute.images_seen:,} images seen, "
+    flags = [*args.passthrough, *split]
+    compute = recipe_compute_of(args.recipe, flags, args.data_dir)
+    return Result({"recipe": args.recipe, "flags": flags, **compute.to_dict()}, [
+        (f"recipe {args.recipe} {' '.join(flags)}: {compute.images_seen:,} images seen, "
          f"{human(compute.train_flops)}FLOP training ({compute.train_flops_per_image / 1e6:,.2f} MFLOP per "
          f"image, {compute.optimizer_flops_per_step / 1e6:,.1f} MFLOP per optimiser step), "
          f"{human(compute.eval_flops)}FLOP evaluation; counted: {compute.counted}")])
 
 
 def report(record) -> str:
+    from ..bench.thresholds import threshold_cells
     from ..tables import human, text_table
 
     rows = [(r.seed, f"{r.accuracy:.4f}", f"{r.seconds:.1f}", f"{r.train_seconds:.1f}") for r in record.runs]
