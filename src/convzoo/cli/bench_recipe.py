@@ -57,9 +57,12 @@ def register(bench_sub) -> None:
     p.add_argument("--to", type=_thresholds, metavar="ACCS",
                    help="validation accuracies to report the compute to (default with --val-split: "
                         "0.92,0.93,0.94,0.95)")
+    p.add_argument("--keep", metavar="DIR",
+                   help="keep each seed's run (checkpoint, metrics, plots) in DIR/RECIPE-seedS instead of a "
+                        "scratch folder; refused where one is already there")
     p.add_argument("--json", action="store_true", help="print the record as JSON")
     p.usage = "convzoo bench recipe [-h] [--seeds SEEDS] [--threads N] [--data-dir DIR] [--timeout SECONDS] " \
-              "[--against RECIPE] [--val-split F [--to ACCS]] [--json] recipe [-- TRAIN FLAGS...]"
+              "[--keep DIR] [--against RECIPE] [--val-split F [--to ACCS]] [--json] recipe [-- TRAIN FLAGS...]"
     p.epilog = "TRAIN FLAGS: everything after -- goes to convzoo train, e.g. -- --epochs 4 --ema 0.99"
     p.set_defaults(func=run, passthrough=[])
 
@@ -103,7 +106,7 @@ def run(args) -> Result:
     # epoch by epoch only where the thresholds need it
     computes = [recipe_compute_of(recipe, flags, args.data_dir, by_epoch=bool(split)) for recipe, flags in recipes]
     records = run_recipes(recipes, args.seeds, threads=args.threads or 0, data_dir=args.data_dir,
-                          timeout=args.timeout)
+                          timeout=args.timeout, keep=args.keep)
     for record, compute in zip(records, computes):
         record.compute = (compute[-1] if split else compute).to_dict()
         if split:
