@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -242,3 +243,28 @@ def test_bench_recipe_against_alternates_the_seeds_and_divides_the_counts(capsys
     assert record["ratios"]["train_flops"] == pytest.approx(counts[0] / counts[1])
     assert record["ratios"]["accuracy_difference"] == pytest.approx(0.01)
     assert record["against"]["recipe"] == "fast-2026-11" and record["against"]["mean"] == pytest.approx(0.92)
+
+
+def test_bench_recipe_keep_keeps_each_seeds_run_and_never_overwrites_one(capsys, monkeypatch, tiny_data_dir,
+                                                                           tmp_path):
+    from helpers import run_cli
+
+    def finished(recipe, seed, command):  # a run that wrote its checkpoint into its --out, as train does
+        out = command[command.index("--out") + 1]
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "model.pt"), "w") as f:
+            f.write(f"{recipe} {seed}")
+        return 0, json.dumps({"test_acc": 0.93, "seconds": 1.0}), ""
+
+    _fake_train_runs(monkeypatch, finished)
+    keep = tmp_path / "kept"
+    code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--against", "fast", "--seeds", "0,1",
+                           "--data-dir", tiny_data_dir, "--keep", str(keep))
+    assert code == 0, err
+    assert sorted(os.listdir(keep)) == ["fast-0-seed0", "fast-0-seed1", "fast-1-seed0", "fast-1-seed1"]
+    assert (keep / "fast-1-seed1" / "model.pt").read_text() == "fast 1"
+    _fake_train_runs(monkeypatch, lambda *a: pytest.fail("a run started over a kept one"))
+    code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "1", "--keep", str(keep),
+                           "--against", "fast")
+    assert code == 1 and "fast-0-seed1 is already there" in err and len(err.strip().splitlines()) == 1
+    assert (keep / "fast-0-seed1" / "model.pt").read_text() == "fast 1"

@@ -102,6 +102,9 @@ def run(args) -> Result:
         return count(args, split)
     refuse_controlled(args.passthrough)
     recipes = [(args.recipe, [*args.passthrough, *split])] + ([(args.against, split)] if args.against else [])
+    if args.keep:  # a folder already there stops it before the count and any run
+        from ..bench.recipe_runs import kept_runs
+        kept_runs(args.keep, [recipe for recipe, _ in recipes], args.seeds)
     # counted here, before and outside the timed processes (a bad name or flag stops it before any run);
     # epoch by epoch only where the thresholds need it
     computes = [recipe_compute_of(recipe, flags, args.data_dir, by_epoch=bool(split)) for recipe, flags in recipes]
