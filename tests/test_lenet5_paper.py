@@ -114,6 +114,16 @@ def test_lecun98_schedule_is_the_papers_eta():
     assert etas == pytest.approx([0.0005] * 2 + [0.0002] * 3 + [0.0001] * 3 + [0.00005] * 4 + [0.00001] * 2)
 
 
+def test_lecun98_schedule_pass_stretches_every_step_down():
+    """--schedule-pass 120000: each eta lasts twice the digits (the paper's pass over a larger set)."""
+    digits = [pass_index * LECUN98_PASS for pass_index in range(26)]
+    stretched = [lr_factor("lecun98", d // 100, 10**6, batch_size=100, pass_size=2 * LECUN98_PASS) for d in digits]
+    plain = [lr_factor("lecun98", d // 100, 10**6, batch_size=100) for d in digits]
+    assert stretched == [plain[i // 2] for i in range(26)]
+    config = RECIPES["lenet5-paper-distort"].config(schedule_pass=120_000)
+    assert config.schedule_pass == 120_000 and RECIPES["lenet5-paper"].config().schedule_pass == LECUN98_PASS
+
+
 def test_the_paper_recipe_resolves_to_the_papers_settings():
     config = RECIPES["lenet5-paper"].config(seed=3)
     assert (config.model, config.normalize, config.loss, config.optimizer, config.schedule) == (

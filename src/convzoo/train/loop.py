@@ -58,7 +58,8 @@ class TrainLoop:
     def _set_lr(self) -> float:
         c = self.config
         lr = c.lr * lr_factor(c.schedule, self.position.step, self.total_steps, self._warmup_steps(),
-                              c.step_epochs * self.steps_per_epoch, c.step_gamma, c.batch_size)  # the global batch
+                              c.step_epochs * self.steps_per_epoch, c.step_gamma, c.batch_size,  # the global batch
+                              c.schedule_pass)
         for group in self.trained.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_ratio", 1.0)  # Muon's group has a peak of its own
         return lr

@@ -12,13 +12,15 @@ LECUN98_PASS = 60_000
 
 
 def lr_factor(schedule: str, step: int, total_steps: int, warmup_steps: int = 0,
-              step_size: int = 0, gamma: float = 0.1, batch_size: int = 1) -> float:
+              step_size: int = 0, gamma: float = 0.1, batch_size: int = 1,
+              pass_size: int = LECUN98_PASS) -> float:
     """Multiplier of the peak learning rate at `step` (0-based) of `total_steps`.
 
     constant: 1. step: gamma ** (step // step_size). cosine: half a cosine from 1 to 0.
     onecycle: linear warm-up from 1/25 to 1, then cosine to 1/25/1e4 (Smith's one-cycle, as in
     torch's OneCycleLR with its default div factors). lecun98: LECUN98's factor for the paper's
-    pass, counted in examples seen (`batch_size` a step) over passes of LECUN98_PASS. Any schedule
+    pass, counted in examples seen (`batch_size` a step) over passes of `pass_size` examples (the
+    paper's 60,000 digits; its distorted training set was 600,000 patterns). Any schedule
     may have a linear warm-up.
     """
     if warmup_steps and step < warmup_steps:
@@ -27,7 +29,7 @@ def lr_factor(schedule: str, step: int, total_steps: int, warmup_steps: int = 0,
     if schedule == "constant":
         return 1.0
     if schedule == "lecun98":
-        paper_pass = step * batch_size / LECUN98_PASS
+        paper_pass = step * batch_size / pass_size
         return next(factor for first, factor in reversed(LECUN98) if paper_pass >= first)
     if schedule == "step":
         return gamma ** (step // max(step_size, 1))
