@@ -54,6 +54,9 @@ def register(bench_sub) -> None:
                    help="hold this fraction of the training set out, evaluate it after every epoch and read the "
                         "test set once at the end (train's --val-split F --test-once); prints the images seen and "
                         "FLOPs to each --to accuracy on it")
+    p.add_argument("--test-once", action="store_true",
+                   help="read the test set once per run, after its last epoch (train's --test-once; implied by "
+                        "--val-split): the record's protocol, with nothing evaluated in between")
     p.add_argument("--to", type=_thresholds, metavar="ACCS",
                    help="validation accuracies to report the compute to (default with --val-split: "
                         "0.92,0.93,0.94,0.95)")
@@ -72,7 +75,7 @@ def register(bench_sub) -> None:
 CONTROLLED = {"recipe": "the recipe argument", "seed": "--seeds", "out": "a scratch folder per seed",
               "json": "the record's own --json", "threads": "--threads before --", "data_dir": "--data-dir before --",
               "resume": "a fresh run per seed", "count": "the recipe's count, made once outside the timed runs",
-              "val_split": "--val-split before --", "test_once": "--val-split before --"}
+              "val_split": "--val-split before --", "test_once": "--test-once or --val-split before --"}
 
 
 def refuse_controlled(flags: list[str]) -> None:
@@ -97,7 +100,8 @@ def run(args) -> Result:
 
     if args.to and not args.val_split:
         raise ConvzooError("--to reads the validation accuracy after each epoch: give --val-split F too")
-    split = ["--val-split", f"{args.val_split:g}", "--test-once"] if args.val_split else []
+    split = (["--val-split", f"{args.val_split:g}", "--test-once"] if args.val_split
+             else ["--test-once"] if args.test_once else [])
     if args.count:
         return count(args, split)
     refuse_controlled(args.passthrough)
@@ -107,12 +111,13 @@ def run(args) -> Result:
         kept_runs(args.keep, [recipe for recipe, _ in recipes], args.seeds)
     # counted here, before and outside the timed processes (a bad name or flag stops it before any run);
     # epoch by epoch only where the thresholds need it
-    computes = [recipe_compute_of(recipe, flags, args.data_dir, by_epoch=bool(split)) for recipe, flags in recipes]
+    computes = [recipe_compute_of(recipe, flags, args.data_dir, by_epoch=bool(args.val_split))
+                for recipe, flags in recipes]
     records = run_recipes(recipes, args.seeds, threads=args.threads or 0, data_dir=args.data_dir,
                           timeout=args.timeout, keep=args.keep)
     for record, compute in zip(records, computes):
-        record.compute = (compute[-1] if split else compute).to_dict()
-        if split:
+        record.compute = (compute[-1] if args.val_split else compute).to_dict()
+        if args.val_split:
             record.thresholds = to_thresholds([r.val_accuracy for r in record.runs], [c.to_dict() for c in compute],
                                               args.to or DEFAULT_THRESHOLDS)
     first = {**records[0].to_dict(), "seed_count": len(records[0].runs)}
