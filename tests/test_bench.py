@@ -268,3 +268,22 @@ def test_bench_recipe_keep_keeps_each_seeds_run_and_never_overwrites_one(capsys,
                            "--against", "fast")
     assert code == 1 and "fast-0-seed1 is already there" in err and len(err.strip().splitlines()) == 1
     assert (keep / "fast-0-seed1" / "model.pt").read_text() == "fast 1"
+
+
+def test_bench_recipe_test_once_reads_the_test_set_once_in_every_run(capsys, monkeypatch, tiny_data_dir):
+    from helpers import run_cli
+
+    commands = []
+
+    def finished(recipe, seed, command):
+        commands.append(command)
+        return 0, json.dumps({"test_acc": 0.93, "seconds": 1.0}), ""
+
+    _fake_train_runs(monkeypatch, finished)
+    code, out, err = run_cli(capsys, "bench", "recipe", "fast", "--seeds", "0,1", "--data-dir", tiny_data_dir,
+                             "--test-once", "--json")
+    assert code == 0, err
+    assert [("--test-once" in c, "--val-split" in c) for c in commands] == [(True, False)] * 2
+    assert "thresholds" not in json.loads(out) or not json.loads(out)["thresholds"]
+    code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--", "--test-once")
+    assert code == 1 and "--test-once after -- is set by bench recipe itself" in err
