@@ -34,6 +34,16 @@ def test_bench_peak_measures_and_caches(capsys):
     assert (cached["fp32"], cached["bf16"], cached["size"]) == (result["fp32"], result["bf16"], 64)
 
 
+def test_bench_peak_on_small_matrices_keeps_a_cache_made_on_larger_ones(capsys, cached_peak):
+    """A 32-wide product underrates the machine: it must not replace the 64-wide rate bench train reads."""
+    before = peak_cache_path().read_text()
+    assert main(["bench", "peak", "--size", "32", "--repeats", "1"]) == 0
+    assert "not cached" in capsys.readouterr().out and peak_cache_path().read_text() == before
+    assert main(["bench", "peak", "--size", "64", "--repeats", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cached"] is True
+    assert json.loads(peak_cache_path().read_text())["fp32"] != 100.0  # the fixture's rate, replaced
+
+
 @pytest.mark.slow
 def test_bench_train_json_is_json_alone_when_the_auto_setup_is_measured(capsys, monkeypatch, tmp_path, tiny_data_dir):
     from convzoo.atomic import write_json

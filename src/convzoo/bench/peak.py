@@ -49,12 +49,16 @@ def cached_peak() -> dict | None:
 
 
 def machine_peak(refresh: bool = False, size: int = 3072, repeats: int = 5) -> tuple[dict, bool]:
-    """(peak, measured_now): the cache when valid, else a measurement that is then cached."""
-    peak = None if refresh else cached_peak()
-    if peak is not None:
-        return peak, False
+    """(peak, measured_now): the cache when valid, else a measurement, cached unless the cache holds
+    this machine's rate on larger matrices (a small product underrates the machine, and `bench
+    train`'s "of matmul" column reads the cache); `peak["cached"]` says which."""
+    cached = cached_peak()
+    if cached is not None and not refresh:
+        return cached, False
     peak = measure_peak(size, repeats)
-    write_json(peak_cache_path(), peak)
+    peak["cached"] = cached is None or cached.get("size", 0) <= size
+    if peak["cached"]:
+        write_json(peak_cache_path(), {k: v for k, v in peak.items() if k != "cached"})
     return peak, True
 
 
