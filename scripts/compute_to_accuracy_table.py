@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/compute-to-accuracy")
-records = [json.loads((out / f"{name}.json").read_text()) for name in ("d2l-lenet", "fast", "accurate", "best")
+# named by file: best-2026-12.json was `bench recipe best` before best moved to the wider net (its
+# record says "best")
+NAMES = ("d2l-lenet", "fast", "accurate", "best-2026-12", "best")
+records = [{**json.loads((out / f"{name}.json").read_text()), "label": name} for name in NAMES
            if (out / f"{name}.json").is_file()]
 if not records:
     sys.exit(f"no records in {out}: run scripts/compute-to-accuracy.sh first")
@@ -34,7 +37,7 @@ print("|---|---|" + "---|" * len(thresholds))
 for record in records:
     rows = {row["threshold"]: row for row in record["thresholds"]}
     total = f"{record['compute']['images_seen']:,} images, {flop(record['compute']['train_flops'])}"
-    print(f"| `{record['recipe']}` ({total}) | {record['mean']:.4f} ± {record['sd']:.4f} | "
+    print(f"| `{record['label']}` ({total}) | {record['mean']:.4f} ± {record['sd']:.4f} | "
           + " | ".join(cell(rows[t]) for t in thresholds) + " |")
 print(f"\n{records[0]['machine']['cpu']}, {records[0]['machine']['threads']} threads, torch "
       f"{records[0]['machine']['torch']}; commit {records[0]['commit']}")

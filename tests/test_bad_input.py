@@ -210,6 +210,7 @@ def test_eval_report_and_show_evaluate_as_the_run_did(capsys, bf16_run, tmp_path
     (["bench", "peak", "--size", "1000000"], "--size: must be from 1 to 8192"),
     (["bench", "train", "lenet", "--batch-size", "10000000"], "--batch-size: must be from 1 to"),
     (["bench", "infer", "lenet", "--input-size", "100000"], "--input-size: must be from 1 to 1024"),
+    (["bench", "train", "lenet", "--profile", "--rounds", "3"], "--profile profiles --steps steps once"),
     (["bench", "demo", "--requests", "-1"], "--requests: must be from 1 to"),
     (["train", "lenet", "--threads", "10000"], "--threads must be"),
     (["train", "lenet", "--threads", "-1"], "--threads must be"),

@@ -24,7 +24,8 @@ def register(bench_sub) -> None:
     p.add_argument("model", help="a registered model; built for the dataset's shape")
     p.add_argument("--batch-size", type=argtypes.integer(1, MAX_BATCH), default=128)
     p.add_argument("--steps", type=argtypes.integer(1, 100_000), default=20, help="steps per round and loop (default 20)")
-    p.add_argument("--rounds", type=argtypes.integer(1, MAX_ROUNDS), default=5, help="alternating rounds (default 5; medians)")
+    p.add_argument("--rounds", type=argtypes.integer(1, MAX_ROUNDS), help="alternating rounds (default 5; medians; "
+                                                                         "not with --profile, which profiles once)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="convzoo's precision (default auto: the faster for this model, measured; the textbook loop is fp32)")
     p.add_argument("--profile", action="store_true",
@@ -38,14 +39,17 @@ def register(bench_sub) -> None:
 def run(args) -> Result:
     from ..bench.peak import estimate_peak, machine_peak
     from ..bench.train import bench_train
+    from ..errors import ConvzooError
     from ..models import model_info
     from ..timing import machine, peak_rss_mib
 
+    if args.profile and args.rounds is not None:
+        raise ConvzooError("--profile profiles --steps steps once: --rounds is for the comparison; leave it out")
     model_info(args.model)  # an unknown name fails before the data loads
     bundle = load_bench_data(args)
     if args.profile:
         return run_profile(args, bundle)
-    result = bench_train(args.model, bundle, args.batch_size, args.steps, args.rounds, args.precision)
+    result = bench_train(args.model, bundle, args.batch_size, args.steps, args.rounds or 5, args.precision)
     peak, measured = machine_peak()
     estimate = estimate_peak()
     loops = loop_rates(result, peak, estimate)
