@@ -65,7 +65,7 @@ def register(bench_sub) -> None:
                         "scratch folder; refused where one is already there")
     p.add_argument("--json", action="store_true", help="print the record as JSON")
     p.usage = "convzoo bench recipe [-h] [--seeds SEEDS] [--threads N] [--data-dir DIR] [--timeout SECONDS] " \
-              "[--keep DIR] [--against RECIPE] [--val-split F [--to ACCS]] [--json] recipe [-- TRAIN FLAGS...]"
+              "[--keep DIR] [--against RECIPE] [--test-once] [--val-split F [--to ACCS]] [--json] recipe [-- TRAIN FLAGS...]"
     p.epilog = "TRAIN FLAGS: everything after -- goes to convzoo train, e.g. -- --epochs 4 --ema 0.99"
     p.set_defaults(func=run, passthrough=[])
 

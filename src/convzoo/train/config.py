@@ -76,7 +76,7 @@ class TrainConfig:
                                      "estimated on before each epoch", low=1, metavar="N")
     weight_decay: float = setting(5e-4, "decoupled for AdamW, L2 for SGD; not applied to norms and biases", low=0)
     schedule: str = setting("cosine", "learning-rate schedule (lecun98: LeNet-5's paper, lr x 1, 0.4, 0.2, 0.1 and "
-                                      "0.02 from its passes 1, 3, 6, 9 and 13, a pass being 60,000 examples seen)", choices=SCHEDULES)
+                                      "0.02 from its passes 1, 3, 6, 9 and 13, a pass being --schedule-pass examples seen)", choices=SCHEDULES)
     schedule_pass: int = setting(60_000, "'lecun98' schedule: examples seen per pass (the paper's 60,000 training "
                                          "digits; its distorted training set was 600,000 patterns)", low=1, metavar="N")
     warmup_epochs: float = setting(0.0, "linear warm-up from lr/25 (onecycle default: 30%% of the run)", low=0)
