@@ -47,6 +47,8 @@ def model_card(checkpoint, command: str | None = None, code: str | None = None) 
         "epochs": payload.get("epoch"),
         "held_out_accuracy": history[-1].get("test_acc"),
         "held_out_loss": history[-1].get("test_loss"),
+        # the run's final figure when it averaged views (TTA); `convzoo eval` reads the plain one above
+        **({"held_out_tta_accuracy": history[-1]["tta_test_acc"]} if "tta_test_acc" in history[-1] else {}),
         **({"held_out_mean_iou": history[-1]["test_miou"]} if "test_miou" in history[-1] else {}),
         "held_out": held_out_description(config, data),
         "torch": torch.__version__,

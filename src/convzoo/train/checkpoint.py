@@ -191,7 +191,8 @@ def _code_hint(spec: dict) -> str:
     return where if where and where.isprintable() and len(where) < 200 else "FILE.py:Class"
 
 
-TRAINING_ONLY = ("optimizer", "rng")  # what resuming needs and using does not
+TRAINING_ONLY = ("optimizer", "rng", "train_state_dict")  # what resuming needs and using does not (the last:
+# the optimised weights under an average of them, which is what predicts)
 
 
 def export_weights_checkpoint(ref: str | Path, dest: str | Path, **extra) -> Path:
