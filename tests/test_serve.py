@@ -70,8 +70,12 @@ def check_answer(data: dict, model: str = "digits"):
     assert np.array(data["input28"]).shape == (28, 28)
     assert data["input28_png"].startswith("data:image/png;base64,")
     layers = data["feature_maps"]
-    assert [layer["layer"] for layer in layers] == ["conv1", "conv2"]
-    assert layers[0]["channels"] == 32 and (layers[0]["height"], layers[0]["width"]) == (28, 28)
+    # the shipped models' first conv layers: lenet_wide's two; fastnet's whitened stem (16 channels,
+    # its map after the 2x2 pool) and the first three after it
+    names, channels, side = {"digits": (["conv1", "conv2"], 32, 28),
+                             "fashion": (["conv1", "conv2", "conv3", "conv4"], 16, 14)}[model]
+    assert [layer["layer"] for layer in layers] == names
+    assert layers[0]["channels"] == channels and (layers[0]["height"], layers[0]["width"]) == (side, side)
     assert all(layer["png"].startswith("data:image/png;base64,") for layer in layers)
 
 
