@@ -6,7 +6,8 @@
 # Usage: sh scripts/lenet5-paper.sh [OUT]      (default runs/lenet5-paper)
 # Cost: every run of the recipe sees 20 of the paper's passes, 1.2 M digits (15-20 minutes at one
 # thread on a quiet core, scaled from 20-epoch runs); the learning curve's and the ablation's runs see 180,000 (3 passes).
-# About 4 h on 2 cores, two runs at a time (JOBS=1 for one).
+# The distorted recipe of today sees 2.4 M (twice that). About 5 h on 2 cores, two or three runs at a
+# time (JOBS=1 for one).
 set -e
 convzoo="${CONVZOO:-.venv/bin/convzoo}"
 out="${1:-runs/lenet5-paper}"
@@ -20,7 +21,7 @@ pair() { if [ "${JOBS:-2}" = 1 ]; then "$@"; else "$@" & fi; }
 # The recipe: 134 epochs of 9,000 digits = 20 passes of the paper's 60,000.
 pair run paper-s0 --seed 0; run paper-s1 --seed 1; wait
 pair run paper-s2 --seed 2
-# The recipe with the paper's distortions (lenet5-paper-distort's settings), 3 seeds.
+# The recipe with the paper's distortions and the 60,000-digit pass (lenet5-paper-distort until 2026-12-08), 3 seeds.
 run distort-s0 --seed 0 --augment planar; wait
 pair run distort-s1 --seed 1 --augment planar; run distort-s2 --seed 2 --augment planar; wait
 # Two attempts at the last points of the distorted recipe (docs/baselines.md), 3 seeds each: eta / 35
@@ -30,8 +31,10 @@ eta35="--augment planar --lr 0.0000143"; sqrt="--augment planar --model-arg init
 pair run distort-eta35-s0 --seed 0 $eta35; run distort-eta35-s1 --seed 1 $eta35; wait
 pair run distort-eta35-s2 --seed 2 $eta35; run distort-sqrt-s0 --seed 0 $sqrt; wait
 pair run distort-sqrt-s1 --seed 1 $sqrt; run distort-sqrt-s2 --seed 2 $sqrt; wait
-# A third attempt: the paper's pass over its distorted set (600,000 patterns) made every eta last 10x
-# the digits; twice the digits (a pass of 120,000, 2.4 M digits seen, 268 epochs) is what the budget allows.
+# The fourth attempt, lenet5-paper-distort's settings since 2026-12-08: the paper's pass over its distorted
+# set (600,000 patterns) made every eta last 10x the digits; twice the digits (a pass of 120,000, 2.4 M
+# digits seen, 268 epochs) is what the budget allows. Three at once, one thread each (~65 min each
+# with nothing else running, 2x the other distorted runs).
 long="--augment planar --schedule-pass 120000 --epochs 268"
 pair run distort-pass2x-s0 --seed 0 $long; pair run distort-pass2x-s1 --seed 1 $long; run distort-pass2x-s2 --seed 2 $long
 wait

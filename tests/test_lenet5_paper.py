@@ -120,8 +120,9 @@ def test_lecun98_schedule_pass_stretches_every_step_down():
     stretched = [lr_factor("lecun98", d // 100, 10**6, batch_size=100, pass_size=2 * LECUN98_PASS) for d in digits]
     plain = [lr_factor("lecun98", d // 100, 10**6, batch_size=100) for d in digits]
     assert stretched == [plain[i // 2] for i in range(26)]
-    config = RECIPES["lenet5-paper-distort"].config(schedule_pass=120_000)
-    assert config.schedule_pass == 120_000 and RECIPES["lenet5-paper"].config().schedule_pass == LECUN98_PASS
+    config = RECIPES["lenet5-paper-distort"].config()
+    assert config.schedule_pass == 2 * LECUN98_PASS and RECIPES["lenet5-paper"].config().schedule_pass == LECUN98_PASS
+    assert config.epochs * 9000 >= 20 * config.schedule_pass  # 20 of its passes
 
 
 def test_the_paper_recipe_resolves_to_the_papers_settings():

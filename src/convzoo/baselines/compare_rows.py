@@ -72,7 +72,8 @@ ROWS = [
         "lenet5-paper-distort", {"mnist": (f"LeNet-5: {LECUN}", 0.8)},
         distortion="planar affine (shift, scale, squeeze, shear)",
         why="`--recipe lenet5-paper-distort`: the row above with a new random planar distortion of 9 digits in 10 "
-            "every epoch, as the paper's 540,000 distortions of its 60,000 digits (docs/baselines.md)"),
+            "every epoch, as the paper's 540,000 distortions of its 60,000 digits, and its schedule's pass of "
+            "120,000 digits for 2.4 M seen (docs/baselines.md)"),
     Row("cnn-40-80", "CNN 6-layer 784-40-80-500-1000-2000-10", "network", "cnn_40_80_500_1000_2000",
         {"mnist": ("Romanuke 2016", 0.31)}, {"epochs": 5, "optimizer": "adamw", "lr": 0.001, "augment": "affine+elastic"},
         distortion=EXPANDED, preprocessing="expansion of the training data",
