@@ -111,7 +111,8 @@ def test_lenet_variants_are_options_of_one_builder():
 
 
 def test_shipped_checkpoints_match_the_default_build():
-    """digits.pt and fashion.pt (lenet_wide) load into today's default build, key for key."""
+    """digits.pt (lenet_wide) and fashion.pt (fastnet 16,64,128) load into today's build of their model and
+    options, key for key."""
     for file in ("digits.pt", "fashion.pt"):
         payload = torch.load(Path(convzoo.__file__).parent / "pretrained" / file, map_location="cpu",
                              weights_only=False)
