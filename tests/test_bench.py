@@ -294,6 +294,9 @@ def test_bench_recipe_test_once_reads_the_test_set_once_in_every_run(capsys, mon
                              "--test-once", "--json")
     assert code == 0, err
     assert [("--test-once" in c, "--val-split" in c) for c in commands] == [(True, False)] * 2
-    assert "thresholds" not in json.loads(out) or not json.loads(out)["thresholds"]
+    record = json.loads(out)
+    assert record["thresholds"] == [] and record["compute"]["images_seen"] > 0  # one run's count, no crossings
     code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--", "--test-once")
     assert code == 1 and "--test-once after -- is set by bench recipe itself" in err
+    code, _, err = run_cli(capsys, "bench", "recipe", "fast", "--count", "--keep", "kept")
+    assert code == 1 and "--count trains nothing" in err and len(err.strip().splitlines()) == 1

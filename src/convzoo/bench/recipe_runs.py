@@ -93,21 +93,19 @@ def run_recipe(recipe: str, seeds: list[int], extra_flags: list[str] | None = No
                        timeout=timeout, keep=keep, log=log)[0]
 
 
-def kept_runs(keep: str, recipes: list[str], seeds: list[int]) -> list[str]:
-    """The folders `--keep DIR` will fill, one per recipe and seed; refused, before any run, where
-    one is already there (a record's checkpoint is never overwritten)."""
+def kept_runs(keep: str, recipes: list[str], seeds: list[int]) -> dict[tuple[int, int], str]:
+    """The folder `--keep DIR` gives each (recipe index, seed): DIR/RECIPE-seedS (RECIPE-INDEX-seedS
+    when a recipe runs against itself); refused, before any run, where one is already there (a
+    record's checkpoint is never overwritten)."""
     from ..errors import ConvzooError
 
-    folders = [_kept_folder(keep, recipes, index, seed) for seed in seeds for index in range(len(recipes))]
-    taken = [folder for folder in folders if os.path.exists(folder)]
+    names = [name if recipes.count(name) == 1 else f"{name}-{index}" for index, name in enumerate(recipes)]
+    folders = {(index, seed): os.path.join(keep, f"{name}-seed{seed}")
+               for seed in seeds for index, name in enumerate(names)}
+    taken = [folder for folder in folders.values() if os.path.exists(folder)]
     if taken:
         raise ConvzooError(f"--keep {keep}: {taken[0]} is already there; give an empty folder or move it away")
     return folders
-
-
-def _kept_folder(keep: str, recipes: list[str], index: int, seed: int) -> str:
-    name = recipes[index] if recipes.count(recipes[index]) == 1 else f"{recipes[index]}-{index}"  # --against itself
-    return os.path.join(keep, f"{name}-seed{seed}")
 
 
 def run_recipes(recipes: list[tuple[str, list[str]]], seeds: list[int], *, threads: int = 0,
@@ -125,14 +123,12 @@ def run_recipes(recipes: list[tuple[str, list[str]]], seeds: list[int], *, threa
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     common = (["--threads", str(threads)] if threads else []) + (["--data-dir", str(data_dir)] if data_dir else [])
     runs: list[list[SeedRun]] = [[] for _ in recipes]
-    if keep:
-        kept_runs(keep, [recipe for recipe, _ in recipes], seeds)
+    kept = kept_runs(keep, [recipe for recipe, _ in recipes], seeds) if keep else {}
     before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="convzoo-recipe-") as scratch:
         for seed in seeds:
             for index, (recipe, flags) in enumerate(recipes):
-                out = (_kept_folder(keep, [name for name, _ in recipes], index, seed) if keep
-                       else os.path.join(scratch, f"{index}-seed{seed}"))
+                out = kept.get((index, seed)) or os.path.join(scratch, f"{index}-seed{seed}")
                 runs[index].append(_run_seed(recipe, seed, [*flags, *common], out, timeout))
                 log(f"{recipe} seed {seed}: test accuracy {runs[index][-1].accuracy:.4f} in "
                     f"{runs[index][-1].seconds:.1f} s")

@@ -103,6 +103,8 @@ def run(args) -> Result:
     split = (["--val-split", f"{args.val_split:g}", "--test-once"] if args.val_split
              else ["--test-once"] if args.test_once else [])
     if args.count:
+        if args.keep:
+            raise ConvzooError("--count trains nothing, so --keep has no run to keep; give one or the other")
         return count(args, split)
     refuse_controlled(args.passthrough)
     recipes = [(args.recipe, [*args.passthrough, *split])] + ([(args.against, split)] if args.against else [])

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ConvzooError
 from ..layers.conv import INITS as WEIGHT_INITS
+from .schedule import LECUN98_PASS
 
 OPTIMIZERS = ("sgd", "adamw", "muon", "sdlm")
 SCHEDULES = ("constant", "step", "cosine", "onecycle", "lecun98")
@@ -77,7 +78,7 @@ class TrainConfig:
     weight_decay: float = setting(5e-4, "decoupled for AdamW, L2 for SGD; not applied to norms and biases", low=0)
     schedule: str = setting("cosine", "learning-rate schedule (lecun98: LeNet-5's paper, lr x 1, 0.4, 0.2, 0.1 and "
                                       "0.02 from its passes 1, 3, 6, 9 and 13, a pass being --schedule-pass examples seen)", choices=SCHEDULES)
-    schedule_pass: int = setting(60_000, "'lecun98' schedule: examples seen per pass (the paper's 60,000 training "
+    schedule_pass: int = setting(LECUN98_PASS, "'lecun98' schedule: examples seen per pass (the paper's 60,000 training "
                                          "digits; its distorted training set was 600,000 patterns)", low=1, metavar="N")
     warmup_epochs: float = setting(0.0, "linear warm-up from lr/25 (onecycle default: 30%% of the run)", low=0)
     step_epochs: int = setting(30, "'step' schedule: multiply the lr by --step-gamma every this many epochs", low=1)
